@@ -17,6 +17,16 @@ program.command('start')
     await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel });
   });
 
+program.command('apiserver')
+  .description('run only the embedded Kubernetes-compatible API server (no Serving, no controller)')
+  .option('--data <dir>', 'data directory', './.sluice')
+  .option('--api-port <port>', 'port (0 picks a free one)', '0')
+  .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info'))
+  .action(async (o: { data: string; apiPort: string; host: string; logLevel: string }) => {
+    await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel, apiOnly: true });
+  });
+
 program.command('conformance')
   .description('run Knative Serving test vectors (see shared/conformance/FORMAT.md); prints one JSON line per case')
   .argument('<file>', 'JSON array of cases')

@@ -11,6 +11,8 @@ export interface StartOptions {
   apiPort: number;
   host: string;
   logLevel: string;
+  /** Only the API server: `sluice apiserver`. */
+  apiOnly?: boolean;
 }
 
 export async function start(o: StartOptions): Promise<void> {

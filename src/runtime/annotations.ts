@@ -1,0 +1,132 @@
+// Knative's config-autoscaler settings and the per-revision `autoscaling.knative.dev/*` annotations, resolved
+// into an AutoscalerSpec. Pure: no clock, no I/O.
+import type { AutoscalerSpec } from './autoscaler.js';
+
+/** The config-autoscaler ConfigMap's knobs that the embedded autoscaler honours; durations in ms. */
+export interface AutoscalerConfig {
+  stableWindowMs: number;
+  panicWindowPercentage: number;
+  panicThresholdPercentage: number;
+  maxScaleUpRate: number;
+  maxScaleDownRate: number;
+  scaleToZeroGracePeriodMs: number;
+  containerConcurrencyTargetDefault: number;
+  targetUtilizationPercentage: number;
+  initialScale: number;
+  allowZeroInitialScale: boolean;
+  enableScaleToZero: boolean;
+}
+
+/** Knative's defaults, word for word where they exist. */
+export const knativeAutoscalerDefaults: AutoscalerConfig = {
+  stableWindowMs: 60_000,
+  panicWindowPercentage: 10,
+  panicThresholdPercentage: 200,
+  maxScaleUpRate: 1000,
+  maxScaleDownRate: 2,
+  scaleToZeroGracePeriodMs: 30_000,
+  containerConcurrencyTargetDefault: 100,
+  targetUtilizationPercentage: 70,
+  initialScale: 1,
+  allowZeroInitialScale: false,
+  enableScaleToZero: true,
+};
+
+export const ANNOTATION_PREFIX = 'autoscaling.knative.dev/';
+
+export interface ResolvedAutoscaling {
+  spec: AutoscalerSpec;
+  /** Replicas to reach before the revision first becomes Ready (max of initial-scale and min-scale). */
+  initialScale: number;
+  /** Human-readable problems with annotations; the defaults were used for those keys. */
+  warnings: string[];
+}
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parse a Go duration (`60s`, `1m30s`, `500ms`, `1.5h`) to milliseconds; undefined when malformed. */
+export function parseGoDuration(s: string): number | undefined {
+  const text = s.trim();
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN);
+    matched = re.lastIndex;
+  }
+  if (matched !== text.length || text.length === 0 || !Number.isFinite(total)) return undefined;
+  return total;
+}
+
+/**
+ * Work out the autoscaler's spec for one revision.
+ * Pre: `containerConcurrency` ≥ 0 (0 = unlimited).
+ */
+export function resolveAutoscaling(
+  annotations: Record<string, string> | undefined,
+  containerConcurrency: number,
+  config: AutoscalerConfig = knativeAutoscalerDefaults,
+): ResolvedAutoscaling {
+  const a = annotations ?? {};
+  const warnings: string[] = [];
+  const get = (...keys: string[]): { key: string; value: string } | undefined => {
+    for (const k of keys) {
+      const v = a[ANNOTATION_PREFIX + k];
+      if (v !== undefined) return { key: ANNOTATION_PREFIX + k, value: v };
+    }
+    return undefined;
+  };
+  const num = (min: number, ...keys: string[]): number | undefined => {
+    const hit = get(...keys);
+    if (!hit) return undefined;
+    const n = Number(hit.value);
+    if (hit.value.trim() === '' || !Number.isFinite(n) || n < min) {
+      warnings.push(`annotation ${hit.key}="${hit.value}" must be a number ≥ ${min}; using the default`);
+      return undefined;
+    }
+    return n;
+  };
+  const dur = (...keys: string[]): number | undefined => {
+    const hit = get(...keys);
+    if (!hit) return undefined;
+    const ms = parseGoDuration(hit.value);
+    if (ms === undefined) {
+      warnings.push(`annotation ${hit.key}="${hit.value}" must be a duration like 60s or 1m; using the default`);
+      return undefined;
+    }
+    return ms;
+  };
+
+  let total = config.containerConcurrencyTargetDefault;
+  if (containerConcurrency > 0) total = Math.min(total, containerConcurrency);
+  total = num(0.01, 'target') ?? total;
+  const utilisation = (num(1, 'target-utilization-percentage', 'targetUtilizationPercentage') ?? config.targetUtilizationPercentage) / 100;
+  const stableWindowMs = dur('window') ?? config.stableWindowMs;
+  const panicPct = num(1, 'panic-window-percentage', 'panicWindowPercentage') ?? config.panicWindowPercentage;
+  const minScaleRaw = Math.floor(num(0, 'min-scale', 'minScale') ?? 0);
+  const maxScale = Math.floor(num(0, 'max-scale', 'maxScale') ?? 0);
+  const minScale = config.enableScaleToZero ? minScaleRaw : Math.max(1, minScaleRaw);
+  let initial = Math.floor(num(0, 'initial-scale', 'initialScale') ?? config.initialScale);
+  if (initial === 0 && !config.allowZeroInitialScale) {
+    warnings.push(`annotation ${ANNOTATION_PREFIX}initial-scale=0 needs allow-zero-initial-scale; using 1`);
+    initial = 1;
+  }
+  const spec: AutoscalerSpec = {
+    targetConcurrency: Math.max(0.01, total * utilisation),
+    panicThreshold: (num(110, 'panic-threshold-percentage', 'panicThresholdPercentage') ?? config.panicThresholdPercentage) / 100,
+    maxScaleUpRate: config.maxScaleUpRate,
+    maxScaleDownRate: config.maxScaleDownRate,
+    stableWindowMs,
+    panicWindowMs: Math.max(1, (stableWindowMs * panicPct) / 100),
+    scaleToZeroGracePeriodMs: config.scaleToZeroGracePeriodMs,
+    scaleToZeroRetentionMs: dur('scale-to-zero-pod-retention-period') ?? 0,
+    scaleDownDelayMs: dur('scale-down-delay', 'scaleDownDelay') ?? 0,
+    minScale,
+    maxScale,
+  };
+  let initialScale = Math.max(initial, minScale);
+  if (maxScale > 0) initialScale = Math.min(initialScale, maxScale);
+  return { spec, initialScale, warnings };
+}

@@ -1,0 +1,528 @@
+// One revision's share of the data plane: its processes (Replicas), the queue in front of them (Knative's
+// activator and queue-proxy breaker in one: requests wait while the revision is cold or at its
+// containerConcurrency limit), the autoscaler's inputs and decisions, and the status the reconciler reads.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { Agent } from 'node:http';
+import type { Logger } from '../observability/logger.js';
+import type { Clock } from '../util/clock.js';
+import { resolveAutoscaling, type AutoscalerConfig, type ResolvedAutoscaling } from './annotations.js';
+import { ConcurrencyAverager, ConcurrencyWindow, decide, initialAutoscalerState, type AutoscalerState } from './autoscaler.js';
+import type { ImageTable, ResolveResult } from './image-table.js';
+import type { RevisionLabels, RuntimeMetrics } from './metrics.js';
+import { describeExit, k8sExitCode, Replica, type BackoffConfig, type ProbeTiming } from './replica.js';
+import type { ConditionStatus, ContainerSpec, RevisionCondition, RevisionSpec, RevisionStatus } from './types.js';
+
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+
+/** Why a request could not get a process; the router turns it into a response. */
+export class UnavailableError extends Error {
+  constructor(
+    readonly status: 503 | 504,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** Permission to send one request (or hold one upgraded connection) to one process. Release exactly once. */
+export interface Lease {
+  port: number;
+  agent: Agent | undefined;
+  replicaId: number;
+  release(): void;
+  /** Say the process refused the connection; it is taken out of rotation until its probe passes again. */
+  refused(): void;
+}
+
+export interface RevisionOptions {
+  spec: RevisionSpec;
+  imageTable: ImageTable;
+  dataDir: string;
+  autoscaler: AutoscalerConfig;
+  backoff: BackoffConfig;
+  probeTiming: ProbeTiming;
+  terminationGraceMs: number;
+  /** A revision that never becomes ready within this is Ready=False ProgressDeadlineExceeded. */
+  progressDeadlineMs: number;
+  /** Requests allowed to wait per revision before 503. */
+  maxQueueDepth: number;
+  clock: Clock;
+  logger: Logger;
+  metrics: RuntimeMetrics;
+  /** Something status-relevant may have changed. */
+  onChange: () => void;
+}
+
+interface Waiter {
+  resolve: (l: Lease) => void;
+  reject: (e: Error) => void;
+  cleanup: () => void;
+}
+
+/** The container that serves: the one with ports, else the first (Knative's rule for multi-container). */
+export function servingContainer(spec: RevisionSpec): ContainerSpec | undefined {
+  return spec.containers.find((c) => (c.ports?.length ?? 0) > 0) ?? spec.containers[0];
+}
+
+function podHash(spec: RevisionSpec): string {
+  return JSON.stringify(servingContainer(spec) ?? null);
+}
+
+export class Revision {
+  readonly key: string;
+  readonly labels: RevisionLabels;
+  readonly logFile: string;
+  #spec: RevisionSpec;
+  readonly #o: RevisionOptions;
+  #command: ResolveResult;
+  #autoscaling: ResolvedAutoscaling;
+  #hash: string;
+  #replicas: Replica[] = [];
+  #draining = new Set<Replica>();
+  #nextId = 1;
+  #desired = 0;
+  #waiters: Waiter[] = [];
+  #inFlight = 0;
+  #rr = 0;
+  #log: WriteStream;
+  #averager: ConcurrencyAverager;
+  #window: ConcurrencyWindow;
+  #asState: AutoscalerState = initialAutoscalerState();
+  #stable = 0;
+  #panic = 0;
+  #panicking = false;
+  #lastActiveAt: number;
+  #createdAt: number;
+  #hasBeenReady = false;
+  #closed = false;
+
+  constructor(o: RevisionOptions) {
+    this.#o = o;
+    this.#spec = o.spec;
+    this.key = `${o.spec.namespace}/${o.spec.name}`;
+    this.labels = revisionLabels(o.spec);
+    const dir = join(o.dataDir, 'logs', o.spec.namespace);
+    mkdirSync(dir, { recursive: true });
+    this.logFile = join(dir, `${o.spec.name}.log`);
+    this.#log = createWriteStream(this.logFile, { flags: 'a' });
+    this.#log.on('error', (e) => o.logger.error({ err: e, revision: this.key }, 'cannot write revision log'));
+    const now = o.clock.now();
+    this.#createdAt = now;
+    this.#lastActiveAt = now;
+    this.#averager = new ConcurrencyAverager(now);
+    this.#autoscaling = this.#resolveAutoscaling();
+    this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+    this.#command = this.#resolveCommand();
+    this.#hash = podHash(o.spec);
+    this.#desired = this.#command.ok ? this.#autoscaling.initialScale : 0;
+    for (const w of this.#autoscaling.warnings) o.logger.warn({ revision: this.key }, w);
+  }
+
+  get spec(): RevisionSpec {
+    return this.#spec;
+  }
+  get containerConcurrency(): number {
+    return Math.max(0, this.#spec.containerConcurrency ?? 0);
+  }
+  get timeoutMs(): number {
+    return (this.#spec.timeoutSeconds && this.#spec.timeoutSeconds > 0 ? this.#spec.timeoutSeconds : DEFAULT_TIMEOUT_SECONDS) * 1000;
+  }
+
+  #resolveAutoscaling(): ResolvedAutoscaling {
+    return resolveAutoscaling(this.#spec.annotations, this.containerConcurrency, this.#o.autoscaler);
+  }
+
+  #resolveCommand(): ResolveResult {
+    const c = servingContainer(this.#spec);
+    if (!c) return { ok: false, reason: 'ContainerMissing', message: 'The revision has no containers.' };
+    return this.#o.imageTable.resolve(c);
+  }
+
+  start(): void {
+    this.#reconcileReplicas();
+  }
+
+  /** Apply a changed spec. A changed serving container replaces every process; other changes apply in place. */
+  update(spec: RevisionSpec): void {
+    this.#spec = spec;
+    const oldWindowMs = this.#autoscaling.spec.stableWindowMs;
+    this.#autoscaling = this.#resolveAutoscaling();
+    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs) this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+    const hash = podHash(spec);
+    if (hash !== this.#hash) {
+      this.#hash = hash;
+      this.#command = this.#resolveCommand();
+      for (const r of this.#replicas) this.#drain(r);
+      this.#hasBeenReady = false;
+      this.#createdAt = this.#o.clock.now();
+      this.#desired = this.#command.ok ? Math.max(this.#desired, this.#autoscaling.initialScale) : 0;
+    }
+    this.#reconcileReplicas();
+    this.#dispatch();
+    this.#o.onChange();
+  }
+
+  /** Requests in flight plus queued: what the autoscaler and the activator gauge see. */
+  get concurrency(): number {
+    return this.#inFlight + this.#waiters.length;
+  }
+
+  /**
+   * Get a process for one request, waiting (FIFO) while the revision starts from zero or is at its
+   * containerConcurrency limit. Rejects with UnavailableError, or with `signal.reason` when aborted.
+   */
+  acquire(signal?: AbortSignal): Promise<Lease> {
+    if (this.#closed) return Promise.reject(new UnavailableError(503, `revision "${this.key}" is being removed`));
+    if (!this.#command.ok) return Promise.reject(new UnavailableError(503, `revision "${this.key}" cannot run: ${this.#command.message}`));
+    const failing = this.#failFastMessage();
+    if (failing) return Promise.reject(new UnavailableError(503, failing));
+    this.#lastActiveAt = this.#o.clock.now();
+    if (this.#waiters.length === 0) {
+      const r = this.#pick();
+      if (r) return Promise.resolve(this.#lease(r));
+    }
+    if (this.#waiters.length >= this.#o.maxQueueDepth) {
+      return Promise.reject(new UnavailableError(503, `revision "${this.key}" is overloaded: ${this.#waiters.length} requests already queued`));
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.#waiters.indexOf(w);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        this.#concurrencyChanged();
+        reject(signal?.reason instanceof Error ? signal.reason : new UnavailableError(504, `request to revision "${this.key}" was abandoned while queued`));
+      };
+      const w: Waiter = { resolve, reject, cleanup: () => signal?.removeEventListener('abort', onAbort) };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(w);
+      this.#concurrencyChanged();
+      this.#activate();
+    });
+  }
+
+  /** Activator: a request for a cold revision starts a process now instead of at the next autoscaler tick. */
+  #activate(): void {
+    if (this.#desired < 1) {
+      this.#desired = 1;
+      this.#o.logger.info({ revision: this.key }, 'activating revision from zero');
+      this.#reconcileReplicas();
+      this.#o.onChange();
+    }
+  }
+
+  #pick(): Replica | undefined {
+    const cc = this.containerConcurrency;
+    let best: Replica | undefined;
+    const n = this.#replicas.length;
+    for (let k = 0; k < n; k++) {
+      const r = this.#replicas[(this.#rr + k) % n];
+      if (!r || !r.routable || this.#draining.has(r)) continue;
+      if (cc > 0 && r.inFlight >= cc) continue;
+      if (!best || r.inFlight < best.inFlight) best = r;
+    }
+    if (best) this.#rr = (this.#replicas.indexOf(best) + 1) % Math.max(1, n);
+    return best;
+  }
+
+  #lease(r: Replica): Lease {
+    r.inFlight++;
+    this.#inFlight++;
+    this.#concurrencyChanged();
+    let released = false;
+    return {
+      port: r.port,
+      agent: r.agent,
+      replicaId: r.id,
+      release: () => {
+        if (released) return;
+        released = true;
+        r.inFlight--;
+        this.#inFlight--;
+        this.#concurrencyChanged();
+        if (this.#draining.has(r) && r.inFlight === 0) void this.#stopDrained(r);
+        this.#dispatch();
+      },
+      refused: () => {
+        // The process is gone or not listening; the exit event may not have arrived yet.
+        r.suspect();
+      },
+    };
+  }
+
+  #dispatch(): void {
+    while (this.#waiters.length > 0) {
+      const r = this.#pick();
+      if (!r) break;
+      const w = this.#waiters.shift();
+      if (!w) break;
+      w.cleanup();
+      w.resolve(this.#lease(r));
+    }
+    const failing = this.#waiters.length > 0 ? this.#failFastMessage() : undefined;
+    if (failing) {
+      for (const w of this.#waiters.splice(0)) {
+        w.cleanup();
+        w.reject(new UnavailableError(503, failing));
+      }
+    }
+    this.#concurrencyChanged();
+  }
+
+  /**
+   * Queued requests only make sense if a process will come. A revision that never became ready and whose
+   * processes all crashed will not serve soon: say so at once instead of holding requests for timeoutSeconds.
+   */
+  #failFastMessage(): string | undefined {
+    if (this.#hasBeenReady) return undefined;
+    const live = this.#replicas.filter((r) => r.alive && !this.#draining.has(r));
+    if (live.length === 0 || !live.every((r) => r.failing)) return undefined;
+    return `revision "${this.key}" is not ready: ${this.status().message}`;
+  }
+
+  #concurrencyChanged(): void {
+    const now = this.#o.clock.now();
+    const c = this.concurrency;
+    this.#averager.set(now, c);
+    if (c > 0) this.#lastActiveAt = now;
+    this.#o.metrics.activatorConcurrency.set(this.labels, c);
+    this.#o.metrics.queueDepth.set(this.labels, this.#waiters.length);
+  }
+
+  #newReplica(): Replica {
+    if (!this.#command.ok) throw new Error('unreachable: no command');
+    const s = this.#spec;
+    const c = servingContainer(s);
+    const r = new Replica({
+      id: this.#nextId++,
+      revisionKey: this.key,
+      command: this.#command.command,
+      extraEnv: {
+        K_SERVICE: this.labels.service_name,
+        K_CONFIGURATION: this.labels.configuration_name,
+        K_REVISION: s.name,
+      },
+      probe: c?.readinessProbe,
+      log: this.#log,
+      backoff: this.#o.backoff,
+      probeTiming: this.#o.probeTiming,
+      terminationGraceMs: this.#o.terminationGraceMs,
+      clock: this.#o.clock,
+      logger: this.#o.logger,
+    });
+    let lastState = r.state;
+    r.on('change', () => {
+      if (r.state === 'ready' && !this.#hasBeenReady) {
+        this.#hasBeenReady = true;
+        this.#lastActiveAt = Math.max(this.#lastActiveAt, this.#o.clock.now());
+      }
+      if (r.state === 'backoff' && lastState !== 'backoff') this.#o.metrics.restarts.inc(this.labels);
+      lastState = r.state;
+      if (r.state === 'stopped') {
+        this.#replicas = this.#replicas.filter((x) => x !== r);
+        this.#draining.delete(r);
+        this.#reconcileReplicas();
+      }
+      this.#dispatch();
+      this.#o.onChange();
+    });
+    r.on('probe', () => this.#o.onChange());
+    return r;
+  }
+
+  #reconcileReplicas(): void {
+    if (this.#closed) return;
+    const live = this.#replicas.filter((r) => r.alive && r.state !== 'terminating' && !this.#draining.has(r));
+    if (live.length < this.#desired && this.#command.ok) {
+      for (let i = live.length; i < this.#desired; i++) {
+        const r = this.#newReplica();
+        this.#replicas.push(r);
+        r.start();
+      }
+    } else if (live.length > this.#desired) {
+      // Remove what serves least: not-ready first, then the idlest, then the newest.
+      const victims = [...live]
+        .sort((a, b) => Number(a.routable) - Number(b.routable) || a.inFlight - b.inFlight || b.id - a.id)
+        .slice(0, live.length - this.#desired);
+      for (const r of victims) this.#drain(r);
+    }
+    this.#updateGauges();
+  }
+
+  /** Stop routing to a process, let its requests finish (up to the request timeout), then stop it. */
+  #drain(r: Replica): void {
+    if (this.#draining.has(r)) return;
+    this.#draining.add(r);
+    if (r.inFlight === 0) {
+      void this.#stopDrained(r);
+      return;
+    }
+    setTimeout(() => void this.#stopDrained(r), this.timeoutMs).unref();
+  }
+
+  async #stopDrained(r: Replica): Promise<void> {
+    await r.stop();
+  }
+
+  /** One autoscaler step; `now` from the runtime's clock. */
+  tick(now: number): void {
+    const sample = this.#averager.take(now);
+    this.#window.record(sample);
+    const as = this.#autoscaling.spec;
+    this.#stable = this.#window.average(now, as.stableWindowMs);
+    this.#panic = this.#window.average(now, as.panicWindowMs);
+    if (this.concurrency > 0 || sample.average > 0) this.#lastActiveAt = now;
+    if (this.#closed || !this.#command.ok) return;
+    const live = this.#replicas.filter((r) => r.alive && r.state !== 'terminating' && !this.#draining.has(r));
+    const ready = live.filter((r) => r.routable).length;
+    const d = decide(as, this.#asState, {
+      now,
+      readyPods: ready,
+      currentPods: live.length,
+      stableConcurrency: this.#stable,
+      panicConcurrency: this.#panic,
+      lastActiveAt: this.#lastActiveAt,
+    });
+    this.#asState = d.state;
+    this.#panicking = d.panicking;
+    let desired = d.desiredPods;
+    // Until first ready, hold the initial scale (Knative: a revision is Ready once it reached it).
+    if (!this.#hasBeenReady) desired = Math.max(desired, this.#autoscaling.initialScale);
+    // Queued requests always need at least one process (the activator's guarantee).
+    if (this.#waiters.length > 0) desired = Math.max(desired, 1);
+    if (desired !== this.#desired) {
+      this.#o.logger.info({ revision: this.key, from: this.#desired, to: desired, why: d.why }, 'autoscaler changed desired replicas');
+      this.#desired = desired;
+      this.#reconcileReplicas();
+      this.#o.onChange();
+    }
+    this.#updateGauges();
+    const m = this.#o.metrics;
+    m.panicMode.set(this.labels, d.panicking ? 1 : 0);
+    m.stableConcurrency.set(this.labels, this.#stable);
+    m.panicConcurrency.set(this.labels, this.#panic);
+    m.targetConcurrency.set(this.labels, as.targetConcurrency);
+  }
+
+  #updateGauges(): void {
+    const m = this.#o.metrics;
+    m.desiredPods.set(this.labels, this.#desired);
+    m.actualPods.set(this.labels, this.#replicas.filter((r) => r.alive).length);
+    m.readyPods.set(this.labels, this.#replicas.filter((r) => r.routable && !this.#draining.has(r)).length);
+  }
+
+  status(): RevisionStatus {
+    const now = this.#o.clock.now();
+    const live = this.#replicas.filter((r) => r.alive);
+    const ready = live.filter((r) => r.routable && !this.#draining.has(r));
+    const serving = live.filter((r) => !this.#draining.has(r) && r.state !== 'terminating');
+    const failing = serving.filter((r) => r.failing).sort((a, b) => (b.lastTermination?.at ?? 0) - (a.lastTermination?.at ?? 0));
+    const latest = failing[0];
+    const restartCount = this.#replicas.reduce((s, r) => s + r.restartCount, 0);
+    const lastTermination = [...this.#replicas]
+      .map((r) => r.lastTermination)
+      .filter((t) => t !== undefined)
+      .sort((a, b) => b.at - a.at)[0];
+
+    let ready_: ConditionStatus;
+    let reason = '';
+    let message = '';
+    let containerHealthy: RevisionCondition = { type: 'ContainerHealthy', status: 'True' };
+    let resources: RevisionCondition = { type: 'ResourcesAvailable', status: 'True' };
+    if (!this.#command.ok) {
+      ready_ = 'False';
+      reason = this.#command.reason;
+      message = this.#command.message;
+      containerHealthy = { type: 'ContainerHealthy', status: 'False', reason, message };
+    } else if (ready.length > 0) {
+      ready_ = 'True';
+    } else if (latest?.lastTermination) {
+      const t = latest.lastTermination;
+      const code = k8sExitCode(t);
+      ready_ = 'False';
+      reason = code !== null ? `ExitCode${code}` : 'StartFailed';
+      const said = t.stderrTail ? `; last output: ${t.stderrTail.replace(/\n/g, ' | ')}` : '';
+      const delay = Math.max(0, latest.restartAt - t.at);
+      message = `Container failed with ${describeExit(t.exitCode, t.signal)}${said}. Restart ${latest.restartCount} after a ${delay} ms back-off (CrashLoopBackOff); logs in ${this.logFile}`;
+      containerHealthy = { type: 'ContainerHealthy', status: 'False', reason, message };
+    } else if (!this.#hasBeenReady && serving.length > 0 && now - this.#createdAt > this.#o.progressDeadlineMs) {
+      ready_ = 'False';
+      reason = 'ProgressDeadlineExceeded';
+      const probe = serving.map((r) => r.lastProbe).find((p) => p !== '');
+      message = `Initial scale was never achieved${probe ? `: ${probe}` : ''}`;
+      resources = { type: 'ResourcesAvailable', status: 'False', reason, message };
+    } else if (this.#hasBeenReady || this.#desired === 0) {
+      ready_ = 'True';
+    } else {
+      ready_ = 'Unknown';
+      reason = 'Deploying';
+      const probe = serving.map((r) => r.lastProbe).find((p) => p !== '');
+      message = `Waiting for the container to pass its readiness probe${probe ? ` (last: ${probe})` : ''}`;
+      containerHealthy = { type: 'ContainerHealthy', status: 'Unknown', reason, message };
+      resources = { type: 'ResourcesAvailable', status: 'Unknown', reason, message };
+    }
+    const active = ready.length > 0;
+    const activeCond: RevisionCondition = active
+      ? { type: 'Active', status: 'True' }
+      : this.#desired === 0 && serving.length === 0
+        ? { type: 'Active', status: 'False', reason: 'NoTraffic', message: 'The target is not receiving traffic.' }
+        : { type: 'Active', status: 'Unknown', reason: 'Activating', message: 'The revision is starting a process.' };
+    const readyCond: RevisionCondition = { type: 'Ready', status: ready_, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
+    const st: RevisionStatus = {
+      namespace: this.#spec.namespace,
+      name: this.#spec.name,
+      ready: ready_,
+      reason,
+      message,
+      active,
+      replicas: ready.length,
+      actualReplicas: live.length,
+      desiredReplicas: this.#desired,
+      restartCount,
+      logFile: this.logFile,
+      endpoints: ready.map((r) => `http://127.0.0.1:${r.port}`),
+      processes: live.map((r) => ({ id: r.id, pid: r.pid ?? null, port: r.port, state: r.state, restartCount: r.restartCount })),
+      containerConcurrency: this.containerConcurrency,
+      load: { inFlight: this.#inFlight, queued: this.#waiters.length },
+      timeoutSeconds: this.timeoutMs / 1000,
+      autoscaler: { stableConcurrency: this.#stable, panicConcurrency: this.#panic, panicking: this.#panicking, targetPerReplica: this.#autoscaling.spec.targetConcurrency },
+      conditions: [readyCond, containerHealthy, resources, activeCond],
+    };
+    if (lastTermination) st.lastTermination = lastTermination;
+    return st;
+  }
+
+  /**
+   * Stop taking requests; queued ones get 503, in-flight ones may finish within `drainMs`; then every process
+   * is stopped.
+   */
+  async close(drainMs: number): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of this.#waiters.splice(0)) {
+      w.cleanup();
+      w.reject(new UnavailableError(503, `revision "${this.key}" is being removed`));
+    }
+    const deadline = this.#o.clock.now() + drainMs;
+    while (this.#inFlight > 0 && this.#o.clock.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all(this.#replicas.map((r) => r.stop()));
+    this.#o.metrics.forgetRevision(this.labels);
+    await new Promise<void>((r) => this.#log.end(r));
+  }
+
+  killNow(): void {
+    for (const r of this.#replicas) r.killNow();
+  }
+}
+
+export function revisionLabels(spec: RevisionSpec): RevisionLabels {
+  const service = spec.serviceName ?? spec.labels?.['serving.knative.dev/service'] ?? '';
+  const configuration = spec.configurationName ?? spec.labels?.['serving.knative.dev/configuration'] ?? service;
+  return { namespace_name: spec.namespace, service_name: service, configuration_name: configuration, revision_name: spec.name };
+}

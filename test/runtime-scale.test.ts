@@ -1,0 +1,135 @@
+// Scale to and from zero (the activator holds requests while a process starts), containerConcurrency as a hard
+// limit with queueing, and the concurrency autoscaler adding processes under load. Windows are shrunk so
+// each scenario takes a second or two.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Runtime } from '../src/runtime/runtime.js';
+import { httpRequest, waitFor, waitForStatus } from '../src/runtime/testing.js';
+import type { RevisionStatus } from '../src/runtime/types.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'sluice-runtime-scale-'));
+let rt: Runtime;
+let url: string;
+
+before(async () => {
+  rt = new Runtime({
+    dataDir,
+    tickMs: 50,
+    autoscaler: { stableWindowMs: 600, scaleToZeroGracePeriodMs: 200 },
+    backoff: { initialMs: 100, maxMs: 1000, resetAfterMs: 60_000 },
+  });
+  url = (await rt.listen(0)).url;
+});
+after(async () => {
+  await rt.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const routes: Array<{ namespace: string; name: string; traffic: Array<{ revisionName: string; percent: number }> }> = [];
+function addRoute(name: string, revisionName: string): void {
+  routes.push({ namespace: 'default', name, traffic: [{ revisionName, percent: 100 }] });
+  rt.setRoutes({ domain: 'example.com', routes });
+}
+
+test('an idle revision scales to zero, then 100 concurrent first requests are all served', async () => {
+  rt.upsertRevision({ namespace: 'default', name: 'cold-00001', serviceName: 'cold', containers: [{ image: 'ghcr.io/knative/autoscale-go' }] });
+  addRoute('cold', 'cold-00001');
+  await waitForStatus(rt, 'default', 'cold-00001', (s) => s.ready === 'True' && s.replicas === 1);
+  const zero = await waitForStatus(rt, 'default', 'cold-00001', (s) => s.actualReplicas === 0, 5000);
+  assert.equal(zero.ready, 'True');
+  assert.equal(zero.active, false);
+  assert.equal(zero.desiredReplicas, 0);
+  assert.equal(zero.conditions.find((c) => c.type === 'Active')?.reason, 'NoTraffic');
+
+  const started = Date.now();
+  const results = await Promise.all(
+    Array.from({ length: 100 }, () => httpRequest(url, { host: 'cold.default.example.com', path: '/?sleep=20', timeoutMs: 20_000 })),
+  );
+  const statuses = results.map((r) => r.status);
+  assert.deepEqual(statuses.filter((s) => s !== 200), [], `non-200 answers: ${results.filter((r) => r.status !== 200).map((r) => r.body).slice(0, 3).join(' | ')}`);
+  assert.ok(results.every((r) => r.body.startsWith('Slept for ')));
+  assert.ok(results.every((r) => r.headers['knative-serving-revision'] === 'cold-00001'));
+  const active = rt.revisionStatus('default', 'cold-00001');
+  assert.ok(active && active.actualReplicas >= 1, JSON.stringify(active));
+  assert.ok(Date.now() - started < 15_000);
+});
+
+test('containerConcurrency=1 is a hard limit: extra requests queue and are served in turn', async () => {
+  rt.upsertRevision({
+    namespace: 'default',
+    name: 'single-00001',
+    serviceName: 'single',
+    containerConcurrency: 1,
+    annotations: { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '1' },
+    containers: [{ image: 'sluice.dev/samples/echo' }],
+  });
+  addRoute('single', 'single-00001');
+  await waitForStatus(rt, 'default', 'single-00001', (s) => s.ready === 'True');
+  let maxInFlight = 0;
+  let maxQueued = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const s = rt.revisionStatus('default', 'single-00001') as RevisionStatus;
+      maxInFlight = Math.max(maxInFlight, s.load.inFlight);
+      maxQueued = Math.max(maxQueued, s.load.queued);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  const t0 = Date.now();
+  const done: number[] = [];
+  const results = await Promise.all(
+    Array.from({ length: 3 }, () =>
+      httpRequest(url, { host: 'single.default.example.com', path: '/sleep/250' }).then((r) => {
+        done.push(Date.now() - t0);
+        return r;
+      }),
+    ),
+  );
+  sampling = false;
+  await sampler;
+  assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+  assert.equal(maxInFlight, 1);
+  assert.equal(maxQueued, 2);
+  // Served one after another: the last finishes no sooner than three sleeps.
+  assert.ok(Math.max(...done) >= 740, `finished at ${done.join(', ')} ms`);
+  assert.equal(new Set(results.map((r) => (JSON.parse(r.body) as { pid: number }).pid)).size, 1);
+});
+
+test('the autoscaler adds processes under load, then shrinks to zero when it stops', async () => {
+  rt.upsertRevision({
+    namespace: 'default',
+    name: 'busy-00001',
+    serviceName: 'busy',
+    annotations: { 'autoscaling.knative.dev/target': '2', 'autoscaling.knative.dev/target-utilization-percentage': '100', 'autoscaling.knative.dev/max-scale': '4' },
+    containers: [{ image: 'gcr.io/knative-samples/autoscale-go' }],
+  });
+  addRoute('busy', 'busy-00001');
+  await waitForStatus(rt, 'default', 'busy-00001', (s) => s.ready === 'True' && s.replicas === 1);
+  let stop = false;
+  const load = Promise.all(
+    Array.from({ length: 8 }, async () => {
+      let n = 0;
+      while (!stop) {
+        const r = await httpRequest(url, { host: 'busy.default.example.com', path: '/?sleep=100' });
+        assert.equal(r.status, 200);
+        n++;
+      }
+      return n;
+    }),
+  );
+  try {
+    const scaled = await waitForStatus(rt, 'default', 'busy-00001', (s) => s.replicas >= 3, 10_000);
+    assert.ok(scaled.desiredReplicas >= 3 && scaled.desiredReplicas <= 4, JSON.stringify(scaled.autoscaler));
+  } finally {
+    stop = true;
+  }
+  const served = await load;
+  assert.ok(served.every((n) => n > 0));
+  // With the load gone the revision shrinks again (to zero, as nothing holds it).
+  await waitForStatus(rt, 'default', 'busy-00001', (s) => s.actualReplicas === 0, 10_000);
+  await waitFor('gauge shows zero desired', async () => (await httpRequest(url, { host: '127.0.0.1', path: '/metrics' })).body.includes('autoscaler_desired_pods{namespace_name="default",service_name="busy",configuration_name="busy",revision_name="busy-00001"} 0'));
+});

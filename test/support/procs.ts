@@ -1,0 +1,104 @@
+// Helpers for tests that run real processes: the sluice binary, kubectl, and waiting on conditions.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+export const SLUICE_BIN = join(ROOT, 'bin', 'sluice.js');
+
+export async function tempDir(prefix = 'sluice-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function removeDir(d: string): Promise<void> {
+  await rm(d, { recursive: true, force: true });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+/** Polls `fn` until it returns a truthy value or the time runs out; the error names what was awaited. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], o: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...o.env }, cwd: o.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => p.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    p.on('error', rej);
+    p.on('close', (code) => { clearTimeout(t); res({ code: code ?? -1, stdout, stderr }); });
+    p.stdin.end(o.input ?? '');
+  });
+}
+
+/** The real kubectl, against a kubeconfig, with its own discovery cache so servers never share one. */
+export function kubectl(kubeconfig: string, cacheDir: string, args: string[], input?: string): Promise<RunResult> {
+  return run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], input === undefined ? {} : { input });
+}
+
+export interface SluiceProcess {
+  child: ChildProcess;
+  dataDir: string;
+  endpoints: { api: string; router?: string; controller?: string };
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `sluice <command>` as a child process and waits for <data>/endpoints.json to name its servers. */
+export async function startSluice(command: 'start' | 'apiserver', dataDir: string, extra: string[] = []): Promise<SluiceProcess> {
+  const endpointsFile = join(dataDir, 'endpoints.json');
+  await rm(endpointsFile, { force: true });
+  const child = spawn(process.execPath, [SLUICE_BIN, command, '--data', dataDir, '--log-level', 'warn', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const endpoints = await waitFor(`sluice ${command} to write endpoints.json`, async () => {
+    if (exited) throw new Error(`sluice ${command} exited: ${out}`);
+    try {
+      return JSON.parse(await readFile(endpointsFile, 'utf8')) as SluiceProcess['endpoints'];
+    } catch {
+      return undefined;
+    }
+  }, 30_000);
+  return {
+    child, dataDir, endpoints, output: () => out,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') => new Promise((res) => {
+      if (exited || child.exitCode !== null) return res();
+      child.once('exit', () => res());
+      child.kill(signal);
+    }),
+  };
+}
