@@ -137,14 +137,14 @@ export class KubeClient {
     return this.request<ObjectList<T>>('GET', pathOf(r, namespace), undefined, undefined, { ...o });
   }
 
-  create<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T): Promise<T> {
+  create<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T): Promise<T & KubeObject> {
     const body = { apiVersion: apiVersionOf(r), kind: r.kind, ...obj };
-    return this.request<T>('POST', pathOf(r, obj.metadata.namespace), body, 'application/json', { fieldManager: this.fieldManager });
+    return this.request<T & KubeObject>('POST', pathOf(r, obj.metadata.namespace), body, 'application/json', { fieldManager: this.fieldManager });
   }
 
-  update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, subresource?: 'status'): Promise<T> {
+  update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, subresource?: 'status'): Promise<T & KubeObject> {
     const body = { apiVersion: apiVersionOf(r), kind: r.kind, ...obj };
-    return this.request<T>('PUT', pathOf(r, obj.metadata.namespace, obj.metadata.name, subresource), body, 'application/json', { fieldManager: this.fieldManager });
+    return this.request<T & KubeObject>('PUT', pathOf(r, obj.metadata.namespace, obj.metadata.name, subresource), body, 'application/json', { fieldManager: this.fieldManager });
   }
 
   patch<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string, name: string, patch: unknown, type: PatchType = 'merge',
