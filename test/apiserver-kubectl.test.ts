@@ -161,3 +161,18 @@ test('a finalizer holds deletion until it is removed', async () => {
   await client.patch(R.configMaps, 'default', 'held', { metadata: { finalizers: null } });
   assert.equal(await client.tryGet(R.configMaps, 'default', 'held'), undefined);
 });
+
+test('kubectl create configmap|secret|namespace (sent as protobuf) work; secrets keep their bytes', async () => {
+  let r = await k(['create', 'configmap', 'made', '--from-literal=a=b']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await k(['create', 'secret', 'generic', 'hooks', '--from-literal=hmac=s3cret']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await k(['create', 'namespace', 'team-a']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await client.get(R.configMaps, 'default', 'made')).data, { a: 'b' });
+  const s = await client.get(R.secrets, 'default', 'hooks');
+  assert.equal(Buffer.from((s.data as Record<string, string>).hmac!, 'base64').toString(), 's3cret');
+  assert.equal(s.type, 'Opaque');
+  r = await k(['get', 'secret', 'hooks']);
+  assert.match(r.stdout, /^hooks\s+Opaque\s+1\s+\d+s$/m);
+});

@@ -17,6 +17,7 @@ import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { toTable } from './table.js';
 import { EXTRA_FIELD_SELECTORS } from './builtin.js';
 import * as disc from './discovery.js';
+import { decodeK8sProtobuf } from './protobuf.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -375,7 +376,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 function parseBody(buf: Buffer, contentType: string | undefined): unknown {
   if ((contentType ?? '').includes('protobuf') || (buf.length >= 4 && buf.subarray(0, 4).toString('latin1') === 'k8s\0')) {
-    throw errors.notAcceptableMedia(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+    return decodeK8sProtobuf(buf);
   }
   const text = buf.toString('utf8');
   if (text.trim() === '') throw errors.badRequest('the request body is empty; an object was expected');

@@ -91,6 +91,7 @@ export class Resources {
       }
       applyDefaults(obj, rt.schema);
     }
+    if (rt.group === '' && rt.plural === 'secrets') foldStringData(obj);
     let out = obj;
     if (opts.subresource === '') {
       out = this.#admission.run({ operation: op, resource: rt, object: obj, user: opts.user, ...(old ? { oldObject: old } : {}) });
@@ -375,6 +376,17 @@ export class Resources {
     for (const [, o] of this.#store.all()) if (o.metadata.uid === uid) return true;
     return false;
   }
+}
+
+/** kube-apiserver folds a Secret's write-only `stringData` into base64 `data`. */
+function foldStringData(o: KObject): void {
+  if (!o.type) o.type = 'Opaque';
+  const sd = o.stringData;
+  if (!isRecord(sd)) return;
+  const data: Record<string, unknown> = isRecord(o.data) ? { ...o.data } : {};
+  for (const [k, v] of Object.entries(sd)) data[k] = Buffer.from(String(v)).toString('base64');
+  o.data = data;
+  delete o.stringData;
 }
 
 function specChanged(a: KObject, b: KObject): boolean {
