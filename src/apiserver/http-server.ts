@@ -49,6 +49,13 @@ export class ApiHttpServer {
   #o: HttpOptions;
   #tokenDigest: Buffer;
   #watches = new Set<ServerResponse>();
+  /**
+   * The encoded watch lines of the event being fanned out, by event type and apiVersion: the store hands one
+   * event to every watcher in turn, so it is serialized once rather than once per watcher. Only the latest
+   * event is kept, so nothing is retained alongside the watch history.
+   */
+  #lineEvent: StoreEvent | undefined;
+  #lines = new Map<string, string>();
 
   constructor(o: HttpOptions) {
     this.#o = o;
@@ -278,6 +285,15 @@ export class ApiHttpServer {
     const write = (type: string, object: unknown): void => {
       res.write(JSON.stringify({ type, object }) + '\n');
     };
+    const av = groupVersion(rt);
+    const writeEvent = (type: string, ev: StoreEvent): void => {
+      if (table) return write(type, render(ev.obj));
+      if (this.#lineEvent !== ev) { this.#lineEvent = ev; this.#lines.clear(); }
+      const k = `${type} ${av}`;
+      let line = this.#lines.get(k);
+      if (line === undefined) this.#lines.set(k, (line = JSON.stringify({ type, object: r.asVersion(rt, ev.obj) }) + '\n'));
+      res.write(line);
+    };
     const rid = resourceId(rt.group, rt.plural);
     let from: number;
     const initial: KObject[] = [];
@@ -296,13 +312,13 @@ export class ApiHttpServer {
       const k = `${ev.namespace}/${ev.name}`;
       const before = seen.get(k);
       if (ev.type === 'DELETED') {
-        if (before === true || (before === undefined && match(ev.obj))) write('DELETED', render(ev.obj));
+        if (before === true || (before === undefined && match(ev.obj))) writeEvent('DELETED', ev);
         seen.delete(k);
         return;
       }
       const now = match(ev.obj);
-      if (now) write(before === false ? 'ADDED' : ev.type, render(ev.obj));
-      else if (before === true) write('DELETED', render(ev.obj));
+      if (now) writeEvent(before === false ? 'ADDED' : ev.type, ev);
+      else if (before === true) writeEvent('DELETED', ev);
       seen.set(k, now);
     };
     let unwatch: () => void;

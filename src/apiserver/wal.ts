@@ -79,7 +79,8 @@ export class WriteAheadLog {
       }
       if (rec.rv > snapshot.rv) records.push(rec);
       pos = nl + 1;
-      good = Buffer.byteLength(text.slice(0, pos));
+      // Count this line's bytes only: measuring the whole prefix again made replay quadratic in the log size.
+      good += Buffer.byteLength(line) + 1;
     }
     const total = Buffer.byteLength(text);
     this.#fh = await open(join(this.#dir, LOG), 'a+');

@@ -11,10 +11,11 @@ program.command('start')
   .description('run the embedded default: API server, Knative Serving, router and rollout controller')
   .option('--data <dir>', 'data directory (store, kubeconfig, endpoints.json, logs)', './.sluice')
   .option('--api-port <port>', 'API server port (0 picks a free one)', '0')
+  .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info'))
-  .action(async (o: { data: string; apiPort: string; host: string; logLevel: string }) => {
-    await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel });
+  .action(async (o: { data: string; apiPort: string; routerPort: string; host: string; logLevel: string }) => {
+    await start({ data: o.data, apiPort: Number(o.apiPort), routerPort: Number(o.routerPort), host: o.host, logLevel: o.logLevel });
   });
 
 program.command('apiserver')
@@ -36,6 +37,10 @@ program.command('conformance')
     if (!Array.isArray(cases)) throw new Error(`${file}: expected a JSON array of cases`);
     for (const c of cases) process.stdout.write(JSON.stringify(runConformanceCase(c)) + '\n');
   });
+
+(await import('./rollout.js')).registerRolloutCommands(program);
+
+(await import('./kn/index.js')).registerKnCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);

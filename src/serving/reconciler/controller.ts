@@ -1,0 +1,147 @@
+// Wires the four reconcilers to informers and work queues. Events only name keys: every handler maps an
+// object to the keys whose desired state may depend on it (a Revision → itself, its Configuration and the
+// Routes that target it; a Route → itself, its Service and the Revisions in its traffic; …), and each
+// reconciler re-reads the caches. The data plane's 'status' events requeue the Revision they name.
+import { Informer, R, type KubeClient, type KubeObject } from '../../kube/index.js';
+import { silentLogger, type Logger } from '../../observability/logger.js';
+import { systemClock, type Clock } from '../../util/clock.js';
+import { LABEL_CONFIGURATION, LABEL_SERVICE } from '../keys.js';
+import type { Route } from '../types.js';
+import { reconcileConfiguration } from './configuration-reconciler.js';
+import { asServing, type KubeWriter, type Listers, type ReconcilerContext } from './context.js';
+import type { DataPlane } from './data-plane.js';
+import { SYSTEM_NAMESPACE } from './network-config.js';
+import { reconcileRevision } from './revision-reconciler.js';
+import { IngressTable, reconcileRoute } from './route-reconciler.js';
+import { reconcileService } from './service-reconciler.js';
+import { WorkQueue, type ReconcileKey } from './work-queue.js';
+
+export interface ServingControllerOptions<Spec> {
+  /** Informers list and watch through it; reconcilers write through `writer` (default: the same client). */
+  client: KubeClient;
+  writer?: KubeWriter;
+  dataPlane: DataPlane<Spec>;
+  toRunSpec: (revision: KubeObject) => Spec;
+  clock?: Clock;
+  log?: Logger;
+  /** Concurrent reconciles per kind. Default 4. */
+  workers?: number;
+  /** Re-deliver every cached object this often so missed causes still converge. Default 5 min; 0 never. */
+  resyncMs?: number;
+}
+
+const keyOf = (o: KubeObject): ReconcileKey => ({ namespace: o.metadata.namespace ?? '', name: o.metadata.name ?? '' });
+
+/** The controlling owner of `kind`, else the name in `label`. */
+function ownerName(o: KubeObject, kind: string, label: string): string | undefined {
+  const ref = (o.metadata.ownerReferences ?? []).find((r) => r.controller === true && r.kind === kind);
+  return ref?.name ?? o.metadata.labels?.[label];
+}
+
+export class ServingController<Spec> {
+  readonly queues: { services: WorkQueue; configurations: WorkQueue; revisions: WorkQueue; routes: WorkQueue };
+  readonly ingress = new IngressTable();
+  readonly #informers: { services: Informer; configurations: Informer; revisions: Informer; routes: Informer; configMaps: Informer };
+  readonly #o: ServingControllerOptions<Spec>;
+  readonly #log: Logger;
+
+  constructor(o: ServingControllerOptions<Spec>) {
+    this.#o = o;
+    this.#log = o.log ?? silentLogger();
+    const resyncMs = o.resyncMs ?? 300_000;
+    const inf = (r: typeof R.services, extra: { namespace?: string } = {}): Informer =>
+      new Informer(o.client, r, { resyncMs, log: this.#log, ...extra });
+    this.#informers = {
+      services: inf(R.services),
+      configurations: inf(R.configurations),
+      revisions: inf(R.revisions),
+      routes: inf(R.routes),
+      configMaps: inf(R.configMaps, { namespace: SYSTEM_NAMESPACE }),
+    };
+    const listers: Listers = this.#informers;
+    const ctx = (name: string): ReconcilerContext => ({
+      client: o.writer ?? o.client, listers, clock: o.clock ?? systemClock, log: this.#log.child({ reconciler: name }),
+    });
+    const q = (name: string, fn: (k: ReconcileKey) => Promise<{ requeueAfterMs?: number }>): WorkQueue =>
+      new WorkQueue({ name, reconcile: fn, workers: o.workers ?? 4, log: this.#log });
+    const sctx = ctx('service'), cctx = ctx('configuration'), vctx = ctx('revision'), rctx = ctx('route');
+    this.queues = {
+      services: q('service', (k) => reconcileService(sctx, k)),
+      configurations: q('configuration', (k) => reconcileConfiguration(cctx, k)),
+      revisions: q('revision', (k) => reconcileRevision(vctx, { dataPlane: o.dataPlane, toRunSpec: o.toRunSpec }, k)),
+      routes: q('route', (k) => reconcileRoute(rctx, { dataPlane: o.dataPlane, ingress: this.ingress }, k)),
+    };
+    this.#wire();
+  }
+
+  /** Routes of a namespace whose spec targets the Configuration or the Revision. */
+  #routesTargeting(ns: string, configuration: string | undefined, revision: string | undefined): KubeObject[] {
+    return this.#informers.routes.list().filter((r) => {
+      if (r.metadata.namespace !== ns) return false;
+      const route = asServing<Route>(r);
+      const targets = [...(route.spec?.traffic ?? []), ...(route.status?.traffic ?? [])];
+      return targets.some((t) => (revision !== undefined && t.revisionName === revision) || (configuration !== undefined && t.configurationName === configuration));
+    });
+  }
+
+  #wire(): void {
+    const { services, configurations, revisions, routes, configMaps } = this.#informers;
+    const each = (inf: Informer, fn: (o: KubeObject) => void): void => {
+      inf.onAdd(fn).onUpdate((o, old) => { fn(old); fn(o); }).onDelete(fn);
+      inf.onError((e) => this.#log.debug({ err: String(e) }, 'informer error; resuming'));
+    };
+    each(services, (o) => this.queues.services.add(keyOf(o)));
+    each(configurations, (o) => {
+      const ns = o.metadata.namespace ?? '';
+      this.queues.configurations.add(keyOf(o));
+      const svc = ownerName(o, 'Service', LABEL_SERVICE);
+      if (svc) this.queues.services.add({ namespace: ns, name: svc });
+      for (const r of this.#routesTargeting(ns, o.metadata.name, undefined)) this.queues.routes.add(keyOf(r));
+    });
+    each(revisions, (o) => {
+      const ns = o.metadata.namespace ?? '';
+      this.queues.revisions.add(keyOf(o));
+      const cfg = ownerName(o, 'Configuration', LABEL_CONFIGURATION);
+      if (cfg) this.queues.configurations.add({ namespace: ns, name: cfg });
+      for (const r of this.#routesTargeting(ns, cfg, o.metadata.name)) this.queues.routes.add(keyOf(r));
+    });
+    each(routes, (o) => {
+      const ns = o.metadata.namespace ?? '';
+      this.queues.routes.add(keyOf(o));
+      const svc = ownerName(o, 'Service', LABEL_SERVICE);
+      if (svc) this.queues.services.add({ namespace: ns, name: svc });
+      const route = asServing<Route>(o);
+      const named = new Set([...(route.status?.traffic ?? []), ...(route.spec?.traffic ?? [])].map((t) => t.revisionName ?? '').filter((n) => n !== ''));
+      for (const n of named) this.queues.revisions.add({ namespace: ns, name: n });
+      // The latest revisions of followed configurations change routing state too.
+      for (const t of route.spec?.traffic ?? []) {
+        const c = t.configurationName ? configurations.get(ns, t.configurationName) : undefined;
+        const st = c?.['status'] as { latestCreatedRevisionName?: string; latestReadyRevisionName?: string } | undefined;
+        for (const n of [st?.latestCreatedRevisionName, st?.latestReadyRevisionName]) if (n) this.queues.revisions.add({ namespace: ns, name: n });
+      }
+    });
+    each(configMaps, () => {
+      for (const r of routes.list()) this.queues.routes.add(keyOf(r));
+    });
+    this.#o.dataPlane.on('status', (s) => this.queues.revisions.add({ namespace: s.namespace, name: s.name }));
+  }
+
+  /** Starts the informers; resolves once every cache has its first list (and work has been queued). */
+  async start(): Promise<void> {
+    await Promise.all(Object.values(this.#informers).map((i) => i.start()));
+    this.#log.info('serving reconcilers started');
+  }
+
+  stop(): void {
+    for (const i of Object.values(this.#informers)) i.stop();
+    for (const q of Object.values(this.queues)) q.stop();
+  }
+
+  /** Resolves when every queue is empty and nothing runs (pending requeue timers aside). */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      await Promise.all(Object.values(this.queues).map((q) => q.whenIdle()));
+      if (Object.values(this.queues).every((q) => q.length === 0)) return;
+    }
+  }
+}
