@@ -1,0 +1,512 @@
+// The runner of the pure rollout machine. For every Knative Service a RolloutPolicy governs it:
+//   read   the Service, its revisions, the Rollout (commands, stored state) and any analysis round due;
+//   decide `step(state, observations, clock.now())`;
+//   persist the new state in Rollout.status (optimistic concurrency; on conflict, read again and decide again);
+//   act    only after the write succeeded: one merge patch of the Service's whole spec.traffic, analysis
+//          requests into the next batched round, notifications from the persisted outbox;
+//   wait   until `wakeAt` (a wall-clock timer) or the next watch event, whichever comes first.
+// A crash anywhere leaves either the old state (the decision is made again, identically) or the new state with
+// its actions not yet done (they are idempotent: the traffic patch is re-derived from state.traffic, lost
+// analysis is re-asked by the machine after one interval, undelivered notifications wait in the outbox).
+//
+// Analysis is batched: every runAnalysis of a tick goes into ONE AnalysisEngine.run (one query per metric
+// template for all rollouts); the rounds come back as observations on the next reconcile of each rollout.
+import { Informer, KubeApiError, R, isConflict, type KubeClient, type KubeObject } from '../../kube/index.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Clock } from '../../util/clock.js';
+import { AnalysisEngine, type AnalysisRequest } from '../analysis/engine.js';
+import { PrometheusClient } from '../analysis/prometheus.js';
+import type { AnalysisRound } from '../analysis/result.js';
+import { initialState, step } from '../machine/machine.js';
+import { makePlan } from '../machine/plan.js';
+import type { Action, Command, Observations, Readiness, RolloutState, StepResult } from '../machine/types.js';
+import { EventNotifier } from './notifier.js';
+import { observedTraffic, pickStable, revisionReadiness, specTrafficIs } from './observe.js';
+import { PolicySet, type GoverningPolicy, type PolicyProblems } from './policies.js';
+import { analysisRecord, appendRun, buildStatus, canonical, notificationsOf } from './status.js';
+import type { Notifier, RevisionObject, RolloutNotification, RolloutObject, RolloutObjectStatus, ServiceObject } from './types.js';
+
+export interface RolloutControllerOptions {
+  client: KubeClient;
+  /** Base URL of Prometheus for analysis. */
+  prometheusUrl: string;
+  /** A `policies/` directory read in addition to RolloutPolicy objects; re-read when files change. */
+  policiesDir?: string;
+  /** Decisions use this clock; timers are wall-clock. */
+  clock: Clock;
+  log: Logger;
+  /** Default: a core/v1 Event on the Rollout per notification. */
+  notifier?: Notifier;
+  /** Only this namespace (default: all). */
+  namespace?: string;
+  /** How long a tick waits for other rollouts' analysis requests before querying (default 50 ms). */
+  analysisCoalesceMs?: number;
+  /** How often the policies directory is checked for changes (default 1000 ms). */
+  policiesPollMs?: number;
+  /** Every governed Service is reconciled at least this often (default 30 s). */
+  resyncMs?: number;
+  /** Reconciles in flight at once (distinct Services; one Service is never reconciled twice at once). */
+  concurrency?: number;
+  prometheusTimeoutMs?: number;
+}
+
+export interface RolloutControllerStats {
+  reconciles: number;
+  statusWrites: number;
+  trafficPatches: number;
+  /** engine.run calls, and the requests they carried (requests/runs > 1 means batching across rollouts). */
+  analysisRuns: number;
+  analysisRequests: number;
+  maxRequestsPerRun: number;
+  notifications: number;
+  conflicts: number;
+  errors: number;
+}
+
+export interface RolloutController {
+  readonly stats: RolloutControllerStats;
+  /** Resolves once the caches are filled and the first reconcile of every governed Service is queued. */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+const REVISION_SERVICE_LABEL = 'serving.knative.dev/service';
+const MAX_ATTEMPTS = 6;
+/** setTimeout's limit; longer waits are re-armed on wake-up. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function keyOf(ns: string, name: string): string {
+  return `${ns}/${name}`;
+}
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+function msg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+class Controller implements RolloutController {
+  readonly stats: RolloutControllerStats = { reconciles: 0, statusWrites: 0, trafficPatches: 0, analysisRuns: 0, analysisRequests: 0, maxRequestsPerRun: 0, notifications: 0, conflicts: 0, errors: 0 };
+  readonly ready: Promise<void>;
+  readonly #o: RolloutControllerOptions;
+  readonly #client: KubeClient;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #notifier: Notifier;
+  readonly #engine: AnalysisEngine;
+  readonly #policies = new PolicySet();
+  readonly #services: Informer<ServiceObject>;
+  readonly #revisions: Informer<RevisionObject>;
+  readonly #rollouts: Informer<RolloutObject>;
+  readonly #policyObjects: Informer;
+  // work queue: dirty keys, keys being reconciled, per-key timers and failure counts
+  readonly #dirty = new Set<string>();
+  readonly #active = new Set<string>();
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #failures = new Map<string, number>();
+  readonly #governed = new Set<string>();
+  readonly #headerWarned = new Set<string>();
+  // analysis: requests waiting for the next tick, rounds waiting to be observed
+  readonly #pendingAnalysis = new Map<string, AnalysisRequest>();
+  readonly #rounds = new Map<string, AnalysisRound>();
+  #analysisTimer: NodeJS.Timeout | undefined;
+  #analysisRunning = false;
+  readonly #abort = new AbortController();
+  #pollTimer: NodeJS.Timeout | undefined;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #started = false;
+
+  constructor(o: RolloutControllerOptions) {
+    this.#o = o;
+    this.#client = o.client;
+    this.#log = o.log;
+    this.#clock = o.clock;
+    this.#notifier = o.notifier ?? new EventNotifier(o.client);
+    this.#engine = new AnalysisEngine({
+      client: new PrometheusClient({ url: o.prometheusUrl, ...(o.prometheusTimeoutMs ? { timeoutMs: o.prometheusTimeoutMs } : {}) }),
+      logger: o.log.child({ part: 'analysis' }),
+      batch: true,
+    });
+    const inf = { ...(o.namespace ? { namespace: o.namespace } : {}), log: o.log };
+    this.#services = new Informer<ServiceObject>(o.client, R.services, inf);
+    this.#revisions = new Informer<RevisionObject>(o.client, R.revisions, inf);
+    this.#rollouts = new Informer<RolloutObject>(o.client, R.rollouts, inf);
+    this.#policyObjects = new Informer(o.client, R.rolloutPolicies, inf);
+    this.ready = this.#start();
+  }
+
+  async #start(): Promise<void> {
+    const svcKey = (s: KubeObject): string => keyOf(s.metadata.namespace ?? 'default', s.metadata.name ?? '');
+    this.#services.onAdd((s) => this.#enqueue(svcKey(s))).onUpdate((s) => this.#enqueue(svcKey(s))).onDelete((s) => this.#enqueue(svcKey(s)));
+    const onRevision = (r: RevisionObject): void => {
+      const ns = r.metadata.namespace ?? 'default';
+      const svc = r.metadata.labels?.[REVISION_SERVICE_LABEL];
+      if (svc) this.#enqueue(keyOf(ns, svc));
+      else for (const k of this.#governed) if (k.startsWith(`${ns}/`)) this.#enqueue(k);
+    };
+    this.#revisions.onAdd(onRevision).onUpdate(onRevision);
+    this.#rollouts
+      .onUpdate((ro, old) => {
+        // Our own status writes change nothing here; spec (commands) and deletion do.
+        if (canonical(ro.spec) !== canonical(old.spec) || ro.metadata.deletionTimestamp) this.#enqueue(svcKey(ro));
+      })
+      .onDelete((ro) => this.#enqueue(svcKey(ro)));
+    const onPolicy = (p: KubeObject): void => {
+      const problems = this.#policies.setApi(p);
+      if (problems) this.#report(problems);
+      this.#enqueueNamespace(p.metadata.namespace ?? 'default');
+    };
+    this.#policyObjects.onAdd(onPolicy).onUpdate(onPolicy).onDelete((p) => {
+      this.#policies.deleteApi(p.metadata.namespace ?? 'default', p.metadata.name ?? '');
+      this.#enqueueNamespace(p.metadata.namespace ?? 'default');
+    });
+    for (const inf of [this.#services, this.#revisions, this.#rollouts, this.#policyObjects]) {
+      inf.onError((e) => this.#log.warn({ err: msg(e) }, 'watch error; resuming'));
+    }
+    if (this.#o.policiesDir) this.#pollPolicies();
+    // Policies and revisions first, so the first Service reconciles see them.
+    await Promise.all([this.#policyObjects.start(), this.#revisions.start(), this.#rollouts.start()]);
+    await this.#services.start();
+    if (this.#closed) return;
+    this.#started = true;
+    for (const s of this.#services.list()) this.#enqueue(svcKey(s));
+    const resync = this.#o.resyncMs ?? 30_000;
+    this.#resyncTimer = setInterval(() => { for (const k of this.#governed) this.#enqueue(k); }, resync);
+    this.#resyncTimer.unref();
+    this.#log.info({ policies: this.#policies.all().length, prometheus: this.#o.prometheusUrl.replace(/\/\/[^@/]+@/, '//[REDACTED]@') }, 'rollout controller started');
+  }
+
+  #pollPolicies(): void {
+    const dir = this.#o.policiesDir;
+    if (!dir || this.#closed) return;
+    const r = this.#policies.loadDir(dir);
+    for (const p of r.problems) this.#report(p);
+    if (r.changed && this.#started) for (const s of this.#services.list()) this.#enqueue(keyOf(s.metadata.namespace ?? 'default', s.metadata.name ?? ''));
+    this.#pollTimer = setTimeout(() => this.#pollPolicies(), this.#o.policiesPollMs ?? 1000);
+    this.#pollTimer.unref();
+  }
+
+  #report(p: PolicyProblems): void {
+    this.#log.error({ source: p.source, errors: p.errors.map((e) => e.where()) }, `invalid rollout policy ${p.source}; the last good version (if any) stays in force:\n${p.errors.map((e) => `  ${e.where()}`).join('\n')}`);
+  }
+
+  #enqueueNamespace(ns: string): void {
+    if (!this.#started) return;
+    for (const s of this.#services.list()) if ((s.metadata.namespace ?? 'default') === ns) this.#enqueue(keyOf(ns, s.metadata.name ?? ''));
+  }
+
+  // ---- work queue ----
+  #enqueue(key: string): void {
+    if (this.#closed || !this.#started) return;
+    this.#dirty.add(key);
+    this.#pump();
+  }
+
+  #pump(): void {
+    const limit = Math.max(1, this.#o.concurrency ?? 4);
+    for (const key of [...this.#dirty]) {
+      if (this.#closed || this.#active.size >= limit) return;
+      if (this.#active.has(key)) continue;
+      this.#dirty.delete(key);
+      this.#active.add(key);
+      const p = this.#work(key).finally(() => {
+        this.#active.delete(key);
+        this.#inflight.delete(p);
+        this.#pump();
+      });
+      this.#inflight.add(p);
+    }
+  }
+
+  async #work(key: string): Promise<void> {
+    this.stats.reconciles++;
+    try {
+      await this.#reconcile(key);
+      this.#failures.delete(key);
+    } catch (e) {
+      if (this.#closed) return;
+      this.stats.errors++;
+      const n = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, n);
+      const delay = Math.min(30_000, 250 * 2 ** Math.min(n, 7));
+      this.#log.warn({ rollout: key, err: msg(e), retryInMs: delay }, 'rollout reconcile failed; retrying');
+      this.#wakeIn(key, delay);
+    }
+  }
+
+  /** Arms the key's timer for `at` (ms on the controller's clock) unless an earlier one is armed. */
+  #schedule(key: string, at: number | null): void {
+    if (at === null || this.#closed) return;
+    const cur = this.#timers.get(key);
+    if (cur && cur.at <= at) return;
+    if (cur) clearTimeout(cur.timer);
+    const delay = Math.max(0, Math.min(MAX_TIMER_MS, at - this.#clock.now()));
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      this.#enqueue(key);
+    }, delay);
+    this.#timers.set(key, { at, timer });
+  }
+
+  #wakeIn(key: string, ms: number): void {
+    this.#schedule(key, this.#clock.now() + ms);
+  }
+
+  #forget(key: string): void {
+    const t = this.#timers.get(key);
+    if (t) clearTimeout(t.timer);
+    this.#timers.delete(key);
+    this.#pendingAnalysis.delete(key);
+    this.#rounds.delete(key);
+  }
+
+  // ---- one reconcile ----
+  async #reconcile(key: string): Promise<void> {
+    const [ns, name] = splitKey(key);
+    const svc = this.#services.get(ns, name);
+    if (!svc || svc.metadata.deletionTimestamp) {
+      this.#governed.delete(key);
+      this.#forget(key);
+      return;
+    }
+    const policy = this.#policies.match(svc);
+    if (!policy) {
+      if (this.#governed.delete(key)) this.#log.info({ rollout: key }, 'no RolloutPolicy governs this Service any more; leaving its traffic as it is');
+      this.#forget(key);
+      return;
+    }
+    if (!this.#governed.has(key)) {
+      this.#governed.add(key);
+      this.#log.info({ rollout: key, policy: policy.source }, 'Service is governed');
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const ro = await this.#loadRollout(svc, policy);
+      if (!ro) continue;
+      const done = await this.#decideAndAct(svc, ro, policy);
+      if (done) return;
+      this.stats.conflicts++;
+    }
+    this.#wakeIn(key, 200);
+  }
+
+  /** The Rollout of a Service, created (owner-referenced) when missing; undefined: try again. */
+  async #loadRollout(svc: ServiceObject, policy: GoverningPolicy): Promise<RolloutObject | undefined> {
+    const ns = svc.metadata.namespace ?? 'default';
+    const name = svc.metadata.name ?? '';
+    const ro = await this.#client.tryGet<RolloutObject>(R.rollouts, ns, name);
+    if (ro) {
+      const owner = ro.metadata.ownerReferences?.find((r) => r.kind === 'Service' && r.name === name);
+      if (owner && svc.metadata.uid && owner.uid !== svc.metadata.uid) {
+        // A Service deleted and created again under the same name: the old Rollout's state is not this one's.
+        this.#log.info({ rollout: `${ns}/${name}` }, 'Rollout belongs to an earlier Service of this name; starting over');
+        await this.#client.delete(R.rollouts, ns, name).catch(() => undefined);
+        return undefined;
+      }
+      return ro;
+    }
+    try {
+      return await this.#client.create<RolloutObject>(R.rollouts, {
+        metadata: {
+          name, namespace: ns,
+          labels: { 'app.kubernetes.io/managed-by': 'sluice', [REVISION_SERVICE_LABEL]: name },
+          ownerReferences: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', name, uid: svc.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+        },
+        spec: { serviceName: name, policyRef: { name: policy.name }, commands: [] },
+      });
+    } catch (e) {
+      if (e instanceof KubeApiError && e.isAlreadyExists) return undefined;
+      throw e;
+    }
+  }
+
+  #observe(svc: ServiceObject, ro: RolloutObject, policy: GoverningPolicy, state: RolloutState): Observations {
+    const ns = svc.metadata.namespace ?? 'default';
+    const latest = svc.status?.latestCreatedRevisionName;
+    const revisions: Record<string, Readiness> = {};
+    for (const r of new Set([state.canaryRevision, state.stableRevision, ...(latest ? [latest] : [])])) {
+      revisions[r] = revisionReadiness(this.#revisions.get(ns, r));
+    }
+    const commands: Command[] = (ro.spec?.commands ?? []).map((c) => (c.full === undefined ? { seq: c.seq, kind: c.kind } : { seq: c.seq, kind: c.kind, full: c.full }));
+    const obs: Observations = { policy: policy.spec, revisions, commands };
+    if (latest) obs.latestRevision = latest;
+    const traffic = observedTraffic(svc);
+    if (traffic) obs.traffic = traffic;
+    return obs;
+  }
+
+  /** One decision on one read of the Rollout. false: the status write conflicted; read and decide again. */
+  async #decideAndAct(svc: ServiceObject, ro: RolloutObject, policy: GoverningPolicy): Promise<boolean> {
+    const ns = svc.metadata.namespace ?? 'default';
+    const name = svc.metadata.name ?? '';
+    const key = keyOf(ns, name);
+    const prev: RolloutObjectStatus = ro.status ?? {};
+    const now = this.#clock.now();
+    let state = prev.state && prev.state.service === name && prev.state.namespace === ns ? prev.state : undefined;
+    if (!state) {
+      const stable = pickStable(svc);
+      if (!stable) {
+        const waiting: RolloutObjectStatus = { phase: 'Pending', message: `waiting for a ready revision of ${name} to pin as stable`, policy: policy.source };
+        if (canonical(waiting) === canonical(prev)) return true;
+        return (await this.#writeStatus(ro, waiting)) !== null;
+      }
+      state = initialState({ namespace: ns, service: name, stableRevision: stable, now, stableTag: makePlan(policy.spec).stableTag });
+      this.#log.info({ rollout: key, stable }, `pinning ${stable} as the stable revision (100%)`);
+    }
+    const obs = this.#observe(svc, ro, policy, state);
+    const round = this.#rounds.get(key);
+    if (round) obs.analysis = round;
+    let res: StepResult;
+    try {
+      res = step(state, obs, now);
+    } catch (e) {
+      // A bug or an impossible policy must not take the controller down; say it on the Rollout.
+      this.#log.error({ rollout: key, err: msg(e) }, 'rollout machine failed');
+      return (await this.#writeStatus(ro, { ...prev, message: `internal error deciding this rollout: ${msg(e)}` })) !== null;
+    }
+    const fresh = notificationsOf(res.actions, policy.spec.alerts);
+    const pending = [...(prev.pendingNotifications ?? []), ...fresh];
+    const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
+    const next = buildStatus(res.state, { policy: policy.source, analysisRuns: runs, pending, generation: ro.metadata.generation });
+    if (canonical(next) !== canonical(prev)) {
+      if ((await this.#writeStatus(ro, next)) === null) return false;
+    }
+    // The state is durable: now act.
+    if (round && this.#rounds.get(key) === round) this.#rounds.delete(key);
+    this.#logDecision(key, state, res);
+    await this.#act(svc, res.state, res.actions);
+    if (pending.length > 0) await this.#deliver(key, pending);
+    this.#schedule(key, res.wakeAt);
+    return true;
+  }
+
+  /** The stored Rollout, or null on a conflict (someone wrote since `ro` was read). */
+  async #writeStatus(ro: RolloutObject, status: RolloutObjectStatus): Promise<RolloutObject | null> {
+    try {
+      const out = await this.#client.update<RolloutObject>(R.rollouts, { ...ro, status }, 'status');
+      this.stats.statusWrites++;
+      return out;
+    } catch (e) {
+      if (isConflict(e)) return null;
+      throw e;
+    }
+  }
+
+  #logDecision(key: string, before: RolloutState, res: StepResult): void {
+    const s = res.state;
+    if (s.phase !== before.phase || s.currentStep !== before.currentStep || s.canaryRevision !== before.canaryRevision) {
+      this.#log.info({ rollout: key, phase: s.phase, step: `${s.currentStep}/${s.totalSteps}`, canary: s.canaryRevision, weight: s.canaryWeight }, s.message);
+    }
+  }
+
+  async #act(svc: ServiceObject, state: RolloutState, actions: readonly Action[]): Promise<void> {
+    const ns = svc.metadata.namespace ?? 'default';
+    const name = svc.metadata.name ?? '';
+    const key = keyOf(ns, name);
+    let trafficAsked = false;
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'setTraffic':
+          trafficAsked = true;
+          break;
+        case 'runAnalysis':
+          this.#pendingAnalysis.set(key, { key, namespace: a.namespace, service: a.service, revision: a.revision, stableRevision: a.stableRevision, metrics: a.metrics, windowMs: a.windowMs });
+          this.#scheduleAnalysis();
+          break;
+        case 'setHeaderRoute':
+        case 'clearHeaderRoute':
+          // Knative has no header routes; the tagged URL serves the B revision.
+          if (!this.#headerWarned.has(key)) {
+            this.#headerWarned.add(key);
+            this.#log.warn({ rollout: key, tag: a.tag }, 'header-based routing is not available through Knative Service traffic; the tag URL serves the new revision');
+          }
+          break;
+        case 'notify':
+          break;
+      }
+    }
+    // setTraffic = the whole list in one merge patch. The same check restores the pinned split when something
+    // else (a GitOps apply, `kn service update --traffic`) rewrote spec.traffic, and pins a newly governed Service.
+    if (!specTrafficIs(svc, state.traffic)) {
+      if (!trafficAsked) this.#log.info({ rollout: key, want: state.traffic, found: svc.spec?.traffic ?? null }, 'spec.traffic differs from the rollout\'s split; restoring it');
+      await this.#client.patch(R.services, ns, name, { spec: { traffic: state.traffic.map((t) => ({ ...t })) } }, 'merge');
+      this.stats.trafficPatches++;
+    }
+  }
+
+  /** Delivers the outbox in order; drops the delivered ones from status. A failure is retried later. */
+  async #deliver(key: string, pending: RolloutNotification[]): Promise<void> {
+    const delivered = new Set<string>();
+    for (const n of pending) {
+      try {
+        await this.#notifier.notify(n);
+        delivered.add(n.id);
+        this.stats.notifications++;
+      } catch (e) {
+        this.#log.warn({ rollout: key, event: n.event, err: msg(e) }, 'notification failed; will retry');
+        this.#wakeIn(key, 1000);
+        break;
+      }
+    }
+    if (delivered.size === 0) return;
+    const [ns, name] = splitKey(key);
+    // A merge patch of the status subresource: only this list changes. A newer outbox written by a later
+    // decision cannot be lost, as one Service is never reconciled twice at once.
+    const remaining = pending.filter((n) => !delivered.has(n.id));
+    await this.#client.patch(R.rollouts, ns, name, { status: { pendingNotifications: remaining } }, 'merge', { subresource: 'status' });
+  }
+
+  // ---- batched analysis ----
+  #scheduleAnalysis(): void {
+    if (this.#analysisTimer || this.#analysisRunning || this.#closed) return;
+    this.#analysisTimer = setTimeout(() => void this.#analysisTick(), this.#o.analysisCoalesceMs ?? 50);
+  }
+
+  async #analysisTick(): Promise<void> {
+    this.#analysisTimer = undefined;
+    const requests = [...this.#pendingAnalysis.values()];
+    this.#pendingAnalysis.clear();
+    if (requests.length === 0 || this.#closed) return;
+    this.#analysisRunning = true;
+    try {
+      const at = this.#clock.now();
+      this.stats.analysisRuns++;
+      this.stats.analysisRequests += requests.length;
+      this.stats.maxRequestsPerRun = Math.max(this.stats.maxRequestsPerRun, requests.length);
+      const rounds = await this.#engine.run(requests, at, this.#abort.signal);
+      for (const [k, r] of rounds) {
+        this.#rounds.set(k, r);
+        this.#enqueue(k);
+      }
+    } catch (e) {
+      if (!this.#closed) this.#log.warn({ err: msg(e) }, 'analysis round failed; the machine asks again after one interval');
+    } finally {
+      this.#analysisRunning = false;
+      if (this.#pendingAnalysis.size > 0) this.#scheduleAnalysis();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    for (const inf of [this.#services, this.#revisions, this.#rollouts, this.#policyObjects]) inf.stop();
+    for (const t of this.#timers.values()) clearTimeout(t.timer);
+    this.#timers.clear();
+    if (this.#analysisTimer) clearTimeout(this.#analysisTimer);
+    if (this.#pollTimer) clearTimeout(this.#pollTimer);
+    if (this.#resyncTimer) clearInterval(this.#resyncTimer);
+    await Promise.allSettled([...this.#inflight]);
+  }
+}
+
+/**
+ * Starts the rollout controller against the API `client` talks to. Every Service a RolloutPolicy governs gets
+ * a Rollout (same name and namespace, owned by the Service) holding its state; see the file header for the
+ * order of persist and act. `close()` stops watches and timers and waits for reconciles in flight.
+ */
+export function startRolloutController(o: RolloutControllerOptions): RolloutController {
+  return new Controller(o);
+}

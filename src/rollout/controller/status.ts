@@ -1,0 +1,82 @@
+// Pure helpers for what the controller writes on a Rollout: the status built from the machine's state, the
+// analysis run history, and the notifications of one decision (with stable ids for de-duplication).
+import { toStatus } from '../machine/status.js';
+import type { Action, RolloutState } from '../machine/types.js';
+import type { AnalysisRound } from '../analysis/result.js';
+import type { RolloutPolicySpec } from '../policy/types.js';
+import type { AnalysisRunRecord, RolloutNotification, RolloutObjectStatus } from './types.js';
+
+/** How many analysis rounds a Rollout keeps in `status.analysisRuns`. */
+export const ANALYSIS_HISTORY = 10;
+
+export function buildStatus(state: RolloutState, extra: { policy: string; analysisRuns: AnalysisRunRecord[]; pending: RolloutNotification[]; generation: number | undefined }): RolloutObjectStatus {
+  const st: RolloutObjectStatus = { ...toStatus(state), policy: extra.policy, analysisRuns: extra.analysisRuns, pendingNotifications: extra.pending };
+  if (extra.generation !== undefined) st.observedGeneration = extra.generation;
+  return st;
+}
+
+/**
+ * The record of a round the machine consumed (state.analysis.lastRoundAt === round.at), with each metric's
+ * value next to its threshold; null when the round was ignored (another revision, an old round, not running).
+ */
+export function analysisRecord(round: AnalysisRound, state: RolloutState, policy: RolloutPolicySpec): AnalysisRunRecord | null {
+  if (state.analysis.lastRoundAt !== round.at || round.revision !== state.canaryRevision) return null;
+  const specs = new Map((policy.analysis?.metrics ?? []).map((m) => [m.name, m]));
+  const results = new Map(round.results.map((r) => [r.metric, r]));
+  const metrics = state.analysis.lastResults.map((s) => {
+    const m: AnalysisRunRecord['metrics'][number] = { metric: s.metric, status: s.status, verdict: s.verdict };
+    if (s.value !== null && Number.isFinite(s.value)) m.value = s.value;
+    const range = specs.get(s.metric)?.thresholdRange;
+    if (range?.min !== undefined) m.min = range.min;
+    if (range?.max !== undefined) m.max = range.max;
+    if (s.reason !== undefined) m.reason = s.reason;
+    const q = results.get(s.metric)?.query;
+    if (q) m.query = q;
+    return m;
+  });
+  const verdict = metrics.some((m) => m.verdict === 'fail') ? 'fail' : metrics.some((m) => m.verdict === 'hold') ? 'hold' : 'pass';
+  return { at: new Date(round.at).toISOString(), revision: round.revision, step: state.currentStep, verdict, metrics };
+}
+
+export function appendRun(runs: readonly AnalysisRunRecord[] | undefined, rec: AnalysisRunRecord | null, keep = ANALYSIS_HISTORY): AnalysisRunRecord[] {
+  const all = [...(runs ?? [])];
+  if (rec) all.push(rec);
+  return all.slice(-keep);
+}
+
+/**
+ * The notify actions of one decision as notifications. The id is a pure function of the decision (rollout,
+ * event, revision, time, position), so the same decision replayed after a crash gives the same ids.
+ */
+export function notificationsOf(actions: readonly Action[], alerts: RolloutPolicySpec['alerts']): RolloutNotification[] {
+  const out: RolloutNotification[] = [];
+  actions.forEach((a, i) => {
+    if (a.kind !== 'notify') return;
+    const n: RolloutNotification = {
+      id: `${a.namespace}/${a.service}/${a.revision}/${a.at}/${i}/${a.event}`,
+      event: a.event,
+      namespace: a.namespace,
+      service: a.service,
+      revision: a.revision,
+      stableRevision: a.stableRevision,
+      step: a.step,
+      weight: a.weight,
+      message: a.message,
+      at: a.at,
+    };
+    if (alerts && alerts.length > 0) n.alerts = alerts;
+    out.push(n);
+  });
+  return out;
+}
+
+/** JSON with sorted keys, to compare what is stored with what would be written. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => {
+    if (x && typeof x === 'object' && !Array.isArray(x)) {
+      const o = x as Record<string, unknown>;
+      return Object.fromEntries(Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+    }
+    return x;
+  });
+}
