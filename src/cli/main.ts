@@ -2,20 +2,75 @@
 // The `sluice` command. Parses flags once and passes configuration down; nothing below reads process.env.
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { start } from './start.js';
+import { spawnSync } from 'node:child_process';
+import { start, startController } from './start.js';
 
 const program = new Command();
 program.name('sluice').description('Progressive delivery for Knative Serving, from Git, on a laptop or a cluster').showHelpAfterError();
 
-program.command('start')
-  .description('run the embedded default: API server, Knative Serving, router and rollout controller')
+const LOG_LEVEL = (): Option => new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info');
+
+interface GitCli { repo?: string | false; branch?: string; path?: string; poll: string; webhookSecretFile?: string; prune?: boolean }
+
+/** The Git flags shared by `start` and `controller`; the webhook secret is read here, in the CLI, only. */
+async function gitFlags(o: GitCli, defaultRepo: string | undefined) {
+  const { loadWebhookSecret } = await import('../gitops/index.js');
+  const repo = o.repo === false ? undefined : (o.repo ?? defaultRepo);
+  const webhookSecret = await loadWebhookSecret({ ...(o.webhookSecretFile ? { file: o.webhookSecretFile } : {}), env: process.env });
+  return {
+    ...(repo ? { repo } : {}), ...(o.branch ? { branch: o.branch } : {}), ...(o.path ? { path: o.path } : {}),
+    pollCron: o.poll === 'off' ? (false as const) : o.poll, ...(webhookSecret ? { webhookSecret } : {}), ...(o.prune ? { prune: true } : {}),
+  };
+}
+
+/** The Git work tree the command runs in, if any: `sluice start` follows it by default. */
+function enclosingRepo(): string | undefined {
+  const r = spawnSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+const withGit = (c: Command): Command => c
+  .option('--repo <path|url>', 'Git repository to follow (local path, file://, https or ssh URL)')
+  .option('--no-repo', 'do not follow any Git repository')
+  .option('--branch <name>', 'branch to follow (default: the remote\'s default branch)')
+  .option('--path <dir>', 'only manifests under this directory of the repository')
+  .option('--poll <cron>', 'poll schedule (node-cron, seconds allowed) or "off" for webhooks only', '*/10 * * * * *')
+  .option('--webhook-secret-file <path>', 'shared secret for POST /hooks/git (else $SLUICE_WEBHOOK_SECRET)')
+  .option('--prune', 'delete objects Sluice applied from Git once Git no longer declares them')
+  .option('--policies <dir>', 'also read RolloutPolicy YAML from this directory')
+  .option('--prometheus-url <url>', 'Prometheus to query for analysis (start: default is a local one it starts)');
+
+withGit(program.command('start')
+  .description('run the embedded default: API server, Knative Serving, router, Prometheus and the rollout controller')
   .option('--data <dir>', 'data directory (store, kubeconfig, endpoints.json, logs)', './.sluice')
   .option('--api-port <port>', 'API server port (0 picks a free one)', '0')
   .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
+  .option('--port <port>', 'controller port: POST /hooks/git, /metrics (0 picks a free one)', '0')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
-  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info'))
-  .action(async (o: { data: string; apiPort: string; routerPort: string; host: string; logLevel: string }) => {
-    await start({ data: o.data, apiPort: Number(o.apiPort), routerPort: Number(o.routerPort), host: o.host, logLevel: o.logLevel });
+  .addOption(LOG_LEVEL()))
+  .action(async (o: GitCli & { data: string; apiPort: string; routerPort: string; port: string; host: string; logLevel: string; policies?: string; prometheusUrl?: string }) => {
+    const git = await gitFlags(o, enclosingRepo());
+    await start({
+      data: o.data, apiPort: Number(o.apiPort), routerPort: Number(o.routerPort), port: Number(o.port), host: o.host, logLevel: o.logLevel,
+      ...git, ...(o.policies ? { policiesDir: o.policies } : {}), ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
+    });
+  });
+
+withGit(program.command('controller')
+  .description('run only the rollout controller, alerts and Git source against a cluster running Knative')
+  .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
+  .option('--port <port>', 'port for POST /hooks/git, /metrics, /healthz', '8080')
+  .option('--host <addr>', 'address to listen on', '0.0.0.0')
+  .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
+  .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
+  .addOption(LOG_LEVEL()))
+  .action(async (o: GitCli & { kubeconfig?: string; port: string; host: string; workDir: string; namespace: string; logLevel: string; policies?: string; prometheusUrl?: string }) => {
+    if (!o.prometheusUrl) throw new Error('sluice controller needs --prometheus-url (the Prometheus that scrapes your Knative revisions)');
+    const git = await gitFlags(o, undefined);
+    await startController({
+      prometheusUrl: o.prometheusUrl, port: Number(o.port), host: o.host, logLevel: o.logLevel, workDir: o.workDir, namespace: o.namespace,
+      ...git, ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.policies ? { policiesDir: o.policies } : {}),
+    });
   });
 
 program.command('apiserver')
@@ -23,7 +78,7 @@ program.command('apiserver')
   .option('--data <dir>', 'data directory', './.sluice')
   .option('--api-port <port>', 'port (0 picks a free one)', '0')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
-  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info'))
+  .addOption(LOG_LEVEL())
   .action(async (o: { data: string; apiPort: string; host: string; logLevel: string }) => {
     await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel, apiOnly: true });
   });

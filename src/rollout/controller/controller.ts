@@ -366,7 +366,7 @@ class Controller implements RolloutController {
       this.#log.error({ rollout: key, err: msg(e) }, 'rollout machine failed');
       return (await this.#writeStatus(ro, { ...prev, message: `internal error deciding this rollout: ${msg(e)}` })) !== null;
     }
-    const fresh = notificationsOf(res.actions, policy.spec.alerts);
+    const fresh = notificationsOf(res.actions, policy.spec.alerts, policy.spec.rollback?.gitRevert === true);
     const pending = [...(prev.pendingNotifications ?? []), ...fresh];
     const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
     const next = buildStatus(res.state, { policy: policy.source, analysisRuns: runs, pending, generation: ro.metadata.generation });

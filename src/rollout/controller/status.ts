@@ -48,7 +48,7 @@ export function appendRun(runs: readonly AnalysisRunRecord[] | undefined, rec: A
  * The notify actions of one decision as notifications. The id is a pure function of the decision (rollout,
  * event, revision, time, position), so the same decision replayed after a crash gives the same ids.
  */
-export function notificationsOf(actions: readonly Action[], alerts: RolloutPolicySpec['alerts']): RolloutNotification[] {
+export function notificationsOf(actions: readonly Action[], alerts: RolloutPolicySpec['alerts'], gitRevert = false): RolloutNotification[] {
   const out: RolloutNotification[] = [];
   actions.forEach((a, i) => {
     if (a.kind !== 'notify') return;
@@ -65,6 +65,7 @@ export function notificationsOf(actions: readonly Action[], alerts: RolloutPolic
       at: a.at,
     };
     if (alerts && alerts.length > 0) n.alerts = alerts;
+    if (gitRevert) n.gitRevert = true;
     out.push(n);
   });
   return out;

@@ -82,6 +82,8 @@ export interface RolloutNotification {
   at: number;
   /** The policy's alert sinks (for the alerts dispatcher; the default notifier ignores them). */
   alerts?: AlertSpec[];
+  /** The policy asks for a Git revert of the failed commit after a rollback. */
+  gitRevert?: boolean;
 }
 
 /**

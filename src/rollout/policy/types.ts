@@ -96,7 +96,8 @@ export interface AnalysisSpec {
   metrics: MetricSpec[];
 }
 
-export type RollbackSpec = { to: 'pinned' } | { revisionName: string };
+/** Where a failed rollout goes back to; `gitRevert` also pushes a revert of the failed commit to Git. */
+export type RollbackSpec = ({ to: 'pinned' } | { revisionName: string }) & { gitRevert?: boolean };
 
 export type AlertType = 'webhook' | 'slack' | 'alertmanager' | 'cloudevents';
 export interface AlertSpec {
