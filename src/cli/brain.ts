@@ -12,6 +12,8 @@ import { startGitOps, type GitOps } from '../gitops/index.js';
 import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
+import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
+import { packageRoot } from './package-root.js';
 
 export interface BrainOptions {
   client: KubeClient;
@@ -78,6 +80,8 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
       ...(o.git.branch ? { branch: o.git.branch } : {}), ...(o.git.path ? { path: o.git.path } : {}),
       ...(o.git.pollCron !== undefined ? { pollCron: o.git.pollCron } : {}), ...(o.git.webhookSecret ? { webhookSecret: o.git.webhookSecret } : {}),
       ...(o.git.prune ? { prune: true } : {}),
+      // Knative's admission and the CRD schema, so a bad manifest is reported at its file:line:column.
+      check: await createManifestCheck(defaultCrdDir(packageRoot())),
     });
     log.info({ repo: redactUrl(o.git.repo), branch: o.git.branch ?? '(default)', path: o.git.path ?? '.' }, 'following Git');
   }

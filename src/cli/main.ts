@@ -83,6 +83,20 @@ program.command('apiserver')
     await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel, apiOnly: true });
   });
 
+program.command('validate')
+  .description('check Knative Services, RolloutPolicies and ConfigMaps in YAML files without a server')
+  .argument('<paths...>', 'files or directories')
+  .option('-n, --namespace <ns>', 'namespace for manifests that name none', 'default')
+  .action(async (paths: string[], o: { namespace: string }) => {
+    const { validatePaths } = await import('./validate.js');
+    const r = await validatePaths(paths, o.namespace);
+    for (const p of r.problems) process.stderr.write(`${p}\n`);
+    if (r.problems.length > 0) {
+      process.stderr.write(`${r.problems.length} problem(s) in ${r.files} file(s)\n`);
+      process.exitCode = 1;
+    } else process.stdout.write(`${r.files} file(s), ${r.objects} object(s): valid\n`);
+  });
+
 program.command('conformance')
   .description('run Knative Serving test vectors (see shared/conformance/FORMAT.md); prints one JSON line per case')
   .argument('<file>', 'JSON array of cases')

@@ -14,11 +14,13 @@ import { initialStatus, type GitOpsStatus } from './status.js';
 import { FIELD_MANAGER, ROLLOUT_MANAGER, Syncer, type SyncResult } from './sync.js';
 import { backoffDelay, Coalescer } from './trigger.js';
 import { createWebhookHandler, type PushEvent } from './webhook.js';
+import type { ExtraCheck } from './manifests.js';
 
 export { GitOpsError, GitOpsErrorCode, scrub } from './errors.js';
 export { GitSource, credentialsFromEnv, splitUrlCredentials, normalizePath, isLocalPath } from './git-source.js';
 export type { GitCredentials, CredentialResolver, GitSourceOptions, FetchResult, ManifestFile } from './git-source.js';
 export { parseManifestFile, formatProblem, objectId, SUPPORTED } from './manifests.js';
+export type { ExtraCheck } from './manifests.js';
 export type { Manifest, ManifestProblem, ParsedFile, ManifestKind } from './manifests.js';
 export { Syncer, templateHash, applyBody, conflictsOf, FIELD_MANAGER, ROLLOUT_MANAGER, COMMIT_ANNOTATION, PATH_ANNOTATION, MANAGED_LABEL, MANAGED_VALUE } from './sync.js';
 export type { SyncResult, AppliedObject, SkippedObject } from './sync.js';
@@ -65,6 +67,8 @@ export interface GitOpsOptions {
   /** Managers whose spec.traffic Git never takes. Default [`sluice-rollout`]. */
   protectedManagers?: string[];
   clock?: Clock;
+  /** Validation beyond the manifest's shape, e.g. Knative's admission (see ExtraCheck). */
+  check?: ExtraCheck;
 }
 
 export interface GitOps {
@@ -105,7 +109,7 @@ export async function startGitOps(o: GitOpsOptions): Promise<GitOps> {
   const now = (): string => new Date(clock.now()).toISOString();
   const status = initialStatus(source.displayUrl, o.branch ?? o.ref ?? '', source.path, now());
   const syncer = new Syncer({ client, source, namespace, statusNamespace, prune: o.prune ?? false,
-    protectedManagers: o.protectedManagers ?? [ROLLOUT_MANAGER], log, clock }, status);
+    protectedManagers: o.protectedManagers ?? [ROLLOUT_MANAGER], log, clock, ...(o.check ? { check: o.check } : {}) }, status);
   try {
     await syncer.load();
   } catch (e) {

@@ -108,7 +108,13 @@ function show(v: unknown): string {
  * Parses one manifest file. `defaultNamespace` fills in objects written without one.
  * Problems are sorted by position; when there are any, `manifests` is empty.
  */
-export function parseManifestFile(text: string, file: string, defaultNamespace: string): ParsedFile {
+/**
+ * Checks a caller adds beyond the shape checked here (the CLI passes Knative's own validation, which this
+ * folder may not import). `text` is the whole message, kept as the check wrote it; `path` only places it.
+ */
+export type ExtraCheck = (kind: ManifestKind, object: Record<string, unknown>) => Array<{ path: Array<string | number>; text: string }>;
+
+export function parseManifestFile(text: string, file: string, defaultNamespace: string, extra?: ExtraCheck): ParsedFile {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false });
   const out: ParsedFile = { file, manifests: [], problems: [] };
@@ -172,6 +178,11 @@ export function parseManifestFile(text: string, file: string, defaultNamespace: 
     }
     if (sup.kind === 'Service') checkService(value, problem);
     if (sup.kind === 'ConfigMap') checkConfigMap(value, problem);
+    if (extra && out.problems.length === before) {
+      for (const x of extra(sup.kind, value)) {
+        out.problems.push({ code: GitOpsErrorCode.ManifestInvalid, file, ...pos(locate(doc, x.path)), message: x.text });
+      }
+    }
     if (sup.kind === 'RolloutPolicy') {
       const from = startOf(doc.contents) ?? 0;
       const r = doc.range as unknown as number[];

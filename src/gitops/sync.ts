@@ -16,7 +16,7 @@ import type { Clock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import { GitOpsError, GitOpsErrorCode } from './errors.js';
 import type { GitSource } from './git-source.js';
-import { formatProblem, objectId, parseManifestFile, SUPPORTED, type Manifest, type ManifestProblem, type ParsedFile } from './manifests.js';
+import { formatProblem, objectId, parseManifestFile, SUPPORTED, type ExtraCheck, type Manifest, type ManifestProblem, type ParsedFile } from './manifests.js';
 import { loadStatus, Reason, saveStatus, type Condition, type ConditionStatus, type GitOpsStatus } from './status.js';
 
 export const FIELD_MANAGER = 'sluice-gitops';
@@ -76,6 +76,8 @@ export interface SyncerOptions {
   protectedManagers: string[];
   log: Logger;
   clock: Clock;
+  /** Validation beyond the manifest's shape (Knative's admission, passed in by the CLI). */
+  check?: ExtraCheck;
 }
 
 type Rec = Record<string, unknown>;
@@ -336,7 +338,7 @@ export class Syncer {
   }
 
   #parseAll(files: Array<{ file: string; text: string }>): ParsedFile[] {
-    const parsed = files.map((f) => parseManifestFile(f.text, f.file, this.#o.namespace));
+    const parsed = files.map((f) => parseManifestFile(f.text, f.file, this.#o.namespace, this.#o.check));
     const seen = new Map<string, Manifest>();
     for (const p of parsed) {
       for (const m of p.manifests) {
