@@ -3,7 +3,6 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
-import { start, startController } from './start.js';
 
 const program = new Command();
 program.name('sluice').description('Progressive delivery for Knative Serving, from Git, on a laptop or a cluster').showHelpAfterError();
@@ -50,6 +49,7 @@ withGit(program.command('start')
   .addOption(LOG_LEVEL()))
   .action(async (o: GitCli & { data: string; apiPort: string; routerPort: string; port: string; host: string; logLevel: string; policies?: string; prometheusUrl?: string }) => {
     const git = await gitFlags(o, enclosingRepo());
+    const { start } = await import('./start.js');
     await start({
       data: o.data, apiPort: Number(o.apiPort), routerPort: Number(o.routerPort), port: Number(o.port), host: o.host, logLevel: o.logLevel,
       ...git, ...(o.policies ? { policiesDir: o.policies } : {}), ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
@@ -67,6 +67,7 @@ withGit(program.command('controller')
   .action(async (o: GitCli & { kubeconfig?: string; port: string; host: string; workDir: string; namespace: string; logLevel: string; policies?: string; prometheusUrl?: string }) => {
     if (!o.prometheusUrl) throw new Error('sluice controller needs --prometheus-url (the Prometheus that scrapes your Knative revisions)');
     const git = await gitFlags(o, undefined);
+    const { startController } = await import('./start.js');
     await startController({
       prometheusUrl: o.prometheusUrl, port: Number(o.port), host: o.host, logLevel: o.logLevel, workDir: o.workDir, namespace: o.namespace,
       ...git, ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.policies ? { policiesDir: o.policies } : {}),
@@ -80,6 +81,7 @@ program.command('apiserver')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .addOption(LOG_LEVEL())
   .action(async (o: { data: string; apiPort: string; host: string; logLevel: string }) => {
+    const { start } = await import('./start.js');
     await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel, apiOnly: true });
   });
 
