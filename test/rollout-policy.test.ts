@@ -65,7 +65,9 @@ const cases: Case[] = [
   { name: 'wrong kind', yaml: withLine(2, 'kind: Rollout'), want: ['policies/web.yaml:2:7: kind: must be RolloutPolicy; got "Rollout"'] },
   { name: 'failureCounting enum', yaml: withExtra(15, '    failureCounting: sometimes'), want: ['policies/web.yaml:16:22: spec.analysis.failureCounting: must be one of: consecutive, cumulative; got "sometimes"'] },
   { name: 'noDataTimeout with onNoData fail', yaml: withLine(20, '        onNoData: fail\n        noDataTimeout: 10s'), want: ['policies/web.yaml:21:9: spec.analysis.metrics[0].noDataTimeout: applies only to onNoData: hold; onNoData is fail'] },
-  { name: 'alert without url', yaml: GOOD + '  alerts:\n    - {type: slack}\n', want: ['policies/web.yaml:23:7: spec.alerts[0].url: is required for type slack'] },
+  { name: 'alert without url', yaml: GOOD + '  alerts:\n    - {type: webhook}\n', want: ['policies/web.yaml:23:7: spec.alerts[0].url: is required for type webhook'] },
+  { name: 'slack without url or secretRef', yaml: GOOD + '  alerts:\n    - {type: slack}\n', want: ['policies/web.yaml:23:7: spec.alerts[0].url: is required for type slack (or a secretRef holding the incoming-webhook URL)'] },
+  { name: 'slack with the URL in a Secret', yaml: GOOD + '  alerts:\n    - {type: slack, secretRef: {name: slack, key: url}}\n', want: [] },
   { name: 'alert type enum', yaml: GOOD + '  alerts:\n    - {type: pager, url: "http://x"}\n', want: ['policies/web.yaml:23:14: spec.alerts[0].type: must be one of: webhook, slack, alertmanager, cloudevents; got "pager"'] },
   { name: 'broken YAML', yaml: withLine(14, '    interval: [1s'), want: ['policies/web.yaml:15:5: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
 ];

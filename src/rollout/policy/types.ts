@@ -103,6 +103,10 @@ export type AlertType = 'webhook' | 'slack' | 'alertmanager' | 'cloudevents';
 export interface AlertSpec {
   type: AlertType;
   url?: string;
+  /** More instances of the same receiver (Alertmanager clusters get every alert on every instance). */
+  urls?: string[];
+  /** CloudEvents content mode (default binary). */
+  mode?: 'binary' | 'structured';
   secretRef?: { name: string; key?: string };
   events?: string[];
 }

@@ -126,7 +126,11 @@ export function semanticProblems(p: RolloutPolicy): Problem[] {
   }
   checkDuration(out, ['spec', 'progressDeadline'], s.progressDeadline);
   s.alerts?.forEach((a, i) => {
-    if (a.url === undefined) out.push({ path: ['spec', 'alerts', i, 'url'], detail: `is required for type ${a.type}` });
+    // A Slack incoming-webhook URL is itself the secret, so it may come from secretRef alone.
+    const fromSecret = a.type === 'slack' && a.secretRef !== undefined;
+    if (a.url === undefined && (a.urls ?? []).length === 0 && !fromSecret) {
+      out.push({ path: ['spec', 'alerts', i, 'url'], detail: `is required for type ${a.type}${a.type === 'slack' ? ' (or a secretRef holding the incoming-webhook URL)' : ''}` });
+    }
   });
   return out;
 }
