@@ -79,7 +79,10 @@ export interface SluiceProcess {
 export async function startSluice(command: 'start' | 'apiserver', dataDir: string, extra: string[] = []): Promise<SluiceProcess> {
   const endpointsFile = join(dataDir, 'endpoints.json');
   await rm(endpointsFile, { force: true });
-  const child = spawn(process.execPath, [SLUICE_BIN, command, '--data', dataDir, '--log-level', 'warn', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `sluice start` follows the Git repository it runs in by default; tests run inside this checkout, so they
+  // follow nothing unless they name a repository themselves.
+  const git = command === 'start' && !extra.includes('--repo') && !extra.includes('--no-repo') ? ['--no-repo'] : [];
+  const child = spawn(process.execPath, [SLUICE_BIN, command, '--data', dataDir, '--log-level', 'warn', ...git, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -248,7 +248,9 @@ Examples:
       const next = applyEditFlags(cur, edit, { nowIso: new Date(io.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'), random: (n) => randomConsonants(n, io.random), create: false });
       if (trafficGiven) {
         const revisions = await listRevisionsOf(client, namespace, name);
-        const spec = (cur.spec?.traffic ?? []) as Target[];
+        // An empty spec.traffic means what Knative's defaulting makes of it: 100% to @latest.
+        const given = (cur.spec?.traffic ?? []) as Target[];
+        const spec: Target[] = given.length > 0 ? given : [{ latestRevision: true, percent: 100 }];
         checkReferencedRevisions(tf, spec, revisions, next.spec?.template?.metadata?.name, name, namespace);
         (next.spec ??= {}).traffic = computeTraffic({
           serviceName: name, specTraffic: spec, statusTraffic: (cur.status?.traffic ?? []) as Target[],
