@@ -135,3 +135,35 @@ for (const d of durations) test(`duration: ${d.name}`, () => assert.equal(parseD
 test('duration: formatted for PromQL', () => {
   assert.deepEqual([1000, 90_000, 60_000, 3_600_000, 500].map(formatPromDuration), ['1s', '90s', '1m', '1h', '500ms']);
 });
+
+const promqlCases: Array<{ name: string; query: string; want: RegExp | null }> = [
+  { name: 'a valid template with every variable', query: 'sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}",service_name="{{service}}"}[{{interval}}])) / sum(rate(revision_request_count{revision_name="{{stableRevision}}"}[{{interval}}]))', want: null },
+  { name: 'a missing closing parenthesis', query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])', want: /is not valid PromQL: syntax error at character \d+, near the end of the query/ },
+  { name: 'a dangling operator', query: 'rate(x{revision_name="{{revision}}"}[{{interval}}]) /', want: /is not valid PromQL/ },
+  { name: 'two expressions side by side', query: 'up{revision_name="{{revision}}"} up', want: /is not valid PromQL: syntax error at character 34, near "up"/ },
+];
+for (const c of promqlCases) {
+  test(`policy PromQL: ${c.name}`, () => {
+    const text = `apiVersion: delivery.sluice.dev/v1alpha1
+kind: RolloutPolicy
+metadata: {name: p}
+spec:
+  targetRef: {name: web}
+  strategy: {canary: {steps: [{setWeight: 50}, {analysis: {}}]}}
+  analysis:
+    interval: 1s
+    metrics:
+      - name: m
+        query: '${c.query}'
+        thresholdRange: {min: 0.99}
+`;
+    const r = parsePolicies(text, 'policies/p.yaml');
+    const msgs = r.errors.map((e) => e.where());
+    if (c.want === null) assert.deepEqual(msgs, []);
+    else {
+      assert.equal(msgs.length, 1, msgs.join('\n'));
+      assert.match(msgs[0]!, /^policies\/p\.yaml:11:16: spec\.analysis\.metrics\[0\]\.query: /);
+      assert.match(msgs[0]!, c.want);
+    }
+  });
+}

@@ -2,6 +2,7 @@
 // checks only look at meaning: weights that go down, placeholders that do not exist, empty queries...
 import { scanTemplate, usesVariable } from '../analysis/template.js';
 import { parseDuration } from './duration.js';
+import { promqlSyntaxError } from './promql-syntax.js';
 import type { PathSegment } from './parse.js';
 import type { CanaryStrategy, MetricSpec, RolloutPolicy } from './types.js';
 
@@ -66,6 +67,10 @@ function checkMetric(out: Problem[], m: MetricSpec, i: number): void {
   if (m.query.trim() === '') out.push({ path: [...base, 'query'], detail: 'must not be empty; write a PromQL template such as sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))' });
   const scan = scanTemplate(m.query);
   for (const p of scan.problems) out.push({ path: [...base, 'query'], detail: `${p.detail} (at character ${p.offset + 1})` });
+  if (m.query.trim() !== '' && scan.problems.length === 0) {
+    const syntax = promqlSyntaxError(m.query);
+    if (syntax) out.push({ path: [...base, 'query'], detail: `is not valid PromQL: syntax error at character ${syntax.offset + 1}, near ${syntax.near}` });
+  }
   const judge = m.judge?.type ?? 'threshold';
   if (judge === 'threshold') {
     if (!m.thresholdRange) out.push({ path: [...base, 'thresholdRange'], detail: 'is required unless judge is {type: mannWhitney}; e.g. thresholdRange: {min: 0.99}' });
