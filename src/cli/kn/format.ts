@@ -22,39 +22,11 @@ const TRUNCATE_AT = 100;
 // ---------------------------------------------------------------------------------------------- ages
 
 /**
- * Age as kubectl and kn listings print it (apimachinery's HumanDuration), for `ms` milliseconds:
- * `45s`, `5m53s` (under 10 minutes), `118m` (under 3 hours), `5h30m` (under 8 hours), `12h`,
- * `2d3h` (under 8 days), `10d`, `2y30d` (under 8 years), `9y`.
+ * Age as kubectl and kn listings print it (apimachinery's HumanDuration): the API server renders table
+ * ages with the same function, so `sluice service list` and `kubectl get ksvc` agree.
  */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.trunc(seconds / 60);
-  if (minutes < 10) {
-    const s = seconds % 60;
-    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
-  }
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.trunc(minutes / 60);
-  if (hours < 8) {
-    const m = minutes % 60;
-    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
-  }
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) {
-    const h = hours % 24;
-    return h === 0 ? `${Math.trunc(hours / 24)}d` : `${Math.trunc(hours / 24)}d${h}h`;
-  }
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24)}d`;
-  if (hours < 24 * 365 * 8) {
-    const dy = Math.trunc(hours / 24) % 365;
-    const y = Math.trunc(hours / 24 / 365);
-    return dy === 0 ? `${y}y` : `${y}y${dy}d`;
-  }
-  return `${Math.trunc(hours / 24 / 365)}y`;
-}
+import { humanDuration } from '../../apiserver/duration.js';
+export { humanDuration };
 
 /** Age as kn's describe prints it (apimachinery's ShortHumanDuration): `45s`, `4m`, `2h`, `10d`, `3y`. */
 export function shortHumanDuration(ms: number): string {
