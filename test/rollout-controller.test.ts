@@ -292,7 +292,7 @@ test('sluice rollout list|get|promote through the real CLI', async () => {
 
 test('no data holds the rollout, then fails it after noDataTimeout; PromQL errors are shown on the Rollout', async () => {
   await governed('default', 'quiet', { strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }] } }, analysis: analysis({ failureLimit: 1, noDataTimeout: '3s' }) });
-  await governed('default', 'typo', { strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }] } }, analysis: analysis({ failureLimit: 1, query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])' }) });
+  await governed('default', 'typo', { strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }] } }, analysis: analysis({ failureLimit: 1, query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}))' }) });
   await addRevision('default', 'quiet', 'quiet-00002', { ready: true }); // no series at all
   await addRevision('default', 'typo', 'typo-00002', { ready: true, traffic: { ok: 10, err: 0 } });
 

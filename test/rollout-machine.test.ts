@@ -151,7 +151,7 @@ const cases: Case[] = [
   { name: 'analysis asked and not overdue → not asked again', state: () => after(progressing(), obs(CANARY), T0 + 2 * S), observations: obs(CANARY), now: T0 + 2.5 * S, want: { actions: [] } },
   { name: 'analysis asked, round overdue a whole interval → asked again', state: () => after(progressing(), obs(CANARY), T0 + 2 * S), observations: obs(CANARY), now: T0 + 3 * S, want: { actions: ['runAnalysis'] } },
   { name: 'last step done → Promoting → Succeeded in one call; stable becomes the canary', state: () => after(pausedAtStep(), obs(CANARY, { commands: [{ seq: 1, kind: 'promote' }] }), T0 + 9 * S),
-    observations: obs(CANARY), now: T0 + 9 * S, want: { phase: 'Succeeded', stableRevision: NEW, canaryWeight: 80 } },
+    observations: obs(CANARY), now: T0 + 9 * S, want: { phase: 'Succeeded', stableRevision: NEW, canaryWeight: 100 } },
   { name: 'promote on pause {} → setWeight 80 → all steps done → Succeeded', state: pausedAtStep, observations: obs(CANARY, { commands: [{ seq: 1, kind: 'promote' }] }), now: T0 + 9 * S,
     want: { phase: 'Succeeded', events: ['step', 'promoted', 'succeeded'], stableRevision: NEW, traffic: [{ revisionName: NEW, percent: 100, tag: 'stable' }] } },
 
@@ -192,7 +192,7 @@ const cases: Case[] = [
   { name: 'pause command while Paused → ignored', state: pausedAtStep, observations: obs(CANARY, { commands: [{ seq: 1, kind: 'pause' }] }), now: T0 + 8.5 * S, want: { phase: 'Paused', pause: 'step', actions: [] } },
   { name: 'resume after a user pause → Progressing, the pause step keeps its remaining time', state: () => after(progressing(), obs(CANARY, { commands: [{ seq: 1, kind: 'pause' }] }), T0 + 2 * S),
     observations: obs(CANARY, { commands: [{ seq: 1, kind: 'pause' }, { seq: 2, kind: 'resume' }] }), now: T0 + 100 * S, want: { phase: 'Progressing', currentStep: 1, wakeAt: T0 + 101 * S } },
-  { name: 'resume on a pause {} step → advances past it', state: pausedAtStep, observations: obs(CANARY, { commands: [{ seq: 1, kind: 'resume' }] }), now: T0 + 9 * S, want: { phase: 'Succeeded', canaryWeight: 80 } },
+  { name: 'resume on a pause {} step → advances past it', state: pausedAtStep, observations: obs(CANARY, { commands: [{ seq: 1, kind: 'resume' }] }), now: T0 + 9 * S, want: { phase: 'Succeeded', canaryWeight: 100 } },
   { name: 'promote while Progressing → skips the current step (the 5s pause)', state: progressing, observations: obs(CANARY, { commands: [{ seq: 1, kind: 'promote' }] }), now: T0 + 2 * S,
     want: { phase: 'Progressing', currentStep: 3, canaryWeight: 50 } },
   { name: 'promote --full while Progressing → Succeeded', state: progressing, observations: obs(CANARY, { commands: [{ seq: 1, kind: 'promote', full: true }] }), now: T0 + 2 * S,

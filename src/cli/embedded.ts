@@ -1,11 +1,12 @@
 // Glue for the embedded default: Knative's admission webhooks as API server admission hooks, and the
 // Serving reconcilers driving the local data plane through a KubeClient built from the written kubeconfig.
 import { StatusError, type Admission, type AdmissionRequest, type KObject } from '../apiserver/index.js';
-import { KubeClient } from '../kube/index.js';
+import { KubeClient, R, type KubeObject } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import { Runtime, revisionSpecFromKnative, type RevisionSpec as RunSpec } from '../runtime/index.js';
 import { admit, defaultConfiguration, defaultRevision, defaultRoute, defaultService, GROUP, type DefaultingContext, type ServingKind } from '../serving/index.js';
-import { ServingController, type DataPlane } from '../serving/reconciler/index.js';
+import { CONFIG_AUTOSCALER, ServingController, SYSTEM_NAMESPACE, type DataPlane, type Listers } from '../serving/reconciler/index.js';
+import { clusterAutoscalingFromData, neutralRuntimeConfig, withClusterAutoscaling } from './config-autoscaler.js';
 import type { Clock } from '../util/clock.js';
 
 /**
@@ -66,13 +67,24 @@ export interface EmbeddedServing {
 
 /** Starts the data plane (router + revision processes, logs under `<data>/logs`) and the reconcilers. */
 export async function startEmbeddedServing(o: EmbeddedServingOptions): Promise<EmbeddedServing> {
-  const runtime = new Runtime({ dataDir: o.dataDir, clock: o.clock, logger: o.log.child({ component: 'runtime' }) });
+  const client = KubeClient.fromFile(o.kubeconfigPath, 'sluice-serving');
+  // Knative's config-autoscaler: the scale rates are read once here; everything else per revision, live
+  // (see config-autoscaler.ts).
+  const atStart = clusterAutoscalingFromData((await client.tryGet(R.configMaps, SYSTEM_NAMESPACE, CONFIG_AUTOSCALER))?.['data'] as Record<string, string> | undefined);
+  const runtime = new Runtime({ dataDir: o.dataDir, clock: o.clock, logger: o.log.child({ component: 'runtime' }), autoscaler: neutralRuntimeConfig(atStart.config) });
   const { url: routerUrl } = await runtime.listen(o.routerPort, o.host);
   const dataPlane: DataPlane<RunSpec> = runtime;
-  const client = KubeClient.fromFile(o.kubeconfigPath, 'sluice-serving');
-  const controller = new ServingController<RunSpec>({
-    client, dataPlane, toRunSpec: (rev) => revisionSpecFromKnative(rev), clock: o.clock, log: o.log.child({ component: 'serving' }),
-  });
+  const log = o.log.child({ component: 'serving' });
+  let warned = '';
+  const toRunSpec = (rev: KubeObject, listers: Listers): RunSpec => {
+    const cm = listers.configMaps.get(SYSTEM_NAMESPACE, CONFIG_AUTOSCALER);
+    const { config, warnings } = clusterAutoscalingFromData(cm?.['data'] as Record<string, string> | undefined);
+    const w = warnings.join('; ');
+    if (w !== '' && w !== warned) log.warn({ configMap: `${SYSTEM_NAMESPACE}/${CONFIG_AUTOSCALER}` }, w);
+    warned = w;
+    return withClusterAutoscaling(revisionSpecFromKnative(rev), config);
+  };
+  const controller = new ServingController<RunSpec>({ client, dataPlane, toRunSpec, clock: o.clock, log });
   await controller.start();
   return {
     runtime, controller, routerUrl,

@@ -190,6 +190,8 @@ class Run {
 
   promote(reason: string): void {
     this.s.phase = 'Promoting';
+    // Promoting and Succeeded route 100 % to the canary (desiredTraffic); say so in the status and the events.
+    this.s.canaryWeight = 100;
     this.s.pause = null;
     this.s.analysis.dueAt = null;
     this.s.analysis.requestedAt = null;

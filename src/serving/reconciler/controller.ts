@@ -10,7 +10,7 @@ import type { Route } from '../types.js';
 import { reconcileConfiguration } from './configuration-reconciler.js';
 import { asServing, type KubeWriter, type Listers, type ReconcilerContext } from './context.js';
 import type { DataPlane } from './data-plane.js';
-import { SYSTEM_NAMESPACE } from './network-config.js';
+import { CONFIG_AUTOSCALER, SYSTEM_NAMESPACE } from './network-config.js';
 import { reconcileRevision } from './revision-reconciler.js';
 import { IngressTable, reconcileRoute } from './route-reconciler.js';
 import { reconcileService } from './service-reconciler.js';
@@ -21,7 +21,8 @@ export interface ServingControllerOptions<Spec> {
   client: KubeClient;
   writer?: KubeWriter;
   dataPlane: DataPlane<Spec>;
-  toRunSpec: (revision: KubeObject) => Spec;
+  /** A stored Revision → the data plane's spec; may read the knative-serving ConfigMaps (config-autoscaler). */
+  toRunSpec: (revision: KubeObject, listers: Listers) => Spec;
   clock?: Clock;
   log?: Logger;
   /** Concurrent reconciles per kind. Default 4. */
@@ -120,8 +121,10 @@ export class ServingController<Spec> {
         for (const n of [st?.latestCreatedRevisionName, st?.latestReadyRevisionName]) if (n) this.queues.revisions.add({ namespace: ns, name: n });
       }
     });
-    each(configMaps, () => {
+    each(configMaps, (o) => {
       for (const r of routes.list()) this.queues.routes.add(keyOf(r));
+      // config-autoscaler feeds every Revision's run spec (see cli/config-autoscaler.ts).
+      if (o.metadata.name === CONFIG_AUTOSCALER) for (const r of revisions.list()) this.queues.revisions.add(keyOf(r));
     });
     this.#o.dataPlane.on('status', (s) => this.queues.revisions.add({ namespace: s.namespace, name: s.name }));
   }

@@ -10,7 +10,7 @@ export { reconcileConfiguration } from './configuration-reconciler.js';
 export { reconcileRevision, routesReferencing, nextRoutingState, type RevisionDeps } from './revision-reconciler.js';
 export { reconcileRoute, IngressTable, type RouteDeps } from './route-reconciler.js';
 export { revisionStatusFromObservation, stableFailureMessage } from './revision-status.js';
-export { networkConfigFromData, parseSeconds, SYSTEM_NAMESPACE, CONFIG_DOMAIN, CONFIG_NETWORK } from './network-config.js';
+export { networkConfigFromData, parseSeconds, SYSTEM_NAMESPACE, CONFIG_DOMAIN, CONFIG_NETWORK, CONFIG_AUTOSCALER } from './network-config.js';
 export { dataPlaneRoute, hostAliases } from './route-table.js';
 export { keepTransitionTimes, jsonEqual, canonicalJson } from './status-diff.js';
 export type { Lister, Listers, KubeWriter, ReconcilerContext } from './context.js';

@@ -7,6 +7,8 @@ import { parseGoDuration } from '../go-duration.js';
 export const SYSTEM_NAMESPACE = 'knative-serving';
 export const CONFIG_DOMAIN = 'config-domain';
 export const CONFIG_NETWORK = 'config-network';
+/** Read by the embedded data plane's run specs, not by the Route reconciler; a change requeues Revisions. */
+export const CONFIG_AUTOSCALER = 'config-autoscaler';
 
 /** The first key present, as Knative accepts both `domain-template` and the legacy `domainTemplate`. */
 function first(data: Record<string, string> | undefined, ...keys: string[]): string | undefined {

@@ -8,7 +8,7 @@ import { errorMessage } from '../../util/errors.js';
 import { LABEL_CONFIGURATION, LABEL_ROUTING_STATE, type RoutingState } from '../keys.js';
 import { setRoutingState } from '../resources/revision.js';
 import type { Configuration, Revision, Route } from '../types.js';
-import { asServing, inNamespace, type ReconcilerContext } from './context.js';
+import { asServing, inNamespace, type Listers, type ReconcilerContext } from './context.js';
 import type { DataPlane, DataPlaneRevisionStatus } from './data-plane.js';
 import { revisionStatusFromObservation } from './revision-status.js';
 import { jsonEqual, keepTransitionTimes } from './status-diff.js';
@@ -16,8 +16,11 @@ import type { ReconcileKey, ReconcileResult } from './work-queue.js';
 
 export interface RevisionDeps<Spec> {
   dataPlane: DataPlane<Spec>;
-  /** A stored Revision → what the data plane runs (runtime's revisionSpecFromKnative). */
-  toRunSpec: (revision: KubeObject) => Spec;
+  /**
+   * A stored Revision → what the data plane runs (runtime's revisionSpecFromKnative). `listers` gives the
+   * knative-serving ConfigMaps (config-autoscaler) the spec may depend on.
+   */
+  toRunSpec: (revision: KubeObject, listers: Listers) => Spec;
 }
 
 /**
@@ -53,7 +56,7 @@ export async function reconcileRevision<Spec>(ctx: ReconcilerContext, deps: Revi
   }
   let observed: DataPlaneRevisionStatus;
   try {
-    observed = deps.dataPlane.upsertRevision(deps.toRunSpec(obj));
+    observed = deps.dataPlane.upsertRevision(deps.toRunSpec(obj, ctx.listers));
   } catch (e) {
     // A spec the data plane cannot run is a property of the (immutable) Revision: report it, do not retry.
     observed = { namespace: key.namespace, name: key.name, ready: 'False', reason: 'InvalidSpec', message: errorMessage(e), active: false, actualReplicas: 0, desiredReplicas: 0 };
