@@ -1,6 +1,7 @@
 // The only place that knows @kubernetes/client-node. KubeConfig provides the server, credentials and TLS
 // (kubeconfig files, in-cluster service accounts); requests go through client-node's fetch options, and
 // watches through client-node's Watch. Everything above this speaks plain Kubernetes objects.
+import { Agent as HttpsAgent } from 'node:https';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import fetch, { type RequestInit } from 'node-fetch';
 import { KubeApiError } from './errors.js';
@@ -55,6 +56,22 @@ export interface WatchHandle {
   stop(): void;
 }
 
+/**
+ * client-node's applyToFetchOptions builds a new https.Agent without keep-alive for every call, i.e. a TCP connection,
+ * a TLS handshake and a TLS context per request (most of a busy controller's CPU). One keep-alive agent with the same
+ * TLS options per KubeConfig instead; headers (tokens) are still taken per request. Proxy agents are left as given.
+ */
+const keepAliveAgents = new WeakMap<KubeConfig, HttpsAgent>();
+function sharedAgent(config: KubeConfig, given: unknown): unknown {
+  if (!(given instanceof HttpsAgent)) return given;
+  let agent = keepAliveAgents.get(config);
+  if (!agent) {
+    agent = new HttpsAgent({ ...(given as HttpsAgent & { options: object }).options, keepAlive: true });
+    keepAliveAgents.set(config, agent);
+  }
+  return agent;
+}
+
 export class KubeClient {
   readonly config: KubeConfig;
   #watch: Watch;
@@ -94,6 +111,7 @@ export class KubeClient {
     const url = new URL(server.replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     const init = (await this.config.applyToFetchOptions({})) as RequestInit;
+    init.agent = sharedAgent(this.config, init.agent) as RequestInit['agent'];
     // client-node returns a WHATWG Headers object; copy its entries (spreading it would drop them).
     const headers: Record<string, string> = { Accept: 'application/json' };
     const given = init.headers as unknown as { forEach?: (cb: (v: string, k: string) => void) => void } | undefined;

@@ -186,6 +186,8 @@ class Run {
     s.analysis.dueAt = null;
     s.analysis.requestedAt = null;
     this.notify(event, `rolling back to ${rollbackTarget(s, this.plan)}: ${reason}`);
+    // RollingBack and RolledBack route 0 % to the canary (desiredTraffic); the event above keeps the weight it failed at.
+    s.canaryWeight = 0;
   }
 
   promote(reason: string): void {
@@ -273,6 +275,7 @@ class Run {
         s.analysis.dueAt = null;
         s.analysis.requestedAt = null;
         this.notify('aborted', `aborted by user; traffic back to ${rollbackTarget(s, this.plan)}`);
+        s.canaryWeight = 0;
         return;
       case 'retry':
         if (s.phase !== 'Aborted' && s.phase !== 'RolledBack') return;
