@@ -39,7 +39,7 @@ export interface RolloutControllerOptions {
   notifier?: Notifier;
   /** Only this namespace (default: all). */
   namespace?: string;
-  /** How long a tick waits for other rollouts' analysis requests before querying (default 50 ms). */
+  /** How long a tick waits for other rollouts' analysis requests before querying (default 200 ms: rounds are due on a shared grid, and this gathers a whole grid point's requests into one batch). */
   analysisCoalesceMs?: number;
   /** How often the policies directory is checked for changes (default 1000 ms). */
   policiesPollMs?: number;
@@ -461,7 +461,7 @@ class Controller implements RolloutController {
   // ---- batched analysis ----
   #scheduleAnalysis(): void {
     if (this.#analysisTimer || this.#analysisRunning || this.#closed) return;
-    this.#analysisTimer = setTimeout(() => void this.#analysisTick(), this.#o.analysisCoalesceMs ?? 50);
+    this.#analysisTimer = setTimeout(() => void this.#analysisTick(), this.#o.analysisCoalesceMs ?? 200);
   }
 
   async #analysisTick(): Promise<void> {

@@ -109,6 +109,18 @@ function sameTraffic(a: readonly TrafficTarget[], b: readonly TrafficTarget[]): 
 }
 
 /** Working context of one call; collects actions while the state is mutated on a private copy. */
+/**
+ * Rounds are due on a grid shared by every rollout with the same interval (multiples of it since the epoch), so
+ * rollouts started at different moments come due together and one batched query per metric serves them all.
+ * Without it each rollout keeps its own phase and, with 500 rollouts, batches shrink to whatever falls inside
+ * the controller's coalescing window. Example: interval 1000 ms, a step starting at t=12,340 is first checked
+ * at 14,000 (not 13,340); a round answered at 14,050 makes the next one due at 15,000.
+ */
+export function onGrid(t: number, intervalMs: number): number {
+  if (intervalMs <= 0) return t;
+  return Math.ceil(t / intervalMs) * intervalMs;
+}
+
 class Run {
   readonly actions: Action[] = [];
   constructor(
@@ -151,7 +163,7 @@ class Run {
     const a = this.plan.analysis;
     this.s.analysis = emptyAnalysis();
     // The first round waits one interval, so the canary has served one window of traffic.
-    if (a && !this.s.fastTrack) this.s.analysis.dueAt = this.now + a.intervalMs;
+    if (a && !this.s.fastTrack) this.s.analysis.dueAt = onGrid(this.now + a.intervalMs, a.intervalMs);
   }
 
   /** A new rollout of `revision` from the current stable revision. */
@@ -323,7 +335,8 @@ class Run {
     const judged = judgeRound(round, a, s.analysis.noDataSince);
     const st = s.analysis;
     st.lastRoundAt = round.at;
-    st.dueAt = round.at + a.intervalMs;
+    // Half an interval of slack: a round answered a little after its grid point is still due at the next one.
+    st.dueAt = onGrid(round.at + a.intervalMs / 2, a.intervalMs);
     st.requestedAt = null;
     st.noDataSince = judged.noDataSince;
     st.lastResults = judged.summaries;
