@@ -182,7 +182,7 @@ function stepConfig(goal: ConfigurationRollout, prevIn: ConfigurationRollout, no
     }
     return ret;
   }
-  // A new revision starts at 1%, taken from the newest previous revision that has any.
+  // A new revision starts at 1%, taken from the newest previous revision that still has traffic.
   ret.stepParams = { starttime: nowNs };
   for (let i = adjusted.length - 1; i >= 0; i--) {
     const r = adjusted[i] as RevisionRollout;
