@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { KubeClient, R } from '../src/kube/index.js';
-import { ROOT, kubectl, tempDir, removeDir, waitFor } from './support/procs.js';
+import { ROOT, kubectl, tempDir, removeDir, waitFor, helloServiceYaml } from './support/procs.js';
 
 let api: RunningApiServer;
 let dir: string;
@@ -15,22 +15,7 @@ let cache: string;
 let client: KubeClient;
 const k = (args: string[], input?: string) => kubectl(api.kubeconfigPath, cache, args, input);
 
-const hello = (target: string, extra = ''): string => `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: hello
-  namespace: default
-spec:
-  template:
-    spec:
-      containers:
-        - image: ghcr.io/knative/helloworld-go:latest
-          ports:
-            - containerPort: 8080
-          env:
-            - name: TARGET
-              value: "${target}"
-${extra}`;
+const hello = helloServiceYaml;
 
 before(async () => {
   dir = await tempDir();

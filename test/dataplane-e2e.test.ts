@@ -2,11 +2,11 @@
 // router: an exact 50/25/25 split over three revisions, scale to zero under a config-autoscaler with a short
 // grace period then a burst of 100 concurrent first requests, and a process that crashes mid-request.
 // Every wait is on a condition. Pre: `npx tsc -p tsconfig.json` built dist/ (bin/sluice.js runs dist/).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { kubectl, removeDir, startSluice, tempDir, waitFor, type SluiceProcess } from './support/procs.js';
+import { sluiceStartFixture, waitFor } from './support/procs.js';
 
 interface Condition { type: string; status: string; reason?: string; message?: string }
 interface Obj {
@@ -19,10 +19,8 @@ interface Obj {
 }
 interface Answer { status: number; body: string; revision: string }
 
-let sluice: SluiceProcess;
-let dir: string;
-let cache: string;
-const k = (args: string[], input?: string) => kubectl(join(sluice.dataDir, 'kubeconfig'), cache, args, input);
+const fx = sluiceStartFixture('sluice-dataplane-e2e-');
+const k = (args: string[], input?: string) => fx.kubectl(args, input);
 
 async function getJson(kind: string, name: string): Promise<Obj | undefined> {
   const r = await k(['get', kind, name, '-o', 'json']);
@@ -39,7 +37,7 @@ async function applyJson(obj: unknown): Promise<void> {
 
 /** One request through the router on its own connection (fetch cannot set Host). */
 function get(host: string, path = '/'): Promise<Answer> {
-  const url = new URL(sluice.endpoints.router ?? '');
+  const url = new URL(fx.sluice.endpoints.router ?? '');
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, path, headers: { host }, agent: false }, (res) => {
       let body = '';
@@ -76,18 +74,6 @@ async function waitReady(svc: string, timeoutMs = 20_000): Promise<void> {
 }
 
 const hello = (target: string): Record<string, unknown> => ({ image: 'ghcr.io/knative/helloworld-go', env: [{ name: 'TARGET', value: target }] });
-
-before(async () => {
-  dir = await tempDir('sluice-dataplane-e2e-');
-  cache = join(dir, 'kubectl-cache');
-  sluice = await startSluice('start', join(dir, 'data'));
-  assert.ok(sluice.endpoints.router, 'endpoints.json names the router');
-});
-
-after(async () => {
-  await sluice?.stop();
-  await removeDir(dir);
-});
 
 test('1,000 requests to a Service split 50/25/25 over three revisions land within ±2 points (by Knative-Serving-Revision)', async () => {
   for (const [i, target] of ['one', 'two', 'three'].entries()) {

@@ -14,7 +14,7 @@ import { KubeClient, R, type KubeObject } from '../src/kube/index.js';
 import { verifyWebhookSignature } from '../src/alerts/index.js';
 import { createTestRemote, hubSignature, pushPayload, type TestRemote } from '../src/gitops/testing.js';
 import { startAlertmanager, type AlertmanagerHandle } from './support/alertmanager.js';
-import { kubectl, removeDir, startSluice, tempDir, waitFor, type SluiceProcess } from './support/procs.js';
+import { kubectl, removeDir, startSluice, tempDir, waitFor, type SluiceProcess, helloServiceYaml } from './support/procs.js';
 
 const BRANCH = 'main';
 const HOST = 'hello.default.svc.cluster.local';
@@ -58,22 +58,7 @@ function startReceiver(): Promise<void> {
 }
 
 // ---------- Git ----------
-const helloYaml = (target: string, extra = ''): string => `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: hello
-  namespace: default
-spec:
-  template:
-    spec:
-      containers:
-        - image: ghcr.io/knative/helloworld-go:latest
-          ports:
-            - containerPort: 8080
-          env:
-            - name: TARGET
-              value: "${target}"
-${extra}`;
+const helloYaml = helloServiceYaml;
 
 const policyYaml = (alertmanagerUrl: string): string => `apiVersion: delivery.sluice.dev/v1alpha1
 kind: RolloutPolicy

@@ -2,13 +2,13 @@
 // through the router. Follows the Knative helloworld tutorial: create, change env, break the container,
 // split traffic with tags, get denied by the webhook, delete. Every wait is on a condition.
 // Pre: `npx tsc -p tsconfig.json` built dist/ (bin/sluice.js runs dist/).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { kubectl, removeDir, startSluice, tempDir, waitFor, type SluiceProcess } from './support/procs.js';
+import { sluiceStartFixture, waitFor } from './support/procs.js';
 
 interface Condition { type: string; status: string; reason?: string; message?: string }
 interface Obj {
@@ -21,10 +21,8 @@ interface Obj {
   };
 }
 
-let sluice: SluiceProcess;
-let dir: string;
-let cache: string;
-const k = (args: string[], input?: string) => kubectl(join(sluice.dataDir, 'kubeconfig'), cache, args, input);
+const fx = sluiceStartFixture('sluice-serving-e2e-');
+const k = (args: string[], input?: string) => fx.kubectl(args, input);
 
 async function getJson(kind: string, name: string): Promise<Obj | undefined> {
   const r = await k(['get', kind, name, '-o', 'json']);
@@ -46,7 +44,7 @@ const isReady = (o: Obj | undefined): boolean =>
 
 /** GET / on the router with a Host header (fetch cannot set Host). */
 function get(host: string): Promise<{ status: number; body: string; revision: string }> {
-  const url = new URL(sluice.endpoints.router ?? '');
+  const url = new URL(fx.sluice.endpoints.router ?? '');
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, path: '/', headers: { host }, agent: false }, (res) => {
       let body = '';
@@ -82,22 +80,10 @@ const helloContainer = (target: string): string => `        - image: ghcr.io/kna
               value: "${target}"`;
 
 async function apply(yaml: string, file = 'svc.yaml'): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = join(dir, file);
+  const p = join(fx.dir, file);
   await writeFile(p, yaml);
   return k(['apply', '-f', p]);
 }
-
-before(async () => {
-  dir = await tempDir('sluice-serving-e2e-');
-  cache = join(dir, 'kubectl-cache');
-  sluice = await startSluice('start', join(dir, 'data'));
-  assert.ok(sluice.endpoints.router, 'endpoints.json names the router');
-});
-
-after(async () => {
-  await sluice?.stop();
-  await removeDir(dir);
-});
 
 test('the helloworld Service becomes Ready with hello-00001 at 100% and the router answers Hello World!', async () => {
   const r = await apply(service('hello', helloContainer('World')));
@@ -247,10 +233,10 @@ test('SIGTERM stops sluice start and its revision processes', async () => {
   const r = await apply(service('bye', helloContainer('Bye')));
   assert.equal(r.code, 0, r.stderr);
   await waitFor('ksvc bye Ready', async () => isReady(await getJson('ksvc', 'bye')), 20_000);
-  const pid = sluice.child.pid ?? 0;
+  const pid = fx.sluice.child.pid ?? 0;
   const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter((x) => x !== '').map(Number);
   assert.ok(children.length >= 1, 'the revision runs as a child process of sluice');
-  await sluice.stop('SIGTERM');
-  assert.equal(sluice.child.exitCode, 0, sluice.output());
+  await fx.sluice.stop('SIGTERM');
+  assert.equal(fx.sluice.child.exitCode, 0, fx.sluice.output());
   await waitFor('revision processes to exit', () => children.every((c) => !existsSync(`/proc/${c}`)), 5_000);
 });

@@ -102,7 +102,7 @@ export function validateAgainst(obj: unknown, schema: SchemaNode): StatusCause[]
     compiled.set(schema, fn);
   }
   if (fn(obj)) return [];
-  return dedupe((fn.errors ?? []).filter((e) => !['anyOf', 'oneOf', 'if'].includes(e.keyword) || true).map(toCause));
+  return dedupe((fn.errors ?? []).map(toCause));
 }
 
 function dedupe(cs: StatusCause[]): StatusCause[] {

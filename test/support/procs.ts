@@ -1,4 +1,6 @@
 // Helpers for tests that run real processes: the sluice binary, kubectl, and waiting on conditions.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -104,4 +106,51 @@ export async function startSluice(command: 'start' | 'apiserver', dataDir: strin
       child.kill(signal);
     }),
   };
+}
+
+export interface SluiceStartFixture {
+  sluice: SluiceProcess;
+  /** The temp dir holding `data/` and the kubectl cache. */
+  dir: string;
+  cache: string;
+  /** The real kubectl against this instance, with its own discovery cache. */
+  kubectl(args: string[], input?: string): Promise<RunResult>;
+}
+
+/** One `sluice start` (without Git) per test file: started before the first test, stopped after the last. */
+export function sluiceStartFixture(prefix: string): SluiceStartFixture {
+  const f = {
+    kubectl: (args: string[], input?: string) => kubectl(join(f.sluice.dataDir, 'kubeconfig'), f.cache, args, input),
+  } as SluiceStartFixture;
+  before(async () => {
+    f.dir = await tempDir(prefix);
+    f.cache = join(f.dir, 'kubectl-cache');
+    f.sluice = await startSluice('start', join(f.dir, 'data'));
+    assert.ok(f.sluice.endpoints.router, 'endpoints.json names the router');
+  });
+  after(async () => {
+    await f.sluice?.stop();
+    await removeDir(f.dir);
+  });
+  return f;
+}
+
+/** The helloworld Service from the Knative docs, as YAML; `extra` is appended (e.g. a traffic block). */
+export function helloServiceYaml(target: string, extra = ''): string {
+  return `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+  namespace: default
+spec:
+  template:
+    spec:
+      containers:
+        - image: ghcr.io/knative/helloworld-go:latest
+          ports:
+            - containerPort: 8080
+          env:
+            - name: TARGET
+              value: "${target}"
+${extra}`;
 }
