@@ -5,7 +5,13 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as netServer, type Socket } from 'node:net';
 import { HTTP } from 'cloudevents';
-import { AlertDispatcher, FunctionSecretResolver, verifyWebhookSignature, type AlertEvent, type AlertSinkSpec } from '../src/alerts/index.js';
+import {
+  AlertDispatcher,
+  FunctionSecretResolver,
+  verifyWebhookSignature,
+  type AlertEvent,
+  type AlertSinkSpec,
+} from '../src/alerts/index.js';
 
 const N = 200;
 const WARMUP = 20;
@@ -32,7 +38,13 @@ async function webhookRx(): Promise<Rx> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const v = verifyWebhookSignature(KEY, req.headers['x-sluice-timestamp'] as string, body, req.headers['x-sluice-signature-256'] as string, Date.now());
+      const v = verifyWebhookSignature(
+        KEY,
+        req.headers['x-sluice-timestamp'] as string,
+        body,
+        req.headers['x-sluice-signature-256'] as string,
+        Date.now(),
+      );
       if (!v.ok) {
         res.writeHead(401).end();
         return;
@@ -63,10 +75,21 @@ let counter = 0;
 function event(): AlertEvent {
   counter++;
   return {
-    id: `bench-${counter}`, type: 'step', namespace: 'bench', service: 'web', rollout: 'web', phase: 'Progressing',
-    stableRevision: 'web-00001', canaryRevision: 'web-00002', canaryWeight: 20, stableWeight: 80, step: { index: counter, total: 1_000_000 },
+    id: `bench-${counter}`,
+    type: 'step',
+    namespace: 'bench',
+    service: 'web',
+    rollout: 'web',
+    phase: 'Progressing',
+    stableRevision: 'web-00001',
+    canaryRevision: 'web-00002',
+    canaryWeight: 20,
+    stableWeight: 80,
+    step: { index: counter, total: 1_000_000 },
     commit: { sha: '0123456789abcdef0123456789abcdef01234567', message: 'bench' },
-    message: `step ${counter}`, time: Date.now(), severity: 'info',
+    message: `step ${counter}`,
+    time: Date.now(),
+    severity: 'info',
   };
 }
 
@@ -95,9 +118,20 @@ async function sequential(d: AlertDispatcher, rx: Rx, sinks: AlertSinkSpec[], n:
   return out;
 }
 
-async function measure(prefix: string, rx: Rx, extra: AlertSinkSpec[], good: AlertSinkSpec, f: Figures): Promise<number[]> {
+async function measure(
+  prefix: string,
+  rx: Rx,
+  extra: AlertSinkSpec[],
+  good: AlertSinkSpec,
+  f: Figures,
+): Promise<number[]> {
   const secrets = new FunctionSecretResolver(async () => KEY);
-  const d = new AlertDispatcher({ secrets, dedupeWindowMs: 0, timeoutMs: 1000, retry: { baseMs: 50, maxMs: 1000, maxAttempts: 5 } });
+  const d = new AlertDispatcher({
+    secrets,
+    dedupeWindowMs: 0,
+    timeoutMs: 1000,
+    retry: { baseMs: 50, maxMs: 1000, maxAttempts: 5 },
+  });
   try {
     const sinks = [...extra, good];
     await sequential(d, rx, sinks, WARMUP);
@@ -116,14 +150,18 @@ export async function run(): Promise<Figures> {
   const ce = await cloudEventsRx();
   // dead sinks: a port nobody listens on, and a TCP server that accepts and never answers
   const refused = netServer();
-  const refusedPort = await new Promise<number>((r) => refused.listen(0, '127.0.0.1', () => r((refused.address() as { port: number }).port)));
+  const refusedPort = await new Promise<number>((r) =>
+    refused.listen(0, '127.0.0.1', () => r((refused.address() as { port: number }).port)),
+  );
   await new Promise<void>((r) => refused.close(() => r()));
   const hangSockets = new Set<Socket>();
   const hang = netServer((sock) => {
     hangSockets.add(sock); // never answers
     sock.on('close', () => hangSockets.delete(sock));
   });
-  const hangPort = await new Promise<number>((r) => hang.listen(0, '127.0.0.1', () => r((hang.address() as { port: number }).port)));
+  const hangPort = await new Promise<number>((r) =>
+    hang.listen(0, '127.0.0.1', () => r((hang.address() as { port: number }).port)),
+  );
   const dead: AlertSinkSpec[] = [
     { type: 'webhook', url: `http://127.0.0.1:${refusedPort}/hook` },
     { type: 'cloudevents', url: `http://127.0.0.1:${hangPort}/ce` },

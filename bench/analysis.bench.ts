@@ -10,16 +10,26 @@ import type { MetricSpec } from '../src/rollout/policy/types.js';
 const METRICS: MetricSpec[] = [
   {
     name: 'success-rate',
-    query: 'sum(rate(revision_request_count{revision_name="{{revision}}",response_code_class!="5xx"}[{{interval}}])) / sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))',
+    query:
+      'sum(rate(revision_request_count{revision_name="{{revision}}",response_code_class!="5xx"}[{{interval}}])) / sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))',
     thresholdRange: { min: 0.98 },
   },
-  { name: 'request-rate', query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))', thresholdRange: { min: 0 } },
+  {
+    name: 'request-rate',
+    query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))',
+    thresholdRange: { min: 0 },
+  },
 ];
 
 export async function run(): Promise<Record<string, number | string>> {
   const N = [1, 10, 100];
   const registry = new Registry();
-  const count = new Counter({ name: 'revision_request_count', help: 'requests', labelNames: ['namespace_name', 'revision_name', 'response_code_class'], registers: [registry] });
+  const count = new Counter({
+    name: 'revision_request_count',
+    help: 'requests',
+    labelNames: ['namespace_name', 'revision_name', 'response_code_class'],
+    registers: [registry],
+  });
   const rev = (i: number, canary: boolean): string => `svc${i}-0000${canary ? 2 : 1}`;
   const tick = (): void => {
     for (let i = 0; i < 100; i++) {
@@ -36,16 +46,29 @@ export async function run(): Promise<Record<string, number | string>> {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const prom = await startPrometheus({ targets: [`127.0.0.1:${port}`] });
-  const out: Record<string, number | string> = { metrics: METRICS.length, prometheus: 'real, 1s scrape, 200 revisions' };
+  const out: Record<string, number | string> = {
+    metrics: METRICS.length,
+    prometheus: 'real, 1s scrape, 200 revisions',
+  };
   try {
     const probe = new PrometheusClient({ url: prom.url });
-    await waitFor('rates for all revisions', async () => {
-      const d = await probe.query('count(rate(revision_request_count{response_code_class="2xx"}[5s]) > 0)');
-      return d.resultType === 'vector' && Number(d.result[0]?.value[1] ?? 0) === 200;
-    }, 60_000);
+    await waitFor(
+      'rates for all revisions',
+      async () => {
+        const d = await probe.query('count(rate(revision_request_count{response_code_class="2xx"}[5s]) > 0)');
+        return d.resultType === 'vector' && Number(d.result[0]?.value[1] ?? 0) === 200;
+      },
+      60_000,
+    );
     for (const n of N) {
       const requests: AnalysisRequest[] = Array.from({ length: n }, (_, i) => ({
-        key: `default/svc${i}`, namespace: 'default', service: `svc${i}`, revision: rev(i, true), stableRevision: rev(i, false), metrics: METRICS, windowMs: 5000,
+        key: `default/svc${i}`,
+        namespace: 'default',
+        service: `svc${i}`,
+        revision: rev(i, true),
+        stableRevision: rev(i, false),
+        metrics: METRICS,
+        windowMs: 5000,
       }));
       for (const mode of ['batched', 'perRollout'] as const) {
         const client = new PrometheusClient({ url: prom.url, timeoutMs: 10_000 });

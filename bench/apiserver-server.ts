@@ -22,8 +22,7 @@ export interface ServerStats {
 }
 
 export type ChildMessage =
-  | { type: 'ready'; url: string; token: string; caPem: string }
-  | { type: 'stats'; id: number; stats: ServerStats };
+  { type: 'ready'; url: string; token: string; caPem: string } | { type: 'stats'; id: number; stats: ServerStats };
 
 export type ParentMessage = { cmd: 'stats'; id: number; gc: boolean } | { cmd: 'close' };
 
@@ -31,7 +30,9 @@ const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: apiserver-server.js <dataDir> [compactAtBytes]');
 const compactAtBytes = process.argv[3] ? Number(process.argv[3]) : undefined;
 const api = await startApiServer({
-  dataDir, port: 0, crdDirs: [join(packageRoot(), 'deploy', 'crds')],
+  dataDir,
+  port: 0,
+  crdDirs: [join(packageRoot(), 'deploy', 'crds')],
   log: createLogger({ level: 'warn', name: 'apiserver-bench' }),
   ...(compactAtBytes ? { compactAtBytes } : {}),
 });
@@ -47,12 +48,25 @@ process.on('message', (m: ParentMessage) => {
     void api.close().then(() => process.exit(0));
     return;
   }
-  if (m.gc && gc) { gc(); gc(); }
+  if (m.gc && gc) {
+    gc();
+    gc();
+  }
   const mu = process.memoryUsage();
   const cpu = process.cpuUsage();
   send({
-    type: 'stats', id: m.id,
-    stats: { syncs: api.store.syncs, objects: api.store.count(), rv: api.store.resourceVersion, rss: mu.rss, heapUsed: mu.heapUsed, external: mu.external, arrayBuffers: mu.arrayBuffers, cpuMicros: cpu.user + cpu.system },
+    type: 'stats',
+    id: m.id,
+    stats: {
+      syncs: api.store.syncs,
+      objects: api.store.count(),
+      rv: api.store.resourceVersion,
+      rss: mu.rss,
+      heapUsed: mu.heapUsed,
+      external: mu.external,
+      arrayBuffers: mu.arrayBuffers,
+      cpuMicros: cpu.user + cpu.system,
+    },
   });
 });
 process.on('disconnect', () => void api.close().then(() => process.exit(0)));

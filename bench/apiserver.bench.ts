@@ -62,18 +62,27 @@ interface Reply {
 function call(c: Conn, agent: Agent, method: string, path: string, body?: unknown): Promise<Reply> {
   const data = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((res, rej) => {
-    const req = request(new URL(path, c.url), {
-      method, agent, ca: c.caPem,
-      headers: {
-        authorization: `Bearer ${c.token}`, accept: 'application/json',
-        ...(data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }),
+    const req = request(
+      new URL(path, c.url),
+      {
+        method,
+        agent,
+        ca: c.caPem,
+        headers: {
+          authorization: `Bearer ${c.token}`,
+          accept: 'application/json',
+          ...(data === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }),
+        },
       },
-    }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (d: Buffer) => chunks.push(d));
-      r.on('end', () => res({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-      r.on('error', rej);
-    });
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (d: Buffer) => chunks.push(d));
+        r.on('end', () => res({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        r.on('error', rej);
+      },
+    );
     req.on('error', rej);
     req.end(data);
   });
@@ -103,7 +112,11 @@ class RawClient {
     this.#host = host;
     this.#auth = `Bearer ${token}`;
     sock.on('data', (d: Buffer) => this.#onData(d));
-    const fail = (e: Error): void => { const w = this.#waiting; this.#waiting = undefined; w?.rej(e); };
+    const fail = (e: Error): void => {
+      const w = this.#waiting;
+      this.#waiting = undefined;
+      w?.rej(e);
+    };
     sock.on('error', fail);
     sock.on('close', () => fail(new Error('connection closed')));
   }
@@ -111,15 +124,25 @@ class RawClient {
   static open(c: Conn): Promise<RawClient> {
     const u = new URL(c.url);
     return new Promise((res, rej) => {
-      const s = connect({ host: u.hostname, port: Number(u.port), ca: c.caPem, servername: u.hostname === '127.0.0.1' ? undefined : u.hostname }, () => res(new RawClient(s, u.host, c.token)));
+      const s = connect(
+        {
+          host: u.hostname,
+          port: Number(u.port),
+          ca: c.caPem,
+          servername: u.hostname === '127.0.0.1' ? undefined : u.hostname,
+        },
+        () => res(new RawClient(s, u.host, c.token)),
+      );
       s.once('error', rej);
     });
   }
 
   send(method: string, path: string, body?: string): Promise<Reply> {
     const len = body === undefined ? 0 : Buffer.byteLength(body);
-    const head = `${method} ${path} HTTP/1.1\r\nHost: ${this.#host}\r\nAuthorization: ${this.#auth}\r\nAccept: application/json\r\n` +
-      (body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${len}\r\n`) + '\r\n';
+    const head =
+      `${method} ${path} HTTP/1.1\r\nHost: ${this.#host}\r\nAuthorization: ${this.#auth}\r\nAccept: application/json\r\n` +
+      (body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${len}\r\n`) +
+      '\r\n';
     return new Promise((res, rej) => {
       this.#waiting = { res, rej };
       this.#sock.write(body === undefined ? head : head + body);
@@ -132,7 +155,10 @@ class RawClient {
     if (end < 0) return;
     const head = this.#buf.subarray(0, end).toString('latin1');
     const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (!m) { this.#sock.destroy(new Error(`response without Content-Length: ${head.split('\r\n')[0] ?? ''}`)); return; }
+    if (!m) {
+      this.#sock.destroy(new Error(`response without Content-Length: ${head.split('\r\n')[0] ?? ''}`));
+      return;
+    }
     const total = end + 4 + Number(m[1]);
     if (this.#buf.length < total) return;
     const status = Number(head.slice(9, 12));
@@ -158,21 +184,27 @@ interface ServerChild extends Conn {
 async function forkServer(dataDir: string, compactAtBytes?: number): Promise<ServerChild> {
   const proc = fork(join(here, 'apiserver-server.js'), [dataDir, ...(compactAtBytes ? [String(compactAtBytes)] : [])], {
     // SLUICE_BENCH_SERVER_NODE_ARGS adds node flags to the server, e.g. --cpu-prof to profile it under load.
-    execArgv: ['--expose-gc', ...(process.env.SLUICE_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: ['--expose-gc', ...(process.env.SLUICE_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const waiters = new Map<number, (s: ServerStats) => void>();
   let nextId = 1;
   const ready = new Promise<Conn>((res, rej) => {
     proc.on('message', (m: ChildMessage) => {
       if (m.type === 'ready') res({ url: m.url, token: m.token, caPem: m.caPem });
-      else if (m.type === 'stats') { waiters.get(m.id)?.(m.stats); waiters.delete(m.id); }
+      else if (m.type === 'stats') {
+        waiters.get(m.id)?.(m.stats);
+        waiters.delete(m.id);
+      }
     });
     proc.once('exit', (code) => rej(new Error(`benchmark API server exited with ${String(code)} before it was ready`)));
   });
   const conn = await ready;
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   return {
-    ...conn, proc, dataDir,
+    ...conn,
+    proc,
+    dataDir,
     stats(gc = false) {
       const id = nextId++;
       return new Promise((res) => {
@@ -191,32 +223,61 @@ const keepAlive = (c: Conn, sockets: number): Agent => new Agent({ keepAlive: tr
 
 // Realistic objects: a ConfigMap of ~1 KB (an application config file and a few keys) and a Knative Service
 // with labels, annotations, env and resources, also ~1 KB as JSON.
-const APP_PROPERTIES = Array.from({ length: 18 }, (_, i) => `feature.flag.${i}=enabled-with-some-value-${i}`).join('\n');
+const APP_PROPERTIES = Array.from({ length: 18 }, (_, i) => `feature.flag.${i}=enabled-with-some-value-${i}`).join(
+  '\n',
+);
 
 function configMap(name: string, gen = 0): Record<string, unknown> {
   return {
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name, namespace: NS, labels: { 'app.kubernetes.io/name': name.slice(0, 40), 'app.kubernetes.io/part-of': 'bench' }, annotations: { 'bench.sluice.dev/generation': String(gen) } },
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace: NS,
+      labels: { 'app.kubernetes.io/name': name.slice(0, 40), 'app.kubernetes.io/part-of': 'bench' },
+      annotations: { 'bench.sluice.dev/generation': String(gen) },
+    },
     data: { 'application.properties': APP_PROPERTIES, LOG_LEVEL: 'info', REGION: 'eu-west-1', GENERATION: String(gen) },
   };
 }
 
 function knativeService(name: string, gen = 0): Record<string, unknown> {
   return {
-    apiVersion: 'serving.knative.dev/v1', kind: 'Service',
-    metadata: { name, namespace: NS, labels: { app: name.slice(0, 40), team: 'payments' }, annotations: { 'bench.sluice.dev/generation': String(gen) } },
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: {
+      name,
+      namespace: NS,
+      labels: { app: name.slice(0, 40), team: 'payments' },
+      annotations: { 'bench.sluice.dev/generation': String(gen) },
+    },
     spec: {
       template: {
-        metadata: { annotations: { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '10', 'autoscaling.knative.dev/target': '100' } },
+        metadata: {
+          annotations: {
+            'autoscaling.knative.dev/min-scale': '1',
+            'autoscaling.knative.dev/max-scale': '10',
+            'autoscaling.knative.dev/target': '100',
+          },
+        },
         spec: {
-          containerConcurrency: 0, timeoutSeconds: 300,
-          containers: [{
-            image: 'ghcr.io/example/payments-api@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945',
-            ports: [{ containerPort: 8080 }],
-            env: [{ name: 'GENERATION', value: String(gen) }, { name: 'LOG_LEVEL', value: 'info' }, { name: 'DATABASE_URL', value: 'postgres://payments@db.internal:5432/payments' }, { name: 'FEATURE_FLAGS', value: 'checkout-v2,fast-refunds' }],
-            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
-            readinessProbe: { httpGet: { path: '/healthz' }, periodSeconds: 5 },
-          }],
+          containerConcurrency: 0,
+          timeoutSeconds: 300,
+          containers: [
+            {
+              image:
+                'ghcr.io/example/payments-api@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945',
+              ports: [{ containerPort: 8080 }],
+              env: [
+                { name: 'GENERATION', value: String(gen) },
+                { name: 'LOG_LEVEL', value: 'info' },
+                { name: 'DATABASE_URL', value: 'postgres://payments@db.internal:5432/payments' },
+                { name: 'FEATURE_FLAGS', value: 'checkout-v2,fast-refunds' },
+              ],
+              resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+              readinessProbe: { httpGet: { path: '/healthz' }, periodSeconds: 5 },
+            },
+          ],
         },
       },
     },
@@ -253,56 +314,74 @@ interface Cell {
 
 /** mtime of the store's snapshot, which changes when the WAL compacts. */
 async function snapshotTime(dataDir: string): Promise<number> {
-  return stat(join(dataDir, 'store', 'snapshot.json')).then((s) => s.mtimeMs, () => 0);
+  return stat(join(dataDir, 'store', 'snapshot.json')).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
 }
 
 function openClients(c: Conn, n: number): Promise<RawClient[]> {
   return Promise.all(Array.from({ length: n }, () => RawClient.open(c)));
 }
 
-async function throughputCell(srv: ServerChild, kind: Kind, op: 'create' | 'update', clients: number, seconds: number, tag: string): Promise<Cell> {
+async function throughputCell(
+  srv: ServerChild,
+  kind: Kind,
+  op: 'create' | 'update',
+  clients: number,
+  seconds: number,
+  tag: string,
+): Promise<Cell> {
   // Connections (TLS handshakes) are opened before the measured window, as a controller's keep-alive pool is.
   const conns = await openClients(srv, clients);
   // Updates: each client owns one object (no conflicts between clients) and PUTs it with the last
   // resourceVersion it saw, as a controller does.
   const owned: Array<Record<string, unknown>> = [];
   if (op === 'update') {
-    await Promise.all(conns.map(async (cl, i) => {
-      const r = await cl.send('POST', kind.path, JSON.stringify(kind.make(`${tag}-u${i}`, 0)));
-      if (r.status !== 201) throw new Error(`create ${kind.key}: ${r.status} ${r.text.slice(0, 300)}`);
-      owned[i] = JSON.parse(r.text) as Record<string, unknown>;
-    }));
+    await Promise.all(
+      conns.map(async (cl, i) => {
+        const r = await cl.send('POST', kind.path, JSON.stringify(kind.make(`${tag}-u${i}`, 0)));
+        if (r.status !== 201) throw new Error(`create ${kind.key}: ${r.status} ${r.text.slice(0, 300)}`);
+        owned[i] = JSON.parse(r.text) as Record<string, unknown>;
+      }),
+    );
   }
   const before = await srv.stats();
   const snapBefore = await snapshotTime(srv.dataDir);
   const clientBefore = process.cpuUsage();
   const lat: number[] = [];
-  let writes = 0, errors = 0;
+  let writes = 0,
+    errors = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
-  await Promise.all(conns.map(async (cl, i) => {
-    let n = 0;
-    while (performance.now() < end) {
-      n++;
-      const s = performance.now();
-      let r: Reply;
-      if (op === 'create') {
-        r = await cl.send('POST', kind.path, JSON.stringify(kind.make(`${tag}-${i}-${n}`, 0)));
-      } else {
-        const cur = owned[i]!;
-        const next = kind.make(`${tag}-u${i}`, n);
-        (next.metadata as Record<string, unknown>).resourceVersion = (cur.metadata as Record<string, unknown>).resourceVersion;
-        r = await cl.send('PUT', `${kind.path}/${tag}-u${i}`, JSON.stringify(next));
-        if (r.status === 200) owned[i] = JSON.parse(r.text) as Record<string, unknown>;
+  await Promise.all(
+    conns.map(async (cl, i) => {
+      let n = 0;
+      while (performance.now() < end) {
+        n++;
+        const s = performance.now();
+        let r: Reply;
+        if (op === 'create') {
+          r = await cl.send('POST', kind.path, JSON.stringify(kind.make(`${tag}-${i}-${n}`, 0)));
+        } else {
+          const cur = owned[i]!;
+          const next = kind.make(`${tag}-u${i}`, n);
+          (next.metadata as Record<string, unknown>).resourceVersion = (
+            cur.metadata as Record<string, unknown>
+          ).resourceVersion;
+          r = await cl.send('PUT', `${kind.path}/${tag}-u${i}`, JSON.stringify(next));
+          if (r.status === 200) owned[i] = JSON.parse(r.text) as Record<string, unknown>;
+        }
+        lat.push(performance.now() - s);
+        if (r.status === 200 || r.status === 201) writes++;
+        else {
+          errors++;
+          if (errors === 1)
+            process.stderr.write(`apiserver bench: ${op} ${kind.key} failed: ${r.status} ${r.text.slice(0, 300)}\n`);
+        }
       }
-      lat.push(performance.now() - s);
-      if (r.status === 200 || r.status === 201) writes++;
-      else {
-        errors++;
-        if (errors === 1) process.stderr.write(`apiserver bench: ${op} ${kind.key} failed: ${r.status} ${r.text.slice(0, 300)}\n`);
-      }
-    }
-  }));
+    }),
+  );
   const elapsed = (performance.now() - t0) / 1000;
   const clientCpu = process.cpuUsage(clientBefore);
   const after = await srv.stats();
@@ -310,8 +389,14 @@ async function throughputCell(srv: ServerChild, kind: Kind, op: 'create' | 'upda
   for (const cl of conns) cl.close();
   const serverCpu = after.cpuMicros - before.cpuMicros;
   return {
-    writes, errors, seconds: elapsed, syncs: after.syncs - before.syncs, lat, compacted,
-    serverCores: serverCpu / 1e6 / elapsed, serverCpuMicrosPerWrite: serverCpu / Math.max(1, writes),
+    writes,
+    errors,
+    seconds: elapsed,
+    syncs: after.syncs - before.syncs,
+    lat,
+    compacted,
+    serverCores: serverCpu / 1e6 / elapsed,
+    serverCpuMicrosPerWrite: serverCpu / Math.max(1, writes),
     clientCores: (clientCpu.user + clientCpu.system) / 1e6 / elapsed,
   };
 }
@@ -355,24 +440,34 @@ function openWatch(c: Conn, path: string, onEvent: () => void): Promise<RawWatch
     const got = new Map<number, number>();
     let buf = '';
     // agent: false: one TLS connection per watcher, as 100 separate controllers would have.
-    const req = request(new URL(path, c.url), { agent: false, ca: c.caPem, headers: { authorization: `Bearer ${c.token}`, accept: 'application/json' } }, (r) => {
-      if (r.statusCode !== 200) { rej(new Error(`watch: ${String(r.statusCode)}`)); return; }
-      r.setEncoding('utf8');
-      r.on('data', (d: string) => {
-        // Stamp first, parse minimally: only the object's name (`w-<index>`) is needed.
-        const t = performance.now();
-        buf += d;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          const m = /"name":"w-(\d+)"/.exec(line);
-          if (m) { got.set(Number(m[1]), t); onEvent(); }
+    const req = request(
+      new URL(path, c.url),
+      { agent: false, ca: c.caPem, headers: { authorization: `Bearer ${c.token}`, accept: 'application/json' } },
+      (r) => {
+        if (r.statusCode !== 200) {
+          rej(new Error(`watch: ${String(r.statusCode)}`));
+          return;
         }
-      });
-      r.on('error', () => undefined);
-      res({ got, close: () => req.destroy() });
-    });
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => {
+          // Stamp first, parse minimally: only the object's name (`w-<index>`) is needed.
+          const t = performance.now();
+          buf += d;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            const m = /"name":"w-(\d+)"/.exec(line);
+            if (m) {
+              got.set(Number(m[1]), t);
+              onEvent();
+            }
+          }
+        });
+        r.on('error', () => undefined);
+        res({ got, close: () => req.destroy() });
+      },
+    );
     req.on('error', (e) => rej(e));
     req.end();
   });
@@ -381,15 +476,26 @@ function openWatch(c: Conn, path: string, onEvent: () => void): Promise<RawWatch
 async function watchLatency(out: Figures, srv: ServerChild): Promise<void> {
   const agent = keepAlive(srv, 1);
   await must(srv, agent, 'POST', `/api/v1/namespaces/${NS}/configmaps`, configMap('w-start'));
-  const list = JSON.parse((await must(srv, agent, 'GET', `/api/v1/namespaces/${NS}/configmaps?limit=1`)).text) as { metadata: { resourceVersion: string } };
+  const list = JSON.parse((await must(srv, agent, 'GET', `/api/v1/namespaces/${NS}/configmaps?limit=1`)).text) as {
+    metadata: { resourceVersion: string };
+  };
   const rv = list.metadata.resourceVersion;
   let received = 0;
   let notify: (() => void) | undefined;
-  const onEvent = (): void => { received++; notify?.(); };
+  const onEvent = (): void => {
+    received++;
+    notify?.();
+  };
   const watches: RawWatch[] = [];
   // Open the streams a few at a time so the TLS handshakes do not time out on a busy machine.
   for (let i = 0; i < WATCHERS; i += 10) {
-    watches.push(...await Promise.all(Array.from({ length: Math.min(10, WATCHERS - i) }, () => openWatch(srv, `/api/v1/namespaces/${NS}/configmaps?watch=true&resourceVersion=${rv}`, onEvent))));
+    watches.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(10, WATCHERS - i) }, () =>
+          openWatch(srv, `/api/v1/namespaces/${NS}/configmaps?watch=true&resourceVersion=${rv}`, onEvent),
+        ),
+      )),
+    );
   }
   await sleep(200);
   const starts: number[] = [];
@@ -398,14 +504,19 @@ async function watchLatency(out: Figures, srv: ServerChild): Promise<void> {
   for (let i = 0; i < WATCH_WRITES; i++) {
     const want = (i + 1) * WATCHERS;
     const allIn = new Promise<void>((res) => {
-      notify = () => { if (received >= want) res(); };
+      notify = () => {
+        if (received >= want) res();
+      };
       notify();
     });
     starts[i] = performance.now();
     await must(srv, agent, 'POST', `/api/v1/namespaces/${NS}/configmaps`, configMap(`w-${i}`));
     acks[i] = performance.now() - starts[i]!;
     const timedOut = await Promise.race([allIn.then(() => false), sleep(2000).then(() => true)]);
-    if (timedOut) { timeouts++; received = want; }
+    if (timedOut) {
+      timeouts++;
+      received = want;
+    }
     await sleep(5);
   }
   notify = undefined;
@@ -417,7 +528,10 @@ async function watchLatency(out: Figures, srv: ServerChild): Promise<void> {
     for (const w of watches) {
       const t = w.got.get(i);
       if (t === undefined) missing++;
-      else { lat.push(t - starts[i]!); ts.push(t); }
+      else {
+        lat.push(t - starts[i]!);
+        ts.push(t);
+      }
     }
     if (ts.length > 0) spread.push(Math.max(...ts) - Math.min(...ts));
   }
@@ -445,15 +559,17 @@ async function memory(out: Figures, srv: ServerChild, dataDir: string): Promise<
   let next = 0;
   let bodyBytes = 0;
   const t0 = performance.now();
-  await Promise.all(conns.map(async (cl) => {
-    while (next < MEMORY_OBJECTS) {
-      const i = next++;
-      const body = JSON.stringify(configMap(`mem-${String(i).padStart(5, '0')}`));
-      if (i === 0) bodyBytes = Buffer.byteLength(body);
-      const r = await cl.send('POST', `/api/v1/namespaces/${NS}/configmaps`, body);
-      if (r.status !== 201) throw new Error(`create ConfigMap: ${r.status} ${r.text.slice(0, 300)}`);
-    }
-  }));
+  await Promise.all(
+    conns.map(async (cl) => {
+      while (next < MEMORY_OBJECTS) {
+        const i = next++;
+        const body = JSON.stringify(configMap(`mem-${String(i).padStart(5, '0')}`));
+        if (i === 0) bodyBytes = Buffer.byteLength(body);
+        const r = await cl.send('POST', `/api/v1/namespaces/${NS}/configmaps`, body);
+        if (r.status !== 201) throw new Error(`create ConfigMap: ${r.status} ${r.text.slice(0, 300)}`);
+      }
+    }),
+  );
   out.memory_fill_writes_per_s = Math.round(MEMORY_OBJECTS / ((performance.now() - t0) / 1000));
   for (const cl of conns) cl.close();
   const after = await srv.stats(true);
@@ -478,7 +594,11 @@ async function restartOnce(dataDir: string): Promise<Restart> {
   const endpoints = join(dataDir, 'endpoints.json');
   await unlink(endpoints).catch(() => undefined);
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [SLUICE_BIN, 'apiserver', '--data', dataDir, '--api-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [SLUICE_BIN, 'apiserver', '--data', dataDir, '--api-port', '0', '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   try {
     let url = '';
@@ -492,7 +612,11 @@ async function restartOnce(dataDir: string): Promise<Restart> {
       }
     }
     const endpointsMs = performance.now() - t0;
-    const conn: Conn = { url, token: (await readFile(join(dataDir, 'token'), 'utf8')).trim(), caPem: await readFile(join(dataDir, 'ca.crt'), 'utf8') };
+    const conn: Conn = {
+      url,
+      token: (await readFile(join(dataDir, 'token'), 'utf8')).trim(),
+      caPem: await readFile(join(dataDir, 'ca.crt'), 'utf8'),
+    };
     const agent = keepAlive(conn, 1);
     const r = await must(conn, agent, 'GET', `/api/v1/namespaces/${NS}/configmaps`);
     const listMs = performance.now() - t0;
@@ -555,7 +679,11 @@ async function freshServer(dir: string, compactAtBytes?: number): Promise<Server
   return srv;
 }
 
-async function withServer(dir: string, fn: (srv: ServerChild) => Promise<void>, compactAtBytes?: number): Promise<void> {
+async function withServer(
+  dir: string,
+  fn: (srv: ServerChild) => Promise<void>,
+  compactAtBytes?: number,
+): Promise<void> {
   const srv = await freshServer(dir, compactAtBytes);
   try {
     await fn(srv);
@@ -601,8 +729,10 @@ export async function run(): Promise<Figures> {
     // Throughput runs with compaction deferred (1 GiB instead of 64 MiB of log): ~100,000 writes would otherwise
     // compact two or three times at points that vary from run to run, stalling whichever cell it lands in.
     // Compaction's cost is measured on its own below (compaction_stall_ms).
-    if (want.has('throughput')) await withServer(join(root, 'a'), (srv) => timed(out, 'throughput', () => throughput(out, srv)), 2 ** 30);
-    if (want.has('watch')) await withServer(join(root, 'b'), (srv) => timed(out, 'watch', () => watchLatency(out, srv)));
+    if (want.has('throughput'))
+      await withServer(join(root, 'a'), (srv) => timed(out, 'throughput', () => throughput(out, srv)), 2 ** 30);
+    if (want.has('watch'))
+      await withServer(join(root, 'b'), (srv) => timed(out, 'watch', () => watchLatency(out, srv)));
     if (want.has('memory')) {
       // 10,000 ConfigMaps, then restarts of the real CLI on that data directory: from the WAL, then compacted.
       // Baseline: the same restart with an empty store (process start, CRD install, TLS load).

@@ -39,7 +39,10 @@ declare module 'autocannon' {
     interface Instance extends EventEmitter, PromiseLike<Result> {
       stop(): void;
       /** `responseTime` in milliseconds with sub-millisecond resolution. */
-      on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
+      on(
+        event: 'response',
+        listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void,
+      ): this;
       on(event: string, listener: (...args: unknown[]) => void): this;
     }
   }

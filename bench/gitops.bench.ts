@@ -9,7 +9,14 @@ import { startApiServer } from '../src/apiserver/index.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { KubeClient, R } from '../src/kube/index.js';
 import { startGitOps, COMMIT_ANNOTATION, type GitOps } from '../src/gitops/index.js';
-import { createTestRemote, hubSignature, pushPayload, serviceYaml, configMapYaml, type TestRemote } from '../src/gitops/testing.js';
+import {
+  createTestRemote,
+  hubSignature,
+  pushPayload,
+  serviceYaml,
+  configMapYaml,
+  type TestRemote,
+} from '../src/gitops/testing.js';
 import { ROOT, tempDir, removeDir } from '../test/support/procs.js';
 
 const SECRET = 'bench-secret';
@@ -40,7 +47,11 @@ async function appliedAt(client: KubeClient, sha: string, timeoutMs: number): Pr
 
 export async function run(): Promise<Record<string, number | string>> {
   const dir = await tempDir('sluice-bench-gitops-');
-  const api = await startApiServer({ dataDir: join(dir, 'data'), crdDirs: [join(ROOT, 'deploy', 'crds')], log: silentLogger() });
+  const api = await startApiServer({
+    dataDir: join(dir, 'data'),
+    crdDirs: [join(ROOT, 'deploy', 'crds')],
+    log: silentLogger(),
+  });
   const client = KubeClient.fromFile(api.kubeconfigPath, 'bench');
   const remote = await createTestRemote(join(dir, 'git'));
   let gitops: GitOps | undefined;
@@ -52,7 +63,16 @@ export async function run(): Promise<Record<string, number | string>> {
     const first = await commitOnly(remote, 0);
     await remote.git.raw(['push', '-q', 'origin', 'HEAD:refs/heads/main']);
     // Webhook: poll off, so only the hook can be what applied the push.
-    gitops = await startGitOps({ client, repo: remote.bare, branch: 'main', path: 'apps', pollCron: false, webhookSecret: SECRET, workDir: join(dir, 'work-hook'), log: silentLogger() });
+    gitops = await startGitOps({
+      client,
+      repo: remote.bare,
+      branch: 'main',
+      path: 'apps',
+      pollCron: false,
+      webhookSecret: SECRET,
+      workDir: join(dir, 'work-hook'),
+      log: silentLogger(),
+    });
     await gitops.syncNow();
     await appliedAt(client, first, 5000);
     const hookMs: number[] = [];
@@ -62,7 +82,15 @@ export async function run(): Promise<Record<string, number | string>> {
       const t0 = performance.now();
       await remote.git.raw(['push', '-q', 'origin', 'HEAD:refs/heads/main']);
       const body = pushPayload('main', sha);
-      const res = await fetch(hook, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': hubSignature(body, SECRET) } });
+      const res = await fetch(hook, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'push',
+          'x-hub-signature-256': hubSignature(body, SECRET),
+        },
+      });
       if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
       const tHook = performance.now();
       const t1 = await appliedAt(client, sha, 5000);
@@ -78,7 +106,14 @@ export async function run(): Promise<Record<string, number | string>> {
 
     // Poll at the default interval (every 10 s): the wait is on average half the interval.
     const n = Number(process.env.SLUICE_BENCH_POLL_PUSHES ?? 3);
-    gitops = await startGitOps({ client, repo: remote.bare, branch: 'main', path: 'apps', workDir: join(dir, 'work-poll'), log: silentLogger() });
+    gitops = await startGitOps({
+      client,
+      repo: remote.bare,
+      branch: 'main',
+      path: 'apps',
+      workDir: join(dir, 'work-poll'),
+      log: silentLogger(),
+    });
     await gitops.syncNow();
     const pollMs: number[] = [];
     for (let i = 11; i < 11 + n; i++) {

@@ -25,7 +25,14 @@ const ctl = startRolloutController({
 await ctl.ready;
 send({ type: 'ready' });
 process.on('message', (m: { type?: string }) => {
-  if (m.type === 'sample') send({ type: 'sample', cpu: process.cpuUsage(), mem: process.memoryUsage(), stats: { ...ctl.stats }, at: performance.now() });
+  if (m.type === 'sample')
+    send({
+      type: 'sample',
+      cpu: process.cpuUsage(),
+      mem: process.memoryUsage(),
+      stats: { ...ctl.stats },
+      at: performance.now(),
+    });
   else if (m.type === 'gc') {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();

@@ -41,7 +41,8 @@ const METRICS: MetricSpec[] = [
   { name: 'success-rate', query: SUCCESS_RATE, thresholdRange: { min: 0.99 } },
   { name: 'request-rate', query: REQUEST_RATE, thresholdRange: { min: 0 } },
 ];
-const FIVE_HUNDRED = "require('http').createServer((q, s) => { s.writeHead(500); s.end('boom\\n'); }).listen(process.env.PORT)";
+const FIVE_HUNDRED =
+  "require('http').createServer((q, s) => { s.writeHead(500); s.end('boom\\n'); }).listen(process.env.PORT)";
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,17 +61,46 @@ const pct = (r: RouteObject | undefined, rev: string): number =>
 
 function service(name: string, target: string, command?: string[]): Record<string, unknown> {
   return {
-    apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name, namespace: NS },
-    spec: { template: { spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go', env: [{ name: 'TARGET', value: target }], ...(command ? { command } : {}) }] } } },
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name, namespace: NS },
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            {
+              image: 'ghcr.io/knative/helloworld-go',
+              env: [{ name: 'TARGET', value: target }],
+              ...(command ? { command } : {}),
+            },
+          ],
+        },
+      },
+    },
   };
 }
 function policy(name: string, failureLimit: number): Record<string, unknown> {
   return {
-    apiVersion: 'delivery.sluice.dev/v1alpha1', kind: 'RolloutPolicy', metadata: { name, namespace: NS },
+    apiVersion: 'delivery.sluice.dev/v1alpha1',
+    kind: 'RolloutPolicy',
+    metadata: { name, namespace: NS },
     spec: {
       targetRef: { name },
       strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }, { setWeight: 50 }, { analysis: {} }] } },
-      analysis: { interval: '1s', window: '3s', failureLimit, metrics: [{ name: 'success-rate', query: SUCCESS_RATE, thresholdRange: { min: 0.99 }, onNoData: 'hold', noDataTimeout: '30s' }] },
+      analysis: {
+        interval: '1s',
+        window: '3s',
+        failureLimit,
+        metrics: [
+          {
+            name: 'success-rate',
+            query: SUCCESS_RATE,
+            thresholdRange: { min: 0.99 },
+            onNoData: 'hold',
+            noDataTimeout: '30s',
+          },
+        ],
+      },
       rollback: { to: 'pinned' },
     },
   };
@@ -90,15 +120,22 @@ async function reaction(out: Figures): Promise<void> {
     const r = await kubectl(kubeconfig, cache, ['apply', '-f', '-'], objs.map((o) => JSON.stringify(o)).join('\n'));
     if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
   };
-  const get = (host: string): Promise<{ at: number; status: number; revision: string }> => new Promise((resolve, reject) => {
-    const req = request({ host: router.hostname, port: router.port, path: '/', headers: { host }, agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ at: Date.now(), status: res.statusCode ?? 0, revision: String(res.headers['knative-serving-revision'] ?? '') }));
+  const get = (host: string): Promise<{ at: number; status: number; revision: string }> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: router.hostname, port: router.port, path: '/', headers: { host }, agent }, (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({
+            at: Date.now(),
+            status: res.statusCode ?? 0,
+            revision: String(res.headers['knative-serving-revision'] ?? ''),
+          }),
+        );
+      });
+      req.on('error', reject);
+      req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+      req.end();
     });
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-    req.end();
-  });
   // Route watch: when each Route (at its current generation) first serves 100 % on the pinned revision again after
   // the canary had traffic.
   const watch = new Map<string, { v1: string; v2: string; canarySeen: boolean; backAt?: number }>();
@@ -119,10 +156,20 @@ async function reaction(out: Figures): Promise<void> {
     const runs: Array<{ name: string; failureLimit: number }> = [];
     for (const fl of [1, 2]) for (let i = 1; i <= 3; i++) runs.push({ name: `react-fl${fl}-${i}`, failureLimit: fl });
     await apply([...runs.map((r) => policy(r.name, r.failureLimit)), ...runs.map((r) => service(r.name, 'v1'))]);
-    await waitFor('every Service pinned and served at 100 %', () => runs.every((r) => {
-      const ro = rollouts.get(NS, r.name);
-      return ro?.status?.phase === 'Succeeded' && ro.status.stableRevision === `${r.name}-00001` && pct(routes.get(NS, r.name), `${r.name}-00001`) === 100;
-    }), 60_000, 100);
+    await waitFor(
+      'every Service pinned and served at 100 %',
+      () =>
+        runs.every((r) => {
+          const ro = rollouts.get(NS, r.name);
+          return (
+            ro?.status?.phase === 'Succeeded' &&
+            ro.status.stableRevision === `${r.name}-00001` &&
+            pct(routes.get(NS, r.name), `${r.name}-00001`) === 100
+          );
+        }),
+      60_000,
+      100,
+    );
     const res: Record<number, { route: number[]; last500: number[]; decision: number[]; bad: number[] }> = {};
     for (const r of runs) {
       const host = `${r.name}.${NS}.svc.cluster.local`;
@@ -134,18 +181,27 @@ async function reaction(out: Figures): Promise<void> {
       // ~50 requests/s, two sequential loops.
       const loops = [0, 1].map(async () => {
         while (on) {
-          try { answers.push(await get(host)); } catch { /* counted as missing */ }
+          try {
+            answers.push(await get(host));
+          } catch {
+            /* counted as missing */
+          }
           await new Promise((s) => setTimeout(s, 40));
         }
       });
       await waitFor(`${host} answering`, () => answers.some((a) => a.status === 200), 10_000);
       await apply([service(r.name, 'v2', ['node', '-e', FIVE_HUNDRED])]);
       const w = watch.get(r.name)!;
-      await waitFor(`${r.name}: rolled back, Route back on ${v1}`, () => {
-        const st = rollouts.get(NS, r.name)?.status;
-        if (st?.canaryRevision === v2 && st.phase === 'Succeeded') throw new Error(`${v2} was promoted`);
-        return st?.phase === 'RolledBack' && st.canaryRevision === v2 && w.backAt !== undefined;
-      }, 60_000, 20);
+      await waitFor(
+        `${r.name}: rolled back, Route back on ${v1}`,
+        () => {
+          const st = rollouts.get(NS, r.name)?.status;
+          if (st?.canaryRevision === v2 && st.phase === 'Succeeded') throw new Error(`${v2} was promoted`);
+          return st?.phase === 'RolledBack' && st.canaryRevision === v2 && w.backAt !== undefined;
+        },
+        60_000,
+        20,
+      );
       // Keep the traffic on for 1.5 s more so a late 500 would be seen.
       const settle = Date.now() + 1500;
       await waitFor('1.5 s of traffic after the rollback', () => Date.now() >= settle, 5000, 50);
@@ -154,13 +210,16 @@ async function reaction(out: Figures): Promise<void> {
       const bad = answers.filter((a) => a.status === 500);
       const first = bad[0];
       if (!first) throw new Error(`${r.name}: no 500 was received before the rollback`);
-      const rollingBackAt = rolloutPhaseAt.get(`${r.name}/RollingBack`) ?? rolloutPhaseAt.get(`${r.name}/RolledBack`) ?? NaN;
+      const rollingBackAt =
+        rolloutPhaseAt.get(`${r.name}/RollingBack`) ?? rolloutPhaseAt.get(`${r.name}/RolledBack`) ?? NaN;
       const x = (res[r.failureLimit] ??= { route: [], last500: [], decision: [], bad: [] });
       x.route.push((w.backAt as number) - first.at);
       x.last500.push((bad.at(-1) as { at: number }).at - first.at);
       x.decision.push(rollingBackAt - first.at);
       x.bad.push(bad.length);
-      log(`${r.name}: first 500 → decision ${rollingBackAt - first.at} ms, Route 100 % on ${v1} ${(w.backAt as number) - first.at} ms, last 500 ${(bad.at(-1) as { at: number }).at - first.at} ms (${bad.length} × 500 of ${answers.length})`);
+      log(
+        `${r.name}: first 500 → decision ${rollingBackAt - first.at} ms, Route 100 % on ${v1} ${(w.backAt as number) - first.at} ms, last 500 ${(bad.at(-1) as { at: number }).at - first.at} ms (${bad.length} × 500 of ${answers.length})`,
+      );
     }
     for (const [fl, x] of Object.entries(res)) {
       out[`reaction_fl${fl}_route_ms_median`] = median(x.route);
@@ -191,7 +250,12 @@ async function queries(out: Figures): Promise<void> {
   const N = [1, 100, 500];
   const maxN = 500;
   const registry = new Registry();
-  const count = new Counter({ name: 'revision_request_count', help: 'requests', labelNames: ['namespace_name', 'revision_name', 'response_code_class'], registers: [registry] });
+  const count = new Counter({
+    name: 'revision_request_count',
+    help: 'requests',
+    labelNames: ['namespace_name', 'revision_name', 'response_code_class'],
+    registers: [registry],
+  });
   const rev = (i: number, canary: boolean): string => `svc${i}-0000${canary ? 2 : 1}`;
   const tick = (): void => {
     for (let i = 0; i < maxN; i++) {
@@ -209,16 +273,27 @@ async function queries(out: Figures): Promise<void> {
   const prom = await startPrometheus({ targets: [`127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`] });
   try {
     const probe = new PrometheusClient({ url: prom.url });
-    await waitFor('rates for all 1,000 revisions', async () => {
-      const d = await probe.query('count(rate(revision_request_count{response_code_class="2xx"}[5s]) > 0)');
-      return d.resultType === 'vector' && Number(d.result[0]?.value[1] ?? 0) === 2 * maxN;
-    }, 60_000, 200);
+    await waitFor(
+      'rates for all 1,000 revisions',
+      async () => {
+        const d = await probe.query('count(rate(revision_request_count{response_code_class="2xx"}[5s]) > 0)');
+        return d.resultType === 'vector' && Number(d.result[0]?.value[1] ?? 0) === 2 * maxN;
+      },
+      60_000,
+      200,
+    );
     out['queries_metric_templates'] = METRICS.length;
     for (const n of N) {
       // The exporter's revisions answer 1 % 5xx: judge against 0.98 (as bench/analysis.bench.ts does), not 0.99.
       const metrics = METRICS.map((m) => (m.name === 'success-rate' ? { ...m, thresholdRange: { min: 0.98 } } : m));
       const requests: AnalysisRequest[] = Array.from({ length: n }, (_, i) => ({
-        key: `${NS}/svc${i}`, namespace: NS, service: `svc${i}`, revision: rev(i, true), stableRevision: rev(i, false), metrics, windowMs: 5000,
+        key: `${NS}/svc${i}`,
+        namespace: NS,
+        service: `svc${i}`,
+        revision: rev(i, true),
+        stableRevision: rev(i, false),
+        metrics,
+        windowMs: 5000,
       }));
       for (const mode of ['batched', 'perRollout'] as const) {
         const client = new PrometheusClient({ url: prom.url, timeoutMs: 10_000 });
@@ -245,7 +320,12 @@ async function queries(out: Figures): Promise<void> {
 }
 
 // ---------------------------------------------------------------- (iii) controller at 500 rollouts
-interface Sample { cpu: NodeJS.CpuUsage; mem: NodeJS.MemoryUsage; stats: Record<string, number>; at: number }
+interface Sample {
+  cpu: NodeJS.CpuUsage;
+  mem: NodeJS.MemoryUsage;
+  stats: Record<string, number>;
+  at: number;
+}
 
 /** A Prometheus-compatible `/api/v1/query` answering every revision named in the query with a healthy value. */
 function syntheticPrometheus(): { server: Server; queries: () => number; url: () => string } {
@@ -255,13 +335,19 @@ function syntheticPrometheus(): { server: Server; queries: () => number; url: ()
     req.on('data', (d: Buffer) => chunks.push(d));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname !== '/api/v1/query') { res.writeHead(404).end(); return; }
+      if (url.pathname !== '/api/v1/query') {
+        res.writeHead(404).end();
+        return;
+      }
       n++;
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
       const q = form.get('query') ?? url.searchParams.get('query') ?? '';
       const t = Number(form.get('time') ?? Date.now() / 1000);
       const m = /revision_name=~?"([^"]*)"/.exec(q);
-      const revs = (m?.[1] ?? '').split('|').map((r) => r.replace(/\\\\/g, '')).filter((r) => r !== '');
+      const revs = (m?.[1] ?? '')
+        .split('|')
+        .map((r) => r.replace(/\\\\/g, ''))
+        .filter((r) => r !== '');
       const value = q.includes('5xx') ? '1' : '10';
       const result = revs.map((r) => ({ metric: { revision_name: r, namespace_name: NS }, value: [t, value] }));
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -269,23 +355,34 @@ function syntheticPrometheus(): { server: Server; queries: () => number; url: ()
     });
   });
   return {
-    server, queries: () => n,
-    url: () => { const a = server.address(); return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`; },
+    server,
+    queries: () => n,
+    url: () => {
+      const a = server.address();
+      return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+    },
   };
 }
 
 async function pool<T>(items: T[], width: number, fn: (x: T) => Promise<unknown>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (i < items.length) await fn(items[i++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (i < items.length) await fn(items[i++] as T);
+    }),
+  );
 }
 
 async function scale(out: Figures): Promise<void> {
   const N = Number(process.env.SLUICE_BENCH_ROLLOUT_N ?? 500);
   const steadyMs = Number(process.env.SLUICE_BENCH_ROLLOUT_STEADY_S ?? 30) * 1000;
   const dir = await tempDir('sluice-bench-rollout-scale-');
-  const api = await startApiServer({ dataDir: join(dir, 'data'), crdDirs: [join(ROOT, 'deploy', 'crds')], log: silentLogger(), namespaces: [NS] });
+  const api = await startApiServer({
+    dataDir: join(dir, 'data'),
+    crdDirs: [join(ROOT, 'deploy', 'crds')],
+    log: silentLogger(),
+    namespaces: [NS],
+  });
   const c = KubeClient.fromFile(api.kubeconfigPath, 'bench-setup');
   const prom = syntheticPrometheus();
   await new Promise<void>((r) => prom.server.listen(0, '127.0.0.1', () => r()));
@@ -295,15 +392,31 @@ async function scale(out: Figures): Promise<void> {
     const names = Array.from({ length: N }, (_, i) => `svc${i}`);
     const revision = async (svc: string, rev: string): Promise<void> => {
       await c.create(R.revisions, {
-        metadata: { name: rev, namespace: NS, labels: { 'serving.knative.dev/service': svc, 'serving.knative.dev/configuration': svc } },
+        metadata: {
+          name: rev,
+          namespace: NS,
+          labels: { 'serving.knative.dev/service': svc, 'serving.knative.dev/configuration': svc },
+        },
         spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go' }] },
       });
-      await c.patch(R.revisions, NS, rev, { status: { conditions: [{ type: 'Ready', status: 'True' }] } }, 'merge', { subresource: 'status' });
-      await c.patch(R.services, NS, svc, { status: { latestCreatedRevisionName: rev, latestReadyRevisionName: rev } }, 'merge', { subresource: 'status' });
+      await c.patch(R.revisions, NS, rev, { status: { conditions: [{ type: 'Ready', status: 'True' }] } }, 'merge', {
+        subresource: 'status',
+      });
+      await c.patch(
+        R.services,
+        NS,
+        svc,
+        { status: { latestCreatedRevisionName: rev, latestReadyRevisionName: rev } },
+        'merge',
+        { subresource: 'status' },
+      );
     };
     let t = performance.now();
     await pool(names, 32, async (s) => {
-      await c.create(R.services, { metadata: { name: s, namespace: NS, labels: { bench: 'scale' } }, spec: { template: { spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go' }] } } } });
+      await c.create(R.services, {
+        metadata: { name: s, namespace: NS, labels: { bench: 'scale' } },
+        spec: { template: { spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go' }] } } },
+      });
       await revision(s, `${s}-00001`);
     });
     await c.create(R.rolloutPolicies, {
@@ -311,21 +424,37 @@ async function scale(out: Figures): Promise<void> {
       spec: {
         selector: { matchLabels: { bench: 'scale' } },
         strategy: { canary: { steps: [{ setWeight: 10 }, { pause: {} }] } },
-        analysis: { interval: '1s', window: '4s', failureLimit: 2, metrics: METRICS.map((m) => ({ ...m, onNoData: 'hold', noDataTimeout: '5m' })) },
+        analysis: {
+          interval: '1s',
+          window: '4s',
+          failureLimit: 2,
+          metrics: METRICS.map((m) => ({ ...m, onNoData: 'hold', noDataTimeout: '5m' })),
+        },
       },
     });
     log(`scale: ${N} Services with a ready revision and a policy in ${Math.round(performance.now() - t)} ms`);
 
     const childPath = fileURLToPath(new URL('./rollout-controller-child.js', import.meta.url));
-    child = fork(childPath, [api.kubeconfigPath, prom.url()], { execArgv: ['--expose-gc', ...(process.env.SLUICE_BENCH_ROLLOUT_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
-    child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    child = fork(childPath, [api.kubeconfigPath, prom.url()], {
+      execArgv: [
+        '--expose-gc',
+        ...(process.env.SLUICE_BENCH_ROLLOUT_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+      ],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
     const ch = child;
     const pending: Array<(m: { type: string } & Partial<Sample>) => void> = [];
     ch.on('message', (m: { type: string } & Partial<Sample>) => pending.shift()?.(m));
-    const ask = <M>(type: string): Promise<M> => new Promise((res, rej) => {
-      pending.push((m) => res(m as M));
-      ch.send({ type }, (e) => { if (e) rej(e); });
-    });
+    const ask = <M>(type: string): Promise<M> =>
+      new Promise((res, rej) => {
+        pending.push((m) => res(m as M));
+        ch.send({ type }, (e) => {
+          if (e) rej(e);
+        });
+      });
     await new Promise<void>((res, rej) => {
       pending.push(() => res());
       ch.once('exit', (code) => rej(new Error(`controller child exited ${code}: ${stderr}`)));
@@ -347,7 +476,14 @@ async function scale(out: Figures): Promise<void> {
     await waitFor(`${N} rollouts paused at 10 %`, async () => (await phases())['Paused@10'] === N, 180_000, 1000);
     log(`scale: ${N} rollouts started and paused at 10 % in ${Math.round(performance.now() - t)} ms`);
     // Let analysis settle into its 1 s rhythm, then measure.
-    await waitFor('5 s of steady state', async () => { await new Promise((r) => setTimeout(r, 5000)); return true; }, 10_000);
+    await waitFor(
+      '5 s of steady state',
+      async () => {
+        await new Promise((r) => setTimeout(r, 5000));
+        return true;
+      },
+      10_000,
+    );
     await ask('gc');
     const s0 = await ask<Sample>('sample');
     const q0 = prom.queries();
@@ -382,12 +518,22 @@ async function scale(out: Figures): Promise<void> {
     out['scale_conflicts'] = d('conflicts');
     out['scale_errors'] = d('errors');
     out['scale_phases_at_end'] = JSON.stringify(endPhases);
-    const sample = (await c.get<RolloutObject>(R.rollouts, NS, 'svc0'));
+    const sample = await c.get<RolloutObject>(R.rollouts, NS, 'svc0');
     out['scale_rollout_object_kib'] = round1(JSON.stringify(sample).length / 1024);
   } finally {
     if (child && child.exitCode === null) {
       const ch = child;
-      await new Promise<void>((r) => { const t = setTimeout(() => { ch.kill('SIGKILL'); r(); }, 5000); ch.once('exit', () => { clearTimeout(t); r(); }); ch.send({ type: 'stop' }); });
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => {
+          ch.kill('SIGKILL');
+          r();
+        }, 5000);
+        ch.once('exit', () => {
+          clearTimeout(t);
+          r();
+        });
+        ch.send({ type: 'stop' });
+      });
     }
     await new Promise<void>((r) => prom.server.close(() => r()));
     await api.close();

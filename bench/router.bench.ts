@@ -30,7 +30,11 @@ function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
-const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+const median = (xs: number[]): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 const r2 = (n: number): number => Math.round(n * 100) / 100;
 const r3 = (n: number): number => Math.round(n * 1000) / 1000;
 const host = (route: string): string => `${route}.${NS}.example.com`;
@@ -62,7 +66,10 @@ class RuntimeChild {
 
   static async start(dataDir: string): Promise<RuntimeChild> {
     const execArgv = (process.env['SLUICE_BENCH_ROUTER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-    const proc = fork(join(here, 'router-runtime.js'), [dataDir], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = fork(join(here, 'router-runtime.js'), [dataDir], {
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const url = await new Promise<string>((resolve, reject) => {
       proc.once('error', reject);
       proc.once('exit', (code) => reject(new Error(`router-runtime exited with ${code}`)));
@@ -117,27 +124,56 @@ interface Cell {
 }
 
 /** One autocannon run; latencies from its per-response event (sub-millisecond, unlike its histogram). */
-async function cannon(url: string, hostHeader: string | undefined, connections: number, seconds: number): Promise<Cell> {
+async function cannon(
+  url: string,
+  hostHeader: string | undefined,
+  connections: number,
+  seconds: number,
+): Promise<Cell> {
   const lat: number[] = [];
-  const inst = autocannon({ url, connections, duration: seconds, ...(hostHeader ? { headers: { host: hostHeader } } : {}) });
+  const inst = autocannon({
+    url,
+    connections,
+    duration: seconds,
+    ...(hostHeader ? { headers: { host: hostHeader } } : {}),
+  });
   inst.on('response', (_c, status, _b, ms) => {
     if (status >= 200 && status < 300) lat.push(ms);
   });
   const res = await inst;
   lat.sort((a, b) => a - b);
-  return { rps: res['2xx'] / res.duration, p50: percentile(lat, 50), p99: percentile(lat, 99), non2xx: res.non2xx, errors: res.errors };
+  return {
+    rps: res['2xx'] / res.duration,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    non2xx: res.non2xx,
+    errors: res.errors,
+  };
 }
 
 /** Time to the response's first byte (headers) and to its end, on a fresh connection. */
-function timedRequest(url: string, hostHeader: string): Promise<{ firstByteMs: number; totalMs: number; status: number; revision: string }> {
+function timedRequest(
+  url: string,
+  hostHeader: string,
+): Promise<{ firstByteMs: number; totalMs: number; status: number; revision: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const t0 = performance.now();
-    const req = request({ host: u.hostname, port: u.port, path: '/', headers: { host: hostHeader }, agent: false }, (res) => {
-      const firstByteMs = performance.now() - t0;
-      res.resume();
-      res.once('end', () => resolve({ firstByteMs, totalMs: performance.now() - t0, status: res.statusCode ?? 0, revision: String(res.headers['knative-serving-revision'] ?? '') }));
-    });
+    const req = request(
+      { host: u.hostname, port: u.port, path: '/', headers: { host: hostHeader }, agent: false },
+      (res) => {
+        const firstByteMs = performance.now() - t0;
+        res.resume();
+        res.once('end', () =>
+          resolve({
+            firstByteMs,
+            totalMs: performance.now() - t0,
+            status: res.statusCode ?? 0,
+            revision: String(res.headers['knative-serving-revision'] ?? ''),
+          }),
+        );
+      },
+    );
     req.setTimeout(30_000, () => req.destroy(new Error('cold request timed out')));
     req.once('error', reject);
     req.end();
@@ -147,7 +183,13 @@ function timedRequest(url: string, hostHeader: string): Promise<{ firstByteMs: n
 async function throughput(rt: RuntimeChild, f: Figures): Promise<void> {
   // SLUICE_BENCH_ROUTER_IMAGE: another sample for part 1, e.g. gcr.io/knative-samples/autoscale-go, which
   // (unlike helloworld) writes no log line per request.
-  await rt.call({ op: 'upsert', spec: revision('hello-00001', process.env['SLUICE_BENCH_ROUTER_IMAGE'] ?? HELLO, { 'autoscaling.knative.dev/max-scale': '1', 'autoscaling.knative.dev/window': '6s' }) });
+  await rt.call({
+    op: 'upsert',
+    spec: revision('hello-00001', process.env['SLUICE_BENCH_ROUTER_IMAGE'] ?? HELLO, {
+      'autoscaling.knative.dev/max-scale': '1',
+      'autoscaling.knative.dev/window': '6s',
+    }),
+  });
   const st = await rt.waitStatus('hello-00001', (s) => s.replicas === 1 && s.endpoints.length === 1, 20_000);
   const direct = st.endpoints[0] ?? '';
   const router = rt.url;
@@ -212,13 +254,16 @@ async function split(rt: RuntimeChild, f: Figures): Promise<void> {
   let failed = 0;
   const one = (): Promise<void> =>
     new Promise((resolve) => {
-      const req = request({ host: u.hostname, port: u.port, path: '/', headers: { host: host('split') }, agent }, (res) => {
-        const rev = String(res.headers['knative-serving-revision'] ?? '');
-        if (res.statusCode === 200) counts.set(rev, (counts.get(rev) ?? 0) + 1);
-        else failed++;
-        res.resume();
-        res.once('end', () => resolve());
-      });
+      const req = request(
+        { host: u.hostname, port: u.port, path: '/', headers: { host: host('split') }, agent },
+        (res) => {
+          const rev = String(res.headers['knative-serving-revision'] ?? '');
+          if (res.statusCode === 200) counts.set(rev, (counts.get(rev) ?? 0) + 1);
+          else failed++;
+          res.resume();
+          res.once('end', () => resolve());
+        },
+      );
       req.once('error', () => {
         failed++;
         resolve();
@@ -270,7 +315,10 @@ async function scaleOut(rt: RuntimeChild, f: Figures): Promise<void> {
   const util = 0.7; // Knative's default target-utilization-percentage
   const expected = Math.ceil(C / (TARGET * util));
   const name = 'scale-00001';
-  await rt.call({ op: 'upsert', spec: revision(name, AUTOSCALE, { 'autoscaling.knative.dev/target': String(TARGET) }) });
+  await rt.call({
+    op: 'upsert',
+    spec: revision(name, AUTOSCALE, { 'autoscaling.knative.dev/target': String(TARGET) }),
+  });
   await rt.waitStatus(name, (s) => s.replicas === 1, 20_000);
   let t2 = NaN;
   let tDesired = NaN;
@@ -290,7 +338,12 @@ async function scaleOut(rt: RuntimeChild, f: Figures): Promise<void> {
     }
   });
   t0 = Date.now();
-  const inst = autocannon({ url: `${rt.url}/?sleep=200`, connections: C, duration: 30, headers: { host: host('scale') } });
+  const inst = autocannon({
+    url: `${rt.url}/?sleep=200`,
+    connections: C,
+    duration: 30,
+    headers: { host: host('scale') },
+  });
   await Promise.race([done, sleep(25_000)]);
   inst.stop();
   const res = await inst;
@@ -306,7 +359,10 @@ async function scaleOut(rt: RuntimeChild, f: Figures): Promise<void> {
 }
 
 export async function run(): Promise<Figures> {
-  const f: Figures = { setup: 'Runtime library in a forked child process; autocannon in the benchmark process', loadavg_1m_start: r2(loadavg()[0] ?? 0) };
+  const f: Figures = {
+    setup: 'Runtime library in a forked child process; autocannon in the benchmark process',
+    loadavg_1m_start: r2(loadavg()[0] ?? 0),
+  };
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-bench-router-'));
   const rt = await RuntimeChild.start(dataDir);
   const t = (): number => Math.round(performance.now());
@@ -319,11 +375,20 @@ export async function run(): Promise<Figures> {
   try {
     const routes: RouteSpec[] = [
       { namespace: NS, name: 'hello', traffic: [{ revisionName: 'hello-00001', percent: 100 }] },
-      { namespace: NS, name: 'split', traffic: [{ revisionName: 'split-00001', percent: 50 }, { revisionName: 'split-00002', percent: 25 }, { revisionName: 'split-00003', percent: 25 }] },
+      {
+        namespace: NS,
+        name: 'split',
+        traffic: [
+          { revisionName: 'split-00001', percent: 50 },
+          { revisionName: 'split-00002', percent: 25 },
+          { revisionName: 'split-00003', percent: 25 },
+        ],
+      },
       { namespace: NS, name: 'scale', traffic: [{ revisionName: 'scale-00001', percent: 100 }] },
     ];
     const cold = Array.from({ length: 5 }, (_, i) => `cold${i + 1}-00001`);
-    for (const c of cold) routes.push({ namespace: NS, name: c.replace(/-\d+$/, ''), traffic: [{ revisionName: c, percent: 100 }] });
+    for (const c of cold)
+      routes.push({ namespace: NS, name: c.replace(/-\d+$/, ''), traffic: [{ revisionName: c, percent: 100 }] });
     await rt.call({ op: 'routes', table: { domain: 'example.com', routes } });
 
     await throughput(rt, f);
@@ -333,7 +398,14 @@ export async function run(): Promise<Figures> {
     phase('split');
     // Created cold: `initial-scale: 0` (allow-zero-initial-scale is on in the child), a 6 s stable window so
     // they return to zero (6 s + 1 s grace) during the scale-out phase and can be measured again after idling.
-    for (const c of cold) await rt.call({ op: 'upsert', spec: revision(c, HELLO, { 'autoscaling.knative.dev/initial-scale': '0', 'autoscaling.knative.dev/window': '6s' }) });
+    for (const c of cold)
+      await rt.call({
+        op: 'upsert',
+        spec: revision(c, HELLO, {
+          'autoscaling.knative.dev/initial-scale': '0',
+          'autoscaling.knative.dev/window': '6s',
+        }),
+      });
     await coldStarts(rt, cold, 'created', f);
     phase('coldstart');
     await scaleOut(rt, f);

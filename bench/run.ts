@@ -85,7 +85,10 @@ function printTable(r: ModuleResult): void {
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).map((a) => a.replace(/\.bench(\.[jt]s)?$/, ''));
-  const all = (await readdir(here)).filter((f) => f.endsWith('.bench.js')).map((f) => f.slice(0, -'.bench.js'.length)).sort();
+  const all = (await readdir(here))
+    .filter((f) => f.endsWith('.bench.js'))
+    .map((f) => f.slice(0, -'.bench.js'.length))
+    .sort();
   const unknown = wanted.filter((w) => !all.includes(w));
   if (unknown.length > 0) {
     process.stderr.write(`unknown bench module(s): ${unknown.join(', ')}; available: ${all.join(', ')}\n`);
@@ -93,9 +96,15 @@ async function main(): Promise<void> {
   }
   const chosen = wanted.length > 0 ? all.filter((m) => wanted.includes(m)) : all;
   const machine = {
-    cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kernel: release(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? '',
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: release(),
   };
-  process.stdout.write(`sluice benchmarks: ${chosen.join(', ')} | ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memGiB} GiB, Node ${machine.node}\n`);
+  process.stdout.write(
+    `sluice benchmarks: ${chosen.join(', ')} | ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memGiB} GiB, Node ${machine.node}\n`,
+  );
   const results: ModuleResult[] = [];
   for (const name of chosen) {
     process.stdout.write(`running ${name} ...\n`);
@@ -107,15 +116,33 @@ async function main(): Promise<void> {
       const figures = await mod.run();
       r = { module: name, ok: true, seconds: (performance.now() - t0) / 1000, figures };
     } catch (e) {
-      r = { module: name, ok: false, seconds: (performance.now() - t0) / 1000, figures: {}, error: e instanceof Error ? e.stack ?? e.message : String(e) };
+      r = {
+        module: name,
+        ok: false,
+        seconds: (performance.now() - t0) / 1000,
+        figures: {},
+        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      };
     }
     results.push(r);
     printTable(r);
   }
   await mkdir(dirname(RESULTS), { recursive: true });
   const doc = {
-    at: new Date().toISOString(), machine,
-    modules: Object.fromEntries(results.map((r) => [r.module, { ok: r.ok, seconds: Math.round(r.seconds * 10) / 10, figures: r.figures, ratios: Object.fromEntries(ratios(r.figures)), ...(r.error ? { error: r.error } : {}) }])),
+    at: new Date().toISOString(),
+    machine,
+    modules: Object.fromEntries(
+      results.map((r) => [
+        r.module,
+        {
+          ok: r.ok,
+          seconds: Math.round(r.seconds * 10) / 10,
+          figures: r.figures,
+          ratios: Object.fromEntries(ratios(r.figures)),
+          ...(r.error ? { error: r.error } : {}),
+        },
+      ]),
+    ),
   };
   await writeFile(RESULTS, JSON.stringify(doc, null, 2) + '\n');
   process.stdout.write(`\nresults written to ${RESULTS}\n`);

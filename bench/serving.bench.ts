@@ -15,13 +15,17 @@ import { Informer, KubeClient, R, type KubeObject } from '../src/kube/index.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { systemClock } from '../src/util/clock.js';
 
-interface Cond { type: string; status: string }
+interface Cond {
+  type: string;
+  status: string;
+}
 interface Watched extends KubeObject {
   status?: { conditions?: Cond[]; observedGeneration?: number; traffic?: Array<{ tag?: string }> };
 }
 
 const isReady = (o: Watched): boolean =>
-  o.status?.observedGeneration === o.metadata.generation && (o.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  o.status?.observedGeneration === o.metadata.generation &&
+  (o.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -41,15 +45,22 @@ async function rssMiB(pid: number): Promise<number | undefined> {
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
 }
 
 const svc = (name: string): KubeObject => ({
-  apiVersion: 'serving.knative.dev/v1', kind: 'Service',
+  apiVersion: 'serving.knative.dev/v1',
+  kind: 'Service',
   metadata: { name, namespace: 'default' },
-  spec: { template: { spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go', env: [{ name: 'TARGET', value: name }] }] } } },
+  spec: {
+    template: {
+      spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go', env: [{ name: 'TARGET', value: name }] }] },
+    },
+  },
 });
 
 export async function run(): Promise<Record<string, number | string>> {
@@ -60,7 +71,14 @@ export async function run(): Promise<Record<string, number | string>> {
   const admission = new Admission();
   registerServingAdmission(admission);
   const api = await startApiServer({ dataDir: dir, crdDirs: [join(packageRoot(), 'deploy', 'crds')], admission, log });
-  const serving = await startEmbeddedServing({ kubeconfigPath: api.kubeconfigPath, dataDir: dir, routerPort: 0, host: '127.0.0.1', clock: systemClock, log });
+  const serving = await startEmbeddedServing({
+    kubeconfigPath: api.kubeconfigPath,
+    dataDir: dir,
+    routerPort: 0,
+    host: '127.0.0.1',
+    clock: systemClock,
+    log,
+  });
   const client = KubeClient.fromFile(api.kubeconfigPath, 'bench');
   const readyAt = new Map<string, number>();
   const services = new Informer<Watched>(client, R.services, { namespace: 'default' });
@@ -91,9 +109,15 @@ export async function run(): Promise<Record<string, number | string>> {
     while (readyAt.size < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const allReady = performance.now();
     const ready = readyAt.size;
-    const latencies = names.filter((x) => readyAt.has(x)).map((x) => (readyAt.get(x) ?? 0) - (createdAt.get(x) ?? 0)).sort((a, b) => a - b);
+    const latencies = names
+      .filter((x) => readyAt.has(x))
+      .map((x) => (readyAt.get(x) ?? 0) - (createdAt.get(x) ?? 0))
+      .sort((a, b) => a - b);
 
-    const pids = serving.runtime.listRevisions().flatMap((s) => s.processes.map((p) => p.pid)).filter((p): p is number => p !== null);
+    const pids = serving.runtime
+      .listRevisions()
+      .flatMap((s) => s.processes.map((p) => p.pid))
+      .filter((p): p is number => p !== null);
     const rss = (await Promise.all(pids.map(rssMiB))).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     const rssTotal = rss.reduce((s, x) => s + x, 0);
 
@@ -104,7 +128,13 @@ export async function run(): Promise<Record<string, number | string>> {
       const tag = `t${i}`;
       const seen = new Promise<void>((done) => waiting.set(name, { tag, done }));
       const start = performance.now();
-      await client.patch(R.services, 'default', name, { spec: { traffic: [{ latestRevision: true, percent: 100, tag }] } }, 'merge');
+      await client.patch(
+        R.services,
+        'default',
+        name,
+        { spec: { traffic: [{ latestRevision: true, percent: 100, tag }] } },
+        'merge',
+      );
       await Promise.race([seen, new Promise((r) => setTimeout(r, 10_000))]);
       if (!waiting.has(name)) changeMs.push(performance.now() - start);
       waiting.delete(name);
@@ -114,7 +144,8 @@ export async function run(): Promise<Record<string, number | string>> {
     return {
       services_requested: n,
       services_ready: ready,
-      note: ready < n ? `only ${ready} of ${n} Services became Ready in time on this machine` : `all ${n} Services Ready`,
+      note:
+        ready < n ? `only ${ready} of ${n} Services became Ready in time on this machine` : `all ${n} Services Ready`,
       create_to_ready_services_per_s: ready / ((allReady - t0) / 1000),
       create_to_ready_total_s: (allReady - t0) / 1000,
       create_to_ready_p50_ms: percentile(latencies, 50),

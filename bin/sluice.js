@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 const main = new URL('../dist/src/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
-  process.stderr.write('sluice: dist/ is missing; run `npm install` (or `npm run build`) in the sluice checkout first\n');
+  process.stderr.write(
+    'sluice: dist/ is missing; run `npm install` (or `npm run build`) in the sluice checkout first\n',
+  );
   process.exit(1);
 }
 await import(main.href);

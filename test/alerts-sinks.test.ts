@@ -7,8 +7,15 @@ import { Writable } from 'node:stream';
 import { HTTP, type CloudEventV1 } from 'cloudevents';
 import { createLogger } from '../src/observability/logger.js';
 import {
-  AlertDispatcher, KubeSecretResolver, slackMessage, cloudEventType, toCloudEvent,
-  type AlertEvent, type AlertSinkSpec, type SecretLike, type WireEvent,
+  AlertDispatcher,
+  KubeSecretResolver,
+  slackMessage,
+  cloudEventType,
+  toCloudEvent,
+  type AlertEvent,
+  type AlertSinkSpec,
+  type SecretLike,
+  type WireEvent,
 } from '../src/alerts/index.js';
 import { freePort, waitFor } from './support/procs.js';
 
@@ -17,12 +24,22 @@ const DEAD_SLACK_TOKEN = 'DEADSECRETslacktoken987654321';
 const CE_TOKEN = 'ce-bearer-SECRET-31337';
 
 const logLines: string[] = [];
-const logger = createLogger({ level: 'debug', destination: new Writable({ write(chunk: Buffer, _enc, cb) { logLines.push(...chunk.toString().split('\n').filter(Boolean)); cb(); } }) });
+const logger = createLogger({
+  level: 'debug',
+  destination: new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logLines.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  }),
+});
 
 /** Secrets as the API server would return them: base64 `data`. */
 const store = new Map<string, SecretLike>();
 function putSecret(ns: string, name: string, data: Record<string, string>): void {
-  store.set(`${ns}/${name}`, { data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) });
+  store.set(`${ns}/${name}`, {
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  });
 }
 const secrets = new KubeSecretResolver(async (ns, name) => store.get(`${ns}/${name}`), { ttlMs: 0 });
 
@@ -39,7 +56,12 @@ function event(o: Partial<AlertEvent> = {}): AlertEvent {
     canaryWeight: 20,
     stableWeight: 80,
     step: { index: 1, total: 3 },
-    failedMetric: { name: 'success-rate', value: 0.8234, thresholdRange: { min: 0.99 }, query: 'sum(rate(revision_request_count[1m]))' },
+    failedMetric: {
+      name: 'success-rate',
+      value: 0.8234,
+      thresholdRange: { min: 0.99 },
+      query: 'sum(rate(revision_request_count[1m]))',
+    },
     commit: { sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', message: 'web: new checkout flow\n\nlong body' },
     message: 'web-00001 serves 100%; web-00002 rolled back (success-rate below 0.99)',
     time: Date.parse('2026-11-23T10:00:00Z'),
@@ -48,7 +70,12 @@ function event(o: Partial<AlertEvent> = {}): AlertEvent {
   };
 }
 
-interface Received { url: string; headers: IncomingMessage['headers']; body: string; at: number }
+interface Received {
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+  at: number;
+}
 
 async function receiver(respond: (r: Received, res: ServerResponse, n: number) => void) {
   const got: Received[] = [];
@@ -56,14 +83,23 @@ async function receiver(respond: (r: Received, res: ServerResponse, n: number) =
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r: Received = { url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() };
+      const r: Received = {
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: performance.now(),
+      };
       got.push(r);
       respond(r, res, got.length);
     });
   });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const close = (): Promise<void> => new Promise<void>((res) => { server.closeAllConnections(); server.close(() => res()); });
+  const close = (): Promise<void> =>
+    new Promise<void>((res) => {
+      server.closeAllConnections();
+      server.close(() => res());
+    });
   cleanups.push(close);
   return { base, got };
 }
@@ -74,18 +110,43 @@ after(async () => {
 });
 
 function dispatcher(): AlertDispatcher {
-  const d = new AlertDispatcher({ secrets, logger, retry: { baseMs: 20, maxMs: 2000, maxAttempts: 4 }, timeoutMs: 2000, random: () => 0 });
+  const d = new AlertDispatcher({
+    secrets,
+    logger,
+    retry: { baseMs: 20, maxMs: 2000, maxAttempts: 4 },
+    timeoutMs: 2000,
+    random: () => 0,
+  });
   cleanups.push(() => d.close());
   return d;
 }
 
 test('slackMessage: text and blocks carry service, revisions, weights, metric vs threshold and the commit', () => {
   const m = slackMessage(event());
-  for (const s of ['shop/web', 'rolled back', 'web-00002', 'web-00001', '20% / 80%', 'success-rate = 0.8234', '≥ 0.99', 'a1b2c3d4e5f6', 'new checkout flow']) {
+  for (const s of [
+    'shop/web',
+    'rolled back',
+    'web-00002',
+    'web-00001',
+    '20% / 80%',
+    'success-rate = 0.8234',
+    '≥ 0.99',
+    'a1b2c3d4e5f6',
+    'new checkout flow',
+  ]) {
     assert.ok(m.text.includes(s), `text has ${s}: ${m.text}`);
   }
   const blob = JSON.stringify(m.blocks);
-  for (const s of ['*Canary*', '*Stable*', '*Weights*', '*Step*\\n1/3', '*Failed metric*', '0.8234 (threshold min 0.99)', '*Commit*', 'a1b2c3d4e5f6']) {
+  for (const s of [
+    '*Canary*',
+    '*Stable*',
+    '*Weights*',
+    '*Step*\\n1/3',
+    '*Failed metric*',
+    '0.8234 (threshold min 0.99)',
+    '*Commit*',
+    'a1b2c3d4e5f6',
+  ]) {
     assert.ok(blob.includes(s), `blocks have ${s}`);
   }
   assert.ok(!m.text.includes('long body'), 'only the commit subject');
@@ -101,20 +162,32 @@ test('slack: the incoming-webhook URL comes from a Secret; 429 + Retry-After is 
   const hook = `${rx.base}/services/T000/B000/${SLACK_TOKEN}`;
   putSecret('shop', 'slack', { address: hook });
   // a second Slack sink whose URL (also a secret) points nowhere: its failures must not leak the token
-  putSecret('shop', 'slack-dead', { address: `http://127.0.0.1:${await freePort()}/services/T000/B000/${DEAD_SLACK_TOKEN}` });
+  putSecret('shop', 'slack-dead', {
+    address: `http://127.0.0.1:${await freePort()}/services/T000/B000/${DEAD_SLACK_TOKEN}`,
+  });
   const d = dispatcher();
-  const sinks: AlertSinkSpec[] = [{ type: 'slack', secretRef: { name: 'slack' } }, { type: 'slack', secretRef: { name: 'slack-dead', key: 'address' } }];
+  const sinks: AlertSinkSpec[] = [
+    { type: 'slack', secretRef: { name: 'slack' } },
+    { type: 'slack', secretRef: { name: 'slack-dead', key: 'address' } },
+  ];
   const r = d.notify(event(), sinks);
   assert.equal(r.queued, 2);
   await waitFor('slack delivery after the 429', () => rx.got.length === 2, 5000);
-  assert.ok(rx.got[1]!.at - rx.got[0]!.at >= 900, `waited ${(rx.got[1]!.at - rx.got[0]!.at).toFixed(0)} ms after Retry-After: 1`);
+  assert.ok(
+    rx.got[1]!.at - rx.got[0]!.at >= 900,
+    `waited ${(rx.got[1]!.at - rx.got[0]!.at).toFixed(0)} ms after Retry-After: 1`,
+  );
   assert.equal(rx.got[1]!.url, `/services/T000/B000/${SLACK_TOKEN}`);
   assert.equal(rx.got[1]!.headers['content-type'], 'application/json');
   const msg = JSON.parse(rx.got[1]!.body) as { text: string; blocks: unknown[] };
   assert.ok(msg.text.includes('success-rate = 0.8234 (want ≥ 0.99)'), msg.text);
   assert.ok(msg.text.includes('commit a1b2c3d4e5f6'), msg.text);
   assert.ok(JSON.stringify(msg.blocks).includes('threshold min 0.99'));
-  await waitFor('dead slack sink failure logged', () => logLines.some((l) => l.includes('slack-dead') && l.includes('ECONNREFUSED')), 5000);
+  await waitFor(
+    'dead slack sink failure logged',
+    () => logLines.some((l) => l.includes('slack-dead') && l.includes('ECONNREFUSED')),
+    5000,
+  );
 });
 
 test('cloudevents: an SDK receiver (HTTP.toEvent) parses binary and structured modes; a 503 is retried', async () => {

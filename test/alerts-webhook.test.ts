@@ -8,9 +8,21 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../src/observability/logger.js';
 import { ManualClock } from '../src/util/clock.js';
 import {
-  AlertDispatcher, AlertError, EnvSecretResolver, FunctionSecretResolver, KubeSecretResolver, retryDelay, parseRetryAfter,
-  redactSinkUrl, signWebhook, verifyWebhookSignature, toAlertEvent, eventKey,
-  type AlertEvent, type AlertSinkSpec, type SecretKeyRef,
+  AlertDispatcher,
+  AlertError,
+  EnvSecretResolver,
+  FunctionSecretResolver,
+  KubeSecretResolver,
+  retryDelay,
+  parseRetryAfter,
+  redactSinkUrl,
+  signWebhook,
+  verifyWebhookSignature,
+  toAlertEvent,
+  eventKey,
+  type AlertEvent,
+  type AlertSinkSpec,
+  type SecretKeyRef,
 } from '../src/alerts/index.js';
 import { AlertNotifier } from '../src/alerts/index.js';
 import { notificationsOf, type Notifier } from '../src/rollout/controller/index.js';
@@ -24,8 +36,18 @@ const QUERY_TOKEN = 'query-token-SECRET-77';
 const SECRETS: Record<string, string> = { 'default/hooks/hmac': HMAC_KEY };
 
 const logLines: string[] = [];
-const logger = createLogger({ level: 'debug', destination: new Writable({ write(chunk: Buffer, _enc, cb) { logLines.push(...chunk.toString().split('\n').filter(Boolean)); cb(); } }) });
-const secrets = new FunctionSecretResolver(async (ns: string, ref: SecretKeyRef) => SECRETS[`${ns}/${ref.name}/${ref.key}`]);
+const logger = createLogger({
+  level: 'debug',
+  destination: new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logLines.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  }),
+});
+const secrets = new FunctionSecretResolver(
+  async (ns: string, ref: SecretKeyRef) => SECRETS[`${ns}/${ref.name}/${ref.key}`],
+);
 
 let seq = 0;
 function event(o: Partial<AlertEvent> = {}): AlertEvent {
@@ -65,7 +87,11 @@ interface Receiver {
 }
 
 /** A loopback HTTP server; `respond` decides each answer (default 200). */
-async function receiver(respond: (r: Received, res: ServerResponse, n: number) => void = (_r, res) => { res.writeHead(200).end(); }): Promise<Receiver> {
+async function receiver(
+  respond: (r: Received, res: ServerResponse, n: number) => void = (_r, res) => {
+    res.writeHead(200).end();
+  },
+): Promise<Receiver> {
   const got: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -79,8 +105,14 @@ async function receiver(respond: (r: Received, res: ServerResponse, n: number) =
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
   const port = (server.address() as { port: number }).port;
   return {
-    url: `http://127.0.0.1:${port}/hook`, got, server,
-    close: () => new Promise<void>((res) => { server.closeAllConnections(); server.close(() => res()); }),
+    url: `http://127.0.0.1:${port}/hook`,
+    got,
+    server,
+    close: () =>
+      new Promise<void>((res) => {
+        server.closeAllConnections();
+        server.close(() => res());
+      }),
   };
 }
 
@@ -90,7 +122,13 @@ after(async () => {
 });
 
 function dispatcher(o: ConstructorParameters<typeof AlertDispatcher>[0] = {}): AlertDispatcher {
-  const d = new AlertDispatcher({ secrets, logger, retry: { baseMs: 20, maxMs: 200, maxAttempts: 5 }, timeoutMs: 2000, ...o });
+  const d = new AlertDispatcher({
+    secrets,
+    logger,
+    retry: { baseMs: 20, maxMs: 200, maxAttempts: 5 },
+    timeoutMs: 2000,
+    ...o,
+  });
   cleanups.push(() => d.close());
   return d;
 }
@@ -109,7 +147,12 @@ test('retryDelay: exponential with equal jitter, capped, honours Retry-After, st
     { name: 'no attempts left', attempt: 4, rnd: 0.5, want: null },
     { name: 'nonsense attempt', attempt: 0, rnd: 0.5, want: null },
   ];
-  for (const r of rows) assert.equal(retryDelay(r.attempt, () => r.rnd, p, r.retryAfter), r.want, r.name);
+  for (const r of rows)
+    assert.equal(
+      retryDelay(r.attempt, () => r.rnd, p, r.retryAfter),
+      r.want,
+      r.name,
+    );
   assert.equal(parseRetryAfter('2', 0), 2000);
   assert.equal(parseRetryAfter(new Date(10_000).toUTCString(), 4000), 6000);
   assert.equal(parseRetryAfter('soon', 0), undefined);
@@ -126,14 +169,30 @@ test('verifyWebhookSignature: ok, stale either side, tampered, malformed, missin
   assert.deepEqual(verifyWebhookSignature('k', ts, body, sig, now - 301_000, 300), { ok: false, reason: 'stale' });
   assert.deepEqual(verifyWebhookSignature('k', ts, '{"a":2}', sig, now), { ok: false, reason: 'mismatch' });
   assert.deepEqual(verifyWebhookSignature('other', ts, body, sig, now), { ok: false, reason: 'mismatch' });
-  assert.deepEqual(verifyWebhookSignature('k', String(Number(ts) + 1), body, sig, now), { ok: false, reason: 'mismatch' });
+  assert.deepEqual(verifyWebhookSignature('k', String(Number(ts) + 1), body, sig, now), {
+    ok: false,
+    reason: 'mismatch',
+  });
   assert.deepEqual(verifyWebhookSignature('k', ts, body, sig.slice(0, -2), now), { ok: false, reason: 'malformed' });
   assert.deepEqual(verifyWebhookSignature('k', 'yesterday', body, sig, now), { ok: false, reason: 'malformed' });
   assert.deepEqual(verifyWebhookSignature('k', undefined, body, sig, now), { ok: false, reason: 'missing' });
 });
 
 test('toAlertEvent maps a machine notify action; eventKey ignores id, time and message', () => {
-  const e = toAlertEvent({ event: 'step', namespace: 'ns', service: 'web', revision: 'web-2', stableRevision: 'web-1', step: 1, weight: 20, message: 'step 1: 20% to web-2', at: 5 }, { totalSteps: 3 });
+  const e = toAlertEvent(
+    {
+      event: 'step',
+      namespace: 'ns',
+      service: 'web',
+      revision: 'web-2',
+      stableRevision: 'web-1',
+      step: 1,
+      weight: 20,
+      message: 'step 1: 20% to web-2',
+      at: 5,
+    },
+    { totalSteps: 3 },
+  );
   assert.equal(e.phase, 'Progressing');
   assert.equal(e.stableWeight, 80);
   assert.deepEqual(e.step, { index: 1, total: 3 });
@@ -146,11 +205,16 @@ test('secret resolvers: env variables, core/v1 Secret data (base64) and stringDa
   const env = new EnvSecretResolver({ SLUICE_SECRET_PROD_HOOKS_HMAC: 'a', SLUICE_SECRET_HOOKS_TOKEN: 'b' });
   assert.equal(await env.resolve('prod', { name: 'hooks', key: 'hmac' }), 'a');
   assert.equal(await env.resolve('other', { name: 'hooks', key: 'token' }), 'b');
-  await assert.rejects(env.resolve('prod', { name: 'nope', key: 'x' }), (e: unknown) => e instanceof AlertError && e.code === 'AlertSecretNotFound' && e.retryable);
+  await assert.rejects(
+    env.resolve('prod', { name: 'nope', key: 'x' }),
+    (e: unknown) => e instanceof AlertError && e.code === 'AlertSecretNotFound' && e.retryable,
+  );
   let reads = 0;
   const kube = new KubeSecretResolver(async (ns, name) => {
     reads++;
-    return ns === 'default' && name === 'slack' ? { data: { address: Buffer.from('https://hooks.example/x').toString('base64') }, stringData: { plain: 'p' } } : undefined;
+    return ns === 'default' && name === 'slack'
+      ? { data: { address: Buffer.from('https://hooks.example/x').toString('base64') }, stringData: { plain: 'p' } }
+      : undefined;
   });
   assert.equal(await kube.resolve('default', { name: 'slack', key: 'address' }), 'https://hooks.example/x');
   assert.equal(await kube.resolve('default', { name: 'slack', key: 'plain' }), 'p');
@@ -160,8 +224,14 @@ test('secret resolvers: env variables, core/v1 Secret data (base64) and stringDa
 });
 
 test('redactSinkUrl hides userinfo, query values and (for secret URLs) the path', () => {
-  assert.equal(redactSinkUrl('https://hooks.slack.com/services/T0/B0/XYZ', { secretPath: true }), 'https://hooks.slack.com/[REDACTED]');
-  assert.equal(redactSinkUrl('http://u:pw@h:9/hook?token=abc&x=1'), 'http://[REDACTED]@h:9/hook?token=[REDACTED]&x=[REDACTED]');
+  assert.equal(
+    redactSinkUrl('https://hooks.slack.com/services/T0/B0/XYZ', { secretPath: true }),
+    'https://hooks.slack.com/[REDACTED]',
+  );
+  assert.equal(
+    redactSinkUrl('http://u:pw@h:9/hook?token=abc&x=1'),
+    'http://[REDACTED]@h:9/hook?token=[REDACTED]&x=[REDACTED]',
+  );
   assert.equal(redactSinkUrl('http://h/hook'), 'http://h/hook');
   assert.equal(redactSinkUrl('https://h/api/webhooks/1234/AbCd1234efGh'), 'https://h/api/webhooks/1234/[REDACTED]');
   assert.equal(redactSinkUrl('not a url'), '[unparsable URL]');
@@ -173,7 +243,14 @@ test('webhook: receiver verifies the signature; a replay with an old timestamp, 
   let skewMs = 0;
   const accepted: Received[] = [];
   const rx = await receiver((r, res) => {
-    const v = verifyWebhookSignature(HMAC_KEY, r.headers['x-sluice-timestamp'] as string, r.body, r.headers['x-sluice-signature-256'] as string, Date.now() + skewMs, 300);
+    const v = verifyWebhookSignature(
+      HMAC_KEY,
+      r.headers['x-sluice-timestamp'] as string,
+      r.body,
+      r.headers['x-sluice-signature-256'] as string,
+      Date.now() + skewMs,
+      300,
+    );
     if (!v.ok) {
       res.writeHead(401).end(v.reason);
       return;
@@ -201,7 +278,10 @@ test('webhook: receiver verifies the signature; a replay with an old timestamp, 
 
   const replay = (headers: Record<string, string>, payload = r.body): Promise<Response> =>
     fetch(rx.url, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', ...headers } });
-  const orig = { 'x-sluice-timestamp': String(r.headers['x-sluice-timestamp']), 'x-sluice-signature-256': String(r.headers['x-sluice-signature-256']) };
+  const orig = {
+    'x-sluice-timestamp': String(r.headers['x-sluice-timestamp']),
+    'x-sluice-signature-256': String(r.headers['x-sluice-signature-256']),
+  };
   // the same request, replayed 10 minutes later
   skewMs = 600_000;
   let res = await replay(orig);
@@ -214,7 +294,10 @@ test('webhook: receiver verifies the signature; a replay with an old timestamp, 
   // tampered body, and a signature made with another key
   res = await replay(orig, r.body.replace('web-00002', 'web-00003'));
   assert.equal(await res.text(), 'mismatch');
-  res = await replay({ ...orig, 'x-sluice-signature-256': signWebhook('wrong-key', orig['x-sluice-timestamp'], r.body) });
+  res = await replay({
+    ...orig,
+    'x-sluice-signature-256': signWebhook('wrong-key', orig['x-sluice-timestamp'], r.body),
+  });
   assert.equal(await res.text(), 'mismatch');
   // the original, in time, still verifies
   res = await replay(orig);
@@ -222,7 +305,9 @@ test('webhook: receiver verifies the signature; a replay with an old timestamp, 
 });
 
 test('retries with back-off until a flaky receiver succeeds (500, 500, 200); counters on the registry', async () => {
-  const rx = await receiver((_r, res, n) => { res.writeHead(n < 3 ? 500 : 200).end(n < 3 ? 'boom' : 'ok'); });
+  const rx = await receiver((_r, res, n) => {
+    res.writeHead(n < 3 ? 500 : 200).end(n < 3 ? 'boom' : 'ok');
+  });
   cleanups.push(rx.close);
   const registry = new Registry();
   const d = dispatcher({ registry, random: () => 0.5 });
@@ -230,7 +315,11 @@ test('retries with back-off until a flaky receiver succeeds (500, 500, 200); cou
   d.notify(ev, [{ type: 'webhook', url: rx.url }]);
   await waitFor('third attempt', () => rx.got.length === 3);
   await d.idle();
-  assert.deepEqual(rx.got.map((g) => g.headers['x-sluice-delivery']), [ev.id, ev.id, ev.id], 'same delivery id on every retry');
+  assert.deepEqual(
+    rx.got.map((g) => g.headers['x-sluice-delivery']),
+    [ev.id, ev.id, ev.id],
+    'same delivery id on every retry',
+  );
   // equal jitter at 0.5: 15 ms then 30 ms
   assert.ok(rx.got[1]!.at - rx.got[0]!.at >= 12, `first back-off ${rx.got[1]!.at - rx.got[0]!.at} ms`);
   assert.ok(rx.got[2]!.at - rx.got[1]!.at >= 25, `second back-off ${rx.got[2]!.at - rx.got[1]!.at} ms`);
@@ -244,7 +333,9 @@ test('retries with back-off until a flaky receiver succeeds (500, 500, 200); cou
 });
 
 test('a permanent 4xx is not retried', async () => {
-  const rx = await receiver((_r, res) => { res.writeHead(400).end('invalid_payload'); });
+  const rx = await receiver((_r, res) => {
+    res.writeHead(400).end('invalid_payload');
+  });
   cleanups.push(rx.close);
   const d = dispatcher();
   d.notify(event(), [{ type: 'webhook', url: rx.url }]);
@@ -255,14 +346,20 @@ test('a permanent 4xx is not retried', async () => {
 
 test('a dead sink (connection refused, hanging) does not delay another sink', async () => {
   const refusedPort = await freePort();
-  const hanging = await receiver(() => { /* never answers */ });
+  const hanging = await receiver(() => {
+    /* never answers */
+  });
   cleanups.push(hanging.close);
   const good = await receiver();
   cleanups.push(good.close);
   const d = dispatcher({ timeoutMs: 400 });
   const sinks: AlertSinkSpec[] = [
     // credentials in userinfo and query, to check they never reach a log line
-    { type: 'webhook', url: `http://alice:${URL_PASSWORD}@127.0.0.1:${refusedPort}/hook?token=${QUERY_TOKEN}`, secretRef: { name: 'hooks', key: 'hmac' } },
+    {
+      type: 'webhook',
+      url: `http://alice:${URL_PASSWORD}@127.0.0.1:${refusedPort}/hook?token=${QUERY_TOKEN}`,
+      secretRef: { name: 'hooks', key: 'hmac' },
+    },
     { type: 'webhook', url: hanging.url },
     { type: 'webhook', url: good.url },
   ];
@@ -276,10 +373,19 @@ test('a dead sink (connection refused, hanging) does not delay another sink', as
     latencies.push(good.got[i]!.at - t0);
   }
   assert.ok(Math.max(...latencies) < 300, `good sink latencies ${latencies.map((l) => l.toFixed(1)).join(', ')} ms`);
-  assert.deepEqual(good.got.map((g) => (JSON.parse(g.body) as AlertEvent).step?.index), [0, 1, 2, 3, 4], 'in order');
+  assert.deepEqual(
+    good.got.map((g) => (JSON.parse(g.body) as AlertEvent).step?.index),
+    [0, 1, 2, 3, 4],
+    'in order',
+  );
   // the dead ones are failing and retrying on their own queues
-  await waitFor('refused and timed-out attempts logged', () =>
-    logLines.some((l) => l.includes('AlertNetwork') && l.includes('ECONNREFUSED')) && logLines.some((l) => l.includes('AlertTimeout')), 5000);
+  await waitFor(
+    'refused and timed-out attempts logged',
+    () =>
+      logLines.some((l) => l.includes('AlertNetwork') && l.includes('ECONNREFUSED')) &&
+      logLines.some((l) => l.includes('AlertTimeout')),
+    5000,
+  );
   const stats = d.stats();
   assert.ok(stats[0]!.failedAttempts >= 1 && stats[0]!.delivered === 0);
   assert.ok(stats[1]!.failedAttempts >= 1 && stats[1]!.delivered === 0);
@@ -296,20 +402,33 @@ test('de-duplication: the same event key to the same sink within the window is s
   assert.equal(d.notify(a, sinks).queued, 1);
   // a controller restart recomputes the same notify: new id, later time, same key
   clock.advance(30_000);
-  assert.deepEqual(d.notify({ ...a, id: 'again', time: a.time + 30_000 }, sinks), { queued: 0, duplicates: 1, dropped: 0, skipped: 0 });
+  assert.deepEqual(d.notify({ ...a, id: 'again', time: a.time + 30_000 }, sinks), {
+    queued: 0,
+    duplicates: 1,
+    dropped: 0,
+    skipped: 0,
+  });
   // a different step is a different event
   assert.equal(d.notify({ ...a, id: 'next', step: { index: 3, total: 4 } }, sinks).queued, 1);
   // after the window it is sent again
   clock.advance(30_001);
   assert.equal(d.notify({ ...a, id: 'later' }, sinks).queued, 1);
   // a sink's events filter skips what it does not want
-  assert.equal(d.notify(event({ type: 'started' }), [{ type: 'webhook', url: rx.url, events: ['rolledBack'] }]).skipped, 1);
+  assert.equal(
+    d.notify(event({ type: 'started' }), [{ type: 'webhook', url: rx.url, events: ['rolledBack'] }]).skipped,
+    1,
+  );
   await d.idle();
-  assert.deepEqual(rx.got.map((g) => g.headers['x-sluice-delivery']), [a.id, 'next', 'later']);
+  assert.deepEqual(
+    rx.got.map((g) => g.headers['x-sluice-delivery']),
+    [a.id, 'next', 'later'],
+  );
 });
 
 test('bounded queue: a stuck sink drops its oldest waiting jobs', async () => {
-  const hanging = await receiver(() => { /* never answers */ });
+  const hanging = await receiver(() => {
+    /* never answers */
+  });
   cleanups.push(hanging.close);
   const registry = new Registry();
   const d = new AlertDispatcher({ secrets, logger, registry, maxQueue: 2, timeoutMs: 10_000 });
@@ -333,24 +452,47 @@ test('secrets: a missing secret is retried and named in the log, never its value
   const late = new FunctionSecretResolver(async () => (present ? HMAC_KEY : undefined));
   const d = dispatcher({ secrets: late });
   d.notify(event(), [{ type: 'webhook', url: rx.url, secretRef: { name: 'late-hooks' } }]);
-  await waitFor('not-found logged', () => logLines.some((l) => l.includes('AlertSecretNotFound') && l.includes('late-hooks')));
+  await waitFor('not-found logged', () =>
+    logLines.some((l) => l.includes('AlertSecretNotFound') && l.includes('late-hooks')),
+  );
   present = true;
   await waitFor('delivered once the secret exists', () => rx.got.length === 1);
   const r = rx.got[0]!;
-  assert.ok(verifyWebhookSignature(HMAC_KEY, r.headers['x-sluice-timestamp'] as string, r.body, r.headers['x-sluice-signature-256'] as string, Date.now()).ok);
+  assert.ok(
+    verifyWebhookSignature(
+      HMAC_KEY,
+      r.headers['x-sluice-timestamp'] as string,
+      r.body,
+      r.headers['x-sluice-signature-256'] as string,
+      Date.now(),
+    ).ok,
+  );
 });
 
-test('AlertNotifier fits the rollout controller: its notifications reach the policy\'s sinks, redeliveries once', async () => {
+test("AlertNotifier fits the rollout controller: its notifications reach the policy's sinks, redeliveries once", async () => {
   const rx = await receiver();
   cleanups.push(rx.close);
   const d = dispatcher();
   const notifier: Notifier = new AlertNotifier(d, {
     extras: () => ({ totalSteps: 3, failedMetric: { name: 'error-rate', value: 0.2, thresholdRange: { max: 0.01 } } }),
   });
-  const [n] = notificationsOf([{
-    kind: 'notify', event: 'rolledBack', namespace: 'default', service: 'api', revision: 'api-00002', stableRevision: 'api-00001',
-    step: 1, weight: 0, message: 'api-00001 serves 100%', at: Date.now(),
-  }], [{ type: 'webhook', url: rx.url, secretRef: { name: 'hooks', key: 'hmac' } }]);
+  const [n] = notificationsOf(
+    [
+      {
+        kind: 'notify',
+        event: 'rolledBack',
+        namespace: 'default',
+        service: 'api',
+        revision: 'api-00002',
+        stableRevision: 'api-00001',
+        step: 1,
+        weight: 0,
+        message: 'api-00001 serves 100%',
+        at: Date.now(),
+      },
+    ],
+    [{ type: 'webhook', url: rx.url, secretRef: { name: 'hooks', key: 'hmac' } }],
+  );
   await notifier.notify(n!);
   await notifier.notify(n!); // the controller's outbox redelivers after a crash
   await waitFor('delivery', () => rx.got.length === 1);
@@ -365,7 +507,10 @@ test('AlertNotifier fits the rollout controller: its notifications reach the pol
 
 test('no secret value appears in any log line', () => {
   assert.ok(logLines.length > 10, `captured ${logLines.length} lines`);
-  assert.ok(logLines.some((l) => l.includes('[REDACTED]')), 'redacted URLs were logged');
+  assert.ok(
+    logLines.some((l) => l.includes('[REDACTED]')),
+    'redacted URLs were logged',
+  );
   for (const s of [HMAC_KEY, URL_PASSWORD, QUERY_TOKEN]) {
     const hit = logLines.find((l) => l.includes(s));
     assert.equal(hit, undefined, `secret leaked: ${hit}`);

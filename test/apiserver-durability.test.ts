@@ -18,7 +18,10 @@ test('kill -9 during a burst of 1,000 writes: every acknowledged write survives 
       for (let i = 0; i < 250 && !killed; i++) {
         const name = `w${w}-${i}`;
         try {
-          const o = await client.create(R.configMaps, { metadata: { name, namespace: 'default' }, data: { i: String(i), pad: 'x'.repeat(200) } });
+          const o = await client.create(R.configMaps, {
+            metadata: { name, namespace: 'default' },
+            data: { i: String(i), pad: 'x'.repeat(200) },
+          });
           const rv = Number(o.metadata.resourceVersion);
           acked.set(name, rv);
           maxRv = Math.max(maxRv, rv);
@@ -41,8 +44,12 @@ test('kill -9 during a burst of 1,000 writes: every acknowledged write survives 
     const lost = [...acked.keys()].filter((n) => !present.has(n));
     assert.deepEqual(lost, [], 'no acknowledged write is lost');
     for (const [n, rv] of acked) assert.equal(present.get(n), rv, `${n} kept its resourceVersion`);
-    for (const o of list.items) assert.equal((o.data as Record<string, string>).pad.length, 200, 'nothing half-written');
-    const after = await client.create(R.configMaps, { metadata: { name: 'after-restart', namespace: 'default' }, data: {} });
+    for (const o of list.items)
+      assert.equal((o.data as Record<string, string>).pad.length, 200, 'nothing half-written');
+    const after = await client.create(R.configMaps, {
+      metadata: { name: 'after-restart', namespace: 'default' },
+      data: {},
+    });
     assert.ok(Number(after.metadata.resourceVersion) > maxRv, 'resourceVersions still increase after the restart');
     assert.ok(Number(after.metadata.resourceVersion) > Number(list.metadata.resourceVersion));
   } finally {
@@ -58,8 +65,12 @@ test('an informer sees ADDED, MODIFIED and DELETED in order and misses nothing a
   const client = KubeClient.fromFile(`${dir}/kubeconfig`, 'informer');
   const seen: string[] = [];
   const inf = new Informer(client, R.configMaps, { namespace: 'default', backoffMinMs: 50, backoffMaxMs: 500 });
-  inf.onAdd((o) => seen.push(`ADDED ${o.metadata.name}`))
-    .onUpdate((o, old) => { if (o.metadata.resourceVersion !== old.metadata.resourceVersion) seen.push(`MODIFIED ${o.metadata.name} ${(o.data as Record<string, string>).v}`); })
+  inf
+    .onAdd((o) => seen.push(`ADDED ${o.metadata.name}`))
+    .onUpdate((o, old) => {
+      if (o.metadata.resourceVersion !== old.metadata.resourceVersion)
+        seen.push(`MODIFIED ${o.metadata.name} ${(o.data as Record<string, string>).v}`);
+    })
     .onDelete((o) => seen.push(`DELETED ${o.metadata.name}`));
   try {
     await inf.start();

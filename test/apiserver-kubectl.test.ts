@@ -20,7 +20,11 @@ const hello = helloServiceYaml;
 before(async () => {
   dir = await tempDir();
   cache = join(dir, 'kubectl-cache');
-  api = await startApiServer({ dataDir: join(dir, 'data'), crdDirs: [join(ROOT, 'deploy', 'crds')], log: silentLogger() });
+  api = await startApiServer({
+    dataDir: join(dir, 'data'),
+    crdDirs: [join(ROOT, 'deploy', 'crds')],
+    log: silentLogger(),
+  });
   client = KubeClient.fromFile(api.kubeconfigPath, 'test');
 });
 after(async () => {
@@ -55,7 +59,21 @@ test('kubectl get ksvc prints the Knative printer columns; -o yaml prints the ob
 });
 
 test('kubectl get ksvc -w sees an update made by another client', async () => {
-  const w = spawn('kubectl', ['--kubeconfig', api.kubeconfigPath, '--cache-dir', cache, 'get', 'ksvc', '-w', '-o', 'custom-columns=NAME:.metadata.name,GEN:.metadata.generation'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const w = spawn(
+    'kubectl',
+    [
+      '--kubeconfig',
+      api.kubeconfigPath,
+      '--cache-dir',
+      cache,
+      'get',
+      'ksvc',
+      '-w',
+      '-o',
+      'custom-columns=NAME:.metadata.name,GEN:.metadata.generation',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   w.stdout.on('data', (d: Buffer) => (out += d.toString()));
   try {
@@ -73,7 +91,14 @@ test('kubectl patch --type=merge patches, and reports no change for a no-op', as
   assert.match(r.stdout, /service\.serving\.knative\.dev\/hello patched$/m);
   r = await k(['patch', 'ksvc', 'hello', '--type=merge', '-p', '{"metadata":{"labels":{"team":"a"}}}']);
   assert.match(r.stdout, /patched \(no change\)/);
-  r = await k(['patch', 'ksvc', 'hello', '--type=json', '-p', '[{"op":"replace","path":"/metadata/labels/team","value":"b"}]']);
+  r = await k([
+    'patch',
+    'ksvc',
+    'hello',
+    '--type=json',
+    '-p',
+    '[{"op":"replace","path":"/metadata/labels/team","value":"b"}]',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const svc = await client.get(R.services, 'default', 'hello');
   assert.equal(svc.metadata.labels?.team, 'b');
@@ -94,7 +119,10 @@ spec:
 `;
   let r = await k(['apply', '-f', '-'], bad);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /The Service "bad" is invalid: spec\.template\.spec\.containerConcurrency: Invalid value: "string": spec\.template\.spec\.containerConcurrency in body must be of type integer: "string"/);
+  assert.match(
+    r.stderr,
+    /The Service "bad" is invalid: spec\.template\.spec\.containerConcurrency: Invalid value: "string": spec\.template\.spec\.containerConcurrency in body must be of type integer: "string"/,
+  );
   r = await k(['apply', '-f', '-'], bad.replace('containerConcurrency: "lots"', 'contaners: []'));
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /strict decoding error: unknown field "spec\.template\.spec\.contaners"/);
@@ -119,13 +147,29 @@ data: {a: "1"}
 test('kubectl delete cascades to objects owned through ownerReferences', async () => {
   const owner = await client.get(R.services, 'default', 'hello');
   await client.create(R.configurations, {
-    metadata: { name: 'hello', namespace: 'default', ownerReferences: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'hello', uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true }] },
+    metadata: {
+      name: 'hello',
+      namespace: 'default',
+      ownerReferences: [
+        {
+          apiVersion: 'serving.knative.dev/v1',
+          kind: 'Service',
+          name: 'hello',
+          uid: owner.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
     spec: { template: { spec: { containers: [{ image: 'x' }] } } },
   });
   const r = await k(['delete', 'ksvc', 'hello']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /service\.serving\.knative\.dev "hello" deleted/);
-  await waitFor('the owned Configuration to be collected', async () => (await client.tryGet(R.configurations, 'default', 'hello')) === undefined);
+  await waitFor(
+    'the owned Configuration to be collected',
+    async () => (await client.tryGet(R.configurations, 'default', 'hello')) === undefined,
+  );
 });
 
 test('errors are Kubernetes Status objects that kubectl prints', async () => {
@@ -139,7 +183,10 @@ test('errors are Kubernetes Status objects that kubectl prints', async () => {
 });
 
 test('a finalizer holds deletion until it is removed', async () => {
-  await client.create(R.configMaps, { metadata: { name: 'held', namespace: 'default', finalizers: ['example.com/hold'] }, data: {} });
+  await client.create(R.configMaps, {
+    metadata: { name: 'held', namespace: 'default', finalizers: ['example.com/hold'] },
+    data: {},
+  });
   await client.delete(R.configMaps, 'default', 'held');
   const held = await client.get(R.configMaps, 'default', 'held');
   assert.ok(held.metadata.deletionTimestamp, 'deletionTimestamp is set');

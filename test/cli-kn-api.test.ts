@@ -27,14 +27,27 @@ after(async () => {
   await removeDir(dir);
 });
 
-interface Run { code: number; out: string; err: string }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 
 async function kn(args: string[], o: { env?: Record<string, string>; cwd?: string; now?: number } = {}): Promise<Run> {
-  let out = '', err = '';
+  let out = '',
+    err = '';
   const io: KnIo = {
-    out: (t) => { out += t; }, err: (t) => { err += t; },
-    env: o.env ?? { KUBECONFIG: api.kubeconfigPath }, cwd: o.cwd ?? dir,
-    clock: { now: () => o.now ?? Date.now() }, random: () => 0, setExitCode: () => undefined,
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    env: o.env ?? { KUBECONFIG: api.kubeconfigPath },
+    cwd: o.cwd ?? dir,
+    clock: { now: () => o.now ?? Date.now() },
+    random: () => 0,
+    setExitCode: () => undefined,
   };
   const code = await runKn(args, io);
   return { code, out, err };
@@ -55,25 +68,70 @@ async function reconcile(name: string, revisions: string[], traffic: Array<Recor
   for (const [i, r] of revisions.entries()) {
     if (await client.tryGet(R.revisions, 'default', r)) continue;
     const created = await client.create(R.revisions, {
-      metadata: { name: r, namespace: 'default', labels: { 'serving.knative.dev/service': name, 'serving.knative.dev/configuration': name, 'serving.knative.dev/configurationGeneration': String(i + 1) } },
+      metadata: {
+        name: r,
+        namespace: 'default',
+        labels: {
+          'serving.knative.dev/service': name,
+          'serving.knative.dev/configuration': name,
+          'serving.knative.dev/configurationGeneration': String(i + 1),
+        },
+      },
       spec: { containers: [{ image: 'gcr.io/knative-samples/helloworld-go' }] },
     });
-    await client.update(R.revisions, { ...created, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }, { type: 'ContainerHealthy', status: 'True' }, { type: 'ResourcesAvailable', status: 'True' }, { type: 'Active', status: 'False', severity: 'Info', reason: 'NoTraffic' }] } }, 'status');
+    await client.update(
+      R.revisions,
+      {
+        ...created,
+        status: {
+          observedGeneration: 1,
+          conditions: [
+            { type: 'Ready', status: 'True' },
+            { type: 'ContainerHealthy', status: 'True' },
+            { type: 'ResourcesAvailable', status: 'True' },
+            { type: 'Active', status: 'False', severity: 'Info', reason: 'NoTraffic' },
+          ],
+        },
+      },
+      'status',
+    );
   }
   const svc = await getService(name);
   const latest = revisions[revisions.length - 1]!;
-  await client.update(R.services, {
-    ...svc,
-    status: {
-      observedGeneration: svc.metadata.generation, url: `http://${name}.default.example.com`,
-      latestReadyRevisionName: latest, latestCreatedRevisionName: latest, conditions: readyConditions(new Date().toISOString().replace(/\.\d+Z$/, 'Z')),
-      traffic: traffic.map((t) => ({ ...t, ...(t['latestRevision'] === true ? { revisionName: latest } : {}), ...(t['tag'] ? { url: `http://${String(t['tag'])}-${name}.default.example.com` } : {}) })),
-    },
-  } as unknown as KubeObject, 'status');
+  await client.update(
+    R.services,
+    {
+      ...svc,
+      status: {
+        observedGeneration: svc.metadata.generation,
+        url: `http://${name}.default.example.com`,
+        latestReadyRevisionName: latest,
+        latestCreatedRevisionName: latest,
+        conditions: readyConditions(new Date().toISOString().replace(/\.\d+Z$/, 'Z')),
+        traffic: traffic.map((t) => ({
+          ...t,
+          ...(t['latestRevision'] === true ? { revisionName: latest } : {}),
+          ...(t['tag'] ? { url: `http://${String(t['tag'])}-${name}.default.example.com` } : {}),
+        })),
+      },
+    } as unknown as KubeObject,
+    'status',
+  );
 }
 
-test('service create --no-wait stores kn\'s object', async () => {
-  const r = await kn(['service', 'create', 'hello', '--image', 'gcr.io/knative-samples/helloworld-go', '--env', 'TARGET=World', '--port', '8080', '--no-wait']);
+test("service create --no-wait stores kn's object", async () => {
+  const r = await kn([
+    'service',
+    'create',
+    'hello',
+    '--image',
+    'gcr.io/knative-samples/helloworld-go',
+    '--env',
+    'TARGET=World',
+    '--port',
+    '8080',
+    '--no-wait',
+  ]);
   assert.equal(r.err, '');
   assert.equal(r.code, 0);
   assert.equal(r.out, "Service 'hello' created in namespace 'default'.\n");
@@ -82,17 +140,44 @@ test('service create --no-wait stores kn\'s object', async () => {
   assert.equal(c?.image, 'gcr.io/knative-samples/helloworld-go');
   assert.deepEqual(c?.env, [{ name: 'TARGET', value: 'World' }]);
   assert.deepEqual(c?.ports, [{ containerPort: 8080 }]);
-  assert.equal(svc.spec?.template?.metadata?.annotations?.['client.knative.dev/user-image'], 'gcr.io/knative-samples/helloworld-go');
+  assert.equal(
+    svc.spec?.template?.metadata?.annotations?.['client.knative.dev/user-image'],
+    'gcr.io/knative-samples/helloworld-go',
+  );
   assert.equal(svc.spec?.traffic, undefined);
 });
 
-interface ErrCase { name: string; args: string[]; err: string }
+interface ErrCase {
+  name: string;
+  args: string[];
+  err: string;
+}
 const createErrors: ErrCase[] = [
-  { name: 'exists without --force', args: ['service', 'create', 'hello', '--image', 'x'], err: "Error: cannot create service 'hello' in namespace 'default' because the service already exists and no --force option was given\n" },
-  { name: 'no image', args: ['service', 'create', 'other'], err: "Error: 'service create' requires the image name to run provided with the --image option\n" },
-  { name: 'no name', args: ['service', 'create', '--image', 'x'], err: "Error: 'service create' requires the service name given as single argument\n" },
-  { name: 'bad env', args: ['service', 'create', 'other', '--image', 'x', '--env', 'FOO'], err: 'Error: Invalid --env: argument requires a value that contains the "=" character; got "FOO"\n' },
-  { name: 'bad port', args: ['service', 'create', 'other', '--image', 'x', '--port', 'http'], err: "Error: the port specification 'http' is not valid. Please provide in the format 'NAME:PORT', where 'NAME' is optional. Examples: '--port h2c:8080' , '--port 8080'.\n" },
+  {
+    name: 'exists without --force',
+    args: ['service', 'create', 'hello', '--image', 'x'],
+    err: "Error: cannot create service 'hello' in namespace 'default' because the service already exists and no --force option was given\n",
+  },
+  {
+    name: 'no image',
+    args: ['service', 'create', 'other'],
+    err: "Error: 'service create' requires the image name to run provided with the --image option\n",
+  },
+  {
+    name: 'no name',
+    args: ['service', 'create', '--image', 'x'],
+    err: "Error: 'service create' requires the service name given as single argument\n",
+  },
+  {
+    name: 'bad env',
+    args: ['service', 'create', 'other', '--image', 'x', '--env', 'FOO'],
+    err: 'Error: Invalid --env: argument requires a value that contains the "=" character; got "FOO"\n',
+  },
+  {
+    name: 'bad port',
+    args: ['service', 'create', 'other', '--image', 'x', '--port', 'http'],
+    err: "Error: the port specification 'http' is not valid. Please provide in the format 'NAME:PORT', where 'NAME' is optional. Examples: '--port h2c:8080' , '--port 8080'.\n",
+  },
 ];
 for (const c of createErrors) {
   test(`service create fails: ${c.name}`, async () => {
@@ -135,18 +220,46 @@ test('service update --env makes a new template; traffic flags follow kn', async
 });
 
 const updateErrors: ErrCase[] = [
-  { name: 'sum over 100 (seed: 50 and 60)', args: ['--traffic', 'hello-00002=50', '--traffic', 'hello-00001=60'], err: 'Error: given traffic percents sum to 110, want 100\n' },
-  { name: 'sum under 100 that cannot be completed (seed: 50 and 40)', args: ['--traffic', 'cn=50', '--traffic', '@latest=40'], err: 'Error: given traffic percents sum to 90, want 100\n' },
-  { name: 'unknown revision', args: ['--traffic', 'hello-00009=100'], err: "Error: no revision or tag 'hello-00009' found for service 'hello' in namespace 'default' (see 'sluice revision list -s hello')\n" },
-  { name: 'repeated tag', args: ['--tag', 'hello-00002=cn'], err: "Error: refusing to overwrite existing tag in service, add flag '--untag cn' in command to untag it\n" },
-  { name: 'repeated revision', args: ['--traffic', 'cn=50,cn=50'], err: 'Error: repetition of revision reference cn is not allowed, use only once with --traffic flag\n' },
-  { name: 'untag unknown', args: ['--untag', 'nope'], err: 'Error: tag(s) nope not present for any revisions of service hello\n' },
+  {
+    name: 'sum over 100 (seed: 50 and 60)',
+    args: ['--traffic', 'hello-00002=50', '--traffic', 'hello-00001=60'],
+    err: 'Error: given traffic percents sum to 110, want 100\n',
+  },
+  {
+    name: 'sum under 100 that cannot be completed (seed: 50 and 40)',
+    args: ['--traffic', 'cn=50', '--traffic', '@latest=40'],
+    err: 'Error: given traffic percents sum to 90, want 100\n',
+  },
+  {
+    name: 'unknown revision',
+    args: ['--traffic', 'hello-00009=100'],
+    err: "Error: no revision or tag 'hello-00009' found for service 'hello' in namespace 'default' (see 'sluice revision list -s hello')\n",
+  },
+  {
+    name: 'repeated tag',
+    args: ['--tag', 'hello-00002=cn'],
+    err: "Error: refusing to overwrite existing tag in service, add flag '--untag cn' in command to untag it\n",
+  },
+  {
+    name: 'repeated revision',
+    args: ['--traffic', 'cn=50,cn=50'],
+    err: 'Error: repetition of revision reference cn is not allowed, use only once with --traffic flag\n',
+  },
+  {
+    name: 'untag unknown',
+    args: ['--untag', 'nope'],
+    err: 'Error: tag(s) nope not present for any revisions of service hello\n',
+  },
   { name: 'no flags', args: [], err: 'Error: flag(s) not set\n' },
 ];
 for (const c of updateErrors) {
   test(`service update fails and changes nothing: ${c.name}`, async () => {
     const before = await getService('hello');
-    const r = await kn(['service', 'update', 'hello', ...c.args, '--no-wait'].filter((a, i, all) => !(c.args.length === 0 && a === '--no-wait' && all.length === 4)));
+    const r = await kn(
+      ['service', 'update', 'hello', ...c.args, '--no-wait'].filter(
+        (a, i, all) => !(c.args.length === 0 && a === '--no-wait' && all.length === 4),
+      ),
+    );
     assert.equal(r.code, 1);
     assert.equal(r.err.split('\n')[0] + '\n', c.err);
     const afterSvc = await getService('hello');
@@ -161,48 +274,121 @@ test('service update with nothing to change says so', async () => {
 });
 
 test('service list, describe, revision list, route describe from written status', async () => {
-  await client.create(R.routes, {
-    metadata: { name: 'hello', namespace: 'default', ownerReferences: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'hello', uid: (await getService('hello')).metadata.uid ?? 'u', controller: true }] },
-    spec: { traffic: [] },
-  }).then((rt) => client.update(R.routes, {
-    ...rt, status: {
-      url: 'http://hello.default.example.com', conditions: [{ type: 'Ready', status: 'True' }],
-      traffic: [{ revisionName: 'hello-00001', percent: 50, tag: 'cn', url: 'http://cn-hello.default.example.com' }, { revisionName: 'hello-00002', percent: 50, tag: 'en', url: 'http://en-hello.default.example.com' }],
-    },
-  }, 'status'));
+  await client
+    .create(R.routes, {
+      metadata: {
+        name: 'hello',
+        namespace: 'default',
+        ownerReferences: [
+          {
+            apiVersion: 'serving.knative.dev/v1',
+            kind: 'Service',
+            name: 'hello',
+            uid: (await getService('hello')).metadata.uid ?? 'u',
+            controller: true,
+          },
+        ],
+      },
+      spec: { traffic: [] },
+    })
+    .then((rt) =>
+      client.update(
+        R.routes,
+        {
+          ...rt,
+          status: {
+            url: 'http://hello.default.example.com',
+            conditions: [{ type: 'Ready', status: 'True' }],
+            traffic: [
+              { revisionName: 'hello-00001', percent: 50, tag: 'cn', url: 'http://cn-hello.default.example.com' },
+              { revisionName: 'hello-00002', percent: 50, tag: 'en', url: 'http://en-hello.default.example.com' },
+            ],
+          },
+        },
+        'status',
+      ),
+    );
   const list = await kn(['service', 'list']);
   assert.equal(list.code, 0, list.err);
-  assert.match(list.out, /^NAME +URL +LATEST +AGE +CONDITIONS +READY +REASON\nhello +http:\/\/hello\.default\.example\.com +hello-00002 +\d+s +3 OK \/ 3 +True +\n$/);
+  assert.match(
+    list.out,
+    /^NAME +URL +LATEST +AGE +CONDITIONS +READY +REASON\nhello +http:\/\/hello\.default\.example\.com +hello-00002 +\d+s +3 OK \/ 3 +True +\n$/,
+  );
 
   const revs = await kn(['revision', 'list', '-s', 'hello']);
   assert.equal(revs.code, 0, revs.err);
   const rows = revs.out.split('\n').map((l) => l.trimEnd().split(/ {2,}/));
-  assert.deepEqual(rows[0], ['NAME', 'SERVICE', 'TRAFFIC', 'TAGS', 'GENERATION', 'AGE', 'CONDITIONS', 'READY', 'REASON']);
-  assert.deepEqual(rows[1]!.filter((c) => !/^\d+s$/.test(c)), ['hello-00002', 'hello', '50%', 'en', '2', '3 OK / 4', 'True']);
-  assert.deepEqual(rows[2]!.filter((c) => !/^\d+s$/.test(c)), ['hello-00001', 'hello', '50%', 'cn', '1', '3 OK / 4', 'True']);
+  assert.deepEqual(rows[0], [
+    'NAME',
+    'SERVICE',
+    'TRAFFIC',
+    'TAGS',
+    'GENERATION',
+    'AGE',
+    'CONDITIONS',
+    'READY',
+    'REASON',
+  ]);
+  assert.deepEqual(
+    rows[1]!.filter((c) => !/^\d+s$/.test(c)),
+    ['hello-00002', 'hello', '50%', 'en', '2', '3 OK / 4', 'True'],
+  );
+  assert.deepEqual(
+    rows[2]!.filter((c) => !/^\d+s$/.test(c)),
+    ['hello-00001', 'hello', '50%', 'cn', '1', '3 OK / 4', 'True'],
+  );
 
   const desc = await kn(['service', 'describe', 'hello']);
   assert.equal(desc.code, 0, desc.err);
-  assert.match(desc.out, /\nRevisions: {2}\n {3}50% {2}hello-00002 \(current @latest\) #en \[2\] \(\d+s\)\n {8}Image: {2}gcr\.io\/knative-samples\/helloworld-go\n {3}50% {2}hello-00001 #cn \[1\] \(\d+s\)\n/);
+  assert.match(
+    desc.out,
+    /\nRevisions: {2}\n {3}50% {2}hello-00002 \(current @latest\) #en \[2\] \(\d+s\)\n {8}Image: {2}gcr\.io\/knative-samples\/helloworld-go\n {3}50% {2}hello-00001 #cn \[1\] \(\d+s\)\n/,
+  );
 
   const route = await kn(['route', 'describe', 'hello']);
   assert.equal(route.code, 0, route.err);
-  assert.match(route.out, /Service: {4}hello\n\nTraffic Targets: {2}\n {3}50% {2}hello-00001 #cn\n {8}URL: {2}http:\/\/cn-hello\.default\.example\.com\n/);
+  assert.match(
+    route.out,
+    /Service: {4}hello\n\nTraffic Targets: {2}\n {3}50% {2}hello-00001 #cn\n {8}URL: {2}http:\/\/cn-hello\.default\.example\.com\n/,
+  );
 
   const routes = await kn(['route', 'list']);
-  assert.equal(routes.out, 'NAME    URL                                READY\nhello   http://hello.default.example.com   True\n');
+  assert.equal(
+    routes.out,
+    'NAME    URL                                READY\nhello   http://hello.default.example.com   True\n',
+  );
 
   const rdesc = await kn(['revision', 'describe', 'hello-00001']);
   assert.match(rdesc.out, /^Name: {7}hello-00001\nNamespace: {2}default\n/);
   assert.match(rdesc.out, /\n {3}I Active +NoTraffic\n$/);
 });
 
-interface OutCase { name: string; args: string[]; check(v: unknown): void }
+interface OutCase {
+  name: string;
+  args: string[];
+  check(v: unknown): void;
+}
 const outputs: OutCase[] = [
-  { name: 'service describe -o yaml', args: ['service', 'describe', 'hello', '-o', 'yaml'], check: (v) => assert.equal((v as Service).kind, 'Service') },
-  { name: 'service describe -o json', args: ['service', 'describe', 'hello', '-o', 'json'], check: (v) => assert.equal((v as Service).metadata?.name, 'hello') },
-  { name: 'service list -o json', args: ['service', 'list', '-o', 'json'], check: (v) => assert.equal((v as { kind: string }).kind, 'ServiceList') },
-  { name: 'revision list -o yaml', args: ['revision', 'list', '-o', 'yaml'], check: (v) => assert.equal((v as { items: unknown[] }).items.length, 2) },
+  {
+    name: 'service describe -o yaml',
+    args: ['service', 'describe', 'hello', '-o', 'yaml'],
+    check: (v) => assert.equal((v as Service).kind, 'Service'),
+  },
+  {
+    name: 'service describe -o json',
+    args: ['service', 'describe', 'hello', '-o', 'json'],
+    check: (v) => assert.equal((v as Service).metadata?.name, 'hello'),
+  },
+  {
+    name: 'service list -o json',
+    args: ['service', 'list', '-o', 'json'],
+    check: (v) => assert.equal((v as { kind: string }).kind, 'ServiceList'),
+  },
+  {
+    name: 'revision list -o yaml',
+    args: ['revision', 'list', '-o', 'yaml'],
+    check: (v) => assert.equal((v as { items: unknown[] }).items.length, 2),
+  },
 ];
 for (const c of outputs) {
   test(`machine output: ${c.name}`, async () => {
@@ -216,13 +402,13 @@ test('service describe -o url', async () => {
   assert.equal((await kn(['service', 'describe', 'hello', '-o', 'url'])).out, 'http://hello.default.example.com\n');
 });
 
-test('not found is an error with the API\'s message', async () => {
+test("not found is an error with the API's message", async () => {
   const r = await kn(['service', 'describe', 'nope']);
   assert.equal(r.code, 1);
   assert.match(r.err, /^Error: services\.serving\.knative\.dev "nope" not found\n/);
 });
 
-test('create waits for Ready and prints kn\'s progress lines', async () => {
+test("create waits for Ready and prints kn's progress lines", async () => {
   const run = kn(['service', 'create', 'waiter', '--image', 'img', '--wait-timeout', '20']);
   // Play the reconciler: first not ready, then ready.
   let svc: (Service & KubeObject) | undefined;
@@ -232,10 +418,40 @@ test('create waits for Ready and prints kn\'s progress lines', async () => {
   }
   assert.ok(svc);
   await new Promise((r) => setTimeout(r, 100));
-  const notReady = { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'Unknown', reason: 'RevisionMissing', message: 'Configuration "waiter" is waiting for a Revision to become ready.' }] };
-  svc = (await client.update(R.services, { ...svc, status: notReady } as unknown as KubeObject, 'status')) as unknown as Service & KubeObject;
-  svc = (await client.update(R.services, { ...svc, status: { ...notReady, url: 'http://waiter.default.example.com' } } as unknown as KubeObject, 'status')) as unknown as Service & KubeObject;
-  await client.update(R.services, { ...svc, status: { observedGeneration: 1, url: 'http://waiter.default.example.com', latestReadyRevisionName: 'waiter-00001', conditions: readyConditions(new Date().toISOString()) } } as unknown as KubeObject, 'status');
+  const notReady = {
+    observedGeneration: 1,
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'Unknown',
+        reason: 'RevisionMissing',
+        message: 'Configuration "waiter" is waiting for a Revision to become ready.',
+      },
+    ],
+  };
+  svc = (await client.update(
+    R.services,
+    { ...svc, status: notReady } as unknown as KubeObject,
+    'status',
+  )) as unknown as Service & KubeObject;
+  svc = (await client.update(
+    R.services,
+    { ...svc, status: { ...notReady, url: 'http://waiter.default.example.com' } } as unknown as KubeObject,
+    'status',
+  )) as unknown as Service & KubeObject;
+  await client.update(
+    R.services,
+    {
+      ...svc,
+      status: {
+        observedGeneration: 1,
+        url: 'http://waiter.default.example.com',
+        latestReadyRevisionName: 'waiter-00001',
+        conditions: readyConditions(new Date().toISOString()),
+      },
+    } as unknown as KubeObject,
+    'status',
+  );
   const r = await run;
   assert.equal(r.code, 0, r.err);
   const lines = r.out.split('\n');
@@ -244,10 +460,15 @@ test('create waits for Ready and prints kn\'s progress lines', async () => {
   assert.match(lines[2]!, /^ {2}\d\.\d{3}s Configuration "waiter" is waiting for a Revision to become ready\.$/);
   assert.match(lines[3]!, /^ {2}\d\.\d{3}s \.\.\.$/);
   assert.match(lines[4]!, /^ {2}\d\.\d{3}s Ready to serve\.$/);
-  assert.deepEqual(lines.slice(5), ['', "Service 'waiter' created to latest revision 'waiter-00001' is available at URL:", 'http://waiter.default.example.com', '']);
+  assert.deepEqual(lines.slice(5), [
+    '',
+    "Service 'waiter' created to latest revision 'waiter-00001' is available at URL:",
+    'http://waiter.default.example.com',
+    '',
+  ]);
 });
 
-test('wait gives up with kn\'s timeout message', async () => {
+test("wait gives up with kn's timeout message", async () => {
   const r = await kn(['service', 'create', 'slow', '--image', 'img', '--wait-timeout', '1']);
   assert.equal(r.code, 1);
   assert.match(r.err, /^Error: timeout: service 'slow' not ready after 1 seconds\n/);
@@ -266,7 +487,7 @@ test('kubeconfig: ./.sluice/kubeconfig is used when neither flag nor $KUBECONFIG
   assert.equal(flag.code, 0, flag.err);
 });
 
-test('--revision-name follows kn\'s templating and prefix', async () => {
+test("--revision-name follows kn's templating and prefix", async () => {
   const r = await kn(['service', 'update', 'hello', '--revision-name', '{{.Service}}-v{{.Generation}}', '--no-wait']);
   assert.equal(r.code, 0, r.err);
   const svc = await getService('hello');
@@ -277,7 +498,10 @@ test('--revision-name follows kn\'s templating and prefix', async () => {
 
 test('service delete and revision delete', async () => {
   let r = await kn(['service', 'delete', 'slow', 'waiter']);
-  assert.equal(r.out, "Service 'slow' successfully deleted in namespace 'default'.\nService 'waiter' successfully deleted in namespace 'default'.\n");
+  assert.equal(
+    r.out,
+    "Service 'slow' successfully deleted in namespace 'default'.\nService 'waiter' successfully deleted in namespace 'default'.\n",
+  );
   r = await kn(['revision', 'delete', 'hello-00001']);
   assert.equal(r.out, "Revision 'hello-00001' deleted in namespace 'default'.\n");
   r = await kn(['service', 'delete', 'ghost']);
@@ -285,7 +509,10 @@ test('service delete and revision delete', async () => {
   assert.match(r.err, /^Error: services\.serving\.knative\.dev "ghost" not found\n/);
 });
 
-interface HelpCase { args: string[]; has: string }
+interface HelpCase {
+  args: string[];
+  has: string;
+}
 const helps: HelpCase[] = [
   { args: ['service', '--help'], has: 'create' },
   { args: ['service', 'create', '--help'], has: '--revision-name' },

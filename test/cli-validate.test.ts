@@ -20,18 +20,43 @@ ${traffic}`;
 
 const cases: Array<{ name: string; file: string; text: string; code: number; want: RegExp }> = [
   { name: 'a valid Service', file: 'ok.yaml', text: svc(''), code: 0, want: /1 file\(s\), 1 object\(s\): valid/ },
-  { name: 'traffic summing to 110 gets Knative\'s message at spec.traffic', file: 'sum.yaml', code: 1,
-    text: svc('  traffic:\n    - {revisionName: hello-00001, percent: 60}\n    - {latestRevision: true, percent: 50}\n'),
-    want: /sum\.yaml:12:5: Traffic targets sum to 110, want 100: spec\.traffic/ },
-  { name: 'an unknown field is named where it is', file: 'typo.yaml', code: 1,
-    text: svc('  trafic: []\n'), want: /typo\.yaml:11:\d+: unknown field "spec\.trafic"/ },
-  { name: 'a field in the wrong place is an unknown field there', file: 'misplaced.yaml', code: 1,
-    text: svc('').replace('      containerConcurrency: 3', '          containerConcurrency: 3'), want: /misplaced\.yaml:10:\d+: unknown field "spec\.template\.spec\.containers\[0\]\.containerConcurrency"/ },
-  { name: 'broken YAML is reported with its line', file: 'yaml.yaml', code: 1,
-    text: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n', want: /yaml\.yaml:\d+:\d+: invalid YAML/ },
-  { name: 'a policy error carries the policy\'s position', file: 'policy.yaml', code: 1,
+  {
+    name: "traffic summing to 110 gets Knative's message at spec.traffic",
+    file: 'sum.yaml',
+    code: 1,
+    text: svc(
+      '  traffic:\n    - {revisionName: hello-00001, percent: 60}\n    - {latestRevision: true, percent: 50}\n',
+    ),
+    want: /sum\.yaml:12:5: Traffic targets sum to 110, want 100: spec\.traffic/,
+  },
+  {
+    name: 'an unknown field is named where it is',
+    file: 'typo.yaml',
+    code: 1,
+    text: svc('  trafic: []\n'),
+    want: /typo\.yaml:11:\d+: unknown field "spec\.trafic"/,
+  },
+  {
+    name: 'a field in the wrong place is an unknown field there',
+    file: 'misplaced.yaml',
+    code: 1,
+    text: svc('').replace('      containerConcurrency: 3', '          containerConcurrency: 3'),
+    want: /misplaced\.yaml:10:\d+: unknown field "spec\.template\.spec\.containers\[0\]\.containerConcurrency"/,
+  },
+  {
+    name: 'broken YAML is reported with its line',
+    file: 'yaml.yaml',
+    code: 1,
+    text: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n',
+    want: /yaml\.yaml:\d+:\d+: invalid YAML/,
+  },
+  {
+    name: "a policy error carries the policy's position",
+    file: 'policy.yaml',
+    code: 1,
     text: 'apiVersion: delivery.sluice.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {name: p}\nspec:\n  targetRef: {name: hello}\n  analysis:\n    interval: soon\n',
-    want: /policy\.yaml:7:\d+: spec\.analysis\.interval/ },
+    want: /policy\.yaml:7:\d+: spec\.analysis\.interval/,
+  },
 ];
 
 for (const c of cases) {

@@ -17,7 +17,12 @@ test(`sluice conformance passes every Knative vector in ${dir === shared ? '../s
     assert.equal(out.code, 0, out.stderr);
     const results = join(tmp, 'results.jsonl');
     await writeFile(results, out.stdout);
-    const check = await run(process.execPath, [join(dir, 'check.mjs'), join(dir, 'examples.json'), results, '--verbose']);
+    const check = await run(process.execPath, [
+      join(dir, 'check.mjs'),
+      join(dir, 'examples.json'),
+      results,
+      '--verbose',
+    ]);
     assert.equal(check.code, 0, check.stdout);
     assert.match(check.stdout, / 0 failed$/m);
     const exact = /exact messages: (\d+)\/(\d+)/.exec(check.stdout);

@@ -3,24 +3,40 @@
 // been built with those settings — Knative's rule, with the revision's own annotations winning.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterAutoscalingFromData, neutralRuntimeConfig, withClusterAutoscaling } from '../src/cli/config-autoscaler.js';
+import {
+  clusterAutoscalingFromData,
+  neutralRuntimeConfig,
+  withClusterAutoscaling,
+} from '../src/cli/config-autoscaler.js';
 import { knativeAutoscalerDefaults, resolveAutoscaling, type RevisionSpec } from '../src/runtime/index.js';
 
 const spec = (annotations: Record<string, string>, containerConcurrency = 0): RevisionSpec => ({
-  namespace: 'default', name: 'r-00001', annotations, containerConcurrency, containers: [{ image: 'ghcr.io/knative/helloworld-go' }],
+  namespace: 'default',
+  name: 'r-00001',
+  annotations,
+  containerConcurrency,
+  containers: [{ image: 'ghcr.io/knative/helloworld-go' }],
 });
 
 function viaEmbedded(data: Record<string, string>, s: RevisionSpec) {
   const { config } = clusterAutoscalingFromData(data);
   const rt = { ...knativeAutoscalerDefaults, ...neutralRuntimeConfig(config) };
   const r = resolveAutoscaling(withClusterAutoscaling(s, config).annotations, s.containerConcurrency ?? 0, rt);
-  return { ...r.spec, initialScale: r.initialScale, idleBeforeZeroMs: Math.max(r.spec.stableWindowMs + r.spec.scaleToZeroGracePeriodMs, r.spec.scaleToZeroRetentionMs) };
+  return {
+    ...r.spec,
+    initialScale: r.initialScale,
+    idleBeforeZeroMs: Math.max(r.spec.stableWindowMs + r.spec.scaleToZeroGracePeriodMs, r.spec.scaleToZeroRetentionMs),
+  };
 }
 
 function viaRuntimeConfig(data: Record<string, string>, s: RevisionSpec) {
   const { config } = clusterAutoscalingFromData(data);
   const r = resolveAutoscaling(s.annotations, s.containerConcurrency ?? 0, config);
-  return { ...r.spec, initialScale: r.initialScale, idleBeforeZeroMs: Math.max(r.spec.stableWindowMs + r.spec.scaleToZeroGracePeriodMs, r.spec.scaleToZeroRetentionMs) };
+  return {
+    ...r.spec,
+    initialScale: r.initialScale,
+    idleBeforeZeroMs: Math.max(r.spec.stableWindowMs + r.spec.scaleToZeroGracePeriodMs, r.spec.scaleToZeroRetentionMs),
+  };
 }
 
 const comparable = (x: ReturnType<typeof viaEmbedded>) => {
@@ -33,12 +49,23 @@ test('config-autoscaler as annotations resolves like a Runtime built with it (id
     [{}, spec({})],
     [{ 'scale-to-zero-grace-period': '2s', 'stable-window': '6s' }, spec({})],
     [{ 'scale-to-zero-grace-period': '2s', 'stable-window': '6s' }, spec({ 'autoscaling.knative.dev/window': '20s' })],
-    [{ 'scale-to-zero-grace-period': '2s' }, spec({ 'autoscaling.knative.dev/scale-to-zero-pod-retention-period': '90s' })],
+    [
+      { 'scale-to-zero-grace-period': '2s' },
+      spec({ 'autoscaling.knative.dev/scale-to-zero-pod-retention-period': '90s' }),
+    ],
     [{ 'container-concurrency-target-default': '10', 'container-concurrency-target-percentage': '50' }, spec({}, 4)],
-    [{ 'panic-window-percentage': '20', 'panic-threshold-percentage': '300', 'initial-scale': '2' }, spec({ 'autoscaling.knative.dev/target': '3' })],
+    [
+      { 'panic-window-percentage': '20', 'panic-threshold-percentage': '300', 'initial-scale': '2' },
+      spec({ 'autoscaling.knative.dev/target': '3' }),
+    ],
     [{ 'enable-scale-to-zero': 'false' }, spec({ 'autoscaling.knative.dev/max-scale': '3' })],
   ];
-  for (const [data, s] of cases) assert.deepEqual(comparable(viaEmbedded(data, s)), comparable(viaRuntimeConfig(data, s)), JSON.stringify({ data, a: s.annotations }));
+  for (const [data, s] of cases)
+    assert.deepEqual(
+      comparable(viaEmbedded(data, s)),
+      comparable(viaRuntimeConfig(data, s)),
+      JSON.stringify({ data, a: s.annotations }),
+    );
 });
 
 test('defaults and Knative key names; malformed values warn and keep the default', () => {
@@ -50,7 +77,10 @@ test('defaults and Knative key names; malformed values warn and keep the default
   assert.equal(bad.config.stableWindowMs, 60_000);
   assert.equal(bad.config.enableScaleToZero, true);
   assert.equal(bad.warnings.length, 2);
-  const s = withClusterAutoscaling(spec({}), clusterAutoscalingFromData({ 'scale-to-zero-grace-period': '2s', 'stable-window': '6s' }).config);
+  const s = withClusterAutoscaling(
+    spec({}),
+    clusterAutoscalingFromData({ 'scale-to-zero-grace-period': '2s', 'stable-window': '6s' }).config,
+  );
   assert.equal(s.annotations?.['autoscaling.knative.dev/window'], '6000ms');
   assert.equal(s.annotations?.['autoscaling.knative.dev/scale-to-zero-pod-retention-period'], '8000ms');
   const off = withClusterAutoscaling(spec({}), clusterAutoscalingFromData({ 'enable-scale-to-zero': 'false' }).config);

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { KubeClient, R, type KubeObject } from '../src/kube/index.js';
-import { startGitOps, COMMIT_ANNOTATION, MANAGED_LABEL, STATUS_CONFIGMAP, parseManifestFile, type GitOps, type GitOpsOptions } from '../src/gitops/index.js';
+import {
+  startGitOps,
+  COMMIT_ANNOTATION,
+  MANAGED_LABEL,
+  STATUS_CONFIGMAP,
+  parseManifestFile,
+  type GitOps,
+  type GitOpsOptions,
+} from '../src/gitops/index.js';
 import { configMapYaml, createTestRemote, serviceYaml, type TestRemote } from '../src/gitops/testing.js';
 import { ROOT, tempDir, removeDir } from './support/procs.js';
 
@@ -18,15 +26,30 @@ let rollout: KubeClient;
 let remote: TestRemote;
 let gitops: GitOps;
 
-const options = (): GitOpsOptions => ({ client, repo: `file://${remote.bare}`, branch: 'main', path: 'apps', pollCron: false, workDir: join(dir, 'work'), log: silentLogger() });
+const options = (): GitOpsOptions => ({
+  client,
+  repo: `file://${remote.bare}`,
+  branch: 'main',
+  path: 'apps',
+  pollCron: false,
+  workDir: join(dir, 'work'),
+  log: silentLogger(),
+});
 
 before(async () => {
   dir = await tempDir('sluice-gitops-sync-');
-  api = await startApiServer({ dataDir: join(dir, 'data'), crdDirs: [join(ROOT, 'deploy', 'crds')], log: silentLogger() });
+  api = await startApiServer({
+    dataDir: join(dir, 'data'),
+    crdDirs: [join(ROOT, 'deploy', 'crds')],
+    log: silentLogger(),
+  });
   client = KubeClient.fromFile(api.kubeconfigPath, 'test');
   rollout = client.withFieldManager('sluice-rollout');
   remote = await createTestRemote(join(dir, 'git'));
-  await remote.commit({ 'apps/web.yaml': serviceYaml('web', 'ghcr.io/example/web:v1'), 'other/ignored.yaml': serviceYaml('outside', 'x:1') });
+  await remote.commit({
+    'apps/web.yaml': serviceYaml('web', 'ghcr.io/example/web:v1'),
+    'other/ignored.yaml': serviceYaml('outside', 'x:1'),
+  });
   gitops = await startGitOps(options());
 });
 
@@ -38,7 +61,8 @@ after(async () => {
 
 type Svc = KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } }; traffic?: unknown[] } };
 const getSvc = (name: string): Promise<Svc> => client.get<Svc>(R.services, 'default', name);
-const statusData = async (): Promise<Record<string, string>> => ((await client.get(R.configMaps, 'default', STATUS_CONFIGMAP)).data ?? {}) as Record<string, string>;
+const statusData = async (): Promise<Record<string, string>> =>
+  ((await client.get(R.configMaps, 'default', STATUS_CONFIGMAP)).data ?? {}) as Record<string, string>;
 
 const BROKEN = `apiVersion: v1
 kind: ConfigMap
@@ -87,10 +111,17 @@ test('a commit with broken manifests applies every other file and reports each p
   assert.equal(d.ready, 'False');
   assert.equal(d.reason, 'ManifestErrors');
   assert.equal(d.lastAppliedCommit, sha);
-  assert.match(d.message ?? '', /3 of 5 file\(s\) not applied .*apps\/broken\.yaml:16:11: spec\.template\.spec\.containers\[0\]\.image: is required/);
+  assert.match(
+    d.message ?? '',
+    /3 of 5 file\(s\) not applied .*apps\/broken\.yaml:16:11: spec\.template\.spec\.containers\[0\]\.image: is required/,
+  );
   assert.equal((JSON.parse(d.errors ?? '[]') as unknown[]).length, 3);
   // Fixing the files makes it Ready again.
-  await remote.commit({ 'apps/broken.yaml': BROKEN.replace('- name: x', '- image: ghcr.io/example/broken:v1'), 'apps/syntax.yml': null, 'apps/deploy.yaml': null });
+  await remote.commit({
+    'apps/broken.yaml': BROKEN.replace('- name: x', '- image: ghcr.io/example/broken:v1'),
+    'apps/syntax.yml': null,
+    'apps/deploy.yaml': null,
+  });
   const fixed = await gitops.syncNow();
   assert.deepEqual(fixed.errors, []);
   assert.equal((await statusData()).ready, 'True');
@@ -124,7 +155,10 @@ test('a governed Service keeps the traffic the rollout controller set, whatever 
   assert.deepEqual((await getSvc('gov')).spec.traffic, [{ latestRevision: true, percent: 100 }]);
   // The rollout controller takes the split over (Update, as manager sluice-rollout).
   const cur = await getSvc('gov');
-  const canary = [{ revisionName: 'gov-00001', percent: 80 }, { latestRevision: true, percent: 20, tag: 'canary' }];
+  const canary = [
+    { revisionName: 'gov-00001', percent: 80 },
+    { latestRevision: true, percent: 20, tag: 'canary' },
+  ];
   await rollout.update(R.services, { ...cur, spec: { ...cur.spec, traffic: canary } });
   // Git brings a new template and a different traffic block.
   const sha = await remote.commit({ 'apps/gov.yaml': serviceYaml('gov', 'ghcr.io/example/gov:v2', traffic(50)) });
@@ -135,7 +169,10 @@ test('a governed Service keeps the traffic the rollout controller set, whatever 
   assert.equal(live.spec.template.spec.containers[0]!.image, 'ghcr.io/example/gov:v2');
   assert.equal(live.metadata.annotations?.[COMMIT_ANNOTATION], sha);
   assert.equal(r.applied.find((a) => a.id === 'Service/default/gov')?.trafficKept, true);
-  const mf = (live.metadata.managedFields ?? []) as Array<{ manager: string; fieldsV1: { 'f:spec'?: Record<string, unknown> } }>;
+  const mf = (live.metadata.managedFields ?? []) as Array<{
+    manager: string;
+    fieldsV1: { 'f:spec'?: Record<string, unknown> };
+  }>;
   assert.ok(mf.find((e) => e.manager === 'sluice-rollout')?.fieldsV1['f:spec']?.['f:traffic'] !== undefined);
 
   // Without the ownership pre-check, the 409 on .spec.traffic is the safety net: re-applied without traffic.
@@ -179,12 +216,18 @@ test('a template marked failed is not re-applied by later syncs (nor after a res
   await gitops.syncNow();
   // The rollout fails and the controller rolls the template back.
   const cur = await getSvc('canary');
-  await rollout.update(R.services, { ...cur, spec: { ...cur.spec, template: { spec: { containers: [{ image: 'ghcr.io/example/canary:v1' }] } } } });
+  await rollout.update(R.services, {
+    ...cur,
+    spec: { ...cur.spec, template: { spec: { containers: [{ image: 'ghcr.io/example/canary:v1' }] } } },
+  });
   await gitops.markFailed('canary', bad);
   // The next commit touches something else: it is applied, the failed template is not.
   const next = await remote.commit({ 'apps/config.yaml': configMapYaml('settings', { color: 'green' }) });
   const r = await gitops.syncNow();
-  assert.deepEqual(r.skipped.map((s) => s.id), ['Service/default/canary']);
+  assert.deepEqual(
+    r.skipped.map((s) => s.id),
+    ['Service/default/canary'],
+  );
   assert.deepEqual((await client.get(R.configMaps, 'default', 'settings')).data, { color: 'green' });
   assert.equal((await getSvc('canary')).spec.template.spec.containers[0]!.image, 'ghcr.io/example/canary:v1');
   // The memory survives a restart (it lives in the status ConfigMap).

@@ -7,8 +7,24 @@ import { join } from 'node:path';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.js';
 import { createLogger, silentLogger } from '../src/observability/logger.js';
 import { KubeClient, R } from '../src/kube/index.js';
-import { startGitOps, COMMIT_ANNOTATION, Coalescer, backoffDelay, verifyHubSignature, verifyGitlabToken, createWebhookHandler, type GitOps } from '../src/gitops/index.js';
-import { createTestRemote, hubSignature, LogCapture, pushPayload, serviceYaml, type TestRemote } from '../src/gitops/testing.js';
+import {
+  startGitOps,
+  COMMIT_ANNOTATION,
+  Coalescer,
+  backoffDelay,
+  verifyHubSignature,
+  verifyGitlabToken,
+  createWebhookHandler,
+  type GitOps,
+} from '../src/gitops/index.js';
+import {
+  createTestRemote,
+  hubSignature,
+  LogCapture,
+  pushPayload,
+  serviceYaml,
+  type TestRemote,
+} from '../src/gitops/testing.js';
 import { ROOT, tempDir, removeDir, waitFor } from './support/procs.js';
 
 const SECRET = 'wh-secret-3f9a1c';
@@ -23,12 +39,24 @@ const logs = new LogCapture();
 
 before(async () => {
   dir = await tempDir('sluice-gitops-wh-');
-  api = await startApiServer({ dataDir: join(dir, 'data'), crdDirs: [join(ROOT, 'deploy', 'crds')], log: silentLogger() });
+  api = await startApiServer({
+    dataDir: join(dir, 'data'),
+    crdDirs: [join(ROOT, 'deploy', 'crds')],
+    log: silentLogger(),
+  });
   client = KubeClient.fromFile(api.kubeconfigPath, 'test');
   remote = await createTestRemote(join(dir, 'git'));
   await remote.commit({ 'apps/web.yaml': serviceYaml('web', 'ghcr.io/example/web:v1'), 'README.md': 'hello\n' });
-  gitops = await startGitOps({ client, repo: remote.bare, branch: 'main', path: 'apps', pollCron: false, webhookSecret: SECRET,
-    workDir: join(dir, 'work'), log: createLogger({ destination: logs, level: 'debug' }) });
+  gitops = await startGitOps({
+    client,
+    repo: remote.bare,
+    branch: 'main',
+    path: 'apps',
+    pollCron: false,
+    webhookSecret: SECRET,
+    workDir: join(dir, 'work'),
+    log: createLogger({ destination: logs, level: 'debug' }),
+  });
   await gitops.syncNow();
   server = createServer((req, res) => {
     if (req.url === '/hooks/git') return gitops.handler(req, res);
@@ -45,10 +73,13 @@ after(async () => {
   await removeDir(dir);
 });
 
-async function post(body: string | Buffer, headers: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
+async function post(
+  body: string | Buffer,
+  headers: Record<string, string>,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
   const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) as Record<string, unknown> : {} };
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
 async function liveWeb(): Promise<{ commit: string | undefined; image: string | undefined }> {
@@ -113,23 +144,37 @@ test('a GitLab push with the right X-Gitlab-Token is applied; Gitea signs like G
 
 test('pings, other branches and other events are acknowledged without a sync; oversized bodies get 413', async () => {
   const ping = JSON.stringify({ zen: 'hi' });
-  assert.equal((await post(ping, { 'x-github-event': 'ping', 'x-hub-signature-256': hubSignature(ping, SECRET) })).status, 200);
+  assert.equal(
+    (await post(ping, { 'x-github-event': 'ping', 'x-hub-signature-256': hubSignature(ping, SECRET) })).status,
+    200,
+  );
   const other = pushPayload('feature', 'f'.repeat(40));
   const o = await post(other, { 'x-github-event': 'push', 'x-hub-signature-256': hubSignature(other, SECRET) });
   assert.equal(o.status, 200);
   assert.equal(o.json.triggered, false);
   const big = Buffer.alloc(1024 * 1024 + 10, 'a');
-  assert.equal((await post(big, { 'x-github-event': 'push', 'x-hub-signature-256': hubSignature(big, SECRET) })).status, 413);
+  assert.equal(
+    (await post(big, { 'x-github-event': 'push', 'x-hub-signature-256': hubSignature(big, SECRET) })).status,
+    413,
+  );
   const get = await fetch(url);
   assert.equal(get.status, 405);
 });
 
 test('without a webhook secret every hook is refused (403)', async () => {
-  const h = createWebhookHandler({ secret: undefined, watches: () => true, onPush: () => assert.fail('must not trigger') });
+  const h = createWebhookHandler({
+    secret: undefined,
+    watches: () => true,
+    onPush: () => assert.fail('must not trigger'),
+  });
   const s = createServer(h);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const body = pushPayload('main', 'a'.repeat(40));
-  const res = await fetch(`http://127.0.0.1:${(s.address() as { port: number }).port}/`, { method: 'POST', body, headers: { 'x-hub-signature-256': hubSignature(body, '') } });
+  const res = await fetch(`http://127.0.0.1:${(s.address() as { port: number }).port}/`, {
+    method: 'POST',
+    body,
+    headers: { 'x-hub-signature-256': hubSignature(body, '') },
+  });
   assert.equal(res.status, 403);
   await new Promise<void>((r) => s.close(() => r()));
 });
@@ -138,7 +183,11 @@ test('signature checks: table', () => {
   const body = Buffer.from('{"ref":"refs/heads/main"}');
   const cases: Array<{ name: string; header: string | undefined; want: boolean }> = [
     { name: 'valid', header: hubSignature(body, 's3cret'), want: true },
-    { name: 'valid, upper-case hex', header: 'sha256=' + hubSignature(body, 's3cret').slice(7).toUpperCase(), want: true },
+    {
+      name: 'valid, upper-case hex',
+      header: 'sha256=' + hubSignature(body, 's3cret').slice(7).toUpperCase(),
+      want: true,
+    },
     { name: 'other secret', header: hubSignature(body, 'other'), want: false },
     { name: 'sha1 prefix', header: 'sha1=' + hubSignature(body, 's3cret').slice(7), want: false },
     { name: 'not hex', header: 'sha256=' + 'z'.repeat(64), want: false },
@@ -173,5 +222,8 @@ test('triggers coalesce: one run in flight, one queued, every caller sees a run 
 
 test('backoff doubles and is capped', () => {
   const o = { initialMs: 1000, maxMs: 8000 };
-  assert.deepEqual([1, 2, 3, 4, 5, 50].map((n) => backoffDelay(n, o)), [1000, 2000, 4000, 8000, 8000, 8000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 50].map((n) => backoffDelay(n, o)),
+    [1000, 2000, 4000, 8000, 8000, 8000],
+  );
 });

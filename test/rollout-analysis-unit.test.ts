@@ -4,26 +4,78 @@ import assert from 'node:assert/strict';
 import { planBatch, renderBatch, alternation, seriesFor } from '../src/rollout/analysis/batch.js';
 import { scanTemplate, renderTemplate } from '../src/rollout/analysis/template.js';
 import { judgeThreshold } from '../src/rollout/analysis/judges/threshold.js';
-import { judgeMannWhitney, mannWhitneyU, hodgesLehmann, normalCdf, normalQuantile } from '../src/rollout/analysis/judges/mann-whitney.js';
+import {
+  judgeMannWhitney,
+  mannWhitneyU,
+  hodgesLehmann,
+  normalCdf,
+  normalQuantile,
+} from '../src/rollout/analysis/judges/mann-whitney.js';
 import type { MetricResult } from '../src/rollout/analysis/result.js';
 
-interface BatchCase { name: string; template: string; want: string | { notBatchable: RegExp } }
+interface BatchCase {
+  name: string;
+  template: string;
+  want: string | { notBatchable: RegExp };
+}
 const R = 'revision_name="{{revision}}"';
 const batchCases: BatchCase[] = [
-  { name: 'success-rate ratio: both sums keep revision and namespace', template: `sum(rate(c{${R},code!="5xx"}[{{interval}}])) / sum(rate(c{${R}}[{{interval}}]))`,
-    want: 'sum by (revision_name, namespace_name) (rate(c{revision_name=~"{{revision}}",code!="5xx"}[{{interval}}])) / sum by (revision_name, namespace_name) (rate(c{revision_name=~"{{revision}}"}[{{interval}}]))' },
-  { name: 'histogram_quantile over sum by (le): labels appended to the by list', template: `histogram_quantile(0.99, sum by (le) (rate(h_bucket{${R}}[1m])))`,
-    want: 'histogram_quantile(0.99, sum by (le, revision_name, namespace_name) (rate(h_bucket{revision_name=~"{{revision}}"}[1m])))' },
-  { name: 'postfix by clause', template: `sum(rate(h_bucket{${R}}[1m])) by (le)`, want: 'sum(rate(h_bucket{revision_name=~"{{revision}}"}[1m])) by (le, revision_name, namespace_name)' },
-  { name: 'no aggregation: only the matcher changes', template: `rate(c{${R}}[1m])`, want: 'rate(c{revision_name=~"{{revision}}"}[1m])' },
-  { name: 'namespace matcher becomes a regex too', template: `sum(c{namespace_name="{{namespace}}",${R}})`, want: 'sum by (revision_name, namespace_name) (c{namespace_name=~"{{namespace}}",revision_name=~"{{revision}}"})' },
-  { name: 'a metric named like an aggregator is left alone', template: `summary_total{${R}} + max_over_time(x{${R}}[1m])`, want: 'summary_total{revision_name=~"{{revision}}"} + max_over_time(x{revision_name=~"{{revision}}"}[1m])' },
-  { name: 'by clause that already has the labels is unchanged', template: `avg by (revision_name, namespace_name) (x{${R}})`, want: `avg by (revision_name, namespace_name) (x{revision_name=~"{{revision}}"})` },
-  { name: 'not batchable: uses {{stableRevision}}', template: `sum(x{${R}}) / sum(x{revision_name="{{stableRevision}}"})`, want: { notBatchable: /stableRevision/ } },
-  { name: 'not batchable: on() vector matching', template: `sum(x{${R}}) / on() sum(y)`, want: { notBatchable: /on\(/ } },
-  { name: 'not batchable: {{revision}} in a negative matcher', template: 'sum(x{revision_name!="{{revision}}"})', want: { notBatchable: /outside an equality label matcher/ } },
+  {
+    name: 'success-rate ratio: both sums keep revision and namespace',
+    template: `sum(rate(c{${R},code!="5xx"}[{{interval}}])) / sum(rate(c{${R}}[{{interval}}]))`,
+    want: 'sum by (revision_name, namespace_name) (rate(c{revision_name=~"{{revision}}",code!="5xx"}[{{interval}}])) / sum by (revision_name, namespace_name) (rate(c{revision_name=~"{{revision}}"}[{{interval}}]))',
+  },
+  {
+    name: 'histogram_quantile over sum by (le): labels appended to the by list',
+    template: `histogram_quantile(0.99, sum by (le) (rate(h_bucket{${R}}[1m])))`,
+    want: 'histogram_quantile(0.99, sum by (le, revision_name, namespace_name) (rate(h_bucket{revision_name=~"{{revision}}"}[1m])))',
+  },
+  {
+    name: 'postfix by clause',
+    template: `sum(rate(h_bucket{${R}}[1m])) by (le)`,
+    want: 'sum(rate(h_bucket{revision_name=~"{{revision}}"}[1m])) by (le, revision_name, namespace_name)',
+  },
+  {
+    name: 'no aggregation: only the matcher changes',
+    template: `rate(c{${R}}[1m])`,
+    want: 'rate(c{revision_name=~"{{revision}}"}[1m])',
+  },
+  {
+    name: 'namespace matcher becomes a regex too',
+    template: `sum(c{namespace_name="{{namespace}}",${R}})`,
+    want: 'sum by (revision_name, namespace_name) (c{namespace_name=~"{{namespace}}",revision_name=~"{{revision}}"})',
+  },
+  {
+    name: 'a metric named like an aggregator is left alone',
+    template: `summary_total{${R}} + max_over_time(x{${R}}[1m])`,
+    want: 'summary_total{revision_name=~"{{revision}}"} + max_over_time(x{revision_name=~"{{revision}}"}[1m])',
+  },
+  {
+    name: 'by clause that already has the labels is unchanged',
+    template: `avg by (revision_name, namespace_name) (x{${R}})`,
+    want: `avg by (revision_name, namespace_name) (x{revision_name=~"{{revision}}"})`,
+  },
+  {
+    name: 'not batchable: uses {{stableRevision}}',
+    template: `sum(x{${R}}) / sum(x{revision_name="{{stableRevision}}"})`,
+    want: { notBatchable: /stableRevision/ },
+  },
+  {
+    name: 'not batchable: on() vector matching',
+    template: `sum(x{${R}}) / on() sum(y)`,
+    want: { notBatchable: /on\(/ },
+  },
+  {
+    name: 'not batchable: {{revision}} in a negative matcher',
+    template: 'sum(x{revision_name!="{{revision}}"})',
+    want: { notBatchable: /outside an equality label matcher/ },
+  },
   { name: 'not batchable: no {{revision}}', template: 'sum(x)', want: { notBatchable: /does not select a revision/ } },
-  { name: 'not batchable: without drops the revision label', template: `sum without (revision_name) (x{${R}})`, want: { notBatchable: /without/ } },
+  {
+    name: 'not batchable: without drops the revision label',
+    template: `sum without (revision_name) (x{${R}})`,
+    want: { notBatchable: /without/ },
+  },
   { name: 'not batchable: scalar()', template: `scalar(sum(x{${R}}))`, want: { notBatchable: /scalar/ } },
 ];
 for (const c of batchCases) {
@@ -43,7 +95,15 @@ test('batch: rendered for 3 rollouts, one regex alternation, sorted and escaped'
   const p = planBatch(`sum(rate(c{${R}}[{{interval}}]))`);
   assert.ok(p.batchable);
   if (!p.batchable) return;
-  const q = renderBatch(p, [{ revision: 'c-1', namespace: 'd', service: 'c' }, { revision: 'a-1', namespace: 'd', service: 'a' }, { revision: 'b-1', namespace: 'd', service: 'b' }], '1m');
+  const q = renderBatch(
+    p,
+    [
+      { revision: 'c-1', namespace: 'd', service: 'c' },
+      { revision: 'a-1', namespace: 'd', service: 'a' },
+      { revision: 'b-1', namespace: 'd', service: 'b' },
+    ],
+    '1m',
+  );
   assert.equal(q, 'sum by (revision_name, namespace_name) (rate(c{revision_name=~"a-1|b-1|c-1"}[1m]))');
   assert.equal(alternation(['x.1', 'a']), 'a|x\\\\.1');
 });
@@ -54,8 +114,14 @@ test('batch: split picks the series of one revision, honouring the namespace lab
     { metric: { revision_name: 'web-1', namespace_name: 'b' }, value: [0, '2'] as [number, string] },
     { metric: { revision_name: 'api-1' }, value: [0, '3'] as [number, string] },
   ];
-  assert.deepEqual(seriesFor(series, 'revision_name', 'namespace_name', 'web-1', 'b').map((s) => s.value[1]), ['2']);
-  assert.deepEqual(seriesFor(series, 'revision_name', 'namespace_name', 'api-1', 'z').map((s) => s.value[1]), ['3']);
+  assert.deepEqual(
+    seriesFor(series, 'revision_name', 'namespace_name', 'web-1', 'b').map((s) => s.value[1]),
+    ['2'],
+  );
+  assert.deepEqual(
+    seriesFor(series, 'revision_name', 'namespace_name', 'api-1', 'z').map((s) => s.value[1]),
+    ['3'],
+  );
   assert.deepEqual(seriesFor(series, 'revision_name', 'namespace_name', 'gone', 'a'), []);
 });
 
@@ -63,10 +129,24 @@ test('template: scan finds unknown names and unclosed braces; render substitutes
   assert.deepEqual(scanTemplate('x{a="{{ revision }}"}[{{interval}}]').problems, []);
   assert.match(scanTemplate('x{a="{{rev}}"}').problems[0]?.detail ?? '', /unknown template variable "\{\{rev\}\}"/);
   assert.match(scanTemplate('x{a="{{revision"}').problems[0]?.detail ?? '', /unclosed/);
-  assert.equal(renderTemplate('{{service}}/{{namespace}}/{{revision}}/{{stableRevision}}/{{interval}}', { service: 's', namespace: 'n', revision: 'r', stableRevision: 'p', interval: '1m' }), 's/n/r/p/1m');
+  assert.equal(
+    renderTemplate('{{service}}/{{namespace}}/{{revision}}/{{stableRevision}}/{{interval}}', {
+      service: 's',
+      namespace: 'n',
+      revision: 'r',
+      stableRevision: 'p',
+      interval: '1m',
+    }),
+    's/n/r/p/1m',
+  );
 });
 
-interface ThresholdCase { name: string; value: number | undefined; range: { min?: number; max?: number }; want: MetricResult['status'] }
+interface ThresholdCase {
+  name: string;
+  value: number | undefined;
+  range: { min?: number; max?: number };
+  want: MetricResult['status'];
+}
 const thresholdCases: ThresholdCase[] = [
   { name: 'inside the range passes', value: 0.995, range: { min: 0.99 }, want: 'pass' },
   { name: 'below min fails', value: 0.9, range: { min: 0.99 }, want: 'fail' },
@@ -76,7 +156,8 @@ const thresholdCases: ThresholdCase[] = [
   { name: 'no series is no data', value: undefined, range: { max: 1 }, want: 'noData' },
   { name: '+Inf is a value and fails a max', value: Infinity, range: { max: 1 }, want: 'fail' },
 ];
-for (const c of thresholdCases) test(`threshold: ${c.name}`, () => assert.equal(judgeThreshold('m', 'q', c.value, c.range).status, c.want));
+for (const c of thresholdCases)
+  test(`threshold: ${c.name}`, () => assert.equal(judgeThreshold('m', 'q', c.value, c.range).status, c.want));
 
 // ClickHouse's test vector (tests/queries/0_stateless/01560_mann_whitney.sql): U = 223, p = 0.5426959774289482
 const CH_X = [310, 195, 530, 155, 530, 245, 385, 450, 465, 545, 170, 180, 125, 180, 230, 75, 430, 480, 495, 295];
@@ -101,17 +182,76 @@ test('normal distribution helpers', () => {
 });
 
 const base = Array.from({ length: 60 }, (_, i) => 100 + ((i * 37) % 11));
-interface MwCase { name: string; canary: number[]; stable: number[]; cfg?: Parameters<typeof judgeMannWhitney>[4]; want: MetricResult['status']; reason?: RegExp }
+interface MwCase {
+  name: string;
+  canary: number[];
+  stable: number[];
+  cfg?: Parameters<typeof judgeMannWhitney>[4];
+  want: MetricResult['status'];
+  reason?: RegExp;
+}
 const mwCases: MwCase[] = [
-  { name: 'canary 50% slower (latency, increase is bad) → fail, effect and confidence stated', canary: base.map((v) => v * 1.5), stable: base, cfg: { direction: 'increase' }, want: 'fail', reason: /higher than stable: shift .* \(98% CI \[.*\]\), mean ratio 1\.5, CLES 1/ },
-  { name: 'canary the same distribution → pass', canary: [...base].reverse(), stable: base, want: 'pass', reason: /same/ },
-  { name: 'canary faster but only increase is bad → pass', canary: base.map((v) => v * 0.5), stable: base, cfg: { direction: 'increase' }, want: 'pass' },
-  { name: 'canary lower success (decrease is bad) → fail', canary: base.map((v) => v - 30), stable: base, cfg: { direction: 'decrease' }, want: 'fail', reason: /lower/ },
-  { name: 'significant but within maxEffectSize 1.1 → pass', canary: base.map((v) => v * 1.05), stable: base, cfg: { maxEffectSize: 1.1 }, want: 'pass', reason: /within maxEffectSize/ },
-  { name: 'NaN samples are removed (Kayenta nanStrategy remove)', canary: [...base, NaN, NaN], stable: [...base, NaN], want: 'pass' },
+  {
+    name: 'canary 50% slower (latency, increase is bad) → fail, effect and confidence stated',
+    canary: base.map((v) => v * 1.5),
+    stable: base,
+    cfg: { direction: 'increase' },
+    want: 'fail',
+    reason: /higher than stable: shift .* \(98% CI \[.*\]\), mean ratio 1\.5, CLES 1/,
+  },
+  {
+    name: 'canary the same distribution → pass',
+    canary: [...base].reverse(),
+    stable: base,
+    want: 'pass',
+    reason: /same/,
+  },
+  {
+    name: 'canary faster but only increase is bad → pass',
+    canary: base.map((v) => v * 0.5),
+    stable: base,
+    cfg: { direction: 'increase' },
+    want: 'pass',
+  },
+  {
+    name: 'canary lower success (decrease is bad) → fail',
+    canary: base.map((v) => v - 30),
+    stable: base,
+    cfg: { direction: 'decrease' },
+    want: 'fail',
+    reason: /lower/,
+  },
+  {
+    name: 'significant but within maxEffectSize 1.1 → pass',
+    canary: base.map((v) => v * 1.05),
+    stable: base,
+    cfg: { maxEffectSize: 1.1 },
+    want: 'pass',
+    reason: /within maxEffectSize/,
+  },
+  {
+    name: 'NaN samples are removed (Kayenta nanStrategy remove)',
+    canary: [...base, NaN, NaN],
+    stable: [...base, NaN],
+    want: 'pass',
+  },
   { name: 'no canary samples → noData', canary: [NaN], stable: base, want: 'noData', reason: /no samples for canary/ },
-  { name: 'no samples with mustHaveData → fail', canary: [], stable: base, cfg: { mustHaveData: true }, want: 'fail', reason: /mustHaveData/ },
-  { name: 'no samples on a critical metric → fail', canary: base, stable: [], cfg: { critical: true }, want: 'fail', reason: /critical/ },
+  {
+    name: 'no samples with mustHaveData → fail',
+    canary: [],
+    stable: base,
+    cfg: { mustHaveData: true },
+    want: 'fail',
+    reason: /mustHaveData/,
+  },
+  {
+    name: 'no samples on a critical metric → fail',
+    canary: base,
+    stable: [],
+    cfg: { critical: true },
+    want: 'fail',
+    reason: /critical/,
+  },
   { name: 'all values equal → pass', canary: [5, 5, 5], stable: [5, 5], want: 'pass' },
 ];
 for (const c of mwCases) {

@@ -11,9 +11,24 @@ import { AnalysisEngine, type AnalysisRequest } from '../src/rollout/analysis/en
 import type { MetricResult } from '../src/rollout/analysis/result.js';
 import type { MetricSpec } from '../src/rollout/policy/types.js';
 
-const LABELS = ['namespace_name', 'service_name', 'configuration_name', 'revision_name', 'response_code', 'response_code_class'] as const;
+const LABELS = [
+  'namespace_name',
+  'service_name',
+  'configuration_name',
+  'revision_name',
+  'response_code',
+  'response_code_class',
+] as const;
 
-interface Rev { ns: string; svc: string; rev: string; okPerTick: number; errPerTick: number; quality: number; latency: number }
+interface Rev {
+  ns: string;
+  svc: string;
+  rev: string;
+  okPerTick: number;
+  errPerTick: number;
+  quality: number;
+  latency: number;
+}
 const REVS: Rev[] = [
   { ns: 'default', svc: 'web', rev: 'web-00001', okPerTick: 10, errPerTick: 0, quality: 0.99, latency: 100 },
   { ns: 'default', svc: 'web', rev: 'web-00002', okPerTick: 99, errPerTick: 1, quality: 0.99, latency: 100 },
@@ -26,14 +41,26 @@ const REVS: Rev[] = [
 const METRICS: MetricSpec[] = [
   {
     name: 'success-rate',
-    query: 'sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}",response_code_class!="5xx"}[{{interval}}])) / sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}"}[{{interval}}]))',
+    query:
+      'sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}",response_code_class!="5xx"}[{{interval}}])) / sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}"}[{{interval}}]))',
     thresholdRange: { min: 0.95 },
   },
   { name: 'quality', query: 'max(revision_quality{revision_name="{{revision}}"})', thresholdRange: { min: 0.95 } },
-  { name: 'latency', query: 'max(revision_latency_ms{revision_name="{{revision}}"})', judge: { type: 'mannWhitney', direction: 'increase', lookback: '4s', resolution: '1s' } },
+  {
+    name: 'latency',
+    query: 'max(revision_latency_ms{revision_name="{{revision}}"})',
+    judge: { type: 'mannWhitney', direction: 'increase', lookback: '4s', resolution: '1s' },
+  },
 ];
 
-const request = (key: string, ns: string, svc: string, revision: string, stable: string, metrics = METRICS): AnalysisRequest => ({ key, namespace: ns, service: svc, revision, stableRevision: stable, metrics, windowMs: 5000 });
+const request = (
+  key: string,
+  ns: string,
+  svc: string,
+  revision: string,
+  stable: string,
+  metrics = METRICS,
+): AnalysisRequest => ({ key, namespace: ns, service: svc, revision, stableRevision: stable, metrics, windowMs: 5000 });
 const ROLLOUTS: AnalysisRequest[] = [
   request('default/web', 'default', 'web', 'web-00002', 'web-00001'),
   request('default/api', 'default', 'api', 'api-00005', 'api-00004'),
@@ -47,13 +74,29 @@ let ticker: NodeJS.Timeout;
 function byMetric(results: MetricResult[] | undefined): Record<string, MetricResult> {
   return Object.fromEntries((results ?? []).map((r) => [r.metric, r]));
 }
-const value = (r: MetricResult | undefined): number | null => (r && (r.status === 'pass' || r.status === 'fail') ? r.value : null);
+const value = (r: MetricResult | undefined): number | null =>
+  r && (r.status === 'pass' || r.status === 'fail') ? r.value : null;
 
 before(async () => {
   const registry = new Registry();
-  const count = new Counter({ name: 'revision_request_count', help: 'requests', labelNames: LABELS, registers: [registry] });
-  const quality = new Gauge({ name: 'revision_quality', help: 'a fixed per-revision value', labelNames: ['revision_name'], registers: [registry] });
-  const latency = new Gauge({ name: 'revision_latency_ms', help: 'a fixed per-revision latency', labelNames: ['revision_name', 'namespace_name'], registers: [registry] });
+  const count = new Counter({
+    name: 'revision_request_count',
+    help: 'requests',
+    labelNames: LABELS,
+    registers: [registry],
+  });
+  const quality = new Gauge({
+    name: 'revision_quality',
+    help: 'a fixed per-revision value',
+    labelNames: ['revision_name'],
+    registers: [registry],
+  });
+  const latency = new Gauge({
+    name: 'revision_latency_ms',
+    help: 'a fixed per-revision latency',
+    labelNames: ['revision_name', 'namespace_name'],
+    registers: [registry],
+  });
   const tick = (): void => {
     // Both counters move in the same synchronous tick, so every scrape sees the exact ratio.
     for (const r of REVS) {
@@ -116,7 +159,10 @@ test('analysis: 3 rollouts, 3 metrics → ONE query per metric, each rollout get
   // Statistical judge, canary vs stable from the same batched subquery.
   assert.equal(web.latency?.status, 'pass', JSON.stringify(web.latency));
   assert.equal(api.latency?.status, 'fail', JSON.stringify(api.latency));
-  assert.match(api.latency?.status === 'fail' ? api.latency.reason : '', /higher than stable: shift 200 \(98% CI \[200, 200\]\), mean ratio 3/);
+  assert.match(
+    api.latency?.status === 'fail' ? api.latency.reason : '',
+    /higher than stable: shift 200 \(98% CI \[200, 200\]\), mean ratio 3/,
+  );
 });
 
 test('analysis: unbatched (Flagger way) asks once per rollout per metric and agrees with batched', async () => {
@@ -138,10 +184,17 @@ test('analysis: unbatched (Flagger way) asks once per rollout per metric and agr
   }
 });
 
-test('analysis: bad PromQL is an error carrying Prometheus\'s message and the query', async () => {
+test("analysis: bad PromQL is an error carrying Prometheus's message and the query", async () => {
   const client = new PrometheusClient({ url: prom.url });
-  const bad: MetricSpec = { name: 'broken', query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])', thresholdRange: { min: 1 } };
-  const rounds = await new AnalysisEngine({ client }).run([request('default/web', 'default', 'web', 'web-00002', 'web-00001', [bad])], Date.now());
+  const bad: MetricSpec = {
+    name: 'broken',
+    query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])',
+    thresholdRange: { min: 1 },
+  };
+  const rounds = await new AnalysisEngine({ client }).run(
+    [request('default/web', 'default', 'web', 'web-00002', 'web-00001', [bad])],
+    Date.now(),
+  );
   const r = rounds.get('default/web')?.results[0];
   assert.equal(r?.status, 'error');
   if (r?.status !== 'error') return;
@@ -152,9 +205,16 @@ test('analysis: bad PromQL is an error carrying Prometheus\'s message and the qu
 
 test('analysis: a series that does not exist is noData, never a pass; NaN too', async () => {
   const client = new PrometheusClient({ url: prom.url });
-  const nan: MetricSpec = { name: 'nan', query: 'max(revision_quality{revision_name="{{revision}}"}) * (0/0)', thresholdRange: { min: 0 } };
+  const nan: MetricSpec = {
+    name: 'nan',
+    query: 'max(revision_quality{revision_name="{{revision}}"}) * (0/0)',
+    thresholdRange: { min: 0 },
+  };
   const rounds = await new AnalysisEngine({ client }).run(
-    [request('ghost', 'default', 'ghost', 'ghost-00001', 'ghost-00000', [METRICS[1] as MetricSpec]), request('web', 'default', 'web', 'web-00002', 'web-00001', [nan])],
+    [
+      request('ghost', 'default', 'ghost', 'ghost-00001', 'ghost-00000', [METRICS[1] as MetricSpec]),
+      request('web', 'default', 'web', 'web-00002', 'web-00001', [nan]),
+    ],
     Date.now(),
   );
   const ghost = rounds.get('ghost')?.results[0];
@@ -167,8 +227,16 @@ test('analysis: a series that does not exist is noData, never a pass; NaN too', 
 
 test('analysis: Prometheus stopped → noData with a reason, logged once, no crash', async () => {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString()); cb(); } });
-  const engine = new AnalysisEngine({ client: new PrometheusClient({ url: prom.url, timeoutMs: 2000 }), logger: pino({ level: 'info' }, sink) });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  const engine = new AnalysisEngine({
+    client: new PrometheusClient({ url: prom.url, timeoutMs: 2000 }),
+    logger: pino({ level: 'info' }, sink),
+  });
   await prom.stop();
   await waitFor('Prometheus to be gone', () => !prom.running());
   for (let i = 0; i < 3; i++) {

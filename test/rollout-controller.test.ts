@@ -15,15 +15,29 @@ import { pino } from 'pino';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.js';
 import { Informer, KubeClient, R, type KubeObject } from '../src/kube/index.js';
 import { silentLogger } from '../src/observability/logger.js';
-import { PolicySet, startRolloutController, type RolloutController, type RolloutObject, type ServiceObject } from '../src/rollout/controller/index.js';
+import {
+  PolicySet,
+  startRolloutController,
+  type RolloutController,
+  type RolloutObject,
+  type ServiceObject,
+} from '../src/rollout/controller/index.js';
 import type { RolloutPolicySpec } from '../src/rollout/policy/types.js';
 import { appendCommand, renderRollout } from '../src/cli/rollout.js';
 import { systemClock } from '../src/util/clock.js';
 import { startPrometheus, type PrometheusHandle } from './support/prometheus.js';
 import { ROOT, tempDir, removeDir, waitFor, run, type RunResult } from './support/procs.js';
 
-const LABELS = ['namespace_name', 'service_name', 'configuration_name', 'revision_name', 'response_code', 'response_code_class'] as const;
-const SUCCESS_RATE = 'sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}",response_code_class!="5xx"}[{{interval}}])) / sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}"}[{{interval}}]))';
+const LABELS = [
+  'namespace_name',
+  'service_name',
+  'configuration_name',
+  'revision_name',
+  'response_code',
+  'response_code_class',
+] as const;
+const SUCCESS_RATE =
+  'sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}",response_code_class!="5xx"}[{{interval}}])) / sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}"}[{{interval}}]))';
 
 let api: RunningApiServer;
 let dir: string;
@@ -38,18 +52,36 @@ const rates = new Map<string, { ns: string; svc: string; ok: number; err: number
 /** Per Service: every distinct spec.traffic seen, as `rev=pct@tag,...`. */
 const trafficLog = new Map<string, string[]>();
 
-interface Target { revisionName?: string; percent?: number; tag?: string; latestRevision?: boolean }
+interface Target {
+  revisionName?: string;
+  percent?: number;
+  tag?: string;
+  latestRevision?: boolean;
+}
 function split(list: Target[] | undefined): string {
-  return (list ?? []).map((t) => `${t.revisionName ?? '@latest'}=${t.percent ?? 0}${t.tag ? `@${t.tag}` : ''}`).sort().join(',');
+  return (list ?? [])
+    .map((t) => `${t.revisionName ?? '@latest'}=${t.percent ?? 0}${t.tag ? `@${t.tag}` : ''}`)
+    .sort()
+    .join(',');
 }
 
 before(async () => {
   dir = await tempDir('sluice-rollout-ctl-');
-  api = await startApiServer({ dataDir: join(dir, 'data'), crdDirs: [join(ROOT, 'deploy', 'crds')], log: silentLogger(), namespaces: ['default', 'crash', 'promdown', 'knative-serving'] });
+  api = await startApiServer({
+    dataDir: join(dir, 'data'),
+    crdDirs: [join(ROOT, 'deploy', 'crds')],
+    log: silentLogger(),
+    namespaces: ['default', 'crash', 'promdown', 'knative-serving'],
+  });
   c = KubeClient.fromFile(api.kubeconfigPath, 'test');
 
   const registry = new Registry();
-  const count = new Counter({ name: 'revision_request_count', help: 'requests', labelNames: LABELS, registers: [registry] });
+  const count = new Counter({
+    name: 'revision_request_count',
+    help: 'requests',
+    labelNames: LABELS,
+    registers: [registry],
+  });
   ticker = setInterval(() => {
     for (const [rev, r] of rates) {
       const base = { namespace_name: r.ns, service_name: r.svc, configuration_name: r.svc, revision_name: rev };
@@ -77,18 +109,48 @@ before(async () => {
     trafficLog.set(key, seen);
     const spec = s.spec?.traffic;
     let want: Target[];
-    if (spec && spec.length > 0 && spec.every((t) => t.revisionName)) want = spec.map((t) => ({ revisionName: t.revisionName, percent: t.percent ?? 0, ...(t.tag ? { tag: t.tag } : {}), latestRevision: false }));
-    else if (s.status?.latestReadyRevisionName) want = [{ revisionName: s.status.latestReadyRevisionName, percent: 100, latestRevision: true }];
+    if (spec && spec.length > 0 && spec.every((t) => t.revisionName))
+      want = spec.map((t) => ({
+        revisionName: t.revisionName,
+        percent: t.percent ?? 0,
+        ...(t.tag ? { tag: t.tag } : {}),
+        latestRevision: false,
+      }));
+    else if (s.status?.latestReadyRevisionName)
+      want = [{ revisionName: s.status.latestReadyRevisionName, percent: 100, latestRevision: true }];
     else return;
     if (split(s.status?.traffic) === split(want) && s.status?.observedGeneration === s.metadata.generation) return;
-    void c.patch(R.services, s.metadata.namespace ?? '', s.metadata.name ?? '', {
-      status: { traffic: want, observedGeneration: s.metadata.generation, conditions: [{ type: 'RoutesReady', status: 'True' }, { type: 'Ready', status: 'True' }] },
-    }, 'merge', { subresource: 'status' }).catch(() => undefined);
+    void c
+      .patch(
+        R.services,
+        s.metadata.namespace ?? '',
+        s.metadata.name ?? '',
+        {
+          status: {
+            traffic: want,
+            observedGeneration: s.metadata.generation,
+            conditions: [
+              { type: 'RoutesReady', status: 'True' },
+              { type: 'Ready', status: 'True' },
+            ],
+          },
+        },
+        'merge',
+        { subresource: 'status' },
+      )
+      .catch(() => undefined);
   };
   route.onAdd(mirror).onUpdate(mirror);
   await route.start();
 
-  ctl = startRolloutController({ client: KubeClient.fromFile(api.kubeconfigPath, 'sluice-rollout'), prometheusUrl: prom.url, namespace: 'default', clock: systemClock, log: silentLogger(), analysisCoalesceMs: 150 });
+  ctl = startRolloutController({
+    client: KubeClient.fromFile(api.kubeconfigPath, 'sluice-rollout'),
+    prometheusUrl: prom.url,
+    namespace: 'default',
+    clock: systemClock,
+    log: silentLogger(),
+    analysisCoalesceMs: 150,
+  });
   await ctl.ready;
 });
 
@@ -104,44 +166,101 @@ after(async () => {
 
 // ---- playing Knative Serving ----
 async function createService(ns: string, name: string, labels: Record<string, string> = {}): Promise<void> {
-  await c.create(R.services, { metadata: { name, namespace: ns, labels }, spec: { template: { spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go' }] } } } });
+  await c.create(R.services, {
+    metadata: { name, namespace: ns, labels },
+    spec: { template: { spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go' }] } } },
+  });
 }
 
 /** A new revision as the Configuration reconciler would make it; `traffic` starts its metrics series. */
-async function addRevision(ns: string, svc: string, rev: string, o: { ready: true | 'failed'; traffic?: { ok: number; err: number } }): Promise<void> {
+async function addRevision(
+  ns: string,
+  svc: string,
+  rev: string,
+  o: { ready: true | 'failed'; traffic?: { ok: number; err: number } },
+): Promise<void> {
   if (o.traffic) rates.set(rev, { ns, svc, ...o.traffic });
   await c.create(R.revisions, {
-    metadata: { name: rev, namespace: ns, labels: { 'serving.knative.dev/service': svc, 'serving.knative.dev/configuration': svc } },
+    metadata: {
+      name: rev,
+      namespace: ns,
+      labels: { 'serving.knative.dev/service': svc, 'serving.knative.dev/configuration': svc },
+    },
     spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go' }] },
   });
   const ready = o.ready === true;
-  await c.patch(R.revisions, ns, rev, { status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...(ready ? {} : { reason: 'ExitCode' }) }] } }, 'merge', { subresource: 'status' });
-  await c.patch(R.services, ns, svc, { status: { latestCreatedRevisionName: rev, ...(ready ? { latestReadyRevisionName: rev } : {}) } }, 'merge', { subresource: 'status' });
+  await c.patch(
+    R.revisions,
+    ns,
+    rev,
+    {
+      status: {
+        conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...(ready ? {} : { reason: 'ExitCode' }) }],
+      },
+    },
+    'merge',
+    { subresource: 'status' },
+  );
+  await c.patch(
+    R.services,
+    ns,
+    svc,
+    { status: { latestCreatedRevisionName: rev, ...(ready ? { latestReadyRevisionName: rev } : {}) } },
+    'merge',
+    { subresource: 'status' },
+  );
 }
 
 async function createPolicy(ns: string, name: string, spec: RolloutPolicySpec): Promise<void> {
-  await c.create(R.rolloutPolicies, { metadata: { name, namespace: ns }, spec: spec as unknown as Record<string, unknown> });
+  await c.create(R.rolloutPolicies, {
+    metadata: { name, namespace: ns },
+    spec: spec as unknown as Record<string, unknown>,
+  });
 }
 
-const analysis = (o: Partial<{ failureLimit: number; noDataTimeout: string; query: string }> = {}): RolloutPolicySpec['analysis'] => ({
+const analysis = (
+  o: Partial<{ failureLimit: number; noDataTimeout: string; query: string }> = {},
+): RolloutPolicySpec['analysis'] => ({
   interval: '1s',
   window: '3s',
   failureLimit: o.failureLimit ?? 2,
-  metrics: [{ name: 'success-rate', query: o.query ?? SUCCESS_RATE, thresholdRange: { min: 0.95 }, onNoData: 'hold', noDataTimeout: o.noDataTimeout ?? '30s', onNoDataTimeout: 'fail' }],
+  metrics: [
+    {
+      name: 'success-rate',
+      query: o.query ?? SUCCESS_RATE,
+      thresholdRange: { min: 0.95 },
+      onNoData: 'hold',
+      noDataTimeout: o.noDataTimeout ?? '30s',
+      onNoDataTimeout: 'fail',
+    },
+  ],
 });
 
 function rollout(ns: string, name: string): Promise<RolloutObject | undefined> {
   return c.tryGet<RolloutObject>(R.rollouts, ns, name);
 }
-async function until(ns: string, name: string, what: string, pred: (r: RolloutObject) => boolean, timeoutMs = 20_000): Promise<RolloutObject> {
+async function until(
+  ns: string,
+  name: string,
+  what: string,
+  pred: (r: RolloutObject) => boolean,
+  timeoutMs = 20_000,
+): Promise<RolloutObject> {
   let last: RolloutObject | undefined;
   try {
-    return await waitFor(`${ns}/${name}: ${what}`, async () => {
-      last = await rollout(ns, name);
-      return last && pred(last) ? last : undefined;
-    }, timeoutMs, 50);
+    return await waitFor(
+      `${ns}/${name}: ${what}`,
+      async () => {
+        last = await rollout(ns, name);
+        return last && pred(last) ? last : undefined;
+      },
+      timeoutMs,
+      50,
+    );
   } catch (e) {
-    throw new Error(`${String(e)}; last status: ${JSON.stringify({ ...last?.status, state: undefined, analysisRuns: last?.status?.analysisRuns?.slice(-1) })}`);
+    throw new Error(
+      `${String(e)}; last status: ${JSON.stringify({ ...last?.status, state: undefined, analysisRuns: last?.status?.analysisRuns?.slice(-1) })}`,
+    );
   }
 }
 async function specSplit(ns: string, name: string): Promise<string> {
@@ -158,22 +277,36 @@ async function governed(ns: string, name: string, spec: Omit<RolloutPolicySpec, 
   await createService(ns, name);
   await addRevision(ns, name, `${name}-00001`, { ready: true, traffic: { ok: 10, err: 0 } });
   await createPolicy(ns, name, { targetRef: { name }, ...spec });
-  await until(ns, name, 'pinned', (r) => r.status?.phase === 'Succeeded' && r.status.stableRevision === `${name}-00001`);
+  await until(
+    ns,
+    name,
+    'pinned',
+    (r) => r.status?.phase === 'Succeeded' && r.status.stableRevision === `${name}-00001`,
+  );
   await waitFor(`${name} spec.traffic pinned`, async () => (await specSplit(ns, name)) === `${name}-00001=100@stable`);
 }
 
 test('a governed Service is pinned to its ready revision at 100 %, owned by its Rollout, and re-pinned after an outside edit', async () => {
   await createService('default', 'pin');
   await addRevision('default', 'pin', 'pin-00001', { ready: true, traffic: { ok: 10, err: 0 } });
-  await waitFor('Route serving the latest revision', async () => split((await c.get<ServiceObject>(R.services, 'default', 'pin')).status?.traffic) === 'pin-00001=100');
+  await waitFor(
+    'Route serving the latest revision',
+    async () => split((await c.get<ServiceObject>(R.services, 'default', 'pin')).status?.traffic) === 'pin-00001=100',
+  );
   assert.equal(await rollout('default', 'pin'), undefined, 'no policy yet: not governed');
 
-  await createPolicy('default', 'pin', { targetRef: { name: 'pin' }, strategy: { canary: { steps: [{ setWeight: 50 }] } } });
+  await createPolicy('default', 'pin', {
+    targetRef: { name: 'pin' },
+    strategy: { canary: { steps: [{ setWeight: 50 }] } },
+  });
   await waitFor('spec.traffic pinned', async () => (await specSplit('default', 'pin')) === 'pin-00001=100@stable');
   const svc = await c.get<ServiceObject>(R.services, 'default', 'pin');
   assert.ok(!svc.spec?.traffic?.some((t) => t.latestRevision), 'a governed Service never routes by latestRevision');
   const ro = await until('default', 'pin', 'Succeeded', (r) => r.status?.phase === 'Succeeded');
-  assert.deepEqual(ro.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid, o.controller]), [['Service', 'pin', svc.metadata.uid, true]]);
+  assert.deepEqual(
+    ro.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid, o.controller]),
+    [['Service', 'pin', svc.metadata.uid, true]],
+  );
   assert.equal(ro.status?.stableRevision, 'pin-00001');
   assert.equal(ro.status?.canaryWeight, 0);
   assert.equal(ro.status?.policy, 'RolloutPolicy default/pin');
@@ -184,12 +317,26 @@ test('a governed Service is pinned to its ready revision at 100 %, owned by its 
 });
 
 test('new revisions roll out 20 → 50 → 100 with passing analysis and succeed; concurrent rollouts share one query per tick', async () => {
-  const spec = { strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }, { setWeight: 50 }, { analysis: {} }, { setWeight: 100 }] } }, analysis: analysis() };
+  const spec = {
+    strategy: {
+      canary: { steps: [{ setWeight: 20 }, { analysis: {} }, { setWeight: 50 }, { analysis: {} }, { setWeight: 100 }] },
+    },
+    analysis: analysis(),
+  };
   await Promise.all(['good-a', 'good-b'].map((n) => governed('default', n, spec)));
   const t0 = Date.now();
-  await Promise.all(['good-a', 'good-b'].map((n) => addRevision('default', n, `${n}-00002`, { ready: true, traffic: { ok: 10, err: 0 } })));
+  await Promise.all(
+    ['good-a', 'good-b'].map((n) =>
+      addRevision('default', n, `${n}-00002`, { ready: true, traffic: { ok: 10, err: 0 } }),
+    ),
+  );
   for (const n of ['good-a', 'good-b']) {
-    const ro = await until('default', n, 'Succeeded on 00002', (r) => r.status?.phase === 'Succeeded' && r.status.stableRevision === `${n}-00002`);
+    const ro = await until(
+      'default',
+      n,
+      'Succeeded on 00002',
+      (r) => r.status?.phase === 'Succeeded' && r.status.stableRevision === `${n}-00002`,
+    );
     assert.equal(await specSplit('default', n), `${n}-00002=100@stable`);
     const log = trafficLog.get(`default/${n}`) ?? [];
     const i20 = log.indexOf(`${n}-00001=80@stable,${n}-00002=20@canary`);
@@ -202,7 +349,10 @@ test('new revisions roll out 20 → 50 → 100 with passing analysis and succeed
     assert.equal(m?.metric, 'success-rate');
     assert.equal(m?.min, 0.95);
     assert.ok((m?.value ?? 0) >= 0.95, `value ${m?.value}`);
-    await waitFor(`${n} outbox drained`, async () => ((await rollout('default', n))?.status?.pendingNotifications ?? [1]).length === 0);
+    await waitFor(
+      `${n} outbox drained`,
+      async () => ((await rollout('default', n))?.status?.pendingNotifications ?? [1]).length === 0,
+    );
     const ev = await events('default', n);
     assert.equal(ev.RolloutStarted, 1);
     assert.equal(ev.RolloutStep, 3);
@@ -213,7 +363,10 @@ test('new revisions roll out 20 → 50 → 100 with passing analysis and succeed
 });
 
 test('bad metrics roll back to the pinned revision within seconds, with 100 % on stable', async () => {
-  await governed('default', 'bad', { strategy: { canary: { steps: [{ setWeight: 50 }, { analysis: { checks: 5 } }, { setWeight: 100 }] } }, analysis: analysis({ failureLimit: 2 }) });
+  await governed('default', 'bad', {
+    strategy: { canary: { steps: [{ setWeight: 50 }, { analysis: { checks: 5 } }, { setWeight: 100 }] } },
+    analysis: analysis({ failureLimit: 2 }),
+  });
   await addRevision('default', 'bad', 'bad-00002', { ready: true, traffic: { ok: 5, err: 5 } });
   await until('default', 'bad', 'Progressing', (r) => r.status?.phase === 'Progressing');
   const t0 = Date.now();
@@ -231,9 +384,23 @@ test('bad metrics roll back to the pinned revision within seconds, with 100 % on
 });
 
 test('promote, pause, resume, abort, retry and promote --full are each applied once', async () => {
-  await governed('default', 'cmd', { strategy: { canary: { steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 40 }, { pause: { duration: '1h' } }, { setWeight: 70 }, { pause: { duration: '1h' } }] } } });
+  await governed('default', 'cmd', {
+    strategy: {
+      canary: {
+        steps: [
+          { setWeight: 10 },
+          { pause: {} },
+          { setWeight: 40 },
+          { pause: { duration: '1h' } },
+          { setWeight: 70 },
+          { pause: { duration: '1h' } },
+        ],
+      },
+    },
+  });
   await addRevision('default', 'cmd', 'cmd-00002', { ready: true, traffic: { ok: 10, err: 0 } });
-  const w = (r: RolloutObject, phase: string, step: number, weight: number): boolean => r.status?.phase === phase && r.status.currentStep === step && r.status.canaryWeight === weight;
+  const w = (r: RolloutObject, phase: string, step: number, weight: number): boolean =>
+    r.status?.phase === phase && r.status.currentStep === step && r.status.canaryWeight === weight;
   let ro = await until('default', 'cmd', 'Paused at the pause step', (r) => w(r, 'Paused', 1, 10));
   const screen = renderRollout(ro, Date.now());
   assert.match(screen, /Phase: +Paused/);
@@ -242,7 +409,10 @@ test('promote, pause, resume, abort, retry and promote --full are each applied o
 
   await appendCommand(c, 'default', 'cmd', 'promote');
   await until('default', 'cmd', 'promoted past the pause', (r) => w(r, 'Progressing', 3, 40));
-  await waitFor('40 % served', async () => (await specSplit('default', 'cmd')) === 'cmd-00001=60@stable,cmd-00002=40@canary');
+  await waitFor(
+    '40 % served',
+    async () => (await specSplit('default', 'cmd')) === 'cmd-00001=60@stable,cmd-00002=40@canary',
+  );
   await appendCommand(c, 'default', 'cmd', 'pause');
   await until('default', 'cmd', 'paused by user', (r) => w(r, 'Paused', 3, 40));
   await appendCommand(c, 'default', 'cmd', 'resume');
@@ -251,14 +421,25 @@ test('promote, pause, resume, abort, retry and promote --full are each applied o
   await until('default', 'cmd', 'next step', (r) => w(r, 'Progressing', 5, 70));
   await appendCommand(c, 'default', 'cmd', 'abort');
   ro = await until('default', 'cmd', 'Aborted', (r) => r.status?.phase === 'Aborted');
-  await waitFor('traffic back on stable', async () => (await specSplit('default', 'cmd')) === 'cmd-00001=100@stable,cmd-00002=0@canary');
+  await waitFor(
+    'traffic back on stable',
+    async () => (await specSplit('default', 'cmd')) === 'cmd-00001=100@stable,cmd-00002=0@canary',
+  );
   await appendCommand(c, 'default', 'cmd', 'retry');
   await until('default', 'cmd', 'retried from the first step', (r) => w(r, 'Paused', 1, 10));
   const seq = await appendCommand(c, 'default', 'cmd', 'promote', true);
-  ro = await until('default', 'cmd', 'Succeeded', (r) => r.status?.phase === 'Succeeded' && r.status.stableRevision === 'cmd-00002');
+  ro = await until(
+    'default',
+    'cmd',
+    'Succeeded',
+    (r) => r.status?.phase === 'Succeeded' && r.status.stableRevision === 'cmd-00002',
+  );
   assert.equal(ro.status?.state?.lastCommandSeq, seq);
   assert.equal(seq, 7);
-  await waitFor('100 % on the new revision', async () => (await specSplit('default', 'cmd')) === 'cmd-00002=100@stable');
+  await waitFor(
+    '100 % on the new revision',
+    async () => (await specSplit('default', 'cmd')) === 'cmd-00002=100@stable',
+  );
   const ev = await events('default', 'cmd');
   assert.equal(ev.RolloutAborted, 1);
   assert.equal(ev.RolloutStarted, 2, 'the first run and the retry');
@@ -268,7 +449,8 @@ test('promote, pause, resume, abort, retry and promote --full are each applied o
 
 test('sluice rollout list|get|promote through the real CLI', async () => {
   const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
-  const cli = (...args: string[]): Promise<RunResult> => run(process.execPath, [main, 'rollout', ...args, '--kubeconfig', api.kubeconfigPath], { timeoutMs: 20_000 });
+  const cli = (...args: string[]): Promise<RunResult> =>
+    run(process.execPath, [main, 'rollout', ...args, '--kubeconfig', api.kubeconfigPath], { timeoutMs: 20_000 });
   await until('default', 'cmd', 'the commands test finished', (r) => r.status?.phase === 'Succeeded');
   const list = await cli('list');
   assert.equal(list.code, 0, list.stderr);
@@ -291,16 +473,32 @@ test('sluice rollout list|get|promote through the real CLI', async () => {
 });
 
 test('no data holds the rollout, then fails it after noDataTimeout; PromQL errors are shown on the Rollout', async () => {
-  await governed('default', 'quiet', { strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }] } }, analysis: analysis({ failureLimit: 1, noDataTimeout: '3s' }) });
-  await governed('default', 'typo', { strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }] } }, analysis: analysis({ failureLimit: 1, query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}))' }) });
+  await governed('default', 'quiet', {
+    strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }] } },
+    analysis: analysis({ failureLimit: 1, noDataTimeout: '3s' }),
+  });
+  await governed('default', 'typo', {
+    strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }] } },
+    analysis: analysis({ failureLimit: 1, query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}))' }),
+  });
   await addRevision('default', 'quiet', 'quiet-00002', { ready: true }); // no series at all
   await addRevision('default', 'typo', 'typo-00002', { ready: true, traffic: { ok: 10, err: 0 } });
 
-  const held = await until('default', 'quiet', 'holding for data', (r) => r.status?.phase === 'Progressing' && r.status.analysis?.holding === true);
+  const held = await until(
+    'default',
+    'quiet',
+    'holding for data',
+    (r) => r.status?.phase === 'Progressing' && r.status.analysis?.holding === true,
+  );
   const t0 = Date.now();
   assert.equal(held.status?.canaryWeight, 20);
   assert.equal(held.status?.analysis?.lastResults[0]?.status, 'noData');
-  const ro = await until('default', 'quiet', 'RolledBack after the no-data timeout', (r) => r.status?.phase === 'RolledBack');
+  const ro = await until(
+    'default',
+    'quiet',
+    'RolledBack after the no-data timeout',
+    (r) => r.status?.phase === 'RolledBack',
+  );
   assert.ok(Date.now() - t0 >= 1500, `held ${Date.now() - t0} ms`);
   assert.match(ro.status?.message ?? '', /no data for \d+s \(noDataTimeout 3s\)/);
   assert.equal(await specSplit('default', 'quiet'), 'quiet-00001=100@stable,quiet-00002=0@canary');
@@ -315,22 +513,58 @@ test('no data holds the rollout, then fails it after noDataTimeout; PromQL error
 
 test('Prometheus down is no data, logged once; policies can come from a directory', async () => {
   const lines: string[] = [];
-  const log = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _e, cb): void { lines.push(chunk.toString()); cb(); } }));
+  const log = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _e, cb): void {
+        lines.push(chunk.toString());
+        cb();
+      },
+    }),
+  );
   const pdir = join(dir, 'policies');
   await mkdir(pdir, { recursive: true });
-  await writeFile(join(pdir, 'dark.yaml'), [
-    'apiVersion: delivery.sluice.dev/v1alpha1', 'kind: RolloutPolicy', 'metadata: {name: dark, namespace: promdown}',
-    'spec:', '  selector: {matchLabels: {team: night}}', '  strategy: {canary: {steps: [{setWeight: 30}, {analysis: {}}]}}',
-    '  analysis:', '    interval: 1s', '    metrics:', `      - {name: success-rate, query: '${SUCCESS_RATE}', thresholdRange: {min: 0.9}, noDataTimeout: 1h}`, '',
-  ].join('\n'));
-  const down = startRolloutController({ client: KubeClient.fromFile(api.kubeconfigPath, 'sluice-rollout'), prometheusUrl: 'http://127.0.0.1:1', namespace: 'promdown', policiesDir: pdir, clock: systemClock, log });
+  await writeFile(
+    join(pdir, 'dark.yaml'),
+    [
+      'apiVersion: delivery.sluice.dev/v1alpha1',
+      'kind: RolloutPolicy',
+      'metadata: {name: dark, namespace: promdown}',
+      'spec:',
+      '  selector: {matchLabels: {team: night}}',
+      '  strategy: {canary: {steps: [{setWeight: 30}, {analysis: {}}]}}',
+      '  analysis:',
+      '    interval: 1s',
+      '    metrics:',
+      `      - {name: success-rate, query: '${SUCCESS_RATE}', thresholdRange: {min: 0.9}, noDataTimeout: 1h}`,
+      '',
+    ].join('\n'),
+  );
+  const down = startRolloutController({
+    client: KubeClient.fromFile(api.kubeconfigPath, 'sluice-rollout'),
+    prometheusUrl: 'http://127.0.0.1:1',
+    namespace: 'promdown',
+    policiesDir: pdir,
+    clock: systemClock,
+    log,
+  });
   try {
     await down.ready;
     await createService('promdown', 'dark', { team: 'night' });
     await addRevision('promdown', 'dark', 'dark-00001', { ready: true });
-    await until('promdown', 'dark', 'pinned by the directory policy', (r) => r.status?.phase === 'Succeeded' && r.status.policy === 'policies/dark.yaml:1');
+    await until(
+      'promdown',
+      'dark',
+      'pinned by the directory policy',
+      (r) => r.status?.phase === 'Succeeded' && r.status.policy === 'policies/dark.yaml:1',
+    );
     await addRevision('promdown', 'dark', 'dark-00002', { ready: true });
-    const ro = await until('promdown', 'dark', 'three rounds of no data', (r) => (r.status?.analysisRuns?.length ?? 0) >= 3);
+    const ro = await until(
+      'promdown',
+      'dark',
+      'three rounds of no data',
+      (r) => (r.status?.analysisRuns?.length ?? 0) >= 3,
+    );
     assert.equal(ro.status?.phase, 'Progressing');
     assert.equal(ro.status?.analysis?.holding, true);
     assert.match(ro.status?.analysisRuns?.at(-1)?.metrics[0]?.reason ?? '', /Prometheus unavailable/);
@@ -343,8 +577,19 @@ test('Prometheus down is no data, logged once; policies can come from a director
 test('a policy directory keeps the last good policy when a file turns invalid, and says where', async () => {
   const pdir = join(dir, 'policies-unit');
   await mkdir(pdir, { recursive: true });
-  const file = (interval: string): string => ['apiVersion: delivery.sluice.dev/v1alpha1', 'kind: RolloutPolicy', 'metadata: {name: shop}', 'spec:', '  selector: {matchLabels: {app: shop}}',
-    '  strategy: {canary: {steps: [{setWeight: 10}]}}', '  analysis:', `    interval: ${interval}`, '    metrics: [{name: m, query: up, thresholdRange: {min: 1}}]', ''].join('\n');
+  const file = (interval: string): string =>
+    [
+      'apiVersion: delivery.sluice.dev/v1alpha1',
+      'kind: RolloutPolicy',
+      'metadata: {name: shop}',
+      'spec:',
+      '  selector: {matchLabels: {app: shop}}',
+      '  strategy: {canary: {steps: [{setWeight: 10}]}}',
+      '  analysis:',
+      `    interval: ${interval}`,
+      '    metrics: [{name: m, query: up, thresholdRange: {min: 1}}]',
+      '',
+    ].join('\n');
   const set = new PolicySet();
   const svc: ServiceObject = { metadata: { name: 'cart', namespace: 'default', labels: { app: 'shop' } } };
   await writeFile(join(pdir, 'shop.yaml'), file('1s'));
@@ -363,19 +608,31 @@ test('a policy directory keeps the last good policy when a file turns invalid, a
 
 test('a controller killed with SIGKILL mid-rollout is replaced and the rollout continues without duplicate notifications', async () => {
   const child = join(import.meta.dirname, 'support', 'rollout-controller-child.js');
-  const launch = (): Promise<ChildProcess> => new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, api.kubeconfigPath, prom.url, 'crash'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    p.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-    p.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(p); });
-    p.once('exit', (code) => reject(new Error(`child exited ${code}: ${err}`)));
-  });
+  const launch = (): Promise<ChildProcess> =>
+    new Promise((resolve, reject) => {
+      const p = spawn(process.execPath, [child, api.kubeconfigPath, prom.url, 'crash'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      p.stderr?.on('data', (d: Buffer) => {
+        err = (err + d.toString()).slice(-4000);
+      });
+      p.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('ready')) resolve(p);
+      });
+      p.once('exit', (code) => reject(new Error(`child exited ${code}: ${err}`)));
+    });
   // Every status the Rollout goes through, to check nothing goes backwards across the restart.
   const trace: { phase: string; step: number; canary: string }[] = [];
   const watch = new Informer<RolloutObject>(c, R.rollouts, { namespace: 'crash' });
   const record = (r: RolloutObject): void => {
     const s = r.status;
-    if (s?.phase && s.canaryRevision && trace.at(-1)?.phase + String(trace.at(-1)?.step) !== s.phase + String(s.currentStep)) trace.push({ phase: s.phase, step: s.currentStep ?? 0, canary: s.canaryRevision });
+    if (
+      s?.phase &&
+      s.canaryRevision &&
+      trace.at(-1)?.phase + String(trace.at(-1)?.step) !== s.phase + String(s.currentStep)
+    )
+      trace.push({ phase: s.phase, step: s.currentStep ?? 0, canary: s.canaryRevision });
   };
   watch.onAdd(record).onUpdate(record);
   await watch.start();
@@ -384,17 +641,41 @@ test('a controller killed with SIGKILL mid-rollout is replaced and the rollout c
   try {
     a = await launch();
     await governed('crash', 'crashy', {
-      strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }, { setWeight: 40 }, { pause: { duration: '2s' } }, { setWeight: 60 }, { analysis: {} }, { setWeight: 80 }, { pause: { duration: '1s' } }] } },
+      strategy: {
+        canary: {
+          steps: [
+            { setWeight: 20 },
+            { analysis: {} },
+            { setWeight: 40 },
+            { pause: { duration: '2s' } },
+            { setWeight: 60 },
+            { analysis: {} },
+            { setWeight: 80 },
+            { pause: { duration: '1s' } },
+          ],
+        },
+      },
       analysis: analysis(),
     });
     await addRevision('crash', 'crashy', 'crashy-00002', { ready: true, traffic: { ok: 10, err: 0 } });
-    const mid = await until('crash', 'crashy', 'at the 40 % pause', (r) => r.status?.phase === 'Progressing' && (r.status.currentStep ?? 0) >= 3);
+    const mid = await until(
+      'crash',
+      'crashy',
+      'at the 40 % pause',
+      (r) => r.status?.phase === 'Progressing' && (r.status.currentStep ?? 0) >= 3,
+    );
     a.kill('SIGKILL');
     await new Promise<void>((r) => (a?.exitCode !== null || a?.signalCode !== null ? r() : a?.once('exit', () => r())));
     const dead = await rollout('crash', 'crashy');
     assert.ok((dead?.status?.currentStep ?? 0) >= (mid.status?.currentStep ?? 0));
     b = await launch();
-    const ro = await until('crash', 'crashy', 'Succeeded after the restart', (r) => r.status?.phase === 'Succeeded' && r.status.stableRevision === 'crashy-00002', 30_000);
+    const ro = await until(
+      'crash',
+      'crashy',
+      'Succeeded after the restart',
+      (r) => r.status?.phase === 'Succeeded' && r.status.stableRevision === 'crashy-00002',
+      30_000,
+    );
     assert.equal(await specSplit('crash', 'crashy'), 'crashy-00002=100@stable');
     const rollout2 = trace.filter((t) => t.canary === 'crashy-00002');
     for (let i = 1; i < rollout2.length; i++) {
@@ -402,9 +683,16 @@ test('a controller killed with SIGKILL mid-rollout is replaced and the rollout c
       assert.ok(p && q && (q.step >= p.step || q.phase === 'Succeeded'), `went backwards: ${JSON.stringify(rollout2)}`);
       assert.notEqual(q?.phase, 'Pending', `restarted from scratch: ${JSON.stringify(rollout2)}`);
     }
-    await waitFor('outbox drained', async () => ((await rollout('crash', 'crashy'))?.status?.pendingNotifications ?? [1]).length === 0);
+    await waitFor(
+      'outbox drained',
+      async () => ((await rollout('crash', 'crashy'))?.status?.pendingNotifications ?? [1]).length === 0,
+    );
     const ev = await events('crash', 'crashy');
-    assert.deepEqual(ev, { RolloutStarted: 1, RolloutStep: 4, RolloutPromoting: 1, RolloutSucceeded: 1 }, `events ${JSON.stringify(ev)}`);
+    assert.deepEqual(
+      ev,
+      { RolloutStarted: 1, RolloutStep: 4, RolloutPromoting: 1, RolloutSucceeded: 1 },
+      `events ${JSON.stringify(ev)}`,
+    );
     assert.ok(ro.status?.analysisRuns?.every((r) => r.revision === 'crashy-00002'));
   } finally {
     watch.stop();

@@ -44,38 +44,159 @@ function withExtra(after: number, text: string): string {
   return lines.join('\n');
 }
 
-interface Case { name: string; yaml: string; want: string[] }
+interface Case {
+  name: string;
+  yaml: string;
+  want: string[];
+}
 const cases: Case[] = [
   { name: 'a valid policy has no errors', yaml: GOOD, want: [] },
-  { name: 'interval not a duration', yaml: withLine(14, '    interval: 5 minutes'), want: ['policies/web.yaml:14:15: spec.analysis.interval: must be a duration such as 500ms, 1s, 5m or 1h; got "5 minutes"'] },
-  { name: 'interval of zero', yaml: withLine(14, '    interval: 0s'), want: ['policies/web.yaml:14:15: spec.analysis.interval: must be longer than 0; got "0s"'] },
+  {
+    name: 'interval not a duration',
+    yaml: withLine(14, '    interval: 5 minutes'),
+    want: [
+      'policies/web.yaml:14:15: spec.analysis.interval: must be a duration such as 500ms, 1s, 5m or 1h; got "5 minutes"',
+    ],
+  },
+  {
+    name: 'interval of zero',
+    yaml: withLine(14, '    interval: 0s'),
+    want: ['policies/web.yaml:14:15: spec.analysis.interval: must be longer than 0; got "0s"'],
+  },
   { name: 'sub-second interval is fine (no floor)', yaml: withLine(14, '    interval: 500ms'), want: [] },
-  { name: 'weights must increase', yaml: withLine(12, '        - setWeight: 10'), want: ['policies/web.yaml:12:22: spec.strategy.canary.steps[2].setWeight: weights must increase from step to step; 10 follows 20 at steps[0]'] },
-  { name: 'weight above 100', yaml: withLine(10, '        - setWeight: 120'), want: ['policies/web.yaml:10:22: spec.strategy.canary.steps[0].setWeight: must be <= 100; got 120'] },
-  { name: 'a step with two kinds', yaml: withLine(10, '        - {setWeight: 20, pause: {}}'), want: ['policies/web.yaml:10:27: spec.strategy.canary.steps[0].pause: set only one of setWeight, pause, analysis; setWeight and pause are both set'] },
-  { name: 'unknown field (a typo) is reported, not pruned', yaml: withLine(15, '    failurelimit: 2'), want: ['policies/web.yaml:15:5: spec.analysis.failurelimit: unknown field; expected one of: failureCounting, failureLimit, interval, metrics, window'] },
-  { name: 'unknown template variable', yaml: withLine(18, '        query: sum(rate(x{revision_name="{{canary}}"}[1m]))'), want: ['policies/web.yaml:18:16: spec.analysis.metrics[0].query: unknown template variable "{{canary}}"; known: {{service}}, {{namespace}}, {{revision}}, {{stableRevision}}, {{interval}} (at character 27)'] },
-  { name: 'empty query', yaml: withLine(18, '        query: "  "'), want: ['policies/web.yaml:18:16: spec.analysis.metrics[0].query: must not be empty; write a PromQL template such as sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))'] },
-  { name: 'onNoData enum', yaml: withLine(20, '        onNoData: wait'), want: ['policies/web.yaml:20:19: spec.analysis.metrics[0].onNoData: must be one of: hold, fail, pass; got "wait"'] },
-  { name: 'missing thresholdRange for a threshold metric', yaml: withLine(19, ''), want: ['policies/web.yaml:17:9: spec.analysis.metrics[0].thresholdRange: is required unless judge is {type: mannWhitney}; e.g. thresholdRange: {min: 0.99}'] },
-  { name: 'min above max', yaml: withLine(19, '        thresholdRange: {min: 2, max: 1}'), want: ['policies/web.yaml:19:31: spec.analysis.metrics[0].thresholdRange.min: must not exceed max (1); got 2'] },
-  { name: 'no target', yaml: withLine(6, ''), want: ['policies/web.yaml:5:1: spec: must set exactly one of: targetRef, selector'] },
-  { name: 'missing interval', yaml: withLine(14, ''), want: ['policies/web.yaml:13:3: spec.analysis.interval: is required'] },
-  { name: 'analysis step without spec.analysis', yaml: GOOD.split('\n').slice(0, 12).join('\n') + '\n', want: ['policies/web.yaml:12:21: spec.strategy.canary.steps[2].analysis: an analysis step needs spec.analysis with metrics to check'] },
-  { name: 'wrong kind', yaml: withLine(2, 'kind: Rollout'), want: ['policies/web.yaml:2:7: kind: must be RolloutPolicy; got "Rollout"'] },
-  { name: 'failureCounting enum', yaml: withExtra(15, '    failureCounting: sometimes'), want: ['policies/web.yaml:16:22: spec.analysis.failureCounting: must be one of: consecutive, cumulative; got "sometimes"'] },
-  { name: 'noDataTimeout with onNoData fail', yaml: withLine(20, '        onNoData: fail\n        noDataTimeout: 10s'), want: ['policies/web.yaml:21:9: spec.analysis.metrics[0].noDataTimeout: applies only to onNoData: hold; onNoData is fail'] },
-  { name: 'alert without url', yaml: GOOD + '  alerts:\n    - {type: webhook}\n', want: ['policies/web.yaml:23:7: spec.alerts[0].url: is required for type webhook'] },
-  { name: 'slack without url or secretRef', yaml: GOOD + '  alerts:\n    - {type: slack}\n', want: ['policies/web.yaml:23:7: spec.alerts[0].url: is required for type slack (or a secretRef holding the incoming-webhook URL)'] },
-  { name: 'slack with the URL in a Secret', yaml: GOOD + '  alerts:\n    - {type: slack, secretRef: {name: slack, key: url}}\n', want: [] },
-  { name: 'alert type enum', yaml: GOOD + '  alerts:\n    - {type: pager, url: "http://x"}\n', want: ['policies/web.yaml:23:14: spec.alerts[0].type: must be one of: webhook, slack, alertmanager, cloudevents; got "pager"'] },
-  { name: 'broken YAML', yaml: withLine(14, '    interval: [1s'), want: ['policies/web.yaml:15:5: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
+  {
+    name: 'weights must increase',
+    yaml: withLine(12, '        - setWeight: 10'),
+    want: [
+      'policies/web.yaml:12:22: spec.strategy.canary.steps[2].setWeight: weights must increase from step to step; 10 follows 20 at steps[0]',
+    ],
+  },
+  {
+    name: 'weight above 100',
+    yaml: withLine(10, '        - setWeight: 120'),
+    want: ['policies/web.yaml:10:22: spec.strategy.canary.steps[0].setWeight: must be <= 100; got 120'],
+  },
+  {
+    name: 'a step with two kinds',
+    yaml: withLine(10, '        - {setWeight: 20, pause: {}}'),
+    want: [
+      'policies/web.yaml:10:27: spec.strategy.canary.steps[0].pause: set only one of setWeight, pause, analysis; setWeight and pause are both set',
+    ],
+  },
+  {
+    name: 'unknown field (a typo) is reported, not pruned',
+    yaml: withLine(15, '    failurelimit: 2'),
+    want: [
+      'policies/web.yaml:15:5: spec.analysis.failurelimit: unknown field; expected one of: failureCounting, failureLimit, interval, metrics, window',
+    ],
+  },
+  {
+    name: 'unknown template variable',
+    yaml: withLine(18, '        query: sum(rate(x{revision_name="{{canary}}"}[1m]))'),
+    want: [
+      'policies/web.yaml:18:16: spec.analysis.metrics[0].query: unknown template variable "{{canary}}"; known: {{service}}, {{namespace}}, {{revision}}, {{stableRevision}}, {{interval}} (at character 27)',
+    ],
+  },
+  {
+    name: 'empty query',
+    yaml: withLine(18, '        query: "  "'),
+    want: [
+      'policies/web.yaml:18:16: spec.analysis.metrics[0].query: must not be empty; write a PromQL template such as sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))',
+    ],
+  },
+  {
+    name: 'onNoData enum',
+    yaml: withLine(20, '        onNoData: wait'),
+    want: ['policies/web.yaml:20:19: spec.analysis.metrics[0].onNoData: must be one of: hold, fail, pass; got "wait"'],
+  },
+  {
+    name: 'missing thresholdRange for a threshold metric',
+    yaml: withLine(19, ''),
+    want: [
+      'policies/web.yaml:17:9: spec.analysis.metrics[0].thresholdRange: is required unless judge is {type: mannWhitney}; e.g. thresholdRange: {min: 0.99}',
+    ],
+  },
+  {
+    name: 'min above max',
+    yaml: withLine(19, '        thresholdRange: {min: 2, max: 1}'),
+    want: ['policies/web.yaml:19:31: spec.analysis.metrics[0].thresholdRange.min: must not exceed max (1); got 2'],
+  },
+  {
+    name: 'no target',
+    yaml: withLine(6, ''),
+    want: ['policies/web.yaml:5:1: spec: must set exactly one of: targetRef, selector'],
+  },
+  {
+    name: 'missing interval',
+    yaml: withLine(14, ''),
+    want: ['policies/web.yaml:13:3: spec.analysis.interval: is required'],
+  },
+  {
+    name: 'analysis step without spec.analysis',
+    yaml: GOOD.split('\n').slice(0, 12).join('\n') + '\n',
+    want: [
+      'policies/web.yaml:12:21: spec.strategy.canary.steps[2].analysis: an analysis step needs spec.analysis with metrics to check',
+    ],
+  },
+  {
+    name: 'wrong kind',
+    yaml: withLine(2, 'kind: Rollout'),
+    want: ['policies/web.yaml:2:7: kind: must be RolloutPolicy; got "Rollout"'],
+  },
+  {
+    name: 'failureCounting enum',
+    yaml: withExtra(15, '    failureCounting: sometimes'),
+    want: [
+      'policies/web.yaml:16:22: spec.analysis.failureCounting: must be one of: consecutive, cumulative; got "sometimes"',
+    ],
+  },
+  {
+    name: 'noDataTimeout with onNoData fail',
+    yaml: withLine(20, '        onNoData: fail\n        noDataTimeout: 10s'),
+    want: [
+      'policies/web.yaml:21:9: spec.analysis.metrics[0].noDataTimeout: applies only to onNoData: hold; onNoData is fail',
+    ],
+  },
+  {
+    name: 'alert without url',
+    yaml: GOOD + '  alerts:\n    - {type: webhook}\n',
+    want: ['policies/web.yaml:23:7: spec.alerts[0].url: is required for type webhook'],
+  },
+  {
+    name: 'slack without url or secretRef',
+    yaml: GOOD + '  alerts:\n    - {type: slack}\n',
+    want: [
+      'policies/web.yaml:23:7: spec.alerts[0].url: is required for type slack (or a secretRef holding the incoming-webhook URL)',
+    ],
+  },
+  {
+    name: 'slack with the URL in a Secret',
+    yaml: GOOD + '  alerts:\n    - {type: slack, secretRef: {name: slack, key: url}}\n',
+    want: [],
+  },
+  {
+    name: 'alert type enum',
+    yaml: GOOD + '  alerts:\n    - {type: pager, url: "http://x"}\n',
+    want: [
+      'policies/web.yaml:23:14: spec.alerts[0].type: must be one of: webhook, slack, alertmanager, cloudevents; got "pager"',
+    ],
+  },
+  {
+    name: 'broken YAML',
+    yaml: withLine(14, '    interval: [1s'),
+    want: [
+      'policies/web.yaml:15:5: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
+  },
 ];
 
 for (const c of cases) {
   test(`policy: ${c.name}`, () => {
     const r = parsePolicies(c.yaml, 'policies/web.yaml');
-    assert.deepEqual(r.errors.map((e) => e.where()), c.want);
+    assert.deepEqual(
+      r.errors.map((e) => e.where()),
+      c.want,
+    );
     assert.equal(r.policies.length, c.want.length === 0 ? 1 : 0);
     for (const e of r.errors) {
       assert.ok(e instanceof PolicyError && e instanceof SluiceError);
@@ -90,7 +211,10 @@ test('policy: multi-document file: each document reported with its own lines', (
   assert.equal(r.policies.length, 1);
   assert.equal(r.policies[0]?.policy.metadata.name, 'web');
   const offset = GOOD.split('\n').length; // lines of the first document and the separator
-  assert.deepEqual(r.errors.map((e) => [e.line, e.path]), [[14 + offset, 'spec.analysis.interval']]);
+  assert.deepEqual(
+    r.errors.map((e) => [e.line, e.path]),
+    [[14 + offset, 'spec.analysis.interval']],
+  );
 });
 
 test('policy: error codes separate YAML, schema and semantic problems', () => {
@@ -103,16 +227,28 @@ test('policy: error codes separate YAML, schema and semantic problems', () => {
 test('policy: blue/green and A/B policies parse', () => {
   const bg = `apiVersion: delivery.sluice.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {name: bg}\nspec:\n  selector: {matchLabels: {tier: web}}\n  strategy:\n    blueGreen: {previewTag: preview, autoPromotionSeconds: 30}\n`;
   const ab = `apiVersion: delivery.sluice.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {name: ab}\nspec:\n  targetRef: {name: web}\n  strategy:\n    abTest:\n      match:\n        - header: {name: x-beta, exact: "yes"}\n        - cookie: {name: beta, regex: "^1$"}\n`;
-  assert.deepEqual(parsePolicies(bg, 'bg.yaml').errors.map((e) => e.where()), []);
-  assert.deepEqual(parsePolicies(ab, 'ab.yaml').errors.map((e) => e.where()), []);
+  assert.deepEqual(
+    parsePolicies(bg, 'bg.yaml').errors.map((e) => e.where()),
+    [],
+  );
+  assert.deepEqual(
+    parsePolicies(ab, 'ab.yaml').errors.map((e) => e.where()),
+    [],
+  );
   const badAb = ab.replace('regex: "^1$"', 'regex: "("');
-  assert.match(parsePolicies(badAb, 'ab.yaml').errors[0]?.where() ?? '', /^ab\.yaml:10:39: spec\.strategy\.abTest\.match\[1\]\.cookie\.regex: is not a valid regular expression/);
+  assert.match(
+    parsePolicies(badAb, 'ab.yaml').errors[0]?.where() ?? '',
+    /^ab\.yaml:10:39: spec\.strategy\.abTest\.match\[1\]\.cookie\.regex: is not a valid regular expression/,
+  );
 });
 
 test('policy: the repository policies/ directory is valid', () => {
   const root = dirname(findCrdFile()).replace(/[/\\]deploy[/\\]crds$/, '');
   const r = loadPolicyDir(join(root, 'policies'));
-  assert.deepEqual(r.errors.map((e) => e.where()), []);
+  assert.deepEqual(
+    r.errors.map((e) => e.where()),
+    [],
+  );
   assert.ok(r.policies.length >= 1);
 });
 
@@ -122,14 +258,25 @@ test('policy: the schema comes from deploy/crds (both kinds), with the status su
   const rollout = loadCrdSchema('Rollout');
   assert.equal(policy.type, 'object');
   const status = (rollout.properties as Record<string, { properties: Record<string, unknown> }>).status;
-  for (const f of ['phase', 'stableRevision', 'canaryRevision', 'canaryWeight', 'currentStep', 'message']) assert.ok(status?.properties[f], f);
+  for (const f of ['phase', 'stableRevision', 'canaryRevision', 'canaryWeight', 'currentStep', 'message'])
+    assert.ok(status?.properties[f], f);
 });
 
-interface DurationCase { name: string; text: string; want: number | undefined }
+interface DurationCase {
+  name: string;
+  text: string;
+  want: number | undefined;
+}
 const durations: DurationCase[] = [
-  { name: '500ms', text: '500ms', want: 500 }, { name: '1s', text: '1s', want: 1000 }, { name: '5m', text: '5m', want: 300_000 },
-  { name: '1h', text: '1h', want: 3_600_000 }, { name: '1m30s', text: '1m30s', want: 90_000 }, { name: '1.5s', text: '1.5s', want: 1500 },
-  { name: 'no unit', text: '10', want: undefined }, { name: 'empty', text: '', want: undefined }, { name: 'words', text: '5 minutes', want: undefined },
+  { name: '500ms', text: '500ms', want: 500 },
+  { name: '1s', text: '1s', want: 1000 },
+  { name: '5m', text: '5m', want: 300_000 },
+  { name: '1h', text: '1h', want: 3_600_000 },
+  { name: '1m30s', text: '1m30s', want: 90_000 },
+  { name: '1.5s', text: '1.5s', want: 1500 },
+  { name: 'no unit', text: '10', want: undefined },
+  { name: 'empty', text: '', want: undefined },
+  { name: 'words', text: '5 minutes', want: undefined },
 ];
 for (const d of durations) test(`duration: ${d.name}`, () => assert.equal(parseDuration(d.text), d.want));
 test('duration: formatted for PromQL', () => {
@@ -137,10 +284,27 @@ test('duration: formatted for PromQL', () => {
 });
 
 const promqlCases: Array<{ name: string; query: string; want: RegExp | null }> = [
-  { name: 'a valid template with every variable', query: 'sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}",service_name="{{service}}"}[{{interval}}])) / sum(rate(revision_request_count{revision_name="{{stableRevision}}"}[{{interval}}]))', want: null },
-  { name: 'a missing closing parenthesis', query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])', want: /is not valid PromQL: syntax error at character \d+, near the end of the query/ },
-  { name: 'a dangling operator', query: 'rate(x{revision_name="{{revision}}"}[{{interval}}]) /', want: /is not valid PromQL/ },
-  { name: 'two expressions side by side', query: 'up{revision_name="{{revision}}"} up', want: /is not valid PromQL: syntax error at character 34, near "up"/ },
+  {
+    name: 'a valid template with every variable',
+    query:
+      'sum(rate(revision_request_count{namespace_name="{{namespace}}",revision_name="{{revision}}",service_name="{{service}}"}[{{interval}}])) / sum(rate(revision_request_count{revision_name="{{stableRevision}}"}[{{interval}}]))',
+    want: null,
+  },
+  {
+    name: 'a missing closing parenthesis',
+    query: 'sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])',
+    want: /is not valid PromQL: syntax error at character \d+, near the end of the query/,
+  },
+  {
+    name: 'a dangling operator',
+    query: 'rate(x{revision_name="{{revision}}"}[{{interval}}]) /',
+    want: /is not valid PromQL/,
+  },
+  {
+    name: 'two expressions side by side',
+    query: 'up{revision_name="{{revision}}"} up',
+    want: /is not valid PromQL: syntax error at character 34, near "up"/,
+  },
 ];
 for (const c of promqlCases) {
   test(`policy PromQL: ${c.name}`, () => {

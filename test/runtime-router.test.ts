@@ -27,7 +27,13 @@ function hello(name: string, target: string): RevisionSpec {
   };
 }
 function echo(name: string, extra: Partial<RevisionSpec> = {}): RevisionSpec {
-  return { namespace: 'default', name, serviceName: 'echo', containers: [{ image: 'sluice.dev/samples/echo' }], ...extra };
+  return {
+    namespace: 'default',
+    name,
+    serviceName: 'echo',
+    containers: [{ image: 'sluice.dev/samples/echo' }],
+    ...extra,
+  };
 }
 
 const baseRoutes: RouteTable['routes'] = [
@@ -55,9 +61,17 @@ before(async () => {
   rt.upsertRevision(echo('echo-00001'));
   rt.upsertRevision(echo('slow-00001', { timeoutSeconds: 0.3 }));
   rt.upsertRevision(echo('crash-00001'));
-  rt.upsertRevision(echo('broken-00001', { containers: [{ command: [process.execPath, '-e', 'console.error("no config"); process.exit(3)'] }] }));
+  rt.upsertRevision(
+    echo('broken-00001', {
+      containers: [{ command: [process.execPath, '-e', 'console.error("no config"); process.exit(3)'] }],
+    }),
+  );
   rt.setRoutes({ domain: 'example.com', routes: baseRoutes, tagHeaderRouting: true });
-  await waitFor('all revisions ready', () => rt.listRevisions().every((s) => s.ready === (s.name === 'broken-00001' ? 'False' : 'True')), 15_000);
+  await waitFor(
+    'all revisions ready',
+    () => rt.listRevisions().every((s) => s.ready === (s.name === 'broken-00001' ? 'False' : 'True')),
+    15_000,
+  );
 });
 after(async () => {
   agent.destroy();
@@ -101,11 +115,38 @@ describe('host and tag routing', () => {
     wantBody?: RegExp;
   }
   const cases: Case[] = [
-    { name: 'tag host reaches the tagged revision', host: 'two-web.default.example.com', wantStatus: 200, wantRevision: 'web-00002', wantBody: /Hello two!/ },
-    { name: 'tag host with a port and upper case', host: 'ONE-web.default.example.com:31080', wantStatus: 200, wantRevision: 'web-00001' },
-    { name: 'cluster-local tag host', host: 'two-web.default.svc.cluster.local', wantStatus: 200, wantRevision: 'web-00002' },
-    { name: 'Knative-Serving-Tag header picks the tag', host: 'web.default.example.com', headers: { 'Knative-Serving-Tag': 'two' }, wantStatus: 200, wantRevision: 'web-00002' },
-    { name: 'unknown host is 404 naming the host', host: 'nope.default.example.com:8080', wantStatus: 404, wantBody: /"nope\.default\.example\.com"/ },
+    {
+      name: 'tag host reaches the tagged revision',
+      host: 'two-web.default.example.com',
+      wantStatus: 200,
+      wantRevision: 'web-00002',
+      wantBody: /Hello two!/,
+    },
+    {
+      name: 'tag host with a port and upper case',
+      host: 'ONE-web.default.example.com:31080',
+      wantStatus: 200,
+      wantRevision: 'web-00001',
+    },
+    {
+      name: 'cluster-local tag host',
+      host: 'two-web.default.svc.cluster.local',
+      wantStatus: 200,
+      wantRevision: 'web-00002',
+    },
+    {
+      name: 'Knative-Serving-Tag header picks the tag',
+      host: 'web.default.example.com',
+      headers: { 'Knative-Serving-Tag': 'two' },
+      wantStatus: 200,
+      wantRevision: 'web-00002',
+    },
+    {
+      name: 'unknown host is 404 naming the host',
+      host: 'nope.default.example.com:8080',
+      wantStatus: 404,
+      wantBody: /"nope\.default\.example\.com"/,
+    },
   ];
   for (const c of cases) {
     test(c.name, async () => {
@@ -118,7 +159,14 @@ describe('host and tag routing', () => {
 
   test('an unknown tag in the header falls back to the split', async () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 4; i++) seen.add(String((await get('web.default.example.com', '/', { 'Knative-Serving-Tag': 'nope' })).headers['knative-serving-revision']));
+    for (let i = 0; i < 4; i++)
+      seen.add(
+        String(
+          (await get('web.default.example.com', '/', { 'Knative-Serving-Tag': 'nope' })).headers[
+            'knative-serving-revision'
+          ],
+        ),
+      );
     assert.ok(seen.size > 1, [...seen].join(','));
   });
 });
@@ -127,14 +175,23 @@ test('bodies stream both ways without buffering, and big bodies arrive intact', 
   // The response's first bytes must arrive before the request body is finished.
   const got = await new Promise<string>((resolve, reject) => {
     const u = new URL(url);
-    const req = request({ host: u.hostname, port: u.port, method: 'POST', path: '/', headers: { host: 'echo.default.example.com', 'content-type': 'text/plain' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => {
-        body += c.toString();
-        if (body === 'first;') req.end('second');
-      });
-      res.on('end', () => resolve(body));
-    });
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method: 'POST',
+        path: '/',
+        headers: { host: 'echo.default.example.com', 'content-type': 'text/plain' },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+          if (body === 'first;') req.end('second');
+        });
+        res.on('end', () => resolve(body));
+      },
+    );
     req.on('error', reject);
     req.write('first;');
   });
@@ -198,10 +255,24 @@ test('a revision that never became ready and keeps crashing answers 503 at once,
 });
 
 test('a route change takes effect for new requests without dropping one in flight', async () => {
-  rt.setRoutes({ domain: 'example.com', routes: [...baseRoutes, { namespace: 'default', name: 'move', traffic: [{ revisionName: 'echo-00001', percent: 100 }] }], tagHeaderRouting: true });
+  rt.setRoutes({
+    domain: 'example.com',
+    routes: [
+      ...baseRoutes,
+      { namespace: 'default', name: 'move', traffic: [{ revisionName: 'echo-00001', percent: 100 }] },
+    ],
+    tagHeaderRouting: true,
+  });
   const inFlight = get('move.default.example.com', '/sleep/400');
   await waitFor('request in flight', () => (rt.revisionStatus('default', 'echo-00001')?.load.inFlight ?? 0) > 0);
-  rt.setRoutes({ domain: 'example.com', routes: [...baseRoutes, { namespace: 'default', name: 'move', traffic: [{ revisionName: 'web-00003', percent: 100 }] }], tagHeaderRouting: true });
+  rt.setRoutes({
+    domain: 'example.com',
+    routes: [
+      ...baseRoutes,
+      { namespace: 'default', name: 'move', traffic: [{ revisionName: 'web-00003', percent: 100 }] },
+    ],
+    tagHeaderRouting: true,
+  });
   const moved = await get('move.default.example.com');
   assert.equal(moved.headers['knative-serving-revision'], 'web-00003');
   const old = await inFlight;
@@ -223,12 +294,49 @@ test('/metrics exposes Knative queue-proxy series with their labels', async () =
     }
     return undefined;
   };
-  const web1 = { namespace_name: 'default', service_name: 'web', configuration_name: 'web', revision_name: 'web-00001' };
-  assert.ok((sample('revision_request_count', { ...web1, response_code: '200', response_code_class: '2xx' }) ?? 0) >= 200);
-  assert.ok((sample('revision_request_latencies_bucket', { ...web1, response_code: '200', response_code_class: '2xx', le: '100000' }) ?? 0) >= 200);
-  assert.ok(sample('revision_request_latencies_bucket', { ...web1, response_code: '200', response_code_class: '2xx', le: '5' }) !== undefined);
-  assert.equal(sample('revision_request_count', { namespace_name: 'default', service_name: 'echo', configuration_name: 'echo', revision_name: 'echo-00001', response_code: '503', response_code_class: '5xx' }), 1);
-  assert.ok((sample('revision_request_count', { revision_name: 'crash-00001', response_code: '502', response_code_class: '5xx' }) ?? 0) >= 1);
+  const web1 = {
+    namespace_name: 'default',
+    service_name: 'web',
+    configuration_name: 'web',
+    revision_name: 'web-00001',
+  };
+  assert.ok(
+    (sample('revision_request_count', { ...web1, response_code: '200', response_code_class: '2xx' }) ?? 0) >= 200,
+  );
+  assert.ok(
+    (sample('revision_request_latencies_bucket', {
+      ...web1,
+      response_code: '200',
+      response_code_class: '2xx',
+      le: '100000',
+    }) ?? 0) >= 200,
+  );
+  assert.ok(
+    sample('revision_request_latencies_bucket', {
+      ...web1,
+      response_code: '200',
+      response_code_class: '2xx',
+      le: '5',
+    }) !== undefined,
+  );
+  assert.equal(
+    sample('revision_request_count', {
+      namespace_name: 'default',
+      service_name: 'echo',
+      configuration_name: 'echo',
+      revision_name: 'echo-00001',
+      response_code: '503',
+      response_code_class: '5xx',
+    }),
+    1,
+  );
+  assert.ok(
+    (sample('revision_request_count', {
+      revision_name: 'crash-00001',
+      response_code: '502',
+      response_code_class: '5xx',
+    }) ?? 0) >= 1,
+  );
   assert.equal(sample('activator_request_concurrency', web1), 0);
   assert.equal(sample('autoscaler_desired_pods', web1), 1);
   assert.match(r.body, /# TYPE revision_request_count counter/);

@@ -28,14 +28,20 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const routes: Array<{ namespace: string; name: string; traffic: Array<{ revisionName: string; percent: number }> }> = [];
+const routes: Array<{ namespace: string; name: string; traffic: Array<{ revisionName: string; percent: number }> }> =
+  [];
 function addRoute(name: string, revisionName: string): void {
   routes.push({ namespace: 'default', name, traffic: [{ revisionName, percent: 100 }] });
   rt.setRoutes({ domain: 'example.com', routes });
 }
 
 test('an idle revision scales to zero, then 100 concurrent first requests are all served', async () => {
-  rt.upsertRevision({ namespace: 'default', name: 'cold-00001', serviceName: 'cold', containers: [{ image: 'ghcr.io/knative/autoscale-go' }] });
+  rt.upsertRevision({
+    namespace: 'default',
+    name: 'cold-00001',
+    serviceName: 'cold',
+    containers: [{ image: 'ghcr.io/knative/autoscale-go' }],
+  });
   addRoute('cold', 'cold-00001');
   await waitForStatus(rt, 'default', 'cold-00001', (s) => s.ready === 'True' && s.replicas === 1);
   const zero = await waitForStatus(rt, 'default', 'cold-00001', (s) => s.actualReplicas === 0, 5000);
@@ -46,10 +52,20 @@ test('an idle revision scales to zero, then 100 concurrent first requests are al
 
   const started = Date.now();
   const results = await Promise.all(
-    Array.from({ length: 100 }, () => httpRequest(url, { host: 'cold.default.example.com', path: '/?sleep=20', timeoutMs: 20_000 })),
+    Array.from({ length: 100 }, () =>
+      httpRequest(url, { host: 'cold.default.example.com', path: '/?sleep=20', timeoutMs: 20_000 }),
+    ),
   );
   const statuses = results.map((r) => r.status);
-  assert.deepEqual(statuses.filter((s) => s !== 200), [], `non-200 answers: ${results.filter((r) => r.status !== 200).map((r) => r.body).slice(0, 3).join(' | ')}`);
+  assert.deepEqual(
+    statuses.filter((s) => s !== 200),
+    [],
+    `non-200 answers: ${results
+      .filter((r) => r.status !== 200)
+      .map((r) => r.body)
+      .slice(0, 3)
+      .join(' | ')}`,
+  );
   assert.ok(results.every((r) => r.body.startsWith('Slept for ')));
   assert.ok(results.every((r) => r.headers['knative-serving-revision'] === 'cold-00001'));
   const active = rt.revisionStatus('default', 'cold-00001');
@@ -91,7 +107,10 @@ test('containerConcurrency=1 is a hard limit: extra requests queue and are serve
   );
   sampling = false;
   await sampler;
-  assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [200, 200, 200],
+  );
   assert.equal(maxInFlight, 1);
   assert.equal(maxQueued, 2);
   // Served one after another: the last finishes no sooner than three sleeps.
@@ -104,7 +123,11 @@ test('the autoscaler adds processes under load, then shrinks to zero when it sto
     namespace: 'default',
     name: 'busy-00001',
     serviceName: 'busy',
-    annotations: { 'autoscaling.knative.dev/target': '2', 'autoscaling.knative.dev/target-utilization-percentage': '100', 'autoscaling.knative.dev/max-scale': '4' },
+    annotations: {
+      'autoscaling.knative.dev/target': '2',
+      'autoscaling.knative.dev/target-utilization-percentage': '100',
+      'autoscaling.knative.dev/max-scale': '4',
+    },
     containers: [{ image: 'gcr.io/knative-samples/autoscale-go' }],
   });
   addRoute('busy', 'busy-00001');
@@ -131,5 +154,9 @@ test('the autoscaler adds processes under load, then shrinks to zero when it sto
   assert.ok(served.every((n) => n > 0));
   // With the load gone the revision shrinks again (to zero, as nothing holds it).
   await waitForStatus(rt, 'default', 'busy-00001', (s) => s.actualReplicas === 0, 10_000);
-  await waitFor('gauge shows zero desired', async () => (await httpRequest(url, { host: '127.0.0.1', path: '/metrics' })).body.includes('autoscaler_desired_pods{namespace_name="default",service_name="busy",configuration_name="busy",revision_name="busy-00001"} 0'));
+  await waitFor('gauge shows zero desired', async () =>
+    (await httpRequest(url, { host: '127.0.0.1', path: '/metrics' })).body.includes(
+      'autoscaler_desired_pods{namespace_name="default",service_name="busy",configuration_name="busy",revision_name="busy-00001"} 0',
+    ),
+  );
 });

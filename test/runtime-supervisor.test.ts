@@ -23,7 +23,11 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function rev(name: string, container: RevisionSpec['containers'][number], extra: Partial<RevisionSpec> = {}): RevisionSpec {
+function rev(
+  name: string,
+  container: RevisionSpec['containers'][number],
+  extra: Partial<RevisionSpec> = {},
+): RevisionSpec {
   return { namespace: 'default', name, serviceName: name.replace(/-\d+$/, ''), containers: [container], ...extra };
 }
 
@@ -41,10 +45,19 @@ describe('helloworld samples', () => {
     want: string;
   }
   const cases: Case[] = [
-    { name: 'gcr helloworld-go without TARGET says World', image: 'gcr.io/knative-samples/helloworld-go', want: 'Hello World!\n' },
-    { name: 'ghcr helloworld-go with TARGET=Second', image: 'ghcr.io/knative/helloworld-go:latest', env: [{ name: 'TARGET', value: 'Second' }], want: 'Hello Second!\n' },
     {
-      name: 'the seeds\' mirror with a tag and digest',
+      name: 'gcr helloworld-go without TARGET says World',
+      image: 'gcr.io/knative-samples/helloworld-go',
+      want: 'Hello World!\n',
+    },
+    {
+      name: 'ghcr helloworld-go with TARGET=Second',
+      image: 'ghcr.io/knative/helloworld-go:latest',
+      env: [{ name: 'TARGET', value: 'Second' }],
+      want: 'Hello Second!\n',
+    },
+    {
+      name: "the seeds' mirror with a tag and digest",
       image: 'registry.cn-hangzhou.aliyuncs.com/knative-sample/helloworld-go:160e4dc8@sha256:0123',
       env: [{ name: 'TARGET', value: 'Jian' }],
       want: 'Hello Jian!\n',
@@ -53,7 +66,9 @@ describe('helloworld samples', () => {
   cases.forEach((c, i) => {
     test(c.name, async () => {
       const name = `hello${i}-00001`;
-      rt.upsertRevision(rev(name, { image: c.image, ...(c.env ? { env: c.env } : {}), ports: [{ containerPort: 8080 }] }));
+      rt.upsertRevision(
+        rev(name, { image: c.image, ...(c.env ? { env: c.env } : {}), ports: [{ containerPort: 8080 }] }),
+      );
       assert.equal(await getFromFirstEndpoint(name), c.want);
       await rt.removeRevision('default', name);
     });
@@ -70,7 +85,9 @@ test('an httpGet readiness probe decides readiness, not the open port', async ()
       readinessProbe: { httpGet: { path: '/healthz' }, failureThreshold: 1 },
     }),
   );
-  const probing = await waitForStatus(rt, 'default', name, (s) => s.message.includes('HTTP probe GET /healthz returned 503'));
+  const probing = await waitForStatus(rt, 'default', name, (s) =>
+    s.message.includes('HTTP probe GET /healthz returned 503'),
+  );
   assert.equal(probing.ready, 'Unknown');
   assert.equal(probing.reason, 'Deploying');
   assert.equal(probing.replicas, 0);
@@ -88,7 +105,12 @@ test('a command that exits is Ready=False naming the exit code, and restarts wit
     if (s.name === name) seen.push(s.reason);
   };
   rt.on('status', onStatus);
-  rt.upsertRevision(rev(name, { image: 'example.com/does-not-matter', command: [process.execPath, '-e', 'console.error("config missing: DATABASE_URL"); process.exit(3)'] }));
+  rt.upsertRevision(
+    rev(name, {
+      image: 'example.com/does-not-matter',
+      command: [process.execPath, '-e', 'console.error("config missing: DATABASE_URL"); process.exit(3)'],
+    }),
+  );
   const failed = await waitForStatus(rt, 'default', name, (s) => s.ready === 'False');
   assert.equal(failed.reason, 'ExitCode3');
   assert.match(failed.message, /exit code 3/);
@@ -117,8 +139,16 @@ test('an unknown image without a command is ContainerMissing with advice', async
 
 test('an unknown image with a command runs the command with args, env and PORT, logging to a file', async () => {
   const name = 'custom-00001';
-  const script = "require('http').createServer((q,s)=>s.end(process.argv[1]+':'+process.env.GREETING)).listen(process.env.PORT,'127.0.0.1');console.log('custom up')";
-  rt.upsertRevision(rev(name, { image: 'quay.io/me/app', command: [process.execPath, '-e', script], args: ['argOne'], env: [{ name: 'GREETING', value: 'hi' }] }));
+  const script =
+    "require('http').createServer((q,s)=>s.end(process.argv[1]+':'+process.env.GREETING)).listen(process.env.PORT,'127.0.0.1');console.log('custom up')";
+  rt.upsertRevision(
+    rev(name, {
+      image: 'quay.io/me/app',
+      command: [process.execPath, '-e', script],
+      args: ['argOne'],
+      env: [{ name: 'GREETING', value: 'hi' }],
+    }),
+  );
   assert.equal(await getFromFirstEndpoint(name), 'argOne:hi');
   const st = rt.revisionStatus('default', name);
   assert.ok(st);
@@ -128,8 +158,14 @@ test('an unknown image with a command runs the command with args, env and PORT, 
 
 test('an image table file adds images, with ${dir} for relative scripts', async () => {
   const dir = mkdtempSync(join(dataDir, 'table-'));
-  writeFileSync(join(dir, 'srv.cjs'), "require('http').createServer((q,s)=>s.end('from table '+process.env.FLAVOUR)).listen(process.env.PORT,'127.0.0.1')");
-  writeFileSync(join(dir, 'images.yaml'), `images:\n  - image: docker.io/acme/shop\n    command: ["${process.execPath}", "\${dir}/srv.cjs"]\n    env: {FLAVOUR: vanilla}\n`);
+  writeFileSync(
+    join(dir, 'srv.cjs'),
+    "require('http').createServer((q,s)=>s.end('from table '+process.env.FLAVOUR)).listen(process.env.PORT,'127.0.0.1')",
+  );
+  writeFileSync(
+    join(dir, 'images.yaml'),
+    `images:\n  - image: docker.io/acme/shop\n    command: ["${process.execPath}", "\${dir}/srv.cjs"]\n    env: {FLAVOUR: vanilla}\n`,
+  );
   const table = await ImageTable.fromFile(join(dir, 'images.yaml'));
   const rt2 = new Runtime({ dataDir: join(dir, 'data'), imageTable: table });
   try {
@@ -141,7 +177,7 @@ test('an image table file adds images, with ${dir} for relative scripts', async 
   }
 });
 
-test('close() leaves no process behind, including a command\'s own children', async () => {
+test("close() leaves no process behind, including a command's own children", async () => {
   const dir = mkdtempSync(join(dataDir, 'close-'));
   const rt2 = new Runtime({ dataDir: dir });
   // The command starts a grandchild that would otherwise survive its parent.
@@ -150,7 +186,9 @@ test('close() leaves no process behind, including a command\'s own children', as
   rt2.upsertRevision(rev('hello-00009', { image: 'gcr.io/knative-samples/helloworld-go' }));
   const a = await waitForStatus(rt2, 'default', 'tree-00001', (s) => s.ready === 'True');
   const b = await waitForStatus(rt2, 'default', 'hello-00009', (s) => s.ready === 'True');
-  const grandchild = Number(await waitFor('grandchild pid', () => /grandchild (\d+)/.exec(readFileSync(a.logFile, 'utf8'))?.[1]));
+  const grandchild = Number(
+    await waitFor('grandchild pid', () => /grandchild (\d+)/.exec(readFileSync(a.logFile, 'utf8'))?.[1]),
+  );
   const pids = [...a.processes, ...b.processes].map((p) => p.pid ?? 0).concat(grandchild);
   assert.ok(pids.every((p) => p > 0 && pidAlive(p)));
   await rt2.close();
@@ -173,7 +211,11 @@ test('children die when the Sluice process is SIGKILLed', async () => {
   const parent = spawn(process.execPath, ['--input-type=module', '-e', prog], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   parent.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const pids = await waitFor('child pids', () => (out.includes(']') ? (JSON.parse(out) as number[]) : undefined), 10_000);
+  const pids = await waitFor(
+    'child pids',
+    () => (out.includes(']') ? (JSON.parse(out) as number[]) : undefined),
+    10_000,
+  );
   assert.equal(pids.length, 2);
   assert.ok(pids.every(pidAlive));
   parent.kill('SIGKILL');

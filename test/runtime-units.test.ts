@@ -5,7 +5,15 @@ import { describe, test } from 'node:test';
 import { ManualClock } from '../src/util/clock.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { knativeAutoscalerDefaults, parseGoDuration, resolveAutoscaling } from '../src/runtime/annotations.js';
-import { ConcurrencyAverager, ConcurrencyWindow, decide, initialAutoscalerState, type AutoscalerSpec, type AutoscalerState, type Observation } from '../src/runtime/autoscaler.js';
+import {
+  ConcurrencyAverager,
+  ConcurrencyWindow,
+  decide,
+  initialAutoscalerState,
+  type AutoscalerSpec,
+  type AutoscalerState,
+  type Observation,
+} from '../src/runtime/autoscaler.js';
 import { ImageTable, parseImageRef } from '../src/runtime/image-table.js';
 import { RuntimeMetrics } from '../src/runtime/metrics.js';
 import { normaliseHost, Router, routeHosts } from '../src/runtime/router.js';
@@ -37,9 +45,21 @@ describe('autoscaler decide (pure, manual clock)', () => {
     want: { desiredPods: number; panicking: boolean };
   }
   const cases: Case[] = [
-    { name: 'steady load within target keeps one replica', obs: { readyPods: 1, currentPods: 1, stableConcurrency: 7, panicConcurrency: 8 }, want: { desiredPods: 1, panicking: false } },
-    { name: 'stable average 35 at target 10 wants 4', obs: { readyPods: 3, currentPods: 3, stableConcurrency: 35, panicConcurrency: 40 }, want: { desiredPods: 4, panicking: false } },
-    { name: 'burst over twice the ready capacity panics and follows the panic window', obs: { readyPods: 2, currentPods: 2, stableConcurrency: 12, panicConcurrency: 45 }, want: { desiredPods: 5, panicking: true } },
+    {
+      name: 'steady load within target keeps one replica',
+      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 7, panicConcurrency: 8 },
+      want: { desiredPods: 1, panicking: false },
+    },
+    {
+      name: 'stable average 35 at target 10 wants 4',
+      obs: { readyPods: 3, currentPods: 3, stableConcurrency: 35, panicConcurrency: 40 },
+      want: { desiredPods: 4, panicking: false },
+    },
+    {
+      name: 'burst over twice the ready capacity panics and follows the panic window',
+      obs: { readyPods: 2, currentPods: 2, stableConcurrency: 12, panicConcurrency: 45 },
+      want: { desiredPods: 5, panicking: true },
+    },
     {
       name: 'in panic the count never drops below the panic high-water mark',
       state: { panicSince: 0, maxPanicPods: 8 },
@@ -54,20 +74,55 @@ describe('autoscaler decide (pure, manual clock)', () => {
       obs: { readyPods: 8, currentPods: 8, stableConcurrency: 20, panicConcurrency: 30 },
       want: { desiredPods: 4, panicking: false },
     },
-    { name: 'scale-down is limited by max-scale-down-rate', obs: { readyPods: 10, currentPods: 10, stableConcurrency: 5, panicConcurrency: 5 }, want: { desiredPods: 5, panicking: false } },
-    { name: 'idle shorter than stable window + grace keeps the last replica', obs: { readyPods: 1, currentPods: 1, stableConcurrency: 0, panicConcurrency: 0, idleMs: 89_999 }, want: { desiredPods: 1, panicking: false } },
-    { name: 'idle for stable window + grace scales to zero', obs: { readyPods: 1, currentPods: 1, stableConcurrency: 0, panicConcurrency: 0, idleMs: 90_000 }, want: { desiredPods: 0, panicking: false } },
-    { name: 'min-scale holds replicas when idle', spec: { minScale: 2 }, obs: { readyPods: 2, currentPods: 2, stableConcurrency: 0, panicConcurrency: 0, idleMs: 600_000 }, want: { desiredPods: 2, panicking: false } },
-    { name: 'max-scale caps a panic', spec: { maxScale: 3 }, obs: { readyPods: 1, currentPods: 1, stableConcurrency: 10, panicConcurrency: 100 }, want: { desiredPods: 3, panicking: true } },
-    { name: 'scaled to zero with no traffic stays at zero', obs: { readyPods: 0, currentPods: 0, stableConcurrency: 0, panicConcurrency: 0, idleMs: 1000 }, want: { desiredPods: 0, panicking: false } },
-    { name: 'retention period outlasts stable window + grace', spec: { scaleToZeroRetentionMs: 300_000 }, obs: { readyPods: 1, currentPods: 1, stableConcurrency: 0, panicConcurrency: 0, idleMs: 120_000 }, want: { desiredPods: 1, panicking: false } },
+    {
+      name: 'scale-down is limited by max-scale-down-rate',
+      obs: { readyPods: 10, currentPods: 10, stableConcurrency: 5, panicConcurrency: 5 },
+      want: { desiredPods: 5, panicking: false },
+    },
+    {
+      name: 'idle shorter than stable window + grace keeps the last replica',
+      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 0, panicConcurrency: 0, idleMs: 89_999 },
+      want: { desiredPods: 1, panicking: false },
+    },
+    {
+      name: 'idle for stable window + grace scales to zero',
+      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 0, panicConcurrency: 0, idleMs: 90_000 },
+      want: { desiredPods: 0, panicking: false },
+    },
+    {
+      name: 'min-scale holds replicas when idle',
+      spec: { minScale: 2 },
+      obs: { readyPods: 2, currentPods: 2, stableConcurrency: 0, panicConcurrency: 0, idleMs: 600_000 },
+      want: { desiredPods: 2, panicking: false },
+    },
+    {
+      name: 'max-scale caps a panic',
+      spec: { maxScale: 3 },
+      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 10, panicConcurrency: 100 },
+      want: { desiredPods: 3, panicking: true },
+    },
+    {
+      name: 'scaled to zero with no traffic stays at zero',
+      obs: { readyPods: 0, currentPods: 0, stableConcurrency: 0, panicConcurrency: 0, idleMs: 1000 },
+      want: { desiredPods: 0, panicking: false },
+    },
+    {
+      name: 'retention period outlasts stable window + grace',
+      spec: { scaleToZeroRetentionMs: 300_000 },
+      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 0, panicConcurrency: 0, idleMs: 120_000 },
+      want: { desiredPods: 1, panicking: false },
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
       const clock = new ManualClock(0);
       clock.advance(c.advanceMs ?? 0);
       const now = clock.now();
-      const got = decide({ ...spec, ...c.spec }, { ...initialAutoscalerState(), ...c.state }, { ...c.obs, now, lastActiveAt: now - (c.obs.idleMs ?? 0) });
+      const got = decide(
+        { ...spec, ...c.spec },
+        { ...initialAutoscalerState(), ...c.state },
+        { ...c.obs, now, lastActiveAt: now - (c.obs.idleMs ?? 0) },
+      );
       assert.deepEqual({ desiredPods: got.desiredPods, panicking: got.panicking }, c.want, got.why);
     });
   }
@@ -84,8 +139,12 @@ describe('autoscaler decide (pure, manual clock)', () => {
     assert.equal(step({ readyPods: 1, currentPods: 1, stableConcurrency: 5, panicConcurrency: 5 }), 1);
     assert.equal(step({ readyPods: 1, currentPods: 1, stableConcurrency: 8, panicConcurrency: 60 }), 6);
     const held: number[] = [];
-    for (let i = 0; i < 29; i++) held.push(step({ readyPods: 6, currentPods: 6, stableConcurrency: 10, panicConcurrency: 10 }));
-    assert.ok(held.every((n) => n === 6), `held ${held.join(',')}`);
+    for (let i = 0; i < 29; i++)
+      held.push(step({ readyPods: 6, currentPods: 6, stableConcurrency: 10, panicConcurrency: 10 }));
+    assert.ok(
+      held.every((n) => n === 6),
+      `held ${held.join(',')}`,
+    );
     assert.equal(step({ readyPods: 6, currentPods: 6, stableConcurrency: 10, panicConcurrency: 10 }), 3);
   });
 });
@@ -107,16 +166,35 @@ describe('concurrency windows', () => {
 
 describe('exact weighted split', () => {
   test('smooth weighted round-robin is exact per cycle and spread out', () => {
-    const s = new SmoothWeightedRoundRobin([{ value: 'a', weight: 50 }, { value: 'b', weight: 25 }, { value: 'c', weight: 25 }]);
+    const s = new SmoothWeightedRoundRobin([
+      { value: 'a', weight: 50 },
+      { value: 'b', weight: 25 },
+      { value: 'c', weight: 25 },
+    ]);
     const first = Array.from({ length: 8 }, () => s.next()).join('');
     assert.equal(first, 'abcaabca');
   });
 
   test('10,000 requests through Router.pick split 50/25/25 within 0.5 points', () => {
-    const r = new Router({ lookup: () => undefined, metrics: new RuntimeMetrics(), clock: new ManualClock(), logger: silentLogger() });
+    const r = new Router({
+      lookup: () => undefined,
+      metrics: new RuntimeMetrics(),
+      clock: new ManualClock(),
+      logger: silentLogger(),
+    });
     r.setRoutes({
       domain: 'example.com',
-      routes: [{ namespace: 'default', name: 'web', traffic: [{ revisionName: 'web-1', percent: 50 }, { revisionName: 'web-2', percent: 25 }, { revisionName: 'web-3', percent: 25 }] }],
+      routes: [
+        {
+          namespace: 'default',
+          name: 'web',
+          traffic: [
+            { revisionName: 'web-1', percent: 50 },
+            { revisionName: 'web-2', percent: 25 },
+            { revisionName: 'web-3', percent: 25 },
+          ],
+        },
+      ],
     });
     const counts = new Map<string, number>();
     for (let i = 0; i < 10_000; i++) {
@@ -124,15 +202,35 @@ describe('exact weighted split', () => {
       assert.equal(p.kind, 'revision');
       if (p.kind === 'revision') counts.set(p.revision, (counts.get(p.revision) ?? 0) + 1);
     }
-    for (const [rev, want] of [['web-1', 50], ['web-2', 25], ['web-3', 25]] as const) {
+    for (const [rev, want] of [
+      ['web-1', 50],
+      ['web-2', 25],
+      ['web-3', 25],
+    ] as const) {
       const pct = ((counts.get(rev) ?? 0) / 10_000) * 100;
       assert.ok(Math.abs(pct - want) <= 0.5, `${rev}: ${pct}% want ${want}%`);
     }
   });
 
   test('an unchanged split keeps its position across setRoutes; a changed split takes effect', () => {
-    const r = new Router({ lookup: () => undefined, metrics: new RuntimeMetrics(), clock: new ManualClock(), logger: silentLogger() });
-    const table = (a: number) => ({ routes: [{ namespace: 'n', name: 'r', traffic: [{ revisionName: 'a', percent: a }, { revisionName: 'b', percent: 100 - a }] }] });
+    const r = new Router({
+      lookup: () => undefined,
+      metrics: new RuntimeMetrics(),
+      clock: new ManualClock(),
+      logger: silentLogger(),
+    });
+    const table = (a: number) => ({
+      routes: [
+        {
+          namespace: 'n',
+          name: 'r',
+          traffic: [
+            { revisionName: 'a', percent: a },
+            { revisionName: 'b', percent: 100 - a },
+          ],
+        },
+      ],
+    });
     r.setRoutes(table(50));
     const picks: string[] = [];
     const take = (): void => {
@@ -151,8 +249,22 @@ describe('exact weighted split', () => {
 });
 
 test('the Knative-Serving-Tag header is honoured only when tag-header routing is on', () => {
-  const r = new Router({ lookup: () => undefined, metrics: new RuntimeMetrics(), clock: new ManualClock(), logger: silentLogger() });
-  const routes = [{ namespace: 'n', name: 'r', traffic: [{ revisionName: 'stable', percent: 100 }, { revisionName: 'canary', percent: 0, tag: 'canary' }] }];
+  const r = new Router({
+    lookup: () => undefined,
+    metrics: new RuntimeMetrics(),
+    clock: new ManualClock(),
+    logger: silentLogger(),
+  });
+  const routes = [
+    {
+      namespace: 'n',
+      name: 'r',
+      traffic: [
+        { revisionName: 'stable', percent: 100 },
+        { revisionName: 'canary', percent: 0, tag: 'canary' },
+      ],
+    },
+  ];
   const picked = (): string => {
     const p = r.pick('r.n.example.com', { 'knative-serving-tag': 'canary' });
     return p.kind === 'revision' ? p.revision : p.kind;
@@ -177,10 +289,30 @@ describe('hosts', () => {
   for (const c of cases) test(`normaliseHost: ${c.name}`, () => assert.equal(normaliseHost(c.host), c.want));
 
   test('Knative templates and cluster-local names', () => {
-    const h = routeHosts({ namespace: 'demo', name: 'helloworld', traffic: [{ revisionName: 'helloworld-00001', percent: 100, tag: 'cn' }] }, { routes: [], domain: 'xx.app.alicontainer.com' });
-    assert.deepEqual(h.main, ['helloworld.demo.xx.app.alicontainer.com', 'helloworld.demo.svc.cluster.local', 'helloworld.demo.svc', 'helloworld.demo']);
+    const h = routeHosts(
+      {
+        namespace: 'demo',
+        name: 'helloworld',
+        traffic: [{ revisionName: 'helloworld-00001', percent: 100, tag: 'cn' }],
+      },
+      { routes: [], domain: 'xx.app.alicontainer.com' },
+    );
+    assert.deepEqual(h.main, [
+      'helloworld.demo.xx.app.alicontainer.com',
+      'helloworld.demo.svc.cluster.local',
+      'helloworld.demo.svc',
+      'helloworld.demo',
+    ]);
     assert.equal(h.tags.get('cn')?.[0], 'cn-helloworld.demo.xx.app.alicontainer.com');
-    const custom = routeHosts({ namespace: 'demo', name: 'hw', traffic: [{ revisionName: 'x', percent: 100, tag: 'v1' }] }, { routes: [], domain: 'd.io', domainTemplate: '{{.Name}}-{{.Namespace}}.{{.Domain}}', tagTemplate: '{{.Name}}-{{.Tag}}' });
+    const custom = routeHosts(
+      { namespace: 'demo', name: 'hw', traffic: [{ revisionName: 'x', percent: 100, tag: 'v1' }] },
+      {
+        routes: [],
+        domain: 'd.io',
+        domainTemplate: '{{.Name}}-{{.Namespace}}.{{.Domain}}',
+        tagTemplate: '{{.Name}}-{{.Tag}}',
+      },
+    );
     assert.equal(custom.main[0], 'hw-demo.d.io');
     assert.equal(custom.tags.get('v1')?.[0], 'hw-v1-demo.d.io');
   });
@@ -193,12 +325,28 @@ describe('image references', () => {
     want: { repository: string; tag?: string; digest?: string };
   }
   const cases: Case[] = [
-    { name: 'registry with tag', ref: 'gcr.io/knative-samples/helloworld-go:latest', want: { repository: 'gcr.io/knative-samples/helloworld-go', tag: 'latest' } },
-    { name: 'docker hub user', ref: 'ruromero/cloudevents-player', want: { repository: 'docker.io/ruromero/cloudevents-player' } },
+    {
+      name: 'registry with tag',
+      ref: 'gcr.io/knative-samples/helloworld-go:latest',
+      want: { repository: 'gcr.io/knative-samples/helloworld-go', tag: 'latest' },
+    },
+    {
+      name: 'docker hub user',
+      ref: 'ruromero/cloudevents-player',
+      want: { repository: 'docker.io/ruromero/cloudevents-player' },
+    },
     { name: 'docker hub official', ref: 'nginx:1.25', want: { repository: 'docker.io/library/nginx', tag: '1.25' } },
-    { name: 'digest', ref: 'ghcr.io/knative/autoscale-go@sha256:abc', want: { repository: 'ghcr.io/knative/autoscale-go', digest: 'sha256:abc' } },
+    {
+      name: 'digest',
+      ref: 'ghcr.io/knative/autoscale-go@sha256:abc',
+      want: { repository: 'ghcr.io/knative/autoscale-go', digest: 'sha256:abc' },
+    },
     { name: 'registry port', ref: 'localhost:5000/app:v2', want: { repository: 'localhost:5000/app', tag: 'v2' } },
-    { name: 'index.docker.io', ref: 'index.docker.io/ealen/echo-server', want: { repository: 'docker.io/ealen/echo-server' } },
+    {
+      name: 'index.docker.io',
+      ref: 'index.docker.io/ealen/echo-server',
+      want: { repository: 'docker.io/ealen/echo-server' },
+    },
   ];
   for (const c of cases) test(c.name, () => assert.deepEqual(parseImageRef(c.ref), c.want));
 
@@ -206,7 +354,11 @@ describe('image references', () => {
     const t = new ImageTable();
     const sample = t.resolve({ image: 'ghcr.io/knative/autoscale-go:v1' });
     assert.ok(sample.ok && sample.command.argv[1]?.endsWith('samples/autoscale.js') && sample.command.watchesParent);
-    const own = t.resolve({ image: 'ghcr.io/knative/autoscale-go', command: ['python3', '-m', 'http.server'], args: ['9000'] });
+    const own = t.resolve({
+      image: 'ghcr.io/knative/autoscale-go',
+      command: ['python3', '-m', 'http.server'],
+      args: ['9000'],
+    });
     assert.ok(own.ok);
     assert.deepEqual(own.command.argv, ['python3', '-m', 'http.server', '9000']);
     assert.equal(own.command.watchesParent, false);
@@ -226,37 +378,73 @@ describe('autoscaling annotations', () => {
     name: string;
     annotations: Record<string, string>;
     cc: number;
-    want: Partial<{ target: number; min: number; max: number; initial: number; windowMs: number; panicMs: number; warnings: number }>;
+    want: Partial<{
+      target: number;
+      min: number;
+      max: number;
+      initial: number;
+      windowMs: number;
+      panicMs: number;
+      warnings: number;
+    }>;
   }
   const cases: Case[] = [
-    { name: 'defaults: target 100 × 70 %', annotations: {}, cc: 0, want: { target: 70, min: 0, max: 0, initial: 1, windowMs: 60_000, panicMs: 6_000 } },
+    {
+      name: 'defaults: target 100 × 70 %',
+      annotations: {},
+      cc: 0,
+      want: { target: 70, min: 0, max: 0, initial: 1, windowMs: 60_000, panicMs: 6_000 },
+    },
     { name: 'containerConcurrency caps the target', annotations: {}, cc: 10, want: { target: 7 } },
     {
-      name: 'the seeds\' annotations (kebab and camel case)',
-      annotations: { 'autoscaling.knative.dev/target': '200', 'autoscaling.knative.dev/targetUtilizationPercentage': '80', 'autoscaling.knative.dev/minScale': '3', 'autoscaling.knative.dev/max-scale': '3', 'autoscaling.knative.dev/window': '40s' },
+      name: "the seeds' annotations (kebab and camel case)",
+      annotations: {
+        'autoscaling.knative.dev/target': '200',
+        'autoscaling.knative.dev/targetUtilizationPercentage': '80',
+        'autoscaling.knative.dev/minScale': '3',
+        'autoscaling.knative.dev/max-scale': '3',
+        'autoscaling.knative.dev/window': '40s',
+      },
       cc: 0,
       want: { target: 160, min: 3, max: 3, initial: 3, windowMs: 40_000, panicMs: 4_000 },
     },
-    { name: 'malformed values warn and use defaults', annotations: { 'autoscaling.knative.dev/min-scale': 'lots', 'autoscaling.knative.dev/window': 'a while' }, cc: 0, want: { min: 0, windowMs: 60_000, warnings: 2 } },
+    {
+      name: 'malformed values warn and use defaults',
+      annotations: { 'autoscaling.knative.dev/min-scale': 'lots', 'autoscaling.knative.dev/window': 'a while' },
+      cc: 0,
+      want: { min: 0, windowMs: 60_000, warnings: 2 },
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
       const r = resolveAutoscaling(c.annotations, c.cc, knativeAutoscalerDefaults);
-      const got = { target: r.spec.targetConcurrency, min: r.spec.minScale, max: r.spec.maxScale, initial: r.initialScale, windowMs: r.spec.stableWindowMs, panicMs: r.spec.panicWindowMs, warnings: r.warnings.length };
-      for (const [k, v] of Object.entries(c.want)) assert.equal(got[k as keyof typeof got], v, `${k}: ${JSON.stringify(got)}`);
+      const got = {
+        target: r.spec.targetConcurrency,
+        min: r.spec.minScale,
+        max: r.spec.maxScale,
+        initial: r.initialScale,
+        windowMs: r.spec.stableWindowMs,
+        panicMs: r.spec.panicWindowMs,
+        warnings: r.warnings.length,
+      };
+      for (const [k, v] of Object.entries(c.want))
+        assert.equal(got[k as keyof typeof got], v, `${k}: ${JSON.stringify(got)}`);
     });
   }
 });
 
 describe('revisionSpecFromKnative', () => {
-  test('maps a stored Revision (the seeds\' helloworld) and drops what it cannot use', () => {
+  test("maps a stored Revision (the seeds' helloworld) and drops what it cannot use", () => {
     const obj = {
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Revision',
       metadata: {
         name: 'helloworld-go-00001',
         namespace: 'demo',
-        labels: { 'serving.knative.dev/service': 'helloworld-go', 'serving.knative.dev/configuration': 'helloworld-go' },
+        labels: {
+          'serving.knative.dev/service': 'helloworld-go',
+          'serving.knative.dev/configuration': 'helloworld-go',
+        },
         annotations: { 'autoscaling.knative.dev/target': '10' },
       },
       spec: {
@@ -266,7 +454,10 @@ describe('revisionSpecFromKnative', () => {
           {
             image: 'registry.cn-hangzhou.aliyuncs.com/knative-sample/helloworld-go:160e4dc8',
             ports: [{ name: 'http1', containerPort: 8080 }],
-            env: [{ name: 'TARGET', value: 'World' }, { name: 'SECRET', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }],
+            env: [
+              { name: 'TARGET', value: 'World' },
+              { name: 'SECRET', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+            ],
             readinessProbe: { httpGet: { path: '/', port: 0 }, periodSeconds: 3 },
           },
         ],

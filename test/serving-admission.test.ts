@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { admit, deniedMessage, VALIDATION_WEBHOOK_NAME, type AdmissionOperation } from '../src/serving/admission.js';
 import type { ServingKind } from '../src/serving/types.js';
 
-const svc = (name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}): Record<string, unknown> => ({
+const svc = (
+  name: string,
+  spec: Record<string, unknown>,
+  metadata: Record<string, unknown> = {},
+): Record<string, unknown> => ({
   apiVersion: 'serving.knative.dev/v1',
   kind: 'Service',
   metadata: { name, namespace: 'default', ...metadata },
@@ -31,8 +35,23 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'route: valid split with tags', kind: 'Route', object: route([{ tag: 'prod', revisionName: 'foo', percent: 90 }, { tag: 'exp', configurationName: 'bar', percent: 10 }]) },
-  { name: 'route: sum over', kind: 'Route', object: route([{ revisionName: 'a', percent: 60 }, { configurationName: 'c', percent: 60 }]), want: 'Traffic targets sum to 120, want 100: spec.traffic' },
+  {
+    name: 'route: valid split with tags',
+    kind: 'Route',
+    object: route([
+      { tag: 'prod', revisionName: 'foo', percent: 90 },
+      { tag: 'exp', configurationName: 'bar', percent: 10 },
+    ]),
+  },
+  {
+    name: 'route: sum over',
+    kind: 'Route',
+    object: route([
+      { revisionName: 'a', percent: 60 },
+      { configurationName: 'c', percent: 60 },
+    ]),
+    want: 'Traffic targets sum to 120, want 100: spec.traffic',
+  },
   {
     name: 'route: both names',
     kind: 'Route',
@@ -42,7 +61,10 @@ const cases: Case[] = [
   {
     name: 'route: duplicate tags',
     kind: 'Route',
-    object: route([{ tag: 'a', revisionName: 'x', percent: 50 }, { tag: 'a', revisionName: 'y', percent: 50 }]),
+    object: route([
+      { tag: 'a', revisionName: 'x', percent: 50 },
+      { tag: 'a', revisionName: 'y', percent: 50 },
+    ]),
     want: 'Multiple definitions for "a": spec.traffic[0].tag, spec.traffic[1].tag',
   },
   {
@@ -66,10 +88,16 @@ const cases: Case[] = [
   {
     name: 'route: bad rollout-duration',
     kind: 'Route',
-    object: route([{ revisionName: 'x', percent: 100 }], { annotations: { 'serving.knative.dev/rollout-duration': '1.5s' } }),
+    object: route([{ revisionName: 'x', percent: 100 }], {
+      annotations: { 'serving.knative.dev/rollout-duration': '1.5s' },
+    }),
     want: 'rollout-duration=1.5s is not at second precision: metadata.annotations.serving.knative.dev/rollout-duration',
   },
-  { name: 'service: canonical', kind: 'Service', object: svc('valid', { template: template('busybox'), traffic: [{ latestRevision: true, percent: 100 }] }) },
+  {
+    name: 'service: canonical',
+    kind: 'Service',
+    object: svc('valid', { template: template('busybox'), traffic: [{ latestRevision: true, percent: 100 }] }),
+  },
   {
     name: 'service: missing image',
     kind: 'Service',
@@ -91,19 +119,36 @@ const cases: Case[] = [
   {
     name: 'service: autoscaling annotation belongs on the template',
     kind: 'Service',
-    object: svc('valid', { template: template('busybox') }, { annotations: { 'autoscaling.knative.dev/min-scale': '1' } }),
+    object: svc(
+      'valid',
+      { template: template('busybox') },
+      { annotations: { 'autoscaling.knative.dev/min-scale': '1' } },
+    ),
     want: 'invalid key name "autoscaling.knative.dev/min-scale": metadata.annotations\nautoscaling annotations must be put under "spec.template.metadata.annotations" to work',
   },
   {
     name: 'service: template annotation out of range',
     kind: 'Service',
-    object: svc('valid', { template: { metadata: { annotations: { 'autoscaling.knative.dev/max-scale': '1', 'autoscaling.knative.dev/min-scale': '2' } }, spec: { containers: [{ image: 'busybox' }] } } }),
+    object: svc('valid', {
+      template: {
+        metadata: {
+          annotations: { 'autoscaling.knative.dev/max-scale': '1', 'autoscaling.knative.dev/min-scale': '2' },
+        },
+        spec: { containers: [{ image: 'busybox' }] },
+      },
+    }),
     want: 'max-scale=1 is less than min-scale=2: spec.template.metadata.annotations.autoscaling.knative.dev/max-scale, spec.template.metadata.annotations.autoscaling.knative.dev/min-scale',
   },
   {
     name: 'service: reserved env and port',
     kind: 'Service',
-    object: svc('valid', { template: { spec: { containers: [{ image: 'busybox', env: [{ name: 'PORT', value: '1' }], ports: [{ containerPort: 8012 }] }] } } }),
+    object: svc('valid', {
+      template: {
+        spec: {
+          containers: [{ image: 'busybox', env: [{ name: 'PORT', value: '1' }], ports: [{ containerPort: 8012 }] }],
+        },
+      },
+    }),
     want:
       '"PORT" is a reserved environment variable: spec.template.spec.containers[0].env[0].name\n' +
       'invalid value: 8012 is a reserved port: spec.template.spec.containers[0].ports.containerPort\n8012 is a reserved port, please use a different value',
@@ -185,7 +230,10 @@ test('admit: re-sending an unchanged byo-named template against the stored, defa
   const created = admit('Service', 'CREATE', svc('byo-name', { template: template('x', 'byo-name-foo') }));
   assert.equal(created.ok, true);
   if (!created.ok) return;
-  const again = svc('byo-name', { template: template('x', 'byo-name-foo'), traffic: [{ revisionName: 'byo-name-foo', percent: 100 }] });
+  const again = svc('byo-name', {
+    template: template('x', 'byo-name-foo'),
+    traffic: [{ revisionName: 'byo-name-foo', percent: 100 }],
+  });
   const r = admit('Service', 'UPDATE', again, created.object);
   assert.equal(r.ok, true, r.ok ? '' : r.error.error());
 });

@@ -15,7 +15,14 @@ const cases: Case[] = [
     input: {
       id: 'x1',
       kind: 'traffic-validation',
-      input: { operation: 'create', object: { kind: 'Route', metadata: { name: 'r', namespace: 'd' }, spec: { traffic: [{ tag: 'foo', percent: 100 }] } } },
+      input: {
+        operation: 'create',
+        object: {
+          kind: 'Route',
+          metadata: { name: 'r', namespace: 'd' },
+          spec: { traffic: [{ tag: 'foo', percent: 100 }] },
+        },
+      },
     },
     want: {
       ok: false,
@@ -27,7 +34,11 @@ const cases: Case[] = [
   },
   {
     name: 'naming of the first revision',
-    input: { id: 'x2', kind: 'naming', input: { configuration: { metadata: { name: 'web', namespace: 'd', generation: 7 } } } },
+    input: {
+      id: 'x2',
+      kind: 'naming',
+      input: { configuration: { metadata: { name: 'web', namespace: 'd', generation: 7 } } },
+    },
     want: { ok: true, resultIncludes: { revisionName: 'web-00007' } },
   },
   {
@@ -35,9 +46,24 @@ const cases: Case[] = [
     input: {
       id: 'x3',
       kind: 'rollout-steps',
-      input: { mode: 'observeReady', rolloutDurationSeconds: 120, nowNs: 200620094002, configurationRollout: { configurationName: 'c', percent: 100, revisions: [], stepParams: { starttime: 198219841988 } } },
+      input: {
+        mode: 'observeReady',
+        rolloutDurationSeconds: 120,
+        nowNs: 200620094002,
+        configurationRollout: {
+          configurationName: 'c',
+          percent: 100,
+          revisions: [],
+          stepParams: { starttime: 198219841988 },
+        },
+      },
     },
-    want: { ok: true, resultIncludes: { stepParams: { starttime: 198219841988, nextStepTime: 203620094002, stepDuration: 3000000000, stepSize: 3 } } },
+    want: {
+      ok: true,
+      resultIncludes: {
+        stepParams: { starttime: 198219841988, nextStepTime: 203620094002, stepDuration: 3000000000, stepSize: 3 },
+      },
+    },
   },
   { name: 'unknown kinds are reported, not thrown', input: { id: 'x4', kind: 'nope', input: {} }, want: { ok: false } },
 ];
@@ -52,9 +78,14 @@ for (const c of cases) {
 
 // The shared vectors live beside the checkout; a copy in test/fixtures serves a clone without them.
 const sharedUrl = new URL('../../../shared/conformance/examples.json', import.meta.url);
-const shared = existsSync(sharedUrl) ? sharedUrl : new URL('../../test/fixtures/conformance/examples.json', import.meta.url);
+const shared = existsSync(sharedUrl)
+  ? sharedUrl
+  : new URL('../../test/fixtures/conformance/examples.json', import.meta.url);
 test('conformance: shared examples keep ok and exact error text', () => {
-  const all = JSON.parse(readFileSync(shared, 'utf8')) as { id: string; expect: { ok: boolean; result?: { error?: string } } }[];
+  const all = JSON.parse(readFileSync(shared, 'utf8')) as {
+    id: string;
+    expect: { ok: boolean; result?: { error?: string } };
+  }[];
   for (const c of all) {
     const r = runConformanceCase(c);
     assert.equal(r.ok, c.expect.ok, c.id);

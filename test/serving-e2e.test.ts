@@ -10,13 +10,21 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { sluiceStartFixture, waitFor } from './support/procs.js';
 
-interface Condition { type: string; status: string; reason?: string; message?: string }
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
 interface Obj {
   metadata: { name: string; generation?: number; resourceVersion?: string; labels?: Record<string, string> };
   spec?: Record<string, unknown>;
   status?: {
-    conditions?: Condition[]; observedGeneration?: number; url?: string;
-    latestCreatedRevisionName?: string; latestReadyRevisionName?: string;
+    conditions?: Condition[];
+    observedGeneration?: number;
+    url?: string;
+    latestCreatedRevisionName?: string;
+    latestReadyRevisionName?: string;
     traffic?: Array<{ revisionName?: string; percent?: number; latestRevision?: boolean; tag?: string; url?: string }>;
   };
 }
@@ -36,7 +44,8 @@ async function listNames(kind: string): Promise<string[]> {
   return (JSON.parse(r.stdout) as { items: Obj[] }).items.map((o) => o.metadata.name).sort();
 }
 
-const cond = (o: Obj | undefined, type: string): Condition | undefined => o?.status?.conditions?.find((c) => c.type === type);
+const cond = (o: Obj | undefined, type: string): Condition | undefined =>
+  o?.status?.conditions?.find((c) => c.type === type);
 
 /** Ready=True for the current generation. */
 const isReady = (o: Obj | undefined): boolean =>
@@ -50,7 +59,9 @@ function get(host: string): Promise<{ status: number; body: string; revision: st
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, revision: String(res.headers['knative-serving-revision'] ?? '') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body, revision: String(res.headers['knative-serving-revision'] ?? '') }),
+      );
     });
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error(`GET ${host} timed out`)));
@@ -88,10 +99,14 @@ async function apply(yaml: string, file = 'svc.yaml'): Promise<{ code: number; s
 test('the helloworld Service becomes Ready with hello-00001 at 100% and the router answers Hello World!', async () => {
   const r = await apply(service('hello', helloContainer('World')));
   assert.equal(r.code, 0, r.stderr);
-  const svc = await waitFor('ksvc hello Ready', async () => {
-    const s = await getJson('ksvc', 'hello');
-    return isReady(s) ? s : undefined;
-  }, 20_000);
+  const svc = await waitFor(
+    'ksvc hello Ready',
+    async () => {
+      const s = await getJson('ksvc', 'hello');
+      return isReady(s) ? s : undefined;
+    },
+    20_000,
+  );
   assert.equal(svc.status?.latestCreatedRevisionName, 'hello-00001');
   assert.equal(svc.status?.latestReadyRevisionName, 'hello-00001');
   assert.equal(svc.status?.url, `http://${HOST}`);
@@ -111,8 +126,14 @@ test('the helloworld Service becomes Ready with hello-00001 at 100% and the rout
 
 test('statuses stop changing once everything is Ready (no resourceVersion churn)', async () => {
   const rvs = async (): Promise<string[]> =>
-    Promise.all([['ksvc', 'hello'], ['configuration', 'hello'], ['route', 'hello'], ['revision', 'hello-00001']]
-      .map(async ([kind, name]) => (await getJson(kind!, name!))?.metadata.resourceVersion ?? ''));
+    Promise.all(
+      [
+        ['ksvc', 'hello'],
+        ['configuration', 'hello'],
+        ['route', 'hello'],
+        ['revision', 'hello-00001'],
+      ].map(async ([kind, name]) => (await getJson(kind!, name!))?.metadata.resourceVersion ?? ''),
+    );
   const first = await rvs();
   await get(HOST);
   await new Promise((r) => setTimeout(r, 1500));
@@ -122,10 +143,18 @@ test('statuses stop changing once everything is Ready (no resourceVersion churn)
 test('an env change makes hello-00002 and the router answers the new text', async () => {
   const r = await apply(service('hello', helloContainer('Sluice')));
   assert.equal(r.code, 0, r.stderr);
-  await waitFor('ksvc hello Ready on hello-00002', async () => {
-    const s = await getJson('ksvc', 'hello');
-    return isReady(s) && s?.status?.latestReadyRevisionName === 'hello-00002' && s.status.traffic?.[0]?.revisionName === 'hello-00002';
-  }, 20_000);
+  await waitFor(
+    'ksvc hello Ready on hello-00002',
+    async () => {
+      const s = await getJson('ksvc', 'hello');
+      return (
+        isReady(s) &&
+        s?.status?.latestReadyRevisionName === 'hello-00002' &&
+        s.status.traffic?.[0]?.revisionName === 'hello-00002'
+      );
+    },
+    20_000,
+  );
   const res = await waitFor('the router to answer Hello Sluice!', async () => {
     const x = await get(HOST);
     return x.body === 'Hello Sluice!\n' ? x : undefined;
@@ -140,20 +169,27 @@ const broken = `        - image: ghcr.io/knative/helloworld-go
 test('a broken container gives a failed Revision with a readable reason while the old revision keeps serving', async () => {
   const r = await apply(service('hello', broken));
   assert.equal(r.code, 0, r.stderr);
-  const rev = await waitFor('revision hello-00003 Ready=False', async () => {
-    const x = await getJson('revision', 'hello-00003');
-    return cond(x, 'Ready')?.status === 'False' ? x : undefined;
-  }, 20_000);
+  const rev = await waitFor(
+    'revision hello-00003 Ready=False',
+    async () => {
+      const x = await getJson('revision', 'hello-00003');
+      return cond(x, 'Ready')?.status === 'False' ? x : undefined;
+    },
+    20_000,
+  );
   const ready = cond(rev, 'Ready');
   assert.equal(ready?.reason, 'ExitCode1');
   assert.match(ready?.message ?? '', /exit code 1/);
-  assert.match(ready?.message ?? '', /cannot open \/etc\/hello\.conf/, 'the container\'s own words reach the status');
+  assert.match(ready?.message ?? '', /cannot open \/etc\/hello\.conf/, "the container's own words reach the status");
   assert.equal(cond(rev, 'ContainerHealthy')?.status, 'False');
   const svc = await waitFor('ksvc hello Ready=False RevisionFailed', async () => {
     const s = await getJson('ksvc', 'hello');
     return cond(s, 'Ready')?.status === 'False' && cond(s, 'Ready')?.reason === 'RevisionFailed' ? s : undefined;
   });
-  assert.match(cond(svc, 'Ready')?.message ?? '', /^Revision "hello-00003" failed with message: Container failed with exit code 1/);
+  assert.match(
+    cond(svc, 'Ready')?.message ?? '',
+    /^Revision "hello-00003" failed with message: Container failed with exit code 1/,
+  );
   assert.equal(svc.status?.latestCreatedRevisionName, 'hello-00003');
   assert.equal(svc.status?.latestReadyRevisionName, 'hello-00002');
   for (let i = 0; i < 4; i++) {
@@ -179,12 +215,29 @@ test('a traffic-only change makes no new revision and each tag gets a URL that r
     return s?.status?.traffic?.length === 2 && cond(s, 'RoutesReady')?.status === 'True' ? s : undefined;
   });
   assert.deepEqual(svc.status?.traffic, [
-    { tag: 'one', revisionName: 'hello-00001', percent: 50, latestRevision: false, url: 'http://one-hello.default.svc.cluster.local' },
-    { tag: 'two', revisionName: 'hello-00002', percent: 50, latestRevision: false, url: 'http://two-hello.default.svc.cluster.local' },
+    {
+      tag: 'one',
+      revisionName: 'hello-00001',
+      percent: 50,
+      latestRevision: false,
+      url: 'http://one-hello.default.svc.cluster.local',
+    },
+    {
+      tag: 'two',
+      revisionName: 'hello-00002',
+      percent: 50,
+      latestRevision: false,
+      url: 'http://two-hello.default.svc.cluster.local',
+    },
   ]);
-  const swap = traffic.replace('percent: 50\n      tag: one', 'percent: 20\n      tag: one').replace('percent: 50\n      tag: two', 'percent: 80\n      tag: two');
+  const swap = traffic
+    .replace('percent: 50\n      tag: one', 'percent: 20\n      tag: one')
+    .replace('percent: 50\n      tag: two', 'percent: 80\n      tag: two');
   assert.equal((await apply(service('hello', broken, swap))).code, 0);
-  await waitFor('route status 20/80', async () => (await getJson('route', 'hello'))?.status?.traffic?.[0]?.percent === 20);
+  await waitFor(
+    'route status 20/80',
+    async () => (await getJson('route', 'hello'))?.status?.traffic?.[0]?.percent === 20,
+  );
   assert.deepEqual(await listNames('revisions'), names, 'a traffic-only change creates no Revision');
   assert.equal((await getJson('configuration', 'hello'))?.metadata.generation, 3, 'the Configuration did not change');
   const one = await get('one-hello.default.svc.cluster.local');
@@ -201,7 +254,7 @@ test('a traffic-only change makes no new revision and each tag gets a URL that r
   assert.deepEqual(Object.fromEntries(counts), { 'hello-00001': 2, 'hello-00002': 8 });
 });
 
-test('kubectl apply of traffic summing to 110 prints Knative\'s webhook message and changes nothing', async () => {
+test("kubectl apply of traffic summing to 110 prints Knative's webhook message and changes nothing", async () => {
   const bad = `  traffic:
     - revisionName: hello-00001
       percent: 60
@@ -209,7 +262,10 @@ test('kubectl apply of traffic summing to 110 prints Knative\'s webhook message 
       percent: 50`;
   const r = await apply(service('bad', helloContainer('X'), bad), 'x.yaml');
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /Error from server \(BadRequest\): error when creating ".*x\.yaml": admission webhook "validation\.webhook\.serving\.knative\.dev" denied the request: validation failed: Traffic targets sum to 110, want 100: spec\.traffic/);
+  assert.match(
+    r.stderr,
+    /Error from server \(BadRequest\): error when creating ".*x\.yaml": admission webhook "validation\.webhook\.serving\.knative\.dev" denied the request: validation failed: Traffic targets sum to 110, want 100: spec\.traffic/,
+  );
   assert.equal(await getJson('ksvc', 'bad'), undefined);
   const before = await getJson('ksvc', 'hello');
   const u = await apply(service('hello', broken, bad), 'x.yaml');
@@ -234,7 +290,11 @@ test('SIGTERM stops sluice start and its revision processes', async () => {
   assert.equal(r.code, 0, r.stderr);
   await waitFor('ksvc bye Ready', async () => isReady(await getJson('ksvc', 'bye')), 20_000);
   const pid = fx.sluice.child.pid ?? 0;
-  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter((x) => x !== '').map(Number);
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8'))
+    .trim()
+    .split(/\s+/)
+    .filter((x) => x !== '')
+    .map(Number);
   assert.ok(children.length >= 1, 'the revision runs as a child process of sluice');
   await fx.sluice.stop('SIGTERM');
   assert.equal(fx.sluice.child.exitCode, 0, fx.sluice.output());

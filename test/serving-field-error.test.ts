@@ -58,7 +58,9 @@ const cases: Case[] = [
   },
   {
     name: 'sum error at the list itself',
-    err: new FieldError({ message: 'Traffic targets sum to 110, want 100', paths: [''] }).viaField('traffic').viaField('spec'),
+    err: new FieldError({ message: 'Traffic targets sum to 110, want 100', paths: [''] })
+      .viaField('traffic')
+      .viaField('spec'),
     want: 'Traffic targets sum to 110, want 100: spec.traffic',
   },
 ];

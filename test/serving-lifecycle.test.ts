@@ -1,14 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initializeRouteConditions, markIngressRolloutInProgress, markTLSNotEnabled, markTrafficAssigned, propagateIngressStatus } from '../src/serving/route-lifecycle.js';
-import { initializeServiceConditions, propagateConfigurationStatus, propagateRouteStatus } from '../src/serving/service-lifecycle.js';
-import { setLatestCreatedRevisionName, setLatestReadyRevisionName, markLatestCreatedFailed } from '../src/serving/configuration-lifecycle.js';
+import {
+  initializeRouteConditions,
+  markIngressRolloutInProgress,
+  markTLSNotEnabled,
+  markTrafficAssigned,
+  propagateIngressStatus,
+} from '../src/serving/route-lifecycle.js';
+import {
+  initializeServiceConditions,
+  propagateConfigurationStatus,
+  propagateRouteStatus,
+} from '../src/serving/service-lifecycle.js';
+import {
+  setLatestCreatedRevisionName,
+  setLatestReadyRevisionName,
+  markLatestCreatedFailed,
+} from '../src/serving/configuration-lifecycle.js';
 import { propagateRevisionObservation } from '../src/serving/revision-lifecycle.js';
 import type { Condition, Status } from '../src/serving/types.js';
 
 const T = Date.UTC(2026, 0, 1);
 const summary = (s: Status): Record<string, string> =>
-  Object.fromEntries((s.conditions ?? []).map((c: Condition) => [c.type, [c.status, c.reason, c.message].filter(Boolean).join('/')]));
+  Object.fromEntries(
+    (s.conditions ?? []).map((c: Condition) => [c.type, [c.status, c.reason, c.message].filter(Boolean).join('/')]),
+  );
 
 interface Case {
   name: string;
@@ -20,12 +36,25 @@ const cases: Case[] = [
   {
     name: 'route: initialized conditions are Unknown',
     run: () => initializeRouteConditions(undefined, T),
-    want: { AllTrafficAssigned: 'Unknown', CertificateProvisioned: 'Unknown', IngressReady: 'Unknown', Ready: 'Unknown' },
+    want: {
+      AllTrafficAssigned: 'Unknown',
+      CertificateProvisioned: 'Unknown',
+      IngressReady: 'Unknown',
+      Ready: 'Unknown',
+    },
   },
   {
     name: 'route: all happy makes Ready True',
-    run: () => propagateIngressStatus(markTLSNotEnabled(markTrafficAssigned(initializeRouteConditions(undefined, T), T), T), T, { status: 'True' }),
-    want: { AllTrafficAssigned: 'True', CertificateProvisioned: 'True/TLSNotEnabled/external-domain-tls is not enabled', IngressReady: 'True', Ready: 'True' },
+    run: () =>
+      propagateIngressStatus(markTLSNotEnabled(markTrafficAssigned(initializeRouteConditions(undefined, T), T), T), T, {
+        status: 'True',
+      }),
+    want: {
+      AllTrafficAssigned: 'True',
+      CertificateProvisioned: 'True/TLSNotEnabled/external-domain-tls is not enabled',
+      IngressReady: 'True',
+      Ready: 'True',
+    },
   },
   {
     name: 'route: rollout in progress',
@@ -39,7 +68,12 @@ const cases: Case[] = [
   },
   {
     name: 'configuration: new revision makes it Unknown until ready',
-    run: () => setLatestCreatedRevisionName(setLatestReadyRevisionName(setLatestCreatedRevisionName(undefined, T, 'a-00001'), T, 'a-00001'), T, 'a-00002'),
+    run: () =>
+      setLatestCreatedRevisionName(
+        setLatestReadyRevisionName(setLatestCreatedRevisionName(undefined, T, 'a-00001'), T, 'a-00001'),
+        T,
+        'a-00002',
+      ),
     want: { Ready: 'Unknown' },
   },
   {
@@ -51,9 +85,20 @@ const cases: Case[] = [
     name: 'service: propagates configuration and route readiness',
     run: () =>
       propagateRouteStatus(
-        propagateConfigurationStatus(initializeServiceConditions(undefined, T), T, { conditions: [{ type: 'Ready', status: 'True' }] }),
+        propagateConfigurationStatus(initializeServiceConditions(undefined, T), T, {
+          conditions: [{ type: 'Ready', status: 'True' }],
+        }),
         T,
-        { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'IngressNotConfigured', message: 'Ingress has not yet been reconciled.' }] },
+        {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'Unknown',
+              reason: 'IngressNotConfigured',
+              message: 'Ingress has not yet been reconciled.',
+            },
+          ],
+        },
       ),
     want: {
       ConfigurationsReady: 'True',
@@ -63,23 +108,45 @@ const cases: Case[] = [
   },
   {
     name: 'revision: ready and active',
-    run: () => propagateRevisionObservation(undefined, T, { ready: true, actualReplicas: 1, desiredReplicas: 1, routed: true }),
+    run: () =>
+      propagateRevisionObservation(undefined, T, { ready: true, actualReplicas: 1, desiredReplicas: 1, routed: true }),
     want: { Active: 'True', ContainerHealthy: 'True', Ready: 'True', ResourcesAvailable: 'True' },
   },
   {
     name: 'revision: scaled to zero stays Ready',
     run: () =>
-      propagateRevisionObservation(propagateRevisionObservation(undefined, T, { ready: true, actualReplicas: 1, desiredReplicas: 1, routed: true }), T, {
-        ready: false,
-        actualReplicas: 0,
-        desiredReplicas: 0,
-        routed: false,
-      }),
-    want: { Active: 'False/NoTraffic/The target is not receiving traffic.', ContainerHealthy: 'True', Ready: 'True', ResourcesAvailable: 'True' },
+      propagateRevisionObservation(
+        propagateRevisionObservation(undefined, T, {
+          ready: true,
+          actualReplicas: 1,
+          desiredReplicas: 1,
+          routed: true,
+        }),
+        T,
+        {
+          ready: false,
+          actualReplicas: 0,
+          desiredReplicas: 0,
+          routed: false,
+        },
+      ),
+    want: {
+      Active: 'False/NoTraffic/The target is not receiving traffic.',
+      ContainerHealthy: 'True',
+      Ready: 'True',
+      ResourcesAvailable: 'True',
+    },
   },
   {
     name: 'revision: container failure',
-    run: () => propagateRevisionObservation(undefined, T, { ready: false, failure: { reason: 'ExitCode1', message: 'Container failed with: oops' }, actualReplicas: 0, desiredReplicas: 1, routed: true }),
+    run: () =>
+      propagateRevisionObservation(undefined, T, {
+        ready: false,
+        failure: { reason: 'ExitCode1', message: 'Container failed with: oops' },
+        actualReplicas: 0,
+        desiredReplicas: 1,
+        routed: true,
+      }),
     want: {
       Active: 'False/ExitCode1/Container failed with: oops',
       ContainerHealthy: 'False/ExitCode1/Container failed with: oops',

@@ -18,7 +18,12 @@ const nameCases: NameCase[] = [
   { name: 'short parent', parent: 'svc', suffix: '-00001', want: 'svc-00001' },
   { name: 'exactly 63', parent: 'a'.repeat(57), suffix: '-00001', want: `${'a'.repeat(57)}-00001` },
   // 64 characters: the first 25 of the parent, then md5(parent), then the suffix.
-  { name: 'too long is hashed', parent: 'a'.repeat(58), suffix: '-00001', want: `${'a'.repeat(25)}${createHash('md5').update('a'.repeat(58)).digest('hex')}-00001` },
+  {
+    name: 'too long is hashed',
+    parent: 'a'.repeat(58),
+    suffix: '-00001',
+    want: `${'a'.repeat(25)}${createHash('md5').update('a'.repeat(58)).digest('hex')}-00001`,
+  },
   { name: 'empty suffix', parent: 'x'.repeat(10), suffix: '', want: 'x'.repeat(10) },
 ];
 
@@ -55,7 +60,11 @@ const service: Service = {
     namespace: 'default',
     uid: 'u-1',
     labels: { team: 'a' },
-    annotations: { 'serving.knative.dev/rollout-duration': '60s', 'kubectl.kubernetes.io/last-applied-configuration': '{}', note: 'x' },
+    annotations: {
+      'serving.knative.dev/rollout-duration': '60s',
+      'kubectl.kubernetes.io/last-applied-configuration': '{}',
+      note: 'x',
+    },
   },
   spec: {
     template: { spec: { containers: [{ image: 'busybox' }] } },
@@ -72,7 +81,14 @@ test('makeRoute: named after the Service, owned by it, latest targets follow its
   assert.deepEqual(r.metadata?.labels, { team: 'a', 'serving.knative.dev/service': 'svc' });
   assert.deepEqual(r.metadata?.annotations, { 'serving.knative.dev/rollout-duration': '60s', note: 'x' });
   assert.deepEqual(r.metadata?.ownerReferences, [
-    { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'svc', uid: 'u-1', controller: true, blockOwnerDeletion: true },
+    {
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      name: 'svc',
+      uid: 'u-1',
+      controller: true,
+      blockOwnerDeletion: true,
+    },
   ]);
   assert.deepEqual(r.spec?.traffic, [
     { tag: 'current', revisionName: 'svc-00001', percent: 90, latestRevision: false },
@@ -84,7 +100,11 @@ test('makeConfiguration: drops rollout-duration and records the route', () => {
   const c = makeConfiguration(service, { metadata: { annotations: { 'serving.knative.dev/routes': 'other' } } });
   assert.equal(c.metadata?.name, 'svc');
   assert.deepEqual(c.metadata?.annotations, { note: 'x', 'serving.knative.dev/routes': 'other,svc' });
-  assert.deepEqual(c.metadata?.labels, { team: 'a', 'serving.knative.dev/service': 'svc', 'serving.knative.dev/serviceUID': 'u-1' });
+  assert.deepEqual(c.metadata?.labels, {
+    team: 'a',
+    'serving.knative.dev/service': 'svc',
+    'serving.knative.dev/serviceUID': 'u-1',
+  });
   assert.deepEqual(c.spec, { template: service.spec?.template });
 });
 
@@ -96,7 +116,13 @@ interface RevisionCase {
 }
 
 const base: Configuration = {
-  metadata: { name: 'svc', namespace: 'default', generation: 3, uid: 'c-1', labels: { 'serving.knative.dev/service': 'svc', 'serving.knative.dev/serviceUID': 'u-1' } },
+  metadata: {
+    name: 'svc',
+    namespace: 'default',
+    generation: 3,
+    uid: 'c-1',
+    labels: { 'serving.knative.dev/service': 'svc', 'serving.knative.dev/serviceUID': 'u-1' },
+  },
   spec: { template: { spec: { containers: [{ image: 'busybox' }] } } },
 };
 

@@ -3,8 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  WorkQueue, retryDelayMs, dataPlaneRoute, networkConfigFromData, revisionStatusFromObservation, nextRoutingState,
-  keepTransitionTimes, jsonEqual, stableFailureMessage, TerminalError, type DataPlaneRevisionStatus, type DataPlaneRoute,
+  WorkQueue,
+  retryDelayMs,
+  dataPlaneRoute,
+  networkConfigFromData,
+  revisionStatusFromObservation,
+  nextRoutingState,
+  keepTransitionTimes,
+  jsonEqual,
+  stableFailureMessage,
+  TerminalError,
+  type DataPlaneRevisionStatus,
+  type DataPlaneRoute,
 } from '../src/serving/reconciler/index.js';
 import type { IngressSplit, RevisionStatus } from '../src/serving/index.js';
 
@@ -26,7 +36,8 @@ test('WorkQueue: a key queued many times runs once; one in flight per key; an ev
   let maxActiveSameKey = 0;
   let release: (() => void) | undefined;
   const q = new WorkQueue({
-    name: 't', workers: 4,
+    name: 't',
+    workers: 4,
     reconcile: async (k) => {
       runs.push(k.name);
       active++;
@@ -48,7 +59,8 @@ test('WorkQueue: errors are retried with back-off until success; TerminalError i
   let attempts = 0;
   let terminal = 0;
   const q = new WorkQueue({
-    name: 't', baseDelayMs: 1,
+    name: 't',
+    baseDelayMs: 1,
     reconcile: async (k) => {
       if (k.name === 'flaky') {
         attempts++;
@@ -82,19 +94,35 @@ test('WorkQueue: requeueAfterMs brings the key back', async () => {
 
 test('dataPlaneRoute turns reconcileRoute ingress programs into router entries', () => {
   const split = (revisionName: string, percent: number): IngressSplit => ({ revisionName, percent, protocol: 'http1' });
-  const cases: Array<{ name: string; splits: Array<[string, IngressSplit[]]>; hosts: Record<string, string>; want: DataPlaneRoute }> = [
+  const cases: Array<{
+    name: string;
+    splits: Array<[string, IngressSplit[]]>;
+    hosts: Record<string, string>;
+    want: DataPlaneRoute;
+  }> = [
     {
       name: 'one revision at 100 %, cluster-local host gets its short forms',
       splits: [['', [split('hello-00001', 100)]]],
       hosts: { 'hello.default.svc.cluster.local': '' },
-      want: { namespace: 'default', name: 'hello', hosts: ['hello.default.svc.cluster.local', 'hello.default.svc', 'hello.default'], traffic: [{ revisionName: 'hello-00001', percent: 100 }] },
+      want: {
+        namespace: 'default',
+        name: 'hello',
+        hosts: ['hello.default.svc.cluster.local', 'hello.default.svc', 'hello.default'],
+        traffic: [{ revisionName: 'hello-00001', percent: 100 }],
+      },
     },
     {
       name: 'tags become 0 % entries with their own hosts; zero-percent splits are dropped from the main host',
-      splits: [['', [split('a', 100), split('b', 0)]], ['one', [split('a', 100)]], ['two', [split('b', 100)]]],
+      splits: [
+        ['', [split('a', 100), split('b', 0)]],
+        ['one', [split('a', 100)]],
+        ['two', [split('b', 100)]],
+      ],
       hosts: { 'hello.ns.example.com': '', 'one-hello.ns.example.com': 'one', 'two-hello.ns.example.com': 'two' },
       want: {
-        namespace: 'ns', name: 'hello', hosts: ['hello.ns.example.com'],
+        namespace: 'ns',
+        name: 'hello',
+        hosts: ['hello.ns.example.com'],
         traffic: [
           { revisionName: 'a', percent: 100 },
           { revisionName: 'a', percent: 0, tag: 'one', hosts: ['one-hello.ns.example.com'] },
@@ -104,25 +132,63 @@ test('dataPlaneRoute turns reconcileRoute ingress programs into router entries',
     },
     {
       name: 'a rolling tagged target serves its larger share on the tag host',
-      splits: [['', [split('old', 90), split('new', 10)]], ['t', [split('old', 90), split('new', 10)]]],
+      splits: [
+        ['', [split('old', 90), split('new', 10)]],
+        ['t', [split('old', 90), split('new', 10)]],
+      ],
       hosts: { 'r.ns.example.com': '', 't-r.ns.example.com': 't' },
       want: {
-        namespace: 'ns', name: 'r', hosts: ['r.ns.example.com'],
-        traffic: [{ revisionName: 'old', percent: 90 }, { revisionName: 'new', percent: 10 }, { revisionName: 'old', percent: 0, tag: 't', hosts: ['t-r.ns.example.com'] }],
+        namespace: 'ns',
+        name: 'r',
+        hosts: ['r.ns.example.com'],
+        traffic: [
+          { revisionName: 'old', percent: 90 },
+          { revisionName: 'new', percent: 10 },
+          { revisionName: 'old', percent: 0, tag: 't', hosts: ['t-r.ns.example.com'] },
+        ],
       },
     },
   ];
   for (const c of cases) {
-    assert.deepEqual(dataPlaneRoute(c.want.namespace, c.want.name, { splits: new Map(c.splits), hosts: c.hosts }), c.want, c.name);
+    assert.deepEqual(
+      dataPlaneRoute(c.want.namespace, c.want.name, { splits: new Map(c.splits), hosts: c.hosts }),
+      c.want,
+      c.name,
+    );
   }
 });
 
 test('networkConfigFromData reads config-domain and config-network with Knative defaults', () => {
-  const cases: Array<{ name: string; domain?: Record<string, string>; network?: Record<string, string>; want: Partial<ReturnType<typeof networkConfigFromData>> }> = [
-    { name: 'absent ConfigMaps: svc.cluster.local and the default templates', want: { domains: [{ domain: 'svc.cluster.local', selector: {} }], domainTemplate: '{{.Name}}.{{.Namespace}}.{{.Domain}}', tagTemplate: '{{.Tag}}-{{.Name}}', rolloutDurationSeconds: 0 } },
-    { name: 'a default domain replaces the catch-all', domain: { 'example.com': '' }, want: { domains: [{ domain: 'example.com', selector: {} }] } },
-    { name: 'legacy camelCase keys and a rollout duration in seconds', network: { domainTemplate: '{{.Name}}-{{.Namespace}}.{{.Domain}}', 'rollout-duration': '120' }, want: { domainTemplate: '{{.Name}}-{{.Namespace}}.{{.Domain}}', rolloutDurationSeconds: 120 } },
-    { name: 'rollout duration as a Go duration', network: { 'rollout-duration': '2m' }, want: { rolloutDurationSeconds: 120 } },
+  const cases: Array<{
+    name: string;
+    domain?: Record<string, string>;
+    network?: Record<string, string>;
+    want: Partial<ReturnType<typeof networkConfigFromData>>;
+  }> = [
+    {
+      name: 'absent ConfigMaps: svc.cluster.local and the default templates',
+      want: {
+        domains: [{ domain: 'svc.cluster.local', selector: {} }],
+        domainTemplate: '{{.Name}}.{{.Namespace}}.{{.Domain}}',
+        tagTemplate: '{{.Tag}}-{{.Name}}',
+        rolloutDurationSeconds: 0,
+      },
+    },
+    {
+      name: 'a default domain replaces the catch-all',
+      domain: { 'example.com': '' },
+      want: { domains: [{ domain: 'example.com', selector: {} }] },
+    },
+    {
+      name: 'legacy camelCase keys and a rollout duration in seconds',
+      network: { domainTemplate: '{{.Name}}-{{.Namespace}}.{{.Domain}}', 'rollout-duration': '120' },
+      want: { domainTemplate: '{{.Name}}-{{.Namespace}}.{{.Domain}}', rolloutDurationSeconds: 120 },
+    },
+    {
+      name: 'rollout duration as a Go duration',
+      network: { 'rollout-duration': '2m' },
+      want: { rolloutDurationSeconds: 120 },
+    },
   ];
   for (const c of cases) {
     const got = networkConfigFromData(c.domain, c.network);
@@ -131,13 +197,54 @@ test('networkConfigFromData reads config-domain and config-network with Knative 
 });
 
 test('revisionStatusFromObservation maps data plane observations to Knative conditions', () => {
-  const obs = (o: Partial<DataPlaneRevisionStatus>): DataPlaneRevisionStatus => ({ namespace: 'ns', name: 'r', ready: 'Unknown', reason: 'Deploying', message: '', active: false, actualReplicas: 1, desiredReplicas: 1, ...o });
-  const ready: RevisionStatus = revisionStatusFromObservation(undefined, NOW, obs({ ready: 'True', reason: '', active: true }), 1);
-  const cases: Array<{ name: string; prev?: RevisionStatus; o: DataPlaneRevisionStatus; want: Record<string, string> }> = [
-    { name: 'deploying: Ready Unknown', o: obs({}), want: { Ready: 'Unknown', ResourcesAvailable: 'Unknown', Active: 'Unknown' } },
-    { name: 'ready with a process', o: obs({ ready: 'True', reason: '', active: true }), want: { Ready: 'True', ContainerHealthy: 'True', ResourcesAvailable: 'True', Active: 'True' } },
-    { name: 'scaled to zero stays Ready with Active=False NoTraffic', prev: ready, o: obs({ ready: 'True', reason: '', active: false, actualReplicas: 0, desiredReplicas: 0 }), want: { Ready: 'True', Active: 'False/NoTraffic' } },
-    { name: 'container exits: Ready False with the exit reason', o: obs({ ready: 'False', reason: 'ExitCode1', message: 'Container failed with exit code 1. Restart 2 after a 1000 ms back-off (CrashLoopBackOff); logs in x' }), want: { Ready: 'False/ExitCode1', ContainerHealthy: 'False/ExitCode1' } },
+  const obs = (o: Partial<DataPlaneRevisionStatus>): DataPlaneRevisionStatus => ({
+    namespace: 'ns',
+    name: 'r',
+    ready: 'Unknown',
+    reason: 'Deploying',
+    message: '',
+    active: false,
+    actualReplicas: 1,
+    desiredReplicas: 1,
+    ...o,
+  });
+  const ready: RevisionStatus = revisionStatusFromObservation(
+    undefined,
+    NOW,
+    obs({ ready: 'True', reason: '', active: true }),
+    1,
+  );
+  const cases: Array<{
+    name: string;
+    prev?: RevisionStatus;
+    o: DataPlaneRevisionStatus;
+    want: Record<string, string>;
+  }> = [
+    {
+      name: 'deploying: Ready Unknown',
+      o: obs({}),
+      want: { Ready: 'Unknown', ResourcesAvailable: 'Unknown', Active: 'Unknown' },
+    },
+    {
+      name: 'ready with a process',
+      o: obs({ ready: 'True', reason: '', active: true }),
+      want: { Ready: 'True', ContainerHealthy: 'True', ResourcesAvailable: 'True', Active: 'True' },
+    },
+    {
+      name: 'scaled to zero stays Ready with Active=False NoTraffic',
+      prev: ready,
+      o: obs({ ready: 'True', reason: '', active: false, actualReplicas: 0, desiredReplicas: 0 }),
+      want: { Ready: 'True', Active: 'False/NoTraffic' },
+    },
+    {
+      name: 'container exits: Ready False with the exit reason',
+      o: obs({
+        ready: 'False',
+        reason: 'ExitCode1',
+        message: 'Container failed with exit code 1. Restart 2 after a 1000 ms back-off (CrashLoopBackOff); logs in x',
+      }),
+      want: { Ready: 'False/ExitCode1', ContainerHealthy: 'False/ExitCode1' },
+    },
   ];
   for (const c of cases) {
     const s = revisionStatusFromObservation(c.prev, NOW, c.o, 1);
@@ -152,7 +259,9 @@ test('revisionStatusFromObservation maps data plane observations to Knative cond
 
 test('stableFailureMessage drops the restart count so a crash loop does not rewrite the status', () => {
   assert.equal(
-    stableFailureMessage('Container failed with exit code 1. Restart 7 after a 16000 ms back-off (CrashLoopBackOff); logs in /x.log'),
+    stableFailureMessage(
+      'Container failed with exit code 1. Restart 7 after a 16000 ms back-off (CrashLoopBackOff); logs in /x.log',
+    ),
     'Container failed with exit code 1. Restarting with back-off (CrashLoopBackOff); logs in /x.log',
   );
 });
@@ -169,10 +278,39 @@ test('nextRoutingState follows Knative: active while routed, reserve after, pend
 });
 
 test('keepTransitionTimes keeps the stored time of a condition whose content did not change', () => {
-  const prev = { conditions: [{ type: 'Ready', status: 'False' as const, reason: 'X', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' }] };
-  const same = { conditions: [{ type: 'Ready', status: 'False' as const, reason: 'X', message: 'm', lastTransitionTime: '2026-01-01T00:05:00Z' }] };
-  const changed = { conditions: [{ type: 'Ready', status: 'True' as const, lastTransitionTime: '2026-01-01T00:05:00Z' }] };
+  const prev = {
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'False' as const,
+        reason: 'X',
+        message: 'm',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+      },
+    ],
+  };
+  const same = {
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'False' as const,
+        reason: 'X',
+        message: 'm',
+        lastTransitionTime: '2026-01-01T00:05:00Z',
+      },
+    ],
+  };
+  const changed = {
+    conditions: [{ type: 'Ready', status: 'True' as const, lastTransitionTime: '2026-01-01T00:05:00Z' }],
+  };
   assert.ok(jsonEqual(keepTransitionTimes(prev, same), prev), 'unchanged content: no write');
-  assert.equal(keepTransitionTimes(prev, changed).conditions[0]?.lastTransitionTime, '2026-01-01T00:05:00Z', 'a real transition keeps its new time');
-  assert.ok(jsonEqual({ a: 1, b: { c: 2, d: undefined } }, { b: { c: 2 }, a: 1 }), 'key order and undefined fields do not matter');
+  assert.equal(
+    keepTransitionTimes(prev, changed).conditions[0]?.lastTransitionTime,
+    '2026-01-01T00:05:00Z',
+    'a real transition keeps its new time',
+  );
+  assert.ok(
+    jsonEqual({ a: 1, b: { c: 2, d: undefined } }, { b: { c: 2 }, a: 1 }),
+    'key order and undefined fields do not matter',
+  );
 });

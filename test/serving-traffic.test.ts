@@ -6,10 +6,16 @@ import { reconcileRoute } from '../src/serving/route-reconcile.js';
 import { networkConfig, parseConfigDomain, urlForTag, lookupDomainForLabels } from '../src/serving/domains.js';
 import type { Configuration, Revision, Route, TrafficTarget } from '../src/serving/types.js';
 
-const ready = { conditions: [{ type: 'Ready', status: 'True' as const }] };
-const cfg = (name: string, latestReady: string | undefined, readyStatus: 'True' | 'False' | 'Unknown' = 'True'): Configuration => ({
+const cfg = (
+  name: string,
+  latestReady: string | undefined,
+  readyStatus: 'True' | 'False' | 'Unknown' = 'True',
+): Configuration => ({
   metadata: { name, namespace: 'test' },
-  status: { conditions: [{ type: 'Ready', status: readyStatus }], ...(latestReady ? { latestReadyRevisionName: latestReady, latestCreatedRevisionName: latestReady } : {}) },
+  status: {
+    conditions: [{ type: 'Ready', status: readyStatus }],
+    ...(latestReady ? { latestReadyRevisionName: latestReady, latestCreatedRevisionName: latestReady } : {}),
+  },
 });
 const rev = (name: string, config: string, readyStatus: 'True' | 'False' | 'Unknown' = 'True'): Revision => ({
   metadata: { name, namespace: 'test', labels: { 'serving.knative.dev/configuration': config } },
@@ -20,8 +26,17 @@ const route = (traffic: TrafficTarget[], labels: Record<string, string> = {}): R
   spec: { traffic },
 });
 
-const configurations = [cfg('good-config', 'good-revision-2'), cfg('unready-config', undefined, 'Unknown'), cfg('failed-config', undefined, 'False')];
-const revisions = [rev('good-revision-1', 'good-config'), rev('good-revision-2', 'good-config'), rev('unready-revision', 'x', 'Unknown'), rev('failed-revision', 'x', 'False')];
+const configurations = [
+  cfg('good-config', 'good-revision-2'),
+  cfg('unready-config', undefined, 'Unknown'),
+  cfg('failed-config', undefined, 'False'),
+];
+const revisions = [
+  rev('good-revision-1', 'good-config'),
+  rev('good-revision-2', 'good-config'),
+  rev('unready-revision', 'x', 'Unknown'),
+  rev('failed-revision', 'x', 'False'),
+];
 
 interface ErrCase {
   name: string;
@@ -30,14 +45,37 @@ interface ErrCase {
 }
 
 const errCases: ErrCase[] = [
-  { name: 'missing revision', traffic: [{ revisionName: 'nope', percent: 100 }], want: 'Revision "nope" referenced in traffic not found' },
-  { name: 'missing configuration', traffic: [{ configurationName: 'nope', percent: 100 }], want: 'Configuration "nope" referenced in traffic not found' },
-  { name: 'unready configuration', traffic: [{ configurationName: 'unready-config', percent: 100 }], want: 'Configuration "unready-config" not ready, isFailure=false' },
-  { name: 'failed configuration', traffic: [{ configurationName: 'failed-config', percent: 100 }], want: 'Configuration "failed-config" not ready, isFailure=true' },
-  { name: 'unready revision', traffic: [{ revisionName: 'unready-revision', percent: 100 }], want: 'Revision "unready-revision" not ready, isFailure=false' },
+  {
+    name: 'missing revision',
+    traffic: [{ revisionName: 'nope', percent: 100 }],
+    want: 'Revision "nope" referenced in traffic not found',
+  },
+  {
+    name: 'missing configuration',
+    traffic: [{ configurationName: 'nope', percent: 100 }],
+    want: 'Configuration "nope" referenced in traffic not found',
+  },
+  {
+    name: 'unready configuration',
+    traffic: [{ configurationName: 'unready-config', percent: 100 }],
+    want: 'Configuration "unready-config" not ready, isFailure=false',
+  },
+  {
+    name: 'failed configuration',
+    traffic: [{ configurationName: 'failed-config', percent: 100 }],
+    want: 'Configuration "failed-config" not ready, isFailure=true',
+  },
+  {
+    name: 'unready revision',
+    traffic: [{ revisionName: 'unready-revision', percent: 100 }],
+    want: 'Revision "unready-revision" not ready, isFailure=false',
+  },
   {
     name: 'a failure beats an earlier wait',
-    traffic: [{ revisionName: 'unready-revision', percent: 50 }, { revisionName: 'failed-revision', percent: 50 }],
+    traffic: [
+      { revisionName: 'unready-revision', percent: 50 },
+      { revisionName: 'failed-revision', percent: 50 },
+    ],
     want: 'Revision "failed-revision" not ready, isFailure=true',
   },
 ];
@@ -58,14 +96,32 @@ test('buildTrafficConfiguration: equal targets merge, tags get their own 100% sp
   ]);
   const { config, error } = buildTrafficConfiguration(r, configurations, revisions);
   assert.equal(error, undefined);
-  const splits = Object.fromEntries([...ingressSplits(config, undefined)].map(([k, v]) => [k, v.map((s) => [s.revisionName, s.percent])]));
-  assert.deepEqual(splits, { '': [['good-revision-2', 100]], v2: [['good-revision-2', 100]], v1: [['good-revision-1', 100]] });
+  const splits = Object.fromEntries(
+    [...ingressSplits(config, undefined)].map(([k, v]) => [k, v.map((s) => [s.revisionName, s.percent])]),
+  );
+  assert.deepEqual(splits, {
+    '': [['good-revision-2', 100]],
+    v2: [['good-revision-2', 100]],
+    v1: [['good-revision-1', 100]],
+  });
   const net = networkConfig({ domains: parseConfigDomain({ 'example.com': '' }) });
   const st = statusTraffic(config, undefined, (tag) => urlForTag(net, r, tag, 'ExternalIP'));
   assert.deepEqual(st, [
     { revisionName: 'good-revision-2', percent: 50, latestRevision: true },
-    { tag: 'v2', revisionName: 'good-revision-2', percent: 50, latestRevision: false, url: 'http://v2-test-route.test.example.com' },
-    { tag: 'v1', revisionName: 'good-revision-1', percent: 0, latestRevision: false, url: 'http://v1-test-route.test.example.com' },
+    {
+      tag: 'v2',
+      revisionName: 'good-revision-2',
+      percent: 50,
+      latestRevision: false,
+      url: 'http://v2-test-route.test.example.com',
+    },
+    {
+      tag: 'v1',
+      revisionName: 'good-revision-1',
+      percent: 0,
+      latestRevision: false,
+      url: 'http://v1-test-route.test.example.com',
+    },
   ]);
 });
 
@@ -79,18 +135,41 @@ interface DomainCase {
 const domainCases: DomainCase[] = [
   { name: 'no config-domain: cluster-local default', data: undefined, labels: {}, want: 'svc.cluster.local' },
   { name: 'default entry', data: { 'example.com': '' }, labels: {}, want: 'example.com' },
-  { name: 'selector wins when it matches', data: { 'example.com': '', 'prod.com': 'selector:\n  app: prod\n' }, labels: { app: 'prod' }, want: 'prod.com' },
-  { name: 'selector ignored when it does not match', data: { 'example.com': '', 'prod.com': 'selector:\n  app: prod\n' }, labels: { app: 'dev' }, want: 'example.com' },
-  { name: 'visibility label forces cluster-local', data: { 'example.com': '' }, labels: { 'networking.knative.dev/visibility': 'cluster-local' }, want: 'svc.cluster.local' },
+  {
+    name: 'selector wins when it matches',
+    data: { 'example.com': '', 'prod.com': 'selector:\n  app: prod\n' },
+    labels: { app: 'prod' },
+    want: 'prod.com',
+  },
+  {
+    name: 'selector ignored when it does not match',
+    data: { 'example.com': '', 'prod.com': 'selector:\n  app: prod\n' },
+    labels: { app: 'dev' },
+    want: 'example.com',
+  },
+  {
+    name: 'visibility label forces cluster-local',
+    data: { 'example.com': '' },
+    labels: { 'networking.knative.dev/visibility': 'cluster-local' },
+    want: 'svc.cluster.local',
+  },
 ];
 
 for (const c of domainCases) {
-  test(`lookupDomainForLabels: ${c.name}`, () => assert.equal(lookupDomainForLabels(parseConfigDomain(c.data), c.labels), c.want));
+  test(`lookupDomainForLabels: ${c.name}`, () =>
+    assert.equal(lookupDomainForLabels(parseConfigDomain(c.data), c.labels), c.want));
 }
 
 test('reconcileRoute: success sets url, address, traffic and conditions', () => {
   const net = networkConfig({ domains: parseConfigDomain({ 'example.com': '' }) });
-  const res = reconcileRoute({ route: route([{ configurationName: 'good-config', percent: 100 }]), configurations, revisions, network: net, nowNs: 1e18, ingress: { ready: true } });
+  const res = reconcileRoute({
+    route: route([{ configurationName: 'good-config', percent: 100 }]),
+    configurations,
+    revisions,
+    network: net,
+    nowNs: 1e18,
+    ingress: { ready: true },
+  });
   assert.equal(res.error, undefined);
   assert.equal(res.status.url, 'http://test-route.test.example.com');
   assert.deepEqual(res.status.address, { url: 'http://test-route.test.svc.cluster.local' });
@@ -105,11 +184,17 @@ test('reconcileRoute: success sets url, address, traffic and conditions', () => 
 
 test('reconcileRoute: a host that cannot be built fails AllTrafficAssigned with ErrorConfig', () => {
   const name = `t${'o'.repeat(64)}-long`;
-  const r: Route = { metadata: { name, namespace: 'default' }, spec: { traffic: [{ configurationName: 'good-config', percent: 100 }] } };
+  const r: Route = {
+    metadata: { name, namespace: 'default' },
+    spec: { traffic: [{ configurationName: 'good-config', percent: 100 }] },
+  };
   const net = networkConfig({ domains: parseConfigDomain({ 'example.com': '' }) });
   const res = reconcileRoute({ route: r, configurations, revisions, network: net, nowNs: 1e18 });
   const c = res.status.conditions?.find((x) => x.type === 'AllTrafficAssigned');
   assert.equal(c?.status, 'False');
   assert.equal(c?.reason, 'ErrorConfig');
-  assert.equal(c?.message, `domain name error: invalid domain name "${name}.default.example.com": url: Invalid value: "${name}": must be no more than 63 characters`);
+  assert.equal(
+    c?.message,
+    `domain name error: invalid domain name "${name}.default.example.com": url: Invalid value: "${name}": must be no more than 63 characters`,
+  );
 });

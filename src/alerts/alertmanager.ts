@@ -60,7 +60,10 @@ interface TrackedAlert {
 }
 
 /** Labels (identity) and annotations (details) for an event. Pure. */
-export function alertFor(e: AlertEvent, externalUrl = 'http://sluice.invalid'): Omit<TrackedAlert, 'startsAt' | 'type'> {
+export function alertFor(
+  e: AlertEvent,
+  externalUrl = 'http://sluice.invalid',
+): Omit<TrackedAlert, 'startsAt' | 'type'> {
   const labels: Record<string, string> = {
     alertname: alertName(e.type),
     namespace: e.namespace,
@@ -110,7 +113,11 @@ export class AlertmanagerSink implements AlertSink {
   /** By `namespace/service/alertname`. */
   readonly #alerts = new Map<string, TrackedAlert>();
 
-  constructor(private readonly init: SinkInit, private readonly url: string, opts: AlertmanagerOptions = {}) {
+  constructor(
+    private readonly init: SinkInit,
+    private readonly url: string,
+    opts: AlertmanagerOptions = {},
+  ) {
     this.label = `alertmanager ${redactSinkUrl(url)}`;
     this.resendIntervalMs = opts.resendIntervalMs ?? 60_000;
     this.#resolvedRetentionMs = opts.resolvedRetentionMs ?? 300_000;
@@ -138,7 +145,10 @@ export class AlertmanagerSink implements AlertSink {
   async send(event: AlertEvent, ctx: SendContext): Promise<void> {
     const changed = this.#apply(event);
     if (changed.length === 0) return;
-    await this.#post(changed.map((t) => this.#postable(t, ctx.now)), ctx);
+    await this.#post(
+      changed.map((t) => this.#postable(t, ctx.now)),
+      ctx,
+    );
   }
 
   async resend(ctx: SendContext): Promise<void> {
@@ -196,7 +206,9 @@ export class AlertmanagerSink implements AlertSink {
     const cred = await resolveSecret(this.init, 'auth', ctx);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (cred !== undefined) {
-      headers['authorization'] = cred.includes(':') ? `Basic ${Buffer.from(cred).toString('base64')}` : `Bearer ${cred}`;
+      headers['authorization'] = cred.includes(':')
+        ? `Basic ${Buffer.from(cred).toString('base64')}`
+        : `Bearer ${cred}`;
       ctx.sensitive(Buffer.from(cred).toString('base64'));
     }
     await post(alertsEndpoint(url), JSON.stringify(alerts), headers, ctx.signal, () => ctx.now);

@@ -34,7 +34,10 @@ export function toCloudEvent(e: AlertEvent): CloudEvent<WireEvent> {
 }
 
 /** Encode with the SDK; headers flattened to strings, body as a string. */
-export function encodeCloudEvent(e: AlertEvent, mode: 'binary' | 'structured'): { headers: Record<string, string>; body: string } {
+export function encodeCloudEvent(
+  e: AlertEvent,
+  mode: 'binary' | 'structured',
+): { headers: Record<string, string>; body: string } {
   const ce = toCloudEvent(e);
   const msg = mode === 'structured' ? HTTP.structured(ce) : HTTP.binary(ce);
   const headers: Record<string, string> = {};
@@ -74,7 +77,10 @@ export class CloudEventsSink implements AlertSink {
     try {
       enc = encodeCloudEvent(event, this.#mode);
     } catch (e) {
-      throw new AlertError('AlertConfig', `cannot encode CloudEvent: ${e instanceof Error ? e.message : String(e)}`, { retryable: false, cause: e });
+      throw new AlertError('AlertConfig', `cannot encode CloudEvent: ${e instanceof Error ? e.message : String(e)}`, {
+        retryable: false,
+        cause: e,
+      });
     }
     const headers = { ...enc.headers };
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;

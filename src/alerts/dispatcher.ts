@@ -125,7 +125,10 @@ export class AlertDispatcher {
         workers = this.#workersFor(spec, event.namespace);
       } catch (e) {
         r.skipped++;
-        this.#log.error({ sink: spec.type, index: i, err: e instanceof Error ? e.message : String(e) }, 'alert sink is not usable');
+        this.#log.error(
+          { sink: spec.type, index: i, err: e instanceof Error ? e.message : String(e) },
+          'alert sink is not usable',
+        );
         continue;
       }
       for (const w of workers) {
@@ -170,8 +173,14 @@ export class AlertDispatcher {
 
   stats(): SinkStats[] {
     return [...this.#workers.values()].map((w) => ({
-      label: w.sink.label, type: w.sink.type, waiting: w.queue.length, busy: w.running,
-      delivered: w.delivered, failedAttempts: w.failedAttempts, dropped: w.dropped, duplicates: w.duplicates,
+      label: w.sink.label,
+      type: w.sink.type,
+      waiting: w.queue.length,
+      busy: w.running,
+      delivered: w.delivered,
+      failedAttempts: w.failedAttempts,
+      dropped: w.dropped,
+      duplicates: w.duplicates,
     }));
   }
 
@@ -189,12 +198,21 @@ export class AlertDispatcher {
   }
 
   #workersFor(spec: AlertSinkSpec, namespace: string): Worker[] {
-    const urls = spec.type === 'alertmanager'
-      ? [...new Set([spec.url, ...(spec.urls ?? [])].filter((u): u is string => typeof u === 'string' && u !== ''))]
-      : [spec.url ?? ''];
+    const urls =
+      spec.type === 'alertmanager'
+        ? [...new Set([spec.url, ...(spec.urls ?? [])].filter((u): u is string => typeof u === 'string' && u !== ''))]
+        : [spec.url ?? ''];
     if (urls.length === 0) throw new AlertError('AlertConfig', 'alertmanager: no url', { retryable: false });
     return urls.map((url) => {
-      const id = JSON.stringify([namespace, spec.type, url, spec.secretRef?.name ?? '', spec.secretRef?.key ?? '', spec.mode ?? '', spec.events ?? []]);
+      const id = JSON.stringify([
+        namespace,
+        spec.type,
+        url,
+        spec.secretRef?.name ?? '',
+        spec.secretRef?.key ?? '',
+        spec.mode ?? '',
+        spec.events ?? [],
+      ]);
       let w = this.#workers.get(id);
       if (!w) {
         w = new Worker(this.#makeSink(spec, namespace, url));
@@ -218,7 +236,11 @@ export class AlertDispatcher {
         return new AlertmanagerSink(init, url, this.opts.alertmanager);
       default: {
         const t: never = spec.type;
-        throw new AlertError('AlertConfig', `unknown alert type ${String(t)} (want webhook, slack, alertmanager or cloudevents)`, { retryable: false });
+        throw new AlertError(
+          'AlertConfig',
+          `unknown alert type ${String(t)} (want webhook, slack, alertmanager or cloudevents)`,
+          { retryable: false },
+        );
       }
     }
   }
@@ -258,7 +280,10 @@ export class AlertDispatcher {
         await this.#run(w, job);
       }
     } catch (e) {
-      this.#log.error({ sink: w.sink.label, err: scrub(e instanceof Error ? e.message : String(e), [...w.sensitive]) }, 'alert worker failed');
+      this.#log.error(
+        { sink: w.sink.label, err: scrub(e instanceof Error ? e.message : String(e), [...w.sensitive]) },
+        'alert worker failed',
+      );
     } finally {
       w.running = false;
       if (w.queue.length > 0 && !this.#abort.signal.aborted) this.#kick(w);
@@ -268,19 +293,33 @@ export class AlertDispatcher {
 
   async #run(w: Worker, job: Job): Promise<void> {
     const sink = w.sink;
-    const about = job.kind === 'event'
-      ? { sink: sink.label, event: job.event.type, id: job.event.id, rollout: `${job.event.namespace}/${job.event.service}` }
-      : { sink: sink.label, event: 'resend' };
+    const about =
+      job.kind === 'event'
+        ? {
+            sink: sink.label,
+            event: job.event.type,
+            id: job.event.id,
+            rollout: `${job.event.namespace}/${job.event.service}`,
+          }
+        : { sink: sink.label, event: 'resend' };
     for (let attempt = 1; ; attempt++) {
       if (this.#abort.signal.aborted) return;
       // One controller per attempt, aborted by an explicit timer or by close(). Not AbortSignal.any() with
       // AbortSignal.timeout(): the timeout signal can be garbage-collected before it fires (a hung request then
       // hangs for ever), and dependents of a long-lived signal accumulate.
       const attemptAbort = new AbortController();
-      const timer = setTimeout(() => attemptAbort.abort(new AlertError('AlertTimeout', 'timed out', { retryable: true })), this.#timeoutFor(sink.type));
+      const timer = setTimeout(
+        () => attemptAbort.abort(new AlertError('AlertTimeout', 'timed out', { retryable: true })),
+        this.#timeoutFor(sink.type),
+      );
       const onClose = (): void => attemptAbort.abort(this.#abort.signal.reason);
       this.#abort.signal.addEventListener('abort', onClose, { once: true });
-      const ctx: SendContext = { signal: attemptAbort.signal, now: this.#clock.now(), attempt, sensitive: (v) => w.sensitive.add(v) };
+      const ctx: SendContext = {
+        signal: attemptAbort.signal,
+        now: this.#clock.now(),
+        attempt,
+        sensitive: (v) => w.sensitive.add(v),
+      };
       try {
         if (job.kind === 'event') await sink.send(job.event, ctx);
         else await sink.resend?.(ctx);
@@ -290,17 +329,26 @@ export class AlertDispatcher {
         return;
       } catch (e) {
         if (this.#abort.signal.aborted) return;
-        const err = e instanceof AlertError ? e : new AlertError('AlertConfig', e instanceof Error ? e.message : String(e), { retryable: false, cause: e });
+        const err =
+          e instanceof AlertError
+            ? e
+            : new AlertError('AlertConfig', e instanceof Error ? e.message : String(e), { retryable: false, cause: e });
         w.failedAttempts++;
         this.#metrics.failedAttempt(sink.type);
         const msg = scrub(err.message, [...w.sensitive]);
         const delay = err.retryable ? retryDelay(attempt, this.#random, this.#retry, err.retryAfterMs) : null;
         if (delay === null) {
-          this.#log.error({ ...about, attempt, code: err.code, err: msg }, err.retryable ? 'alert not delivered: out of attempts' : 'alert not delivered');
+          this.#log.error(
+            { ...about, attempt, code: err.code, err: msg },
+            err.retryable ? 'alert not delivered: out of attempts' : 'alert not delivered',
+          );
           this.#drop(w, err.retryable ? 'exhausted' : 'permanent', job.kind === 'event' ? job.event : undefined, false);
           return;
         }
-        this.#log.warn({ ...about, attempt, code: err.code, err: msg, retryInMs: delay }, 'alert delivery failed; will retry');
+        this.#log.warn(
+          { ...about, attempt, code: err.code, err: msg, retryInMs: delay },
+          'alert delivery failed; will retry',
+        );
         clearTimeout(timer);
         await this.#sleep(delay);
       } finally {
@@ -313,7 +361,8 @@ export class AlertDispatcher {
   #drop(w: Worker, reason: DropReason, event: AlertEvent | undefined, log = true): void {
     w.dropped++;
     this.#metrics.dropped(w.sink.type, reason);
-    if (log && reason === 'queueFull') this.#log.warn({ sink: w.sink.label, event: event?.type, id: event?.id, reason }, 'alert dropped: queue full');
+    if (log && reason === 'queueFull')
+      this.#log.warn({ sink: w.sink.label, event: event?.type, id: event?.id, reason }, 'alert dropped: queue full');
   }
 
   #sleep(ms: number): Promise<void> {

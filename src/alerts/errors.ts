@@ -15,7 +15,11 @@ export class AlertError extends SluiceError {
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
 
-  constructor(code: AlertErrorCode, message: string, o: { retryable: boolean; retryAfterMs?: number; status?: number; cause?: unknown }) {
+  constructor(
+    code: AlertErrorCode,
+    message: string,
+    o: { retryable: boolean; retryAfterMs?: number; status?: number; cause?: unknown },
+  ) {
     super(code, message, o.cause === undefined ? {} : { cause: o.cause });
     this.retryable = o.retryable;
     this.retryAfterMs = o.retryAfterMs;

@@ -18,7 +18,13 @@ const RETRYABLE_STATUS = new Set([408, 425, 429]);
  * Credentials in the URL (`https://user:pass@host`, which fetch refuses) become a basic Authorization header
  * unless one is given; error messages never contain the URL's userinfo or query.
  */
-export async function post(url: string, body: string | Uint8Array, headers: Record<string, string>, signal: AbortSignal, now: () => number): Promise<PostResult> {
+export async function post(
+  url: string,
+  body: string | Uint8Array,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  now: () => number,
+): Promise<PostResult> {
   let target: URL;
   try {
     target = new URL(url);
@@ -29,7 +35,9 @@ export async function post(url: string, body: string | Uint8Array, headers: Reco
   const h: Record<string, string> = { 'user-agent': USER_AGENT, ...headers };
   if (target.username !== '' || target.password !== '') {
     const hasAuth = Object.keys(h).some((k) => k.toLowerCase() === 'authorization');
-    if (!hasAuth) h['authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
+    if (!hasAuth)
+      h['authorization'] =
+        `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
     target.username = '';
     target.password = '';
   }
@@ -41,7 +49,9 @@ export async function post(url: string, body: string | Uint8Array, headers: Reco
       const reason: unknown = signal.reason;
       if (reason instanceof AlertError) throw reason;
       const timeout = reason instanceof Error && reason.name === 'TimeoutError';
-      throw new AlertError(timeout ? 'AlertTimeout' : 'AlertNetwork', timeout ? 'timed out' : 'aborted', { retryable: timeout });
+      throw new AlertError(timeout ? 'AlertTimeout' : 'AlertNetwork', timeout ? 'timed out' : 'aborted', {
+        retryable: timeout,
+      });
     }
     const cause: unknown = e instanceof Error ? e.cause : undefined;
     const detail = cause instanceof Error ? cause.message : e instanceof Error ? e.message : String(e);
@@ -58,5 +68,9 @@ export async function post(url: string, body: string | Uint8Array, headers: Reco
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now());
   const o: { retryable: boolean; status: number; retryAfterMs?: number } = { retryable, status: res.status };
   if (retryAfterMs !== undefined) o.retryAfterMs = retryAfterMs;
-  throw new AlertError('AlertHttpStatus', `HTTP ${res.status}${text ? `: ${scrub(text.replace(/\s+/g, ' ').slice(0, 200), hidden)}` : ''}`, o);
+  throw new AlertError(
+    'AlertHttpStatus',
+    `HTTP ${res.status}${text ? `: ${scrub(text.replace(/\s+/g, ' ').slice(0, 200), hidden)}` : ''}`,
+    o,
+  );
 }

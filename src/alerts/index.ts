@@ -4,15 +4,37 @@
 export * from './types.js';
 export { AlertError, type AlertErrorCode } from './errors.js';
 export { DEFAULT_RETRY, retryDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
-export { EnvSecretResolver, FunctionSecretResolver, KubeSecretResolver, type SecretResolver, type SecretKeyRef, type SecretLike } from './secrets.js';
+export {
+  EnvSecretResolver,
+  FunctionSecretResolver,
+  KubeSecretResolver,
+  type SecretResolver,
+  type SecretKeyRef,
+  type SecretLike,
+} from './secrets.js';
 export { redactSinkUrl, scrub } from './redact.js';
 export type { AlertSink, SendContext, SinkInit } from './sink.js';
 export {
-  WebhookSink, signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_HEADER, DELIVERY_HEADER,
-  DEFAULT_TOLERANCE_SEC, type WebhookVerification,
+  WebhookSink,
+  signWebhook,
+  verifyWebhookSignature,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  EVENT_HEADER,
+  DELIVERY_HEADER,
+  DEFAULT_TOLERANCE_SEC,
+  type WebhookVerification,
 } from './webhook.js';
 export { SlackSink, slackMessage, type SlackMessage } from './slack.js';
 export { CloudEventsSink, toCloudEvent, encodeCloudEvent, cloudEventType, CE_TYPE_PREFIX } from './cloudevents.js';
-export { AlertmanagerSink, alertFor, alertName, FIRING_TYPES, RESOLVES, type PostableAlert, type AlertmanagerOptions } from './alertmanager.js';
+export {
+  AlertmanagerSink,
+  alertFor,
+  alertName,
+  FIRING_TYPES,
+  RESOLVES,
+  type PostableAlert,
+  type AlertmanagerOptions,
+} from './alertmanager.js';
 export { AlertDispatcher, type DispatcherOptions, type NotifyReceipt, type SinkStats } from './dispatcher.js';
 export { AlertNotifier, type AlertNotifierOptions, type RolloutNotificationLike } from './notifier.js';

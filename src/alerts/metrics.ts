@@ -22,15 +22,73 @@ function reuse<T>(registry: Registry, name: string, make: () => T): T {
 export function alertMetrics(registry?: Registry): AlertMetrics {
   if (!registry) return NOOP;
   const registers = [registry];
-  const queued = reuse(registry, 'sluice_alerts_queued_total', () => new Counter({ name: 'sluice_alerts_queued_total', help: 'Alert events accepted into a sink queue', labelNames: ['sink'], registers }));
-  const delivered = reuse(registry, 'sluice_alerts_delivered_total', () => new Counter({ name: 'sluice_alerts_delivered_total', help: 'Alert events a sink accepted (2xx)', labelNames: ['sink'], registers }));
-  const failed = reuse(registry, 'sluice_alerts_failed_attempts_total', () => new Counter({ name: 'sluice_alerts_failed_attempts_total', help: 'Delivery attempts that failed (each retry counts)', labelNames: ['sink'], registers }));
-  const dropped = reuse(registry, 'sluice_alerts_dropped_total', () => new Counter({ name: 'sluice_alerts_dropped_total', help: 'Alert events not delivered, by reason', labelNames: ['sink', 'reason'], registers }));
-  const depth = reuse(registry, 'sluice_alerts_queue_depth', () => new Gauge({ name: 'sluice_alerts_queue_depth', help: 'Alert jobs waiting in sink queues', labelNames: ['sink'], registers }));
-  const latency = reuse(registry, 'sluice_alerts_delivery_seconds', () => new Histogram({
-    name: 'sluice_alerts_delivery_seconds', help: 'From notify() to the sink accepting, including retries', labelNames: ['sink'],
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers,
-  }));
+  const queued = reuse(
+    registry,
+    'sluice_alerts_queued_total',
+    () =>
+      new Counter({
+        name: 'sluice_alerts_queued_total',
+        help: 'Alert events accepted into a sink queue',
+        labelNames: ['sink'],
+        registers,
+      }),
+  );
+  const delivered = reuse(
+    registry,
+    'sluice_alerts_delivered_total',
+    () =>
+      new Counter({
+        name: 'sluice_alerts_delivered_total',
+        help: 'Alert events a sink accepted (2xx)',
+        labelNames: ['sink'],
+        registers,
+      }),
+  );
+  const failed = reuse(
+    registry,
+    'sluice_alerts_failed_attempts_total',
+    () =>
+      new Counter({
+        name: 'sluice_alerts_failed_attempts_total',
+        help: 'Delivery attempts that failed (each retry counts)',
+        labelNames: ['sink'],
+        registers,
+      }),
+  );
+  const dropped = reuse(
+    registry,
+    'sluice_alerts_dropped_total',
+    () =>
+      new Counter({
+        name: 'sluice_alerts_dropped_total',
+        help: 'Alert events not delivered, by reason',
+        labelNames: ['sink', 'reason'],
+        registers,
+      }),
+  );
+  const depth = reuse(
+    registry,
+    'sluice_alerts_queue_depth',
+    () =>
+      new Gauge({
+        name: 'sluice_alerts_queue_depth',
+        help: 'Alert jobs waiting in sink queues',
+        labelNames: ['sink'],
+        registers,
+      }),
+  );
+  const latency = reuse(
+    registry,
+    'sluice_alerts_delivery_seconds',
+    () =>
+      new Histogram({
+        name: 'sluice_alerts_delivery_seconds',
+        help: 'From notify() to the sink accepting, including retries',
+        labelNames: ['sink'],
+        buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+        registers,
+      }),
+  );
   return {
     queued: (sink) => queued.inc({ sink }),
     delivered: (sink, s) => {

@@ -25,7 +25,10 @@ export interface AlertNotifierOptions {
  * cannot hold a rollout's outbox. Redeliveries of the same id within the dedupe window are sent once.
  */
 export class AlertNotifier {
-  constructor(private readonly dispatcher: AlertDispatcher, private readonly opts: AlertNotifierOptions = {}) {}
+  constructor(
+    private readonly dispatcher: AlertDispatcher,
+    private readonly opts: AlertNotifierOptions = {},
+  ) {}
 
   async notify(n: RolloutNotificationLike): Promise<void> {
     if (this.opts.also) await this.opts.also.notify(n);

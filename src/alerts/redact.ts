@@ -27,7 +27,15 @@ export function redactSinkUrl(url: string, opts: { secretPath?: boolean } = {}):
   u.password = '';
   const keys = [...new Set(u.searchParams.keys())];
   const query = keys.length > 0 ? `?${keys.map((k) => `${encodeURIComponent(k)}=${MASK}`).join('&')}` : '';
-  const path = u.pathname === '/' ? '' : opts.secretPath ? `/${MASK}` : u.pathname.split('/').map((seg) => (looksLikeToken(seg) ? MASK : seg)).join('/');
+  const path =
+    u.pathname === '/'
+      ? ''
+      : opts.secretPath
+        ? `/${MASK}`
+        : u.pathname
+            .split('/')
+            .map((seg) => (looksLikeToken(seg) ? MASK : seg))
+            .join('/');
   const base = `${u.protocol}//${u.host}${path}${query}`;
   return userinfo ? redactUrl(base.replace('//', `//x@`)) : base;
 }

@@ -22,7 +22,12 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseMs: 1000, maxMs:
  * `retryAfterMs` (from the sink) raises the delay to at least that, still capped at maxMs.
  * Pre: 0 ≤ random() < 1.
  */
-export function retryDelay(attempt: number, random: () => number, policy: RetryPolicy = DEFAULT_RETRY, retryAfterMs?: number): number | null {
+export function retryDelay(
+  attempt: number,
+  random: () => number,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  retryAfterMs?: number,
+): number | null {
   if (!Number.isFinite(attempt) || attempt < 1 || attempt >= policy.maxAttempts) return null;
   const exp = Math.min(policy.maxMs, policy.baseMs * Math.pow(policy.factor, attempt - 1));
   const half = exp / 2;

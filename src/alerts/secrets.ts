@@ -36,7 +36,11 @@ export class EnvSecretResolver implements SecretResolver {
       const v = this.env[n];
       if (v !== undefined && v !== '') return v;
     }
-    throw new AlertError('AlertSecretNotFound', `secret ${namespace}/${ref.name} key ${ref.key} not found: set ${names[0]} or ${names[1]}`, { retryable: true });
+    throw new AlertError(
+      'AlertSecretNotFound',
+      `secret ${namespace}/${ref.name} key ${ref.key} not found: set ${names[0]} or ${names[1]}`,
+      { retryable: true },
+    );
   }
 }
 
@@ -46,7 +50,10 @@ export class FunctionSecretResolver implements SecretResolver {
 
   async resolve(namespace: string, ref: SecretKeyRef): Promise<string> {
     const v = await this.fn(namespace, ref);
-    if (v === undefined) throw new AlertError('AlertSecretNotFound', `secret ${namespace}/${ref.name} key ${ref.key} not found`, { retryable: true });
+    if (v === undefined)
+      throw new AlertError('AlertSecretNotFound', `secret ${namespace}/${ref.name} key ${ref.key} not found`, {
+        retryable: true,
+      });
     return v;
   }
 }
@@ -81,11 +88,14 @@ export class KubeSecretResolver implements SecretResolver {
       this.#cache.set(ck, hit);
     }
     const s = hit.secret;
-    if (!s) throw new AlertError('AlertSecretNotFound', `secret ${namespace}/${ref.name} not found`, { retryable: true });
+    if (!s)
+      throw new AlertError('AlertSecretNotFound', `secret ${namespace}/${ref.name} not found`, { retryable: true });
     const plain = s.stringData?.[ref.key];
     if (plain !== undefined) return plain;
     const b64 = s.data?.[ref.key];
     if (b64 !== undefined) return Buffer.from(b64, 'base64').toString('utf8');
-    throw new AlertError('AlertSecretNotFound', `secret ${namespace}/${ref.name} has no key ${ref.key}`, { retryable: true });
+    throw new AlertError('AlertSecretNotFound', `secret ${namespace}/${ref.name} has no key ${ref.key}`, {
+      retryable: true,
+    });
   }
 }

@@ -55,7 +55,8 @@ export async function resolveSecret(init: SinkInit, defaultKey: string, ctx: Sen
 }
 
 export function requireUrl(url: string | undefined, what: string): string {
-  if (!url) throw new AlertError('AlertConfig', `${what}: no url (set url, or secretRef for Slack)`, { retryable: false });
+  if (!url)
+    throw new AlertError('AlertConfig', `${what}: no url (set url, or secretRef for Slack)`, { retryable: false });
   try {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');

@@ -13,7 +13,11 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-const ICON: Record<AlertEvent['severity'], string> = { info: ':large_blue_circle:', warning: ':warning:', critical: ':rotating_light:' };
+const ICON: Record<AlertEvent['severity'], string> = {
+  info: ':large_blue_circle:',
+  warning: ':warning:',
+  critical: ':rotating_light:',
+};
 
 export interface SlackMessage {
   text: string;
@@ -23,22 +27,28 @@ export interface SlackMessage {
 /** The message for one event: a plain `text` fallback (notifications, screen readers) plus blocks. */
 export function slackMessage(e: AlertEvent): SlackMessage {
   const parts: string[] = [`${ICON[e.severity]} ${eventTitle(e)}`];
-  if (e.canaryRevision || e.stableRevision) parts.push(`canary ${e.canaryRevision ?? '?'} / stable ${e.stableRevision ?? '?'}`);
-  if (e.canaryWeight !== undefined) parts.push(`weights ${e.canaryWeight}% / ${e.stableWeight ?? 100 - e.canaryWeight}%`);
+  if (e.canaryRevision || e.stableRevision)
+    parts.push(`canary ${e.canaryRevision ?? '?'} / stable ${e.stableRevision ?? '?'}`);
+  if (e.canaryWeight !== undefined)
+    parts.push(`weights ${e.canaryWeight}% / ${e.stableWeight ?? 100 - e.canaryWeight}%`);
   if (e.failedMetric) parts.push(describeMetric(e.failedMetric));
-  if (e.commit) parts.push(`commit ${e.commit.sha.slice(0, 12)}${e.commit.message ? ` "${firstLine(e.commit.message)}"` : ''}`);
+  if (e.commit)
+    parts.push(`commit ${e.commit.sha.slice(0, 12)}${e.commit.message ? ` "${firstLine(e.commit.message)}"` : ''}`);
   parts.push(e.message);
   const text = esc(parts.join(' · '));
 
   const fields: string[] = [`*Service*\n${esc(e.namespace)}/${esc(e.service)}`, `*Phase*\n${esc(e.phase)}`];
   if (e.stableRevision) fields.push(`*Stable*\n\`${esc(e.stableRevision)}\``);
   if (e.canaryRevision) fields.push(`*Canary*\n\`${esc(e.canaryRevision)}\``);
-  if (e.canaryWeight !== undefined) fields.push(`*Weights*\ncanary ${e.canaryWeight}% / stable ${e.stableWeight ?? 100 - e.canaryWeight}%`);
+  if (e.canaryWeight !== undefined)
+    fields.push(`*Weights*\ncanary ${e.canaryWeight}% / stable ${e.stableWeight ?? 100 - e.canaryWeight}%`);
   if (e.step) fields.push(`*Step*\n${e.step.index}/${e.step.total}`);
   if (e.failedMetric) {
     const m = e.failedMetric;
     const thr = describeThreshold(m.thresholdRange);
-    fields.push(`*Failed metric*\n\`${esc(m.name)}\` = ${m.value === null ? 'no data' : formatNumber(m.value)}${thr ? ` (threshold ${esc(thr)})` : ''}`);
+    fields.push(
+      `*Failed metric*\n\`${esc(m.name)}\` = ${m.value === null ? 'no data' : formatNumber(m.value)}${thr ? ` (threshold ${esc(thr)})` : ''}`,
+    );
   }
   if (e.commit) {
     const sha = e.commit.sha.slice(0, 12);
@@ -46,11 +56,21 @@ export function slackMessage(e: AlertEvent): SlackMessage {
     fields.push(`*Commit*\n${link}${e.commit.message ? ` ${esc(firstLine(e.commit.message))}` : ''}`);
   }
   const blocks: Array<Record<string, unknown>> = [
-    { type: 'section', text: { type: 'mrkdwn', text: `${ICON[e.severity]} *${esc(eventTitle(e))}*\n${esc(e.message)}` } },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: `${ICON[e.severity]} *${esc(eventTitle(e))}*\n${esc(e.message)}` },
+    },
     { type: 'section', fields: fields.slice(0, 10).map((t) => ({ type: 'mrkdwn', text: t })) },
   ];
-  if (e.failedMetric?.query) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `query: \`${esc(e.failedMetric.query.slice(0, 2000))}\`` }] });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${e.severity} · ${new Date(e.time).toISOString()} · ${esc(e.type)}` }] });
+  if (e.failedMetric?.query)
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `query: \`${esc(e.failedMetric.query.slice(0, 2000))}\`` }],
+    });
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `${e.severity} · ${new Date(e.time).toISOString()} · ${esc(e.type)}` }],
+  });
   return { text, blocks };
 }
 
@@ -65,7 +85,9 @@ export class SlackSink implements AlertSink {
 
   constructor(private readonly init: SinkInit) {
     const ref = init.spec.secretRef;
-    this.label = ref ? `slack (url from secret ${init.namespace}/${ref.name})` : `slack ${init.spec.url ? redactSinkUrl(init.spec.url, { secretPath: true }) : '(no url)'}`;
+    this.label = ref
+      ? `slack (url from secret ${init.namespace}/${ref.name})`
+      : `slack ${init.spec.url ? redactSinkUrl(init.spec.url, { secretPath: true }) : '(no url)'}`;
     this.#accepts = typeFilter(init.spec);
   }
 
@@ -77,6 +99,12 @@ export class SlackSink implements AlertSink {
     if (this.init.spec.url) ctx.sensitive(this.init.spec.url);
     const fromSecret = await resolveSecret(this.init, 'address', ctx);
     const url = requireUrl(fromSecret?.trim() ?? this.init.spec.url, 'slack');
-    await post(url, JSON.stringify(slackMessage(event)), { 'content-type': 'application/json' }, ctx.signal, () => ctx.now);
+    await post(
+      url,
+      JSON.stringify(slackMessage(event)),
+      { 'content-type': 'application/json' },
+      ctx.signal,
+      () => ctx.now,
+    );
   }
 }

@@ -3,10 +3,18 @@
 import { randomUUID } from 'node:crypto';
 
 export type AlertEventType =
-  | 'started' | 'step' | 'paused' | 'promoted' | 'succeeded' | 'rolledBack' | 'aborted' | 'analysisFailed' | 'gitError';
+  'started' | 'step' | 'paused' | 'promoted' | 'succeeded' | 'rolledBack' | 'aborted' | 'analysisFailed' | 'gitError';
 
 export const ALERT_EVENT_TYPES: readonly AlertEventType[] = [
-  'started', 'step', 'paused', 'promoted', 'succeeded', 'rolledBack', 'aborted', 'analysisFailed', 'gitError',
+  'started',
+  'step',
+  'paused',
+  'promoted',
+  'succeeded',
+  'rolledBack',
+  'aborted',
+  'analysisFailed',
+  'gitError',
 ];
 
 /** `critical` pages someone, `warning` wants a look, `info` is a progress note. */
@@ -164,8 +172,16 @@ export function toAlertEvent(a: NotifyActionLike, extra: NotifyExtras = {}): Ale
  */
 export function eventKey(e: AlertEvent): string {
   return JSON.stringify([
-    e.type, e.namespace, e.service, e.rollout, e.stableRevision ?? '', e.canaryRevision ?? '',
-    e.step?.index ?? -1, e.canaryWeight ?? -1, e.failedMetric?.name ?? '', e.commit?.sha ?? '',
+    e.type,
+    e.namespace,
+    e.service,
+    e.rollout,
+    e.stableRevision ?? '',
+    e.canaryRevision ?? '',
+    e.step?.index ?? -1,
+    e.canaryWeight ?? -1,
+    e.failedMetric?.name ?? '',
+    e.commit?.sha ?? '',
     e.type === 'gitError' ? e.message : '',
   ]);
 }
@@ -191,7 +207,8 @@ export function toWireEvent(e: AlertEvent): WireEvent {
 /** `min 0.99`, `max 500`, `0.9..1`; empty when no bounds. */
 export function describeThreshold(r: FailedMetric['thresholdRange']): string {
   if (!r) return '';
-  const hasMin = r.min !== undefined, hasMax = r.max !== undefined;
+  const hasMin = r.min !== undefined,
+    hasMax = r.max !== undefined;
   if (hasMin && hasMax) return `${r.min}..${r.max}`;
   if (hasMin) return `min ${r.min}`;
   if (hasMax) return `max ${r.max}`;

@@ -27,9 +27,7 @@ export function signWebhook(secret: string, timestamp: string | number, body: st
   return `sha256=${mac.digest('hex')}`;
 }
 
-export type WebhookVerification =
-  | { ok: true }
-  | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
+export type WebhookVerification = { ok: true } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
 
 /**
  * Check a received webhook. `timestamp` and `header` are the raw X-Sluice-Timestamp and X-Sluice-Signature-256
@@ -44,7 +42,8 @@ export function verifyWebhookSignature(
   now: number,
   toleranceSec: number = DEFAULT_TOLERANCE_SEC,
 ): WebhookVerification {
-  if (timestamp === undefined || timestamp === null || header === undefined || header === null || header === '') return { ok: false, reason: 'missing' };
+  if (timestamp === undefined || timestamp === null || header === undefined || header === null || header === '')
+    return { ok: false, reason: 'missing' };
   const ts = String(timestamp).trim();
   if (!/^\d{1,12}$/.test(ts)) return { ok: false, reason: 'malformed' };
   const m = /^sha256=([0-9a-f]{64})$/i.exec(header.trim());

@@ -8,22 +8,39 @@ const col = (name: string, jsonPath: string, type = 'string'): PrinterColumn => 
 
 function countOf(o: KObject, ...fields: string[]): number {
   let n = 0;
-  for (const f of fields) { const v = o[f]; if (isRecord(v)) n += Object.keys(v).length; }
+  for (const f of fields) {
+    const v = o[f];
+    if (isRecord(v)) n += Object.keys(v).length;
+  }
   return n;
 }
 
 function base(kind: string, plural: string, opts: Partial<ResourceType>): ResourceType {
   return {
-    group: '', version: 'v1', kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(),
-    namespaced: true, shortNames: [], categories: [], verbs: ALL_VERBS, statusSubresource: false,
-    builtin: true, hasGeneration: false, printerColumns: [], ...opts,
+    group: '',
+    version: 'v1',
+    kind,
+    listKind: `${kind}List`,
+    plural,
+    singular: kind.toLowerCase(),
+    namespaced: true,
+    shortNames: [],
+    categories: [],
+    verbs: ALL_VERBS,
+    statusSubresource: false,
+    builtin: true,
+    hasGeneration: false,
+    printerColumns: [],
+    ...opts,
   };
 }
 
 export function builtinTypes(): ResourceType[] {
   return [
     base('Namespace', 'namespaces', {
-      namespaced: false, shortNames: ['ns'], statusSubresource: true,
+      namespaced: false,
+      shortNames: ['ns'],
+      statusSubresource: true,
       verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
       tableCells: (o, now) => {
         const cols = [col('Status', '.status.phase'), AGE_COLUMN];
@@ -32,7 +49,10 @@ export function builtinTypes(): ResourceType[] {
     }),
     base('ConfigMap', 'configmaps', {
       shortNames: ['cm'],
-      tableCells: (o, now) => ({ columns: [col('Data', '.data', 'integer'), AGE_COLUMN], cells: [countOf(o, 'data', 'binaryData'), cellValue(o, AGE_COLUMN, now)] }),
+      tableCells: (o, now) => ({
+        columns: [col('Data', '.data', 'integer'), AGE_COLUMN],
+        cells: [countOf(o, 'data', 'binaryData'), cellValue(o, AGE_COLUMN, now)],
+      }),
     }),
     base('Secret', 'secrets', {
       tableCells: (o, now) => ({
@@ -43,27 +63,67 @@ export function builtinTypes(): ResourceType[] {
     base('Event', 'events', {
       shortNames: ['ev'],
       tableCells: (o, now) => {
-        const cols = [col('Last Seen', '.lastTimestamp', 'date'), col('Type', '.type'), col('Reason', '.reason'), col('Object', '.involvedObject.name'), col('Message', '.message')];
+        const cols = [
+          col('Last Seen', '.lastTimestamp', 'date'),
+          col('Type', '.type'),
+          col('Reason', '.reason'),
+          col('Object', '.involvedObject.name'),
+          col('Message', '.message'),
+        ];
         const io = isRecord(o.involvedObject) ? o.involvedObject : {};
-        const last = typeof o.lastTimestamp === 'string' ? o : { ...o, lastTimestamp: (o as Record<string, unknown>).eventTime ?? o.metadata.creationTimestamp };
-        return { columns: cols, cells: [cellValue(last as KObject, cols[0]!, now), cellValue(o, cols[1]!, now), cellValue(o, cols[2]!, now), `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`, cellValue(o, cols[4]!, now)] };
+        const last =
+          typeof o.lastTimestamp === 'string'
+            ? o
+            : { ...o, lastTimestamp: (o as Record<string, unknown>).eventTime ?? o.metadata.creationTimestamp };
+        return {
+          columns: cols,
+          cells: [
+            cellValue(last as KObject, cols[0]!, now),
+            cellValue(o, cols[1]!, now),
+            cellValue(o, cols[2]!, now),
+            `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`,
+            cellValue(o, cols[4]!, now),
+          ],
+        };
       },
     }),
     base('Lease', 'leases', {
       group: 'coordination.k8s.io',
-      tableCells: (o, now) => ({ columns: [col('Holder', '.spec.holderIdentity'), AGE_COLUMN], cells: [cellValue(o, col('Holder', '.spec.holderIdentity'), now), cellValue(o, AGE_COLUMN, now)] }),
+      tableCells: (o, now) => ({
+        columns: [col('Holder', '.spec.holderIdentity'), AGE_COLUMN],
+        cells: [cellValue(o, col('Holder', '.spec.holderIdentity'), now), cellValue(o, AGE_COLUMN, now)],
+      }),
     }),
     base('CustomResourceDefinition', 'customresourcedefinitions', {
-      group: 'apiextensions.k8s.io', namespaced: false, shortNames: ['crd', 'crds'], statusSubresource: true, hasGeneration: true,
+      group: 'apiextensions.k8s.io',
+      namespaced: false,
+      shortNames: ['crd', 'crds'],
+      statusSubresource: true,
+      hasGeneration: true,
       categories: ['api-extensions'],
-      tableCells: (o) => ({ columns: [col('Created At', '.metadata.creationTimestamp')], cells: [o.metadata.creationTimestamp ?? ''] }),
+      tableCells: (o) => ({
+        columns: [col('Created At', '.metadata.creationTimestamp')],
+        cells: [o.metadata.creationTimestamp ?? ''],
+      }),
     }),
   ];
 }
 
 /** Field selectors kube-apiserver supports beyond metadata.name/namespace, per kind. */
 export const EXTRA_FIELD_SELECTORS: Record<string, string[]> = {
-  '/events': ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  '/events': [
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+  ],
   '/secrets': ['type'],
   '/namespaces': ['status.phase'],
 };

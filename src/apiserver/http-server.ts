@@ -93,7 +93,8 @@ export class ApiHttpServer {
       await this.#route(req, res, url);
     } catch (e) {
       const se = e instanceof StatusError ? e : errors.internal(e instanceof Error ? e.message : String(e));
-      if (!(e instanceof StatusError)) this.#o.log.error({ err: e, method: req.method, path: url.pathname }, 'request failed');
+      if (!(e instanceof StatusError))
+        this.#o.log.error({ err: e, method: req.method, path: url.pathname }, 'request failed');
       if (!res.headersSent) this.#json(res, se.code, se.toStatus());
       else res.end();
     }
@@ -130,7 +131,13 @@ export class ApiHttpServer {
       if (g) {
         const vs = reg.groups().get(g[1]!);
         if (!vs) throw errors.resourceNotFound(p);
-        return this.#json(res, 200, { kind: 'APIGroup', apiVersion: 'v1', name: g[1], versions: vs.map((v) => ({ groupVersion: `${g[1]}/${v}`, version: v })), preferredVersion: { groupVersion: `${g[1]}/${vs[0]}`, version: vs[0] } });
+        return this.#json(res, 200, {
+          kind: 'APIGroup',
+          apiVersion: 'v1',
+          name: g[1],
+          versions: vs.map((v) => ({ groupVersion: `${g[1]}/${v}`, version: v })),
+          preferredVersion: { groupVersion: `${g[1]}/${vs[0]}`, version: vs[0] },
+        });
       }
     }
     const t = this.#target(p);
@@ -140,7 +147,9 @@ export class ApiHttpServer {
     const q = url.searchParams;
     const wopts = (): WriteOptions => ({
       fieldManager: q.get('fieldManager') ?? managerFromAgent(req.headers['user-agent']),
-      fieldValidation: (['Strict', 'Warn', 'Ignore'].includes(q.get('fieldValidation') ?? '') ? q.get('fieldValidation') : 'Warn') as WriteOptions['fieldValidation'],
+      fieldValidation: (['Strict', 'Warn', 'Ignore'].includes(q.get('fieldValidation') ?? '')
+        ? q.get('fieldValidation')
+        : 'Warn') as WriteOptions['fieldValidation'],
       dryRun: q.get('dryRun') === 'All',
       subresource,
       user: req.headers['user-agent'] ?? '',
@@ -153,7 +162,14 @@ export class ApiHttpServer {
         if (name) {
           await this.#o.store.barrier();
           const o = r.get(rt, namespace, name);
-          if (table) return this.#json(res, 200, toTable(rt, [o], this.#o.clock.now(), q.get('includeObject'), { resourceVersion: o.metadata.resourceVersion ?? '' }));
+          if (table)
+            return this.#json(
+              res,
+              200,
+              toTable(rt, [o], this.#o.clock.now(), q.get('includeObject'), {
+                resourceVersion: o.metadata.resourceVersion ?? '',
+              }),
+            );
           return this.#json(res, 200, o);
         }
         if (q.get('watch') === 'true' || q.get('watch') === '1') return this.#watch(req, res, rt, namespace, q, table);
@@ -176,12 +192,19 @@ export class ApiHttpServer {
       case 'PATCH': {
         if (!name) throw errors.methodNotAllowed('patch', p);
         const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-        const type: PatchType | undefined = ({
-          'application/merge-patch+json': 'merge', 'application/json-patch+json': 'json',
-          'application/strategic-merge-patch+json': 'strategic', 'application/apply-patch+yaml': 'apply',
-          'application/apply-patch+json': 'apply',
-        } as Record<string, PatchType>)[ct];
-        if (!type) throw errors.notAcceptableMedia(`the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${rt.builtin ? ', application/strategic-merge-patch+json' : ''}`);
+        const type: PatchType | undefined = (
+          {
+            'application/merge-patch+json': 'merge',
+            'application/json-patch+json': 'json',
+            'application/strategic-merge-patch+json': 'strategic',
+            'application/apply-patch+yaml': 'apply',
+            'application/apply-patch+json': 'apply',
+          } as Record<string, PatchType>
+        )[ct];
+        if (!type)
+          throw errors.notAcceptableMedia(
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${rt.builtin ? ', application/strategic-merge-patch+json' : ''}`,
+          );
         const opts = { ...wopts(), force: q.get('force') === 'true' };
         if (type === 'apply') opts.fieldManager = q.get('fieldManager') ?? '';
         const body = await readBody(req);
@@ -193,21 +216,35 @@ export class ApiHttpServer {
         const body = await readBody(req);
         const raw = body.length > 0 ? parseBody(body, req.headers['content-type']) : {};
         const dopts: DeleteOptions = {};
-        const pp = (isRecord(raw) && typeof raw.propagationPolicy === 'string' ? raw.propagationPolicy : undefined) ?? q.get('propagationPolicy') ?? undefined;
+        const pp =
+          (isRecord(raw) && typeof raw.propagationPolicy === 'string' ? raw.propagationPolicy : undefined) ??
+          q.get('propagationPolicy') ??
+          undefined;
         if (pp) {
-          if (!['Background', 'Foreground', 'Orphan'].includes(pp)) throw errors.badRequest(`propagationPolicy: Unsupported value: "${pp}": supported values: "Foreground", "Background", "Orphan"`);
+          if (!['Background', 'Foreground', 'Orphan'].includes(pp))
+            throw errors.badRequest(
+              `propagationPolicy: Unsupported value: "${pp}": supported values: "Foreground", "Background", "Orphan"`,
+            );
           dopts.propagationPolicy = pp as DeleteOptions['propagationPolicy'];
         }
         if (isRecord(raw) && raw.orphanDependents === true) dopts.propagationPolicy = 'Orphan';
-        if (isRecord(raw) && isRecord(raw.preconditions)) dopts.preconditions = raw.preconditions as DeleteOptions['preconditions'] & object;
-        const dry = q.get('dryRun') === 'All' || (isRecord(raw) && Array.isArray(raw.dryRun) && raw.dryRun.includes('All'));
+        if (isRecord(raw) && isRecord(raw.preconditions))
+          dopts.preconditions = raw.preconditions as DeleteOptions['preconditions'] & object;
+        const dry =
+          q.get('dryRun') === 'All' || (isRecord(raw) && Array.isArray(raw.dryRun) && raw.dryRun.includes('All'));
         if (!name) {
           // deletecollection
           await this.#o.store.barrier();
           const sel = parseLabelSelector(q.get('labelSelector'));
-          const fsel = parseFieldSelector(q.get('fieldSelector'), EXTRA_FIELD_SELECTORS[`${rt.group}/${rt.plural}`] ?? []);
-          const items = this.#o.store.list(resourceId(rt.group, rt.plural), namespace).filter((o) => sel(o.metadata.labels) && fsel(o));
-          for (const o of items) await r.delete(rt, o.metadata.namespace ?? '', o.metadata.name ?? '', dopts, dry).catch(() => undefined);
+          const fsel = parseFieldSelector(
+            q.get('fieldSelector'),
+            EXTRA_FIELD_SELECTORS[`${rt.group}/${rt.plural}`] ?? [],
+          );
+          const items = this.#o.store
+            .list(resourceId(rt.group, rt.plural), namespace)
+            .filter((o) => sel(o.metadata.labels) && fsel(o));
+          for (const o of items)
+            await r.delete(rt, o.metadata.namespace ?? '', o.metadata.name ?? '', dopts, dry).catch(() => undefined);
           return this.#json(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt), metadata: {}, items: [] });
         }
         const o = await r.delete(rt, namespace, name, dopts, dry);
@@ -221,9 +258,15 @@ export class ApiHttpServer {
   #target(p: string): Target | undefined {
     const segs = p.split('/').filter(Boolean);
     let group: string, version: string, rest: string[];
-    if (segs[0] === 'api' && segs.length >= 3) { group = ''; version = segs[1]!; rest = segs.slice(2); }
-    else if (segs[0] === 'apis' && segs.length >= 4) { group = segs[1]!; version = segs[2]!; rest = segs.slice(3); }
-    else return undefined;
+    if (segs[0] === 'api' && segs.length >= 3) {
+      group = '';
+      version = segs[1]!;
+      rest = segs.slice(2);
+    } else if (segs[0] === 'apis' && segs.length >= 4) {
+      group = segs[1]!;
+      version = segs[2]!;
+      rest = segs.slice(3);
+    } else return undefined;
     const reg = this.#o.registry;
     if (rest[0] === 'namespaces' && rest.length >= 3) {
       const rt = reg.find(group, version, rest[2]!);
@@ -239,7 +282,9 @@ export class ApiHttpServer {
     await this.#o.store.barrier();
     const sel = parseLabelSelector(q.get('labelSelector'));
     const fsel = parseFieldSelector(q.get('fieldSelector'), EXTRA_FIELD_SELECTORS[`${rt.group}/${rt.plural}`] ?? []);
-    let items = this.#o.store.list(resourceId(rt.group, rt.plural), ns).filter((o) => sel(o.metadata.labels) && fsel(o));
+    let items = this.#o.store
+      .list(resourceId(rt.group, rt.plural), ns)
+      .filter((o) => sel(o.metadata.labels) && fsel(o));
     const rv = String(this.#o.store.resourceVersion);
     // `continue` is the last key served; pages are taken from the live state (not a snapshot at the first
     // page's resourceVersion, as etcd would serve), which is documented in the README.
@@ -260,17 +305,29 @@ export class ApiHttpServer {
       remaining = items.length - limit;
       items = items.slice(0, limit);
       const last = items[items.length - 1]!;
-      next = Buffer.from(JSON.stringify({ k: `${last.metadata.namespace ?? ''}/${last.metadata.name ?? ''}`, rv })).toString('base64url');
+      next = Buffer.from(
+        JSON.stringify({ k: `${last.metadata.namespace ?? ''}/${last.metadata.name ?? ''}`, rv }),
+      ).toString('base64url');
     }
     const meta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: rv };
-    if (next) { meta.continue = next; meta.remainingItemCount = remaining!; }
+    if (next) {
+      meta.continue = next;
+      meta.remainingItemCount = remaining!;
+    }
     const r = this.#o.resources;
     const objs = items.map((o) => r.asVersion(rt, o));
     if (table) return this.#json(res, 200, toTable(rt, objs, this.#o.clock.now(), q.get('includeObject'), meta));
     this.#json(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt), metadata: meta, items: objs });
   }
 
-  async #watch(req: IncomingMessage, res: ServerResponse, rt: ResourceType, ns: string, q: URLSearchParams, table: boolean): Promise<void> {
+  async #watch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rt: ResourceType,
+    ns: string,
+    q: URLSearchParams,
+    table: boolean,
+  ): Promise<void> {
     const sel = parseLabelSelector(q.get('labelSelector'));
     const fsel = parseFieldSelector(q.get('fieldSelector'), EXTRA_FIELD_SELECTORS[`${rt.group}/${rt.plural}`] ?? []);
     const match = (o: KObject): boolean => sel(o.metadata.labels) && fsel(o);
@@ -279,8 +336,17 @@ export class ApiHttpServer {
     const store = this.#o.store;
     const r = this.#o.resources;
     const now = (): number => this.#o.clock.now();
-    const render = (o: KObject): unknown => (table ? toTable(rt, [r.asVersion(rt, o)], now(), q.get('includeObject'), { resourceVersion: o.metadata.resourceVersion ?? '' }) : r.asVersion(rt, o));
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    const render = (o: KObject): unknown =>
+      table
+        ? toTable(rt, [r.asVersion(rt, o)], now(), q.get('includeObject'), {
+            resourceVersion: o.metadata.resourceVersion ?? '',
+          })
+        : r.asVersion(rt, o);
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+    });
     res.flushHeaders();
     const write = (type: string, object: unknown): void => {
       res.write(JSON.stringify({ type, object }) + '\n');
@@ -288,10 +354,14 @@ export class ApiHttpServer {
     const av = groupVersion(rt);
     const writeEvent = (type: string, ev: StoreEvent): void => {
       if (table) return write(type, render(ev.obj));
-      if (this.#lineEvent !== ev) { this.#lineEvent = ev; this.#lines.clear(); }
+      if (this.#lineEvent !== ev) {
+        this.#lineEvent = ev;
+        this.#lines.clear();
+      }
       const k = `${type} ${av}`;
       let line = this.#lines.get(k);
-      if (line === undefined) this.#lines.set(k, (line = JSON.stringify({ type, object: r.asVersion(rt, ev.obj) }) + '\n'));
+      if (line === undefined)
+        this.#lines.set(k, (line = JSON.stringify({ type, object: r.asVersion(rt, ev.obj) }) + '\n'));
       res.write(line);
     };
     const rid = resourceId(rt.group, rt.plural);
@@ -299,7 +369,11 @@ export class ApiHttpServer {
     const initial: KObject[] = [];
     if (!rvParam || rvParam === '0') {
       // rv 0 or none: the current state as synthetic ADDED events, then changes (kubectl drops the first event).
-      for (const o of store.list(rid, ns)) if (match(o)) { initial.push(o); write('ADDED', render(o)); }
+      for (const o of store.list(rid, ns))
+        if (match(o)) {
+          initial.push(o);
+          write('ADDED', render(o));
+        }
       from = store.resourceVersion;
     } else {
       from = Number(rvParam);
@@ -325,7 +399,11 @@ export class ApiHttpServer {
     try {
       unwatch = store.watch({ resource: rid, namespace: ns, send: onEvent }, from);
     } catch (e) {
-      if (e instanceof StatusError) { write('ERROR', e.toStatus()); res.end(); return; }
+      if (e instanceof StatusError) {
+        write('ERROR', e.toStatus());
+        res.end();
+        return;
+      }
       throw e;
     }
     this.#watches.add(res);
@@ -341,7 +419,11 @@ export class ApiHttpServer {
     if (q.get('allowWatchBookmarks') === 'true') {
       const every = this.#o.bookmarkIntervalMs ?? 60_000;
       const tick = (): void => {
-        write('BOOKMARK', { kind: rt.kind, apiVersion: groupVersion(rt), metadata: { resourceVersion: String(store.resourceVersion) } });
+        write('BOOKMARK', {
+          kind: rt.kind,
+          apiVersion: groupVersion(rt),
+          metadata: { resourceVersion: String(store.resourceVersion) },
+        });
         timers.push(setTimeout(tick, every));
       };
       timers.push(setTimeout(tick, every));
@@ -350,9 +432,19 @@ export class ApiHttpServer {
     res.on('close', finish);
   }
 
-  #json(res: ServerResponse, code: number, body: unknown, contentType = 'application/json', warnings: string[] = []): void {
+  #json(
+    res: ServerResponse,
+    code: number,
+    body: unknown,
+    contentType = 'application/json',
+    warnings: string[] = [],
+  ): void {
     const data = JSON.stringify(body);
-    const headers: Record<string, string | string[]> = { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(data)), 'Cache-Control': 'no-cache, private' };
+    const headers: Record<string, string | string[]> = {
+      'Content-Type': contentType,
+      'Content-Length': String(Buffer.byteLength(data)),
+      'Cache-Control': 'no-cache, private',
+    };
     if (warnings.length > 0) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
     res.writeHead(code, headers);
     res.end(data);
@@ -391,7 +483,10 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 function parseBody(buf: Buffer, contentType: string | undefined): unknown {
-  if ((contentType ?? '').includes('protobuf') || (buf.length >= 4 && buf.subarray(0, 4).toString('latin1') === 'k8s\0')) {
+  if (
+    (contentType ?? '').includes('protobuf') ||
+    (buf.length >= 4 && buf.subarray(0, 4).toString('latin1') === 'k8s\0')
+  ) {
     return decodeK8sProtobuf(buf);
   }
   const text = buf.toString('utf8');
@@ -401,7 +496,9 @@ function parseBody(buf: Buffer, contentType: string | undefined): unknown {
     try {
       return parseYaml(text, { prettyErrors: true });
     } catch (e) {
-      throw errors.badRequest(`the request body is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      throw errors.badRequest(
+        `the request body is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+      );
     }
   }
   try {

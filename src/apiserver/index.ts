@@ -56,7 +56,9 @@ async function loadToken(dataDir: string): Promise<string> {
   try {
     const t = (await readFile(p, 'utf8')).trim();
     if (t) return t;
-  } catch { /* first start */ }
+  } catch {
+    /* first start */
+  }
   const t = randomBytes(32).toString('base64url');
   await writeFile(p, t + '\n', { mode: 0o600 });
   return t;
@@ -64,11 +66,26 @@ async function loadToken(dataDir: string): Promise<string> {
 
 export function kubeconfigYaml(url: string, token: string, caPem: string): string {
   return [
-    'apiVersion: v1', 'kind: Config', 'preferences: {}',
-    'clusters:', '- name: sluice', '  cluster:', `    server: ${url}`, `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
-    'users:', '- name: sluice', '  user:', `    token: ${token}`,
-    'contexts:', '- name: sluice', '  context:', '    cluster: sluice', '    user: sluice', '    namespace: default',
-    'current-context: sluice', '',
+    'apiVersion: v1',
+    'kind: Config',
+    'preferences: {}',
+    'clusters:',
+    '- name: sluice',
+    '  cluster:',
+    `    server: ${url}`,
+    `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
+    'users:',
+    '- name: sluice',
+    '  user:',
+    `    token: ${token}`,
+    'contexts:',
+    '- name: sluice',
+    '  context:',
+    '    cluster: sluice',
+    '    user: sluice',
+    '    namespace: default',
+    'current-context: sluice',
+    '',
   ].join('\n');
 }
 
@@ -94,9 +111,13 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const clock = o.clock ?? systemClock;
   const log = o.log ?? createLogger({ name: 'apiserver' });
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
-  const opened = await Store.open({ dir: join(o.dataDir, 'store'), ...(o.compactAtBytes ? { compactAtBytes: o.compactAtBytes } : {}) });
+  const opened = await Store.open({
+    dir: join(o.dataDir, 'store'),
+    ...(o.compactAtBytes ? { compactAtBytes: o.compactAtBytes } : {}),
+  });
   const store = opened.store;
-  if (opened.tornBytes > 0) log.warn({ tornBytes: opened.tornBytes }, 'cut an unacknowledged torn write from the end of the log');
+  if (opened.tornBytes > 0)
+    log.warn({ tornBytes: opened.tornBytes }, 'cut an unacknowledged torn write from the end of the log');
   const registry = new Registry();
   for (const t of builtinTypes()) registry.add(t);
   // CRDs already stored are served before anything else happens.
@@ -105,10 +126,18 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   }
   const admission = o.admission ?? new Admission();
   const resources = new Resources(store, registry, admission, clock);
-  const sys = (): WriteOptions => ({ fieldManager: 'sluice-apiserver', fieldValidation: 'Strict', dryRun: false, subresource: '', user: 'sluice', warnings: [] });
+  const sys = (): WriteOptions => ({
+    fieldManager: 'sluice-apiserver',
+    fieldValidation: 'Strict',
+    dryRun: false,
+    subresource: '',
+    user: 'sluice',
+    warnings: [],
+  });
   const nsType = registry.find('', 'v1', 'namespaces')!;
   for (const ns of o.namespaces ?? ['default', 'kube-system', 'kube-public', 'knative-serving']) {
-    if (!store.get('/namespaces', '', ns)) await resources.create(nsType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, sys());
+    if (!store.get('/namespaces', '', ns))
+      await resources.create(nsType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, sys());
   }
   const crdType = registry.find('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
   for (const dir of o.crdDirs ?? []) {
@@ -118,15 +147,36 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       const cur = store.get(resourceId('apiextensions.k8s.io', 'customresourcedefinitions'), '', name);
       try {
         if (!cur) await resources.create(crdType, '', structuredClone(crd), sys());
-        else await resources.update(crdType, '', name, { ...structuredClone(crd), metadata: { ...crd.metadata, resourceVersion: cur.metadata.resourceVersion } }, sys());
+        else
+          await resources.update(
+            crdType,
+            '',
+            name,
+            { ...structuredClone(crd), metadata: { ...crd.metadata, resourceVersion: cur.metadata.resourceVersion } },
+            sys(),
+          );
       } catch (e) {
         throw new Error(`installing CRD ${name} from ${dir}: ${e instanceof StatusError ? e.message : String(e)}`);
       }
     }
   }
   const token = await loadToken(o.dataDir);
-  const tls = await loadOrCreateTls(o.dataDir, ['127.0.0.1', 'localhost', '::1', ...(o.host && o.host !== '0.0.0.0' ? [o.host] : [])]);
-  const http = new ApiHttpServer({ token, tls, store, registry, resources, clock, log, ...(o.bookmarkIntervalMs ? { bookmarkIntervalMs: o.bookmarkIntervalMs } : {}) });
+  const tls = await loadOrCreateTls(o.dataDir, [
+    '127.0.0.1',
+    'localhost',
+    '::1',
+    ...(o.host && o.host !== '0.0.0.0' ? [o.host] : []),
+  ]);
+  const http = new ApiHttpServer({
+    token,
+    tls,
+    store,
+    registry,
+    resources,
+    clock,
+    log,
+    ...(o.bookmarkIntervalMs ? { bookmarkIntervalMs: o.bookmarkIntervalMs } : {}),
+  });
   const addr = await http.listen(o.port ?? 0, o.host ?? '127.0.0.1');
   const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
   const url = `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
@@ -134,7 +184,14 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   await writeFile(kubeconfigPath, kubeconfigYaml(url, token, tls.caPem), { mode: 0o600 });
   await chmod(kubeconfigPath, 0o600);
   return {
-    url, port: addr.port, token, caPem: tls.caPem, kubeconfigPath, store, registry, admission,
+    url,
+    port: addr.port,
+    token,
+    caPem: tls.caPem,
+    kubeconfigPath,
+    store,
+    registry,
+    admission,
     async close() {
       await http.close();
       await store.close();

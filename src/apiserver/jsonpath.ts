@@ -2,7 +2,8 @@
 // `.a.b`, `.a[0]`, `.a['dotted\.key']`, `.conditions[?(@.type=="Ready")].status`.
 import { isRecord } from './types.js';
 
-type Step = { kind: 'field'; name: string } | { kind: 'index'; i: number } | { kind: 'filter'; field: string; value: string };
+type Step =
+  { kind: 'field'; name: string } | { kind: 'index'; i: number } | { kind: 'filter'; field: string; value: string };
 
 export function parseJsonPath(expr: string): Step[] {
   let s = expr.trim();
@@ -23,7 +24,8 @@ export function parseJsonPath(expr: string): Step[] {
       const filter = /^\?\(@\.([\w.-]+)\s*==\s*["']([^"']*)["']\)$/.exec(inner);
       if (filter) steps.push({ kind: 'filter', field: filter[1]!, value: filter[2]! });
       else if (/^\d+$/.test(inner)) steps.push({ kind: 'index', i: Number(inner) });
-      else if (/^['"].*['"]$/.test(inner)) steps.push({ kind: 'field', name: inner.slice(1, -1).replace(/\\\./g, '.') });
+      else if (/^['"].*['"]$/.test(inner))
+        steps.push({ kind: 'field', name: inner.slice(1, -1).replace(/\\\./g, '.') });
       else throw new Error(`unsupported JSONPath element [${inner}] in ${expr}`);
     } else {
       let name = '';
@@ -38,7 +40,11 @@ function findClose(s: string, open: number): number {
   let q: string | undefined;
   for (let i = open + 1; i < s.length; i++) {
     const c = s[i];
-    if (q) { if (c === '\\') i++; else if (c === q) q = undefined; continue; }
+    if (q) {
+      if (c === '\\') i++;
+      else if (c === q) q = undefined;
+      continue;
+    }
     if (c === '"' || c === "'") q = c;
     else if (c === ']') return i;
   }
@@ -51,9 +57,11 @@ export function evalJsonPath(obj: unknown, steps: Step[]): unknown[] {
   for (const st of steps) {
     const next: unknown[] = [];
     for (const v of cur) {
-      if (st.kind === 'field') { if (isRecord(v) && v[st.name] !== undefined) next.push(v[st.name]); }
-      else if (st.kind === 'index') { if (Array.isArray(v) && v[st.i] !== undefined) next.push(v[st.i]); }
-      else if (Array.isArray(v)) {
+      if (st.kind === 'field') {
+        if (isRecord(v) && v[st.name] !== undefined) next.push(v[st.name]);
+      } else if (st.kind === 'index') {
+        if (Array.isArray(v) && v[st.i] !== undefined) next.push(v[st.i]);
+      } else if (Array.isArray(v)) {
         for (const x of v) {
           const got = evalJsonPath(x, parseJsonPath(`.${st.field}`))[0];
           if (got !== undefined && String(got) === st.value) next.push(x);

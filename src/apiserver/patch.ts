@@ -21,7 +21,7 @@ export function jsonPatch(target: KObject, ops: unknown): KObject {
     const res = fjp.applyPatch(structuredClone(target), ops as fjp.Operation[], true, false);
     return res.newDocument as KObject;
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+    const msg = e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e);
     throw new StatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${msg}`);
   }
 }
@@ -45,10 +45,11 @@ export function leafPaths(obj: Record<string, unknown>, includeStatus: boolean):
       if (!isRecord(v)) continue;
       for (const mk of ['labels', 'annotations']) {
         const m = v[mk];
-        if (isRecord(m)) for (const lk of Object.keys(m)) {
-          if (mk === 'annotations' && lk === 'kubectl.kubernetes.io/last-applied-configuration') continue;
-          out.push(['metadata', mk, lk]);
-        }
+        if (isRecord(m))
+          for (const lk of Object.keys(m)) {
+            if (mk === 'annotations' && lk === 'kubectl.kubernetes.io/last-applied-configuration') continue;
+            out.push(['metadata', mk, lk]);
+          }
       }
       for (const mk of ['finalizers', 'ownerReferences']) if (v[mk] !== undefined) out.push(['metadata', mk]);
       continue;
@@ -113,8 +114,16 @@ const covers = (owner: Path, p: Path): boolean => owner.length <= p.length && ow
  * Records that `manager` (by `operation`) now owns `paths`, taking them from anyone else, and returns
  * the new managedFields.
  */
-export function transferOwnership(entries: ManagedFieldsEntry[], manager: string, operation: 'Apply' | 'Update',
-  apiVersion: string, now: string, paths: Path[], replaceSet: boolean, subresource?: string): ManagedFieldsEntry[] {
+export function transferOwnership(
+  entries: ManagedFieldsEntry[],
+  manager: string,
+  operation: 'Apply' | 'Update',
+  apiVersion: string,
+  now: string,
+  paths: Path[],
+  replaceSet: boolean,
+  subresource?: string,
+): ManagedFieldsEntry[] {
   const want = new Set(paths.map(key));
   const out: ManagedFieldsEntry[] = [];
   let mine: Path[] = [];
@@ -127,9 +136,19 @@ export function transferOwnership(entries: ManagedFieldsEntry[], manager: string
     const kept = ps.filter((p) => !want.has(key(p)) && !paths.some((q) => covers(q, p) || covers(p, q)));
     if (kept.length > 0) out.push({ ...e, fieldsV1: pathsToFields(kept) });
   }
-  const merged = [...mine.filter((p) => !want.has(key(p)) && !paths.some((q) => covers(q, p) || covers(p, q))), ...paths];
+  const merged = [
+    ...mine.filter((p) => !want.has(key(p)) && !paths.some((q) => covers(q, p) || covers(p, q))),
+    ...paths,
+  ];
   if (merged.length > 0) {
-    const entry: ManagedFieldsEntry = { manager, operation, apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: pathsToFields(merged) };
+    const entry: ManagedFieldsEntry = {
+      manager,
+      operation,
+      apiVersion,
+      time: now,
+      fieldsType: 'FieldsV1',
+      fieldsV1: pathsToFields(merged),
+    };
     if (subresource) entry.subresource = subresource;
     out.push(entry);
   }
@@ -162,8 +181,14 @@ export interface ApplyResult {
  * dropped are removed unless another manager also owns them; a field another manager owns with a different
  * value is a conflict unless `force` is set, and then ownership moves.
  */
-export function serverSideApply(live: KObject | undefined, applied: KObject, manager: string, force: boolean,
-  now: string, resourceLabel: { group: string; plural: string; name: string; apiVersion: string }): ApplyResult {
+export function serverSideApply(
+  live: KObject | undefined,
+  applied: KObject,
+  manager: string,
+  force: boolean,
+  now: string,
+  resourceLabel: { group: string; plural: string; name: string; apiVersion: string },
+): ApplyResult {
   const entries = live?.metadata.managedFields ?? [];
   const appliedPaths = leafPaths(applied, false);
   if (live && !force) {
@@ -180,19 +205,34 @@ export function serverSideApply(live: KObject | undefined, applied: KObject, man
     }
     const uniq = [...new Map(conflicts.map((c) => [`${c.manager}${key(c.path)}`, c])).values()];
     if (uniq.length > 0) {
-      const lines = uniq.map((c) => `conflict with "${c.manager}"${managerOp(entries, c.manager)}: .${c.path.join('.')}`);
-      const msg = uniq.length === 1 ? `Apply failed with 1 conflict: ${lines[0]}` : `Apply failed with ${uniq.length} conflicts: ${lines.join('\n')}`;
+      const lines = uniq.map(
+        (c) => `conflict with "${c.manager}"${managerOp(entries, c.manager)}: .${c.path.join('.')}`,
+      );
+      const msg =
+        uniq.length === 1
+          ? `Apply failed with 1 conflict: ${lines[0]}`
+          : `Apply failed with ${uniq.length} conflicts: ${lines.join('\n')}`;
       throw new StatusError(409, 'Conflict', msg, {
-        name: resourceLabel.name, group: resourceLabel.group, kind: resourceLabel.plural,
-        causes: uniq.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"${managerOp(entries, c.manager)}`, field: `.${c.path.join('.')}` })),
+        name: resourceLabel.name,
+        group: resourceLabel.group,
+        kind: resourceLabel.plural,
+        causes: uniq.map((c) => ({
+          reason: 'FieldManagerConflict',
+          message: `conflict with "${c.manager}"${managerOp(entries, c.manager)}`,
+          field: `.${c.path.join('.')}`,
+        })),
       });
     }
   }
   const base = live ? structuredClone(live) : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: {} };
   const merged = deepMerge(base, { ...applied, metadata: { ...(applied.metadata ?? {}) } }) as KObject;
   // Remove what this manager applied last time and no longer applies, unless someone else owns it.
-  const prevMine = entries.filter((e) => e.manager === manager && e.operation === 'Apply').flatMap((e) => fieldsToPaths(e.fieldsV1));
-  const others = entries.filter((e) => !(e.manager === manager && e.operation === 'Apply')).flatMap((e) => fieldsToPaths(e.fieldsV1));
+  const prevMine = entries
+    .filter((e) => e.manager === manager && e.operation === 'Apply')
+    .flatMap((e) => fieldsToPaths(e.fieldsV1));
+  const others = entries
+    .filter((e) => !(e.manager === manager && e.operation === 'Apply'))
+    .flatMap((e) => fieldsToPaths(e.fieldsV1));
   const nowSet = new Set(appliedPaths.map(key));
   for (const p of prevMine) {
     if (nowSet.has(key(p)) || appliedPaths.some((q) => covers(p, q) || covers(q, p))) continue;

@@ -67,7 +67,9 @@ export class Resources {
     const o = body as KObject;
     const av = groupVersion(rt);
     if (o.apiVersion !== undefined && o.apiVersion !== av) {
-      throw errors.badRequest(`the API version in the data (${String(o.apiVersion)}) does not match the expected API version (${av})`);
+      throw errors.badRequest(
+        `the API version in the data (${String(o.apiVersion)}) does not match the expected API version (${av})`,
+      );
     }
     if (o.kind !== undefined && o.kind !== rt.kind) {
       throw errors.badRequest(`the kind in the data (${String(o.kind)}) does not match the expected kind (${rt.kind})`);
@@ -79,13 +81,21 @@ export class Resources {
   }
 
   /** Prune, default, admit and validate, in kube-apiserver's order. Returns the object to store. */
-  #admit(rt: ResourceType, op: 'CREATE' | 'UPDATE', obj: KObject, old: KObject | undefined, opts: WriteOptions): KObject {
+  #admit(
+    rt: ResourceType,
+    op: 'CREATE' | 'UPDATE',
+    obj: KObject,
+    old: KObject | undefined,
+    opts: WriteOptions,
+  ): KObject {
     if (rt.schema) {
       const dropped = prune(obj, rt.schema);
       if (dropped.length > 0 && opts.fieldValidation !== 'Ignore') {
         const list = dropped.map((d) => `unknown field "${d}"`);
         if (opts.fieldValidation === 'Strict') {
-          throw errors.badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${list.join(', ')}`);
+          throw errors.badRequest(
+            `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${list.join(', ')}`,
+          );
         }
         opts.warnings.push(...list);
       }
@@ -94,13 +104,20 @@ export class Resources {
     if (rt.group === '' && rt.plural === 'secrets') foldStringData(obj);
     let out = obj;
     if (opts.subresource === '') {
-      out = this.#admission.run({ operation: op, resource: rt, object: obj, user: opts.user, ...(old ? { oldObject: old } : {}) });
+      out = this.#admission.run({
+        operation: op,
+        resource: rt,
+        object: obj,
+        user: opts.user,
+        ...(old ? { oldObject: old } : {}),
+      });
     }
     const causes: StatusCause[] = [];
     const name = out.metadata.name ?? '';
     if (op === 'CREATE') causes.push(...validateName(name, rt.plural === 'namespaces' ? 'label' : 'subdomain'));
     if (rt.schema) causes.push(...validateAgainst(out, rt.schema));
-    if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions') causes.push(...validateCrd(out));
+    if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions')
+      causes.push(...validateCrd(out));
     if (causes.length > 0) throw errors.invalid(rt.kind, rt.group, name, causes);
     return out;
   }
@@ -110,7 +127,11 @@ export class Resources {
     const n = this.#store.get('/namespaces', '', ns);
     if (!n) throw errors.namespaceNotFound(ns);
     if (n.metadata.deletionTimestamp) {
-      throw new StatusError(403, 'Forbidden', `${rt.plural}${rt.group ? '.' + rt.group : ''} "${''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
+      throw new StatusError(
+        403,
+        'Forbidden',
+        `${rt.plural}${rt.group ? '.' + rt.group : ''} "${''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+      );
     }
   }
 
@@ -118,13 +139,21 @@ export class Resources {
     const o = this.#checkKind(rt, body);
     if (rt.namespaced) {
       if (o.metadata.namespace && o.metadata.namespace !== ns) {
-        throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw errors.badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       o.metadata.namespace = ns;
     } else delete o.metadata.namespace;
     if (!o.metadata.name) {
       if (!o.metadata.generateName) {
-        throw errors.invalid(rt.kind, rt.group, '', [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value: name or generateName is required' }]);
+        throw errors.invalid(rt.kind, rt.group, '', [
+          {
+            field: 'metadata.name',
+            reason: 'FieldValueRequired',
+            message: 'Required value: name or generateName is required',
+          },
+        ]);
       }
       let suffix = '';
       for (let i = 0; i < 5; i++) suffix += GENERATE_ALPHABET[randomInt(GENERATE_ALPHABET.length)];
@@ -132,7 +161,8 @@ export class Resources {
     }
     this.#requireNamespace(rt, ns);
     const now = this.#now();
-    for (const k of ['resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'] as const) delete o.metadata[k];
+    for (const k of ['resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'] as const)
+      delete o.metadata[k];
     o.metadata.uid = randomUUID();
     o.metadata.creationTimestamp = now;
     if (rt.hasGeneration) o.metadata.generation = 1;
@@ -142,7 +172,15 @@ export class Resources {
     let obj = this.#admit(rt, 'CREATE', o, undefined, opts);
     if (rt.plural === 'customresourcedefinitions') obj = { ...obj, status: crdStatus(obj, now) };
     if (!obj.metadata.managedFields && opts.fieldManager) {
-      obj.metadata.managedFields = transferOwnership([], opts.fieldManager, 'Update', obj.apiVersion, now, changedPaths(undefined, obj, false), false);
+      obj.metadata.managedFields = transferOwnership(
+        [],
+        opts.fieldManager,
+        'Update',
+        obj.apiVersion,
+        now,
+        changedPaths(undefined, obj, false),
+        false,
+      );
     }
     if (this.#store.get(resourceId(rt.group, rt.plural), ns, obj.metadata.name ?? '')) {
       throw errors.alreadyExists(rt.plural, rt.group, obj.metadata.name ?? '');
@@ -157,29 +195,46 @@ export class Resources {
   async update(rt: ResourceType, ns: string, name: string, body: unknown, opts: WriteOptions): Promise<KObject> {
     const o = this.#checkKind(rt, body);
     if (o.metadata.name && o.metadata.name !== name) {
-      throw errors.badRequest(`the name of the object (${o.metadata.name}) does not match the name on the URL (${name})`);
+      throw errors.badRequest(
+        `the name of the object (${o.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     const cur = this.#store.get(resourceId(rt.group, rt.plural), ns, name);
     if (!cur) throw errors.notFound(rt.plural, rt.group, name);
     const rv = o.metadata.resourceVersion;
     if (!rv && !rt.builtin) {
-      throw errors.invalid(rt.kind, rt.group, name, [{ field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
+      throw errors.invalid(rt.kind, rt.group, name, [
+        { field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
+      ]);
     }
     if (rv && rv !== cur.metadata.resourceVersion) throw errors.staleResourceVersion(rt.plural, rt.group, name);
     return this.#replace(rt, cur, o, opts);
   }
 
-  async patch(rt: ResourceType, ns: string, name: string, type: PatchType, body: unknown, opts: WriteOptions & { force: boolean }): Promise<KObject> {
+  async patch(
+    rt: ResourceType,
+    ns: string,
+    name: string,
+    type: PatchType,
+    body: unknown,
+    opts: WriteOptions & { force: boolean },
+  ): Promise<KObject> {
     const rid = resourceId(rt.group, rt.plural);
     const cur = this.#store.get(rid, ns, name);
     if (type === 'strategic' && !rt.builtin) {
-      throw errors.notAcceptableMedia(`the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+      throw errors.notAcceptableMedia(
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+      );
     }
     if (type === 'apply') {
       const applied = this.#checkKind(rt, body);
       if (!applied.metadata.name) applied.metadata.name = name;
-      if (applied.metadata.name !== name) throw errors.badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
-      if (!opts.fieldManager) throw errors.badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
+      if (applied.metadata.name !== name)
+        throw errors.badRequest(
+          `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
+        );
+      if (!opts.fieldManager)
+        throw errors.badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
       const now = this.#now();
       const label = { group: rt.group, plural: rt.plural, name, apiVersion: groupVersion(rt) };
       if (!cur) {
@@ -224,7 +279,14 @@ export class Resources {
     next.apiVersion = groupVersion(rt);
     next.kind = rt.kind;
     // Fields the server owns.
-    for (const k of ['uid', 'creationTimestamp', 'namespace', 'name', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
+    for (const k of [
+      'uid',
+      'creationTimestamp',
+      'namespace',
+      'name',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+    ] as const) {
       if (cur.metadata[k] === undefined) delete next.metadata[k];
       else (next.metadata as Record<string, unknown>)[k] = cur.metadata[k];
     }
@@ -232,19 +294,32 @@ export class Resources {
     if (rt.hasGeneration) next.metadata.generation = cur.metadata.generation ?? 1;
     const admitted = this.#admit(rt, 'UPDATE', next, this.asVersion(rt, cur), opts);
     // Generation counts changes of everything but metadata and status.
-    if (rt.hasGeneration && !status && specChanged(cur, admitted)) admitted.metadata.generation = (cur.metadata.generation ?? 1) + 1;
+    if (rt.hasGeneration && !status && specChanged(cur, admitted))
+      admitted.metadata.generation = (cur.metadata.generation ?? 1) + 1;
     if (opts.fieldManager && jsonEqual(admitted.metadata.managedFields, cur.metadata.managedFields)) {
       const changed = changedPaths(cur, admitted, status);
       if (changed.length > 0) {
-        admitted.metadata.managedFields = transferOwnership(cur.metadata.managedFields ?? [], opts.fieldManager, 'Update',
-          admitted.apiVersion, now, changed, false, status ? 'status' : undefined);
+        admitted.metadata.managedFields = transferOwnership(
+          cur.metadata.managedFields ?? [],
+          opts.fieldManager,
+          'Update',
+          admitted.apiVersion,
+          now,
+          changed,
+          false,
+          status ? 'status' : undefined,
+        );
       }
     }
     if (jsonEqual(stripVolatile(admitted), stripVolatile(this.asVersion(rt, cur)))) return this.asVersion(rt, cur);
     if (opts.dryRun) return admitted;
     // Removing the last finalizer of an object being deleted completes the deletion.
     if (admitted.metadata.deletionTimestamp && (admitted.metadata.finalizers ?? []).length === 0) {
-      const gone = await this.#store.delete(resourceId(rt.group, rt.plural), cur.metadata.namespace ?? '', cur.metadata.name ?? '');
+      const gone = await this.#store.delete(
+        resourceId(rt.group, rt.plural),
+        cur.metadata.namespace ?? '',
+        cur.metadata.name ?? '',
+      );
       this.#afterDelete(rt, gone, 'Background');
       return gone;
     }
@@ -258,19 +333,31 @@ export class Resources {
     const cur = this.#store.get(rid, ns, name);
     if (!cur) throw errors.notFound(rt.plural, rt.group, name);
     if (opts.preconditions?.uid && opts.preconditions.uid !== cur.metadata.uid) {
-      throw errors.conflict(rt.plural, rt.group, name, `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${cur.metadata.uid ?? ''}`);
+      throw errors.conflict(
+        rt.plural,
+        rt.group,
+        name,
+        `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${cur.metadata.uid ?? ''}`,
+      );
     }
     if (opts.preconditions?.resourceVersion && opts.preconditions.resourceVersion !== cur.metadata.resourceVersion) {
-      throw errors.conflict(rt.plural, rt.group, name, `Precondition failed: ResourceVersion in precondition: ${opts.preconditions.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion ?? ''}`);
+      throw errors.conflict(
+        rt.plural,
+        rt.group,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${opts.preconditions.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion ?? ''}`,
+      );
     }
     const policy = opts.propagationPolicy ?? 'Background';
     if (dryRun) return this.asVersion(rt, cur);
     const finalizers = [...(cur.metadata.finalizers ?? [])];
-    if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion') && this.#dependents(cur).length > 0) finalizers.push('foregroundDeletion');
+    if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion') && this.#dependents(cur).length > 0)
+      finalizers.push('foregroundDeletion');
     if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
     if (rt.plural === 'namespaces' && !finalizers.includes('kubernetes')) finalizers.push('kubernetes');
     if (finalizers.length > 0) {
-      if (cur.metadata.deletionTimestamp && jsonEqual(finalizers, cur.metadata.finalizers)) return this.asVersion(rt, cur);
+      if (cur.metadata.deletionTimestamp && jsonEqual(finalizers, cur.metadata.finalizers))
+        return this.asVersion(rt, cur);
       const marked: KObject = structuredClone(cur);
       marked.metadata.deletionTimestamp ??= this.#now();
       marked.metadata.deletionGracePeriodSeconds = 0;
@@ -304,7 +391,11 @@ export class Resources {
 
   /** Work that follows a stored write: CRDs start being served, and pending finalizers make progress. */
   #afterWrite(rt: ResourceType, o: KObject): void {
-    if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions' && !o.metadata.deletionTimestamp) {
+    if (
+      rt.group === 'apiextensions.k8s.io' &&
+      rt.plural === 'customresourcedefinitions' &&
+      !o.metadata.deletionTimestamp
+    ) {
       for (const t of crdToTypes(o)) this.#reg.add(t);
     }
     if (o.metadata.deletionTimestamp) void this.#finalize(rt, o).catch(() => undefined);
@@ -320,12 +411,21 @@ export class Resources {
       await this.#dropFinalizer(rt, ns, name, 'orphan');
     } else if (fins.includes('foregroundDeletion')) {
       const deps = this.#dependents(o);
-      for (const d of deps) await this.delete(d.rt, d.obj.metadata.namespace ?? '', d.obj.metadata.name ?? '', { propagationPolicy: 'Foreground' }, false).catch(() => undefined);
+      for (const d of deps)
+        await this.delete(
+          d.rt,
+          d.obj.metadata.namespace ?? '',
+          d.obj.metadata.name ?? '',
+          { propagationPolicy: 'Foreground' },
+          false,
+        ).catch(() => undefined);
       if (this.#dependents(o).length === 0) await this.#dropFinalizer(rt, ns, name, 'foregroundDeletion');
     } else if (fins.includes('kubernetes') && rt.plural === 'namespaces') {
       for (const t of this.#reg.all().filter((x) => x.namespaced)) {
         for (const x of this.#store.list(resourceId(t.group, t.plural), name)) {
-          await this.delete(t, name, x.metadata.name ?? '', { propagationPolicy: 'Background' }, false).catch(() => undefined);
+          await this.delete(t, name, x.metadata.name ?? '', { propagationPolicy: 'Background' }, false).catch(
+            () => undefined,
+          );
         }
       }
       await this.#dropFinalizer(rt, ns, name, 'kubernetes');
@@ -337,13 +437,22 @@ export class Resources {
     if (!cur || !(cur.metadata.finalizers ?? []).includes(fin)) return;
     const next = structuredClone(cur);
     next.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== fin);
-    await this.#replace(rt, cur, next, { fieldManager: '', fieldValidation: 'Ignore', dryRun: false, subresource: '', user: 'garbage-collector', warnings: [] });
+    await this.#replace(rt, cur, next, {
+      fieldManager: '',
+      fieldValidation: 'Ignore',
+      dryRun: false,
+      subresource: '',
+      user: 'garbage-collector',
+      warnings: [],
+    });
   }
 
   async #orphanDependents(owner: KObject): Promise<void> {
     for (const d of this.#dependents(owner)) {
       const next = structuredClone(d.obj);
-      next.metadata.ownerReferences = (d.obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== owner.metadata.uid);
+      next.metadata.ownerReferences = (d.obj.metadata.ownerReferences ?? []).filter(
+        (r) => r.uid !== owner.metadata.uid,
+      );
       if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
       await this.#store.put(resourceId(d.rt.group, d.rt.plural), next);
     }
@@ -358,9 +467,17 @@ export class Resources {
     // Background propagation: the collector deletes dependents after the owner is gone.
     void (async () => {
       for (const d of this.#dependents(gone)) {
-        const live = (d.obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== gone.metadata.uid && this.#ownerExists(r.uid));
+        const live = (d.obj.metadata.ownerReferences ?? []).filter(
+          (r) => r.uid !== gone.metadata.uid && this.#ownerExists(r.uid),
+        );
         if (live.length > 0) continue;
-        await this.delete(d.rt, d.obj.metadata.namespace ?? '', d.obj.metadata.name ?? '', { propagationPolicy: 'Background' }, false).catch(() => undefined);
+        await this.delete(
+          d.rt,
+          d.obj.metadata.namespace ?? '',
+          d.obj.metadata.name ?? '',
+          { propagationPolicy: 'Background' },
+          false,
+        ).catch(() => undefined);
       }
       // An owner waiting in foreground deletion may now have no dependents left.
       for (const [rid, o] of this.#store.all()) {

@@ -15,34 +15,52 @@ export function parseLabelSelector(s: string | null): Selector {
     if (!p) continue;
     let m: RegExpExecArray | null;
     if ((m = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p))) {
-      reqs.push({ key: m[1]!, op: m[2] as 'in' | 'notin', values: m[3]!.split(',').map((x) => x.trim()).filter(Boolean) });
+      reqs.push({
+        key: m[1]!,
+        op: m[2] as 'in' | 'notin',
+        values: m[3]!
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      });
     } else if ((m = /^([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)$/.exec(p))) {
       reqs.push({ key: m[1]!, op: m[2] === '!=' ? 'ne' : 'eq', values: [m[3]!] });
     } else if ((m = /^!([\w./-]+)$/.exec(p))) reqs.push({ key: m[1]!, op: 'notexists', values: [] });
     else if ((m = /^([\w./-]+)$/.exec(p))) reqs.push({ key: m[1]!, op: 'exists', values: [] });
     else throw errors.badRequest(`unable to parse requirement: found '${p}', expected: label selector syntax`);
   }
-  return (labels) => reqs.every((r) => {
-    const v = labels?.[r.key];
-    switch (r.op) {
-      case 'eq': return v === r.values[0];
-      case 'ne': return v !== r.values[0];
-      case 'in': return v !== undefined && r.values.includes(v);
-      case 'notin': return v === undefined || !r.values.includes(v);
-      case 'exists': return v !== undefined;
-      case 'notexists': return v === undefined;
-    }
-    return false;
-  });
+  return (labels) =>
+    reqs.every((r) => {
+      const v = labels?.[r.key];
+      switch (r.op) {
+        case 'eq':
+          return v === r.values[0];
+        case 'ne':
+          return v !== r.values[0];
+        case 'in':
+          return v !== undefined && r.values.includes(v);
+        case 'notin':
+          return v === undefined || !r.values.includes(v);
+        case 'exists':
+          return v !== undefined;
+        case 'notexists':
+          return v === undefined;
+      }
+      return false;
+    });
 }
 
 function splitTop(s: string): string[] {
   const out: string[] = [];
-  let depth = 0, cur = '';
+  let depth = 0,
+    cur = '';
   for (const c of s) {
     if (c === '(') depth++;
     if (c === ')') depth--;
-    if (c === ',' && depth === 0) { out.push(cur); cur = ''; } else cur += c;
+    if (c === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
   }
   out.push(cur);
   return out;
@@ -63,9 +81,10 @@ export function parseFieldSelector(s: string | null, allowed: string[]): ObjectF
     }
     reqs.push({ field, ne: m[2] === '!=', value: m[3]! });
   }
-  return (o) => reqs.every((r) => {
-    const got = evalJsonPath(o, parseJsonPath(`.${r.field}`))[0];
-    const v = got === undefined ? '' : String(got);
-    return r.ne ? v !== r.value : v === r.value;
-  });
+  return (o) =>
+    reqs.every((r) => {
+      const got = evalJsonPath(o, parseJsonPath(`.${r.field}`))[0];
+      const v = got === undefined ? '' : String(got);
+      return r.ne ? v !== r.value : v === r.value;
+    });
 }

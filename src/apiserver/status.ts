@@ -40,8 +40,13 @@ export class StatusError extends Error {
   }
   toStatus(): StatusBody {
     const s: StatusBody = {
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-      message: this.message, reason: this.reason, code: this.code,
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
     };
     if (this.details) s.details = this.details;
     return s;
@@ -55,27 +60,48 @@ export function qualifiedResource(resource: string, group: string): string {
 
 export const errors = {
   notFound(resource: string, group: string, name: string): StatusError {
-    return new StatusError(404, 'NotFound', `${qualifiedResource(resource, group)} "${name}" not found`,
-      { name, group, kind: resource });
+    return new StatusError(404, 'NotFound', `${qualifiedResource(resource, group)} "${name}" not found`, {
+      name,
+      group,
+      kind: resource,
+    });
   },
   alreadyExists(resource: string, group: string, name: string): StatusError {
-    return new StatusError(409, 'AlreadyExists', `${qualifiedResource(resource, group)} "${name}" already exists`,
-      { name, group, kind: resource });
+    return new StatusError(409, 'AlreadyExists', `${qualifiedResource(resource, group)} "${name}" already exists`, {
+      name,
+      group,
+      kind: resource,
+    });
   },
   conflict(resource: string, group: string, name: string, why: string): StatusError {
-    return new StatusError(409, 'Conflict',
+    return new StatusError(
+      409,
+      'Conflict',
       `Operation cannot be fulfilled on ${qualifiedResource(resource, group)} "${name}": ${why}`,
-      { name, group, kind: resource });
+      { name, group, kind: resource },
+    );
   },
   staleResourceVersion(resource: string, group: string, name: string): StatusError {
-    return errors.conflict(resource, group, name,
-      'the object has been modified; please apply your changes to the latest version and try again');
+    return errors.conflict(
+      resource,
+      group,
+      name,
+      'the object has been modified; please apply your changes to the latest version and try again',
+    );
   },
   invalid(kind: string, group: string, name: string, causes: StatusCause[]): StatusError {
     const text = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
     const body = text.length === 1 ? text[0] : `[${text.join(', ')}]`;
-    return new StatusError(422, 'Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${body}`,
-      { name, group, kind, causes: causes.map((c) => ({ reason: c.reason ?? 'FieldValueInvalid', message: c.message, ...(c.field ? { field: c.field } : {}) })) });
+    return new StatusError(422, 'Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${body}`, {
+      name,
+      group,
+      kind,
+      causes: causes.map((c) => ({
+        reason: c.reason ?? 'FieldValueInvalid',
+        message: c.message,
+        ...(c.field ? { field: c.field } : {}),
+      })),
+    });
   },
   badRequest(message: string): StatusError {
     return new StatusError(400, 'BadRequest', message);
@@ -84,13 +110,21 @@ export const errors = {
     return new StatusError(401, 'Unauthorized', 'Unauthorized');
   },
   methodNotAllowed(verb: string, what: string): StatusError {
-    return new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${verb} ${what})`);
+    return new StatusError(
+      405,
+      'MethodNotAllowed',
+      `the server does not allow this method on the requested resource (${verb} ${what})`,
+    );
   },
   notAcceptableMedia(message: string): StatusError {
     return new StatusError(415, 'UnsupportedMediaType', message);
   },
   tooLarge(limit: number): StatusError {
-    return new StatusError(413, 'RequestEntityTooLarge', `the server has received too large of a request: limit is ${limit} bytes`);
+    return new StatusError(
+      413,
+      'RequestEntityTooLarge',
+      `the server has received too large of a request: limit is ${limit} bytes`,
+    );
   },
   gone(message: string): StatusError {
     return new StatusError(410, 'Expired', message);

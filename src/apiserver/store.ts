@@ -51,7 +51,10 @@ export class Store {
   #inflight = new Set<Promise<void>>();
 
   private constructor(opts: StoreOptions) {
-    this.#wal = new WriteAheadLog(opts.dir, opts.compactAtBytes === undefined ? {} : { compactAtBytes: opts.compactAtBytes });
+    this.#wal = new WriteAheadLog(
+      opts.dir,
+      opts.compactAtBytes === undefined ? {} : { compactAtBytes: opts.compactAtBytes },
+    );
     this.#historySize = opts.historySize ?? 50_000;
   }
 
@@ -67,7 +70,14 @@ export class Store {
       else s.#deleteRaw(r.key);
       s.#rv = Math.max(s.#rv, r.rv);
       // The log since the last snapshot is also watch history, so a watcher can resume across a restart.
-      s.#remember({ rv: r.rv, type: r.op === 'del' ? 'DELETED' : existed ? 'MODIFIED' : 'ADDED', resource, namespace, name, obj: r.obj });
+      s.#remember({
+        rv: r.rv,
+        type: r.op === 'del' ? 'DELETED' : existed ? 'MODIFIED' : 'ADDED',
+        resource,
+        namespace,
+        name,
+        obj: r.obj,
+      });
     }
     if (s.#history.length === 0) s.#historyStart = s.#rv + 1;
     s.#durableRv = s.#rv;
@@ -123,7 +133,10 @@ export class Store {
     const rv = ++this.#rv;
     obj.metadata.resourceVersion = String(rv);
     this.#setRaw(key, obj);
-    return this.#commit({ rv, op: 'put', key, obj }, { rv, type: existed ? 'MODIFIED' : 'ADDED', resource, namespace: ns, name, obj });
+    return this.#commit(
+      { rv, op: 'put', key, obj },
+      { rv, type: existed ? 'MODIFIED' : 'ADDED', resource, namespace: ns, name, obj },
+    );
   }
 
   delete(resource: string, namespace: string, name: string): Promise<KObject> {
@@ -145,7 +158,10 @@ export class Store {
       }
       return ev.obj;
     });
-    const done = p.then(() => undefined, () => undefined);
+    const done = p.then(
+      () => undefined,
+      () => undefined,
+    );
     this.#inflight.add(done);
     void done.then(() => this.#inflight.delete(done));
     return p;
@@ -194,7 +210,8 @@ export class Store {
   #snapshot(): Snapshot {
     const objects: Snapshot['objects'] = [];
     for (const [res, m] of this.#byResource) {
-      for (const o of m.values()) objects.push({ key: `${res}|${o.metadata.namespace ?? ''}|${o.metadata.name ?? ''}`, obj: o });
+      for (const o of m.values())
+        objects.push({ key: `${res}|${o.metadata.namespace ?? ''}|${o.metadata.name ?? ''}`, obj: o });
     }
     return { rv: this.#rv, objects };
   }

@@ -26,8 +26,19 @@ export interface Table {
   rows: TableRow[];
 }
 
-const NAME: TableColumn = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 };
-export const AGE_COLUMN: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' };
+const NAME: TableColumn = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description: 'Name must be unique within a namespace.',
+  priority: 0,
+};
+export const AGE_COLUMN: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+};
 
 export function cellValue(o: KObject, c: PrinterColumn, now: number): unknown {
   let v: unknown;
@@ -52,20 +63,33 @@ function columnsOf(rt: ResourceType, sample: KObject | undefined, now: number): 
   return [AGE_COLUMN];
 }
 
-export function toTable(rt: ResourceType, objs: KObject[], now: number, includeObject: string | null,
-  meta: { resourceVersion?: string; continue?: string }): Table {
+export function toTable(
+  rt: ResourceType,
+  objs: KObject[],
+  now: number,
+  includeObject: string | null,
+  meta: { resourceVersion?: string; continue?: string },
+): Table {
   const cols = columnsOf(rt, objs[0], now);
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: meta,
-    columnDefinitions: [NAME, ...cols.map((c) => ({
-      name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0,
-    }))],
+    columnDefinitions: [
+      NAME,
+      ...cols.map((c) => ({
+        name: c.name,
+        type: c.type,
+        format: c.format ?? '',
+        description: c.description ?? '',
+        priority: c.priority ?? 0,
+      })),
+    ],
     rows: objs.map((o) => {
-      const cells = rt.printerColumns.length === 0 && rt.tableCells
-        ? rt.tableCells(o, now).cells
-        : cols.map((c) => cellValue(o, c, now));
+      const cells =
+        rt.printerColumns.length === 0 && rt.tableCells
+          ? rt.tableCells(o, now).cells
+          : cols.map((c) => cellValue(o, c, now));
       const row: TableRow = { cells: [o.metadata.name ?? '', ...cells] };
       if (includeObject === 'Object') row.object = o;
       else if (includeObject !== 'None') {

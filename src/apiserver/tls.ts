@@ -17,7 +17,10 @@ export interface TlsMaterial {
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trim();
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trim();
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -27,20 +30,37 @@ async function generate(hosts: string[]): Promise<TlsMaterial> {
   const later = new Date(now.getTime() + 10 * 365 * 24 * 3600 * 1000);
   const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01', name: 'CN=sluice-ca', notBefore: now, notAfter: later, keys: caKeys as webcrypto.CryptoKeyPair, signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    serialNumber: '01',
+    name: 'CN=sluice-ca',
+    notBefore: now,
+    notAfter: later,
+    keys: caKeys as webcrypto.CryptoKeyPair,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
   });
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const ips = hosts.filter((h) => /^[\d.]+$|:/.test(h));
   const dns = hosts.filter((h) => !ips.includes(h));
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: '02', subject: 'CN=sluice-apiserver', issuer: ca.subject, notBefore: now, notAfter: later,
-    signingKey: (caKeys as webcrypto.CryptoKeyPair).privateKey, publicKey: (keys as webcrypto.CryptoKeyPair).publicKey, signingAlgorithm: ALG,
+    serialNumber: '02',
+    subject: 'CN=sluice-apiserver',
+    issuer: ca.subject,
+    notBefore: now,
+    notAfter: later,
+    signingKey: (caKeys as webcrypto.CryptoKeyPair).privateKey,
+    publicKey: (keys as webcrypto.CryptoKeyPair).publicKey,
+    signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([...ips.map((v) => ({ type: 'ip' as const, value: v })), ...dns.map((v) => ({ type: 'dns' as const, value: v }))]),
+      new x509.SubjectAlternativeNameExtension([
+        ...ips.map((v) => ({ type: 'ip' as const, value: v })),
+        ...dns.map((v) => ({ type: 'dns' as const, value: v })),
+      ]),
     ],
   });
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', (keys as webcrypto.CryptoKeyPair).privateKey);
@@ -51,9 +71,13 @@ async function generate(hosts: string[]): Promise<TlsMaterial> {
 export async function loadOrCreateTls(dataDir: string, hosts: string[]): Promise<TlsMaterial> {
   const files = { caPem: 'ca.crt', certPem: 'apiserver.crt', keyPem: 'apiserver.key' } as const;
   try {
-    const [caPem, certPem, keyPem] = await Promise.all(Object.values(files).map((f) => readFile(join(dataDir, f), 'utf8')));
+    const [caPem, certPem, keyPem] = await Promise.all(
+      Object.values(files).map((f) => readFile(join(dataDir, f), 'utf8')),
+    );
     return { caPem: caPem!, certPem: certPem!, keyPem: keyPem! };
-  } catch { /* first start */ }
+  } catch {
+    /* first start */
+  }
   const m = await generate(hosts);
   await writeFile(join(dataDir, files.caPem), m.caPem);
   await writeFile(join(dataDir, files.certPem), m.certPem);

@@ -6,7 +6,13 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient, LeaderElector, R } from '../kube/index.js';
-import { startRolloutController, EventNotifier, type RolloutController, type Notifier, type RolloutNotification } from '../rollout/controller/index.js';
+import {
+  startRolloutController,
+  EventNotifier,
+  type RolloutController,
+  type Notifier,
+  type RolloutNotification,
+} from '../rollout/controller/index.js';
 import { AlertDispatcher, AlertNotifier, KubeSecretResolver, type SecretLike } from '../alerts/index.js';
 import { startGitOps, type GitOps } from '../gitops/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -20,7 +26,14 @@ export interface BrainOptions {
   prometheusUrl: string;
   policiesDir?: string;
   /** Git source; none: no GitOps (policies and Services come from the API only). */
-  git?: { repo: string; branch?: string; path?: string; pollCron?: string | false; webhookSecret?: string; prune?: boolean };
+  git?: {
+    repo: string;
+    branch?: string;
+    path?: string;
+    pollCron?: string | false;
+    webhookSecret?: string;
+    prune?: boolean;
+  };
   workDir: string;
   port: number;
   host: string;
@@ -43,7 +56,12 @@ export interface Brain {
  * commit. The commit is the one GitOps recorded on the Service when it applied it.
  */
 class GitAwareNotifier implements Notifier {
-  constructor(private readonly next: Notifier, private readonly client: KubeClient, private readonly gitops: GitOps, private readonly log: Logger) {}
+  constructor(
+    private readonly next: Notifier,
+    private readonly client: KubeClient,
+    private readonly gitops: GitOps,
+    private readonly log: Logger,
+  ) {}
 
   async notify(n: RolloutNotification): Promise<void> {
     await this.next.notify(n);
@@ -54,11 +72,19 @@ class GitAwareNotifier implements Notifier {
     await this.gitops.markFailed(`${n.namespace}/${n.service}`, commit);
     if (n.gitRevert) {
       try {
-        const r = await this.gitops.revert(commit, { message: `Revert ${commit.slice(0, 12)}: rollout of ${n.namespace}/${n.service} rolled back\n\n${n.message}` });
-        this.log.info({ service: `${n.namespace}/${n.service}`, failed: commit, revert: r.commit }, 'pushed a revert of the failed commit');
+        const r = await this.gitops.revert(commit, {
+          message: `Revert ${commit.slice(0, 12)}: rollout of ${n.namespace}/${n.service} rolled back\n\n${n.message}`,
+        });
+        this.log.info(
+          { service: `${n.namespace}/${n.service}`, failed: commit, revert: r.commit },
+          'pushed a revert of the failed commit',
+        );
       } catch (e) {
         // A revert that cannot be pushed (a newer commit touched the same lines) is reported, not retried forever.
-        this.log.warn({ service: `${n.namespace}/${n.service}`, failed: commit, err: e instanceof Error ? e.message : String(e) }, 'could not push a revert of the failed commit');
+        this.log.warn(
+          { service: `${n.namespace}/${n.service}`, failed: commit, err: e instanceof Error ? e.message : String(e) },
+          'could not push a revert of the failed commit',
+        );
       }
     }
   }
@@ -70,20 +96,33 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
   collectDefaultMetrics({ register: registry });
   const rolloutClient = o.client.withFieldManager('sluice-rollout');
   const dispatcher = new AlertDispatcher({
-    secrets: new KubeSecretResolver((ns, name) => o.client.tryGet(R.secrets, ns, name) as Promise<SecretLike | undefined>),
-    logger: log.child({ component: 'alerts' }), registry, clock: o.clock,
+    secrets: new KubeSecretResolver(
+      (ns, name) => o.client.tryGet(R.secrets, ns, name) as Promise<SecretLike | undefined>,
+    ),
+    logger: log.child({ component: 'alerts' }),
+    registry,
+    clock: o.clock,
   });
   let gitops: GitOps | undefined;
   if (o.git) {
     gitops = await startGitOps({
-      client: o.client.withFieldManager('sluice-gitops'), repo: o.git.repo, workDir: o.workDir, log: log.child({ component: 'gitops' }), clock: o.clock,
-      ...(o.git.branch ? { branch: o.git.branch } : {}), ...(o.git.path ? { path: o.git.path } : {}),
-      ...(o.git.pollCron !== undefined ? { pollCron: o.git.pollCron } : {}), ...(o.git.webhookSecret ? { webhookSecret: o.git.webhookSecret } : {}),
+      client: o.client.withFieldManager('sluice-gitops'),
+      repo: o.git.repo,
+      workDir: o.workDir,
+      log: log.child({ component: 'gitops' }),
+      clock: o.clock,
+      ...(o.git.branch ? { branch: o.git.branch } : {}),
+      ...(o.git.path ? { path: o.git.path } : {}),
+      ...(o.git.pollCron !== undefined ? { pollCron: o.git.pollCron } : {}),
+      ...(o.git.webhookSecret ? { webhookSecret: o.git.webhookSecret } : {}),
       ...(o.git.prune ? { prune: true } : {}),
       // Knative's admission and the CRD schema, so a bad manifest is reported at its file:line:column.
       check: await createManifestCheck(defaultCrdDir(packageRoot())),
     });
-    log.info({ repo: redactUrl(o.git.repo), branch: o.git.branch ?? '(default)', path: o.git.path ?? '.' }, 'following Git');
+    log.info(
+      { repo: redactUrl(o.git.repo), branch: o.git.branch ?? '(default)', path: o.git.path ?? '.' },
+      'following Git',
+    );
   }
   const events = new EventNotifier(rolloutClient);
   const alerting = new AlertNotifier(dispatcher, { also: events });
@@ -91,12 +130,20 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
 
   let controller: RolloutController | undefined;
   const elector = new LeaderElector(o.client, {
-    namespace: o.leaseNamespace ?? 'default', name: 'sluice-controller', identity: o.identity ?? hostname(), clock: o.clock,
-    retryPeriodMs: 2_000, leaseDurationSec: 15,
+    namespace: o.leaseNamespace ?? 'default',
+    name: 'sluice-controller',
+    identity: o.identity ?? hostname(),
+    clock: o.clock,
+    retryPeriodMs: 2_000,
+    leaseDurationSec: 15,
     onStartedLeading: () => {
       log.info('leading: starting the rollout controller');
       controller = startRolloutController({
-        client: rolloutClient, prometheusUrl: o.prometheusUrl, clock: o.clock, log, notifier,
+        client: rolloutClient,
+        prometheusUrl: o.prometheusUrl,
+        clock: o.clock,
+        log,
+        notifier,
         ...(o.policiesDir ? { policiesDir: o.policiesDir } : {}),
       });
       controller.ready.catch((e: unknown) => log.error({ err: e }, 'rollout controller failed to start'));
@@ -117,19 +164,30 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       return res.end('GitOps is not configured: start Sluice with --repo to accept push webhooks\n');
     }
-    if (path === '/healthz') { res.writeHead(200, { 'Content-Type': 'text/plain' }); return res.end('ok\n'); }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      return res.end('ok\n');
+    }
     if (path === '/metrics') {
-      void registry.metrics().then((m) => { res.writeHead(200, { 'Content-Type': registry.contentType }); res.end(m); });
+      void registry.metrics().then((m) => {
+        res.writeHead(200, { 'Content-Type': registry.contentType });
+        res.end(m);
+      });
       return;
     }
     if (path === '/') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify({ leader: elector.isLeader, gitops: gitops ? gitops.status() : null }, null, 2) + '\n');
+      return res.end(
+        JSON.stringify({ leader: elector.isLeader, gitops: gitops ? gitops.status() : null }, null, 2) + '\n',
+      );
     }
     res.writeHead(404, { 'Content-Type': 'text/plain' });
     res.end(`no route for ${req.method ?? ''} ${path}\n`);
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(o.port, o.host, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   return {

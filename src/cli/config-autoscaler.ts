@@ -22,16 +22,29 @@ export interface ClusterAutoscaling extends AutoscalerConfig {
 }
 
 export const clusterAutoscalingDefaults: ClusterAutoscaling = {
-  ...knativeAutoscalerDefaults, minScale: 0, maxScale: 0, scaleDownDelayMs: 0, scaleToZeroPodRetentionMs: 0,
+  ...knativeAutoscalerDefaults,
+  minScale: 0,
+  maxScale: 0,
+  scaleDownDelayMs: 0,
+  scaleToZeroPodRetentionMs: 0,
 };
 
 /** What the Runtime is built with in embedded mode: every per-revision value comes from annotations. */
 export function neutralRuntimeConfig(c: ClusterAutoscaling): Partial<AutoscalerConfig> {
-  return { scaleToZeroGracePeriodMs: 0, allowZeroInitialScale: true, enableScaleToZero: true, maxScaleUpRate: c.maxScaleUpRate, maxScaleDownRate: c.maxScaleDownRate };
+  return {
+    scaleToZeroGracePeriodMs: 0,
+    allowZeroInitialScale: true,
+    enableScaleToZero: true,
+    maxScaleUpRate: c.maxScaleUpRate,
+    maxScaleDownRate: c.maxScaleDownRate,
+  };
 }
 
 /** config-autoscaler's data → settings; malformed values keep the default and produce a warning. */
-export function clusterAutoscalingFromData(data: Record<string, string> | undefined): { config: ClusterAutoscaling; warnings: string[] } {
+export function clusterAutoscalingFromData(data: Record<string, string> | undefined): {
+  config: ClusterAutoscaling;
+  warnings: string[];
+} {
   const c: ClusterAutoscaling = { ...clusterAutoscalingDefaults };
   const warnings: string[] = [];
   const d = data ?? {};
@@ -102,12 +115,19 @@ export function withClusterAutoscaling(spec: RevisionSpec, c: ClusterAutoscaling
   fill('panic-threshold-percentage', String(c.panicThresholdPercentage), 'panicThresholdPercentage');
   fill('target-utilization-percentage', String(c.targetUtilizationPercentage), 'targetUtilizationPercentage');
   const cc = Math.max(0, spec.containerConcurrency ?? 0);
-  fill('target', String(cc > 0 ? Math.min(c.containerConcurrencyTargetDefault, cc) : c.containerConcurrencyTargetDefault));
+  fill(
+    'target',
+    String(cc > 0 ? Math.min(c.containerConcurrencyTargetDefault, cc) : c.containerConcurrencyTargetDefault),
+  );
   fill('scale-down-delay', fmtMs(c.scaleDownDelayMs), 'scaleDownDelay');
   fill('min-scale', String(c.minScale), 'minScale');
   fill('max-scale', String(c.maxScale), 'maxScale');
   fill('initial-scale', String(c.initialScale), 'initialScale');
-  if (!c.allowZeroInitialScale && Number(has('initial-scale', 'initialScale')) === 0 && has('initial-scale', 'initialScale') !== undefined) {
+  if (
+    !c.allowZeroInitialScale &&
+    Number(has('initial-scale', 'initialScale')) === 0 &&
+    has('initial-scale', 'initialScale') !== undefined
+  ) {
     a[A + 'initial-scale'] = '1';
     delete a[A + 'initialScale'];
   }
@@ -119,7 +139,8 @@ export function withClusterAutoscaling(spec: RevisionSpec, c: ClusterAutoscaling
   // max(window + grace, retention): the Runtime (grace 0) then waits exactly Knative's idle time.
   const windowMs = parseGoDuration(a[A + 'window'] ?? '') ?? c.stableWindowMs;
   const ownRetention = has('scale-to-zero-pod-retention-period', 'scaleToZeroPodRetentionPeriod');
-  const retentionMs = (ownRetention !== undefined ? parseGoDuration(ownRetention) : undefined) ?? c.scaleToZeroPodRetentionMs;
+  const retentionMs =
+    (ownRetention !== undefined ? parseGoDuration(ownRetention) : undefined) ?? c.scaleToZeroPodRetentionMs;
   a[A + 'scale-to-zero-pod-retention-period'] = fmtMs(Math.max(retentionMs, windowMs + c.scaleToZeroGracePeriodMs));
   delete a[A + 'scaleToZeroPodRetentionPeriod'];
   return { ...spec, annotations: a };

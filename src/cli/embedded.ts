@@ -4,8 +4,23 @@ import { StatusError, type Admission, type AdmissionRequest, type KObject } from
 import { KubeClient, R, type KubeObject } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import { Runtime, revisionSpecFromKnative, type RevisionSpec as RunSpec } from '../runtime/index.js';
-import { admit, defaultConfiguration, defaultRevision, defaultRoute, defaultService, GROUP, type DefaultingContext, type ServingKind } from '../serving/index.js';
-import { CONFIG_AUTOSCALER, ServingController, SYSTEM_NAMESPACE, type DataPlane, type Listers } from '../serving/reconciler/index.js';
+import {
+  admit,
+  defaultConfiguration,
+  defaultRevision,
+  defaultRoute,
+  defaultService,
+  GROUP,
+  type DefaultingContext,
+  type ServingKind,
+} from '../serving/index.js';
+import {
+  CONFIG_AUTOSCALER,
+  ServingController,
+  SYSTEM_NAMESPACE,
+  type DataPlane,
+  type Listers,
+} from '../serving/reconciler/index.js';
 import { clusterAutoscalingFromData, neutralRuntimeConfig, withClusterAutoscaling } from './config-autoscaler.js';
 import type { Clock } from '../util/clock.js';
 
@@ -16,7 +31,10 @@ import type { Clock } from '../util/clock.js';
 export const EMBEDDED_USERNAME = 'sluice-admin';
 
 const SERVING_RESOURCES: ReadonlyArray<[plural: string, kind: ServingKind]> = [
-  ['services', 'Service'], ['configurations', 'Configuration'], ['revisions', 'Revision'], ['routes', 'Route'],
+  ['services', 'Service'],
+  ['configurations', 'Configuration'],
+  ['revisions', 'Revision'],
+  ['routes', 'Route'],
 ];
 
 function defaulted(kind: ServingKind, req: AdmissionRequest): KObject {
@@ -24,10 +42,14 @@ function defaulted(kind: ServingKind, req: AdmissionRequest): KObject {
   const old = req.oldObject as never;
   const o = req.object as never;
   switch (kind) {
-    case 'Service': return defaultService(o, ctx, old) as unknown as KObject;
-    case 'Configuration': return defaultConfiguration(o, ctx, old) as unknown as KObject;
-    case 'Route': return defaultRoute(o, ctx, old) as unknown as KObject;
-    case 'Revision': return defaultRevision(o, ctx) as unknown as KObject;
+    case 'Service':
+      return defaultService(o, ctx, old) as unknown as KObject;
+    case 'Configuration':
+      return defaultConfiguration(o, ctx, old) as unknown as KObject;
+    case 'Route':
+      return defaultRoute(o, ctx, old) as unknown as KObject;
+    case 'Revision':
+      return defaultRevision(o, ctx) as unknown as KObject;
   }
 }
 
@@ -70,8 +92,16 @@ export async function startEmbeddedServing(o: EmbeddedServingOptions): Promise<E
   const client = KubeClient.fromFile(o.kubeconfigPath, 'sluice-serving');
   // Knative's config-autoscaler: the scale rates are read once here; everything else per revision, live
   // (see config-autoscaler.ts).
-  const atStart = clusterAutoscalingFromData((await client.tryGet(R.configMaps, SYSTEM_NAMESPACE, CONFIG_AUTOSCALER))?.['data'] as Record<string, string> | undefined);
-  const runtime = new Runtime({ dataDir: o.dataDir, clock: o.clock, logger: o.log.child({ component: 'runtime' }), autoscaler: neutralRuntimeConfig(atStart.config) });
+  const atStart = clusterAutoscalingFromData(
+    (await client.tryGet(R.configMaps, SYSTEM_NAMESPACE, CONFIG_AUTOSCALER))?.['data'] as
+      Record<string, string> | undefined,
+  );
+  const runtime = new Runtime({
+    dataDir: o.dataDir,
+    clock: o.clock,
+    logger: o.log.child({ component: 'runtime' }),
+    autoscaler: neutralRuntimeConfig(atStart.config),
+  });
   const { url: routerUrl } = await runtime.listen(o.routerPort, o.host);
   const dataPlane: DataPlane<RunSpec> = runtime;
   const log = o.log.child({ component: 'serving' });
@@ -87,7 +117,9 @@ export async function startEmbeddedServing(o: EmbeddedServingOptions): Promise<E
   const controller = new ServingController<RunSpec>({ client, dataPlane, toRunSpec, clock: o.clock, log });
   await controller.start();
   return {
-    runtime, controller, routerUrl,
+    runtime,
+    controller,
+    routerUrl,
     async close() {
       controller.stop();
       await runtime.close();

@@ -5,20 +5,38 @@ import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 
 const program = new Command();
-program.name('sluice').description('Progressive delivery for Knative Serving, from Git, on a laptop or a cluster').showHelpAfterError();
+program
+  .name('sluice')
+  .description('Progressive delivery for Knative Serving, from Git, on a laptop or a cluster')
+  .showHelpAfterError();
 
-const LOG_LEVEL = (): Option => new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info');
+const LOG_LEVEL = (): Option =>
+  new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info');
 
-interface GitCli { repo?: string | false; branch?: string; path?: string; poll: string; webhookSecretFile?: string; prune?: boolean }
+interface GitCli {
+  repo?: string | false;
+  branch?: string;
+  path?: string;
+  poll: string;
+  webhookSecretFile?: string;
+  prune?: boolean;
+}
 
 /** The Git flags shared by `start` and `controller`; the webhook secret is read here, in the CLI, only. */
 async function gitFlags(o: GitCli, defaultRepo: string | undefined) {
   const { loadWebhookSecret } = await import('../gitops/index.js');
   const repo = o.repo === false ? undefined : (o.repo ?? defaultRepo);
-  const webhookSecret = await loadWebhookSecret({ ...(o.webhookSecretFile ? { file: o.webhookSecretFile } : {}), env: process.env });
+  const webhookSecret = await loadWebhookSecret({
+    ...(o.webhookSecretFile ? { file: o.webhookSecretFile } : {}),
+    env: process.env,
+  });
   return {
-    ...(repo ? { repo } : {}), ...(o.branch ? { branch: o.branch } : {}), ...(o.path ? { path: o.path } : {}),
-    pollCron: o.poll === 'off' ? (false as const) : o.poll, ...(webhookSecret ? { webhookSecret } : {}), ...(o.prune ? { prune: true } : {}),
+    ...(repo ? { repo } : {}),
+    ...(o.branch ? { branch: o.branch } : {}),
+    ...(o.path ? { path: o.path } : {}),
+    pollCron: o.poll === 'off' ? (false as const) : o.poll,
+    ...(webhookSecret ? { webhookSecret } : {}),
+    ...(o.prune ? { prune: true } : {}),
   };
 }
 
@@ -28,53 +46,103 @@ function enclosingRepo(): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-const withGit = (c: Command): Command => c
-  .option('--repo <path|url>', 'Git repository to follow (local path, file://, https or ssh URL)')
-  .option('--no-repo', 'do not follow any Git repository')
-  .option('--branch <name>', 'branch to follow (default: the remote\'s default branch)')
-  .option('--path <dir>', 'only manifests under this directory of the repository')
-  .option('--poll <cron>', 'poll schedule (node-cron, seconds allowed) or "off" for webhooks only', '*/10 * * * * *')
-  .option('--webhook-secret-file <path>', 'shared secret for POST /hooks/git (else $SLUICE_WEBHOOK_SECRET)')
-  .option('--prune', 'delete objects Sluice applied from Git once Git no longer declares them')
-  .option('--policies <dir>', 'also read RolloutPolicy YAML from this directory')
-  .option('--prometheus-url <url>', 'Prometheus to query for analysis (start: default is a local one it starts)');
+const withGit = (c: Command): Command =>
+  c
+    .option('--repo <path|url>', 'Git repository to follow (local path, file://, https or ssh URL)')
+    .option('--no-repo', 'do not follow any Git repository')
+    .option('--branch <name>', "branch to follow (default: the remote's default branch)")
+    .option('--path <dir>', 'only manifests under this directory of the repository')
+    .option('--poll <cron>', 'poll schedule (node-cron, seconds allowed) or "off" for webhooks only', '*/10 * * * * *')
+    .option('--webhook-secret-file <path>', 'shared secret for POST /hooks/git (else $SLUICE_WEBHOOK_SECRET)')
+    .option('--prune', 'delete objects Sluice applied from Git once Git no longer declares them')
+    .option('--policies <dir>', 'also read RolloutPolicy YAML from this directory')
+    .option('--prometheus-url <url>', 'Prometheus to query for analysis (start: default is a local one it starts)');
 
-withGit(program.command('start')
-  .description('run the embedded default: API server, Knative Serving, router, Prometheus and the rollout controller')
-  .option('--data <dir>', 'data directory (store, kubeconfig, endpoints.json, logs)', './.sluice')
-  .option('--api-port <port>', 'API server port (0 picks a free one)', '0')
-  .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
-  .option('--port <port>', 'controller port: POST /hooks/git, /metrics (0 picks a free one)', '0')
-  .option('--host <addr>', 'address to listen on', '127.0.0.1')
-  .addOption(LOG_LEVEL()))
-  .action(async (o: GitCli & { data: string; apiPort: string; routerPort: string; port: string; host: string; logLevel: string; policies?: string; prometheusUrl?: string }) => {
+withGit(
+  program
+    .command('start')
+    .description('run the embedded default: API server, Knative Serving, router, Prometheus and the rollout controller')
+    .option('--data <dir>', 'data directory (store, kubeconfig, endpoints.json, logs)', './.sluice')
+    .option('--api-port <port>', 'API server port (0 picks a free one)', '0')
+    .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
+    .option('--port <port>', 'controller port: POST /hooks/git, /metrics (0 picks a free one)', '0')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .addOption(LOG_LEVEL()),
+).action(
+  async (
+    o: GitCli & {
+      data: string;
+      apiPort: string;
+      routerPort: string;
+      port: string;
+      host: string;
+      logLevel: string;
+      policies?: string;
+      prometheusUrl?: string;
+    },
+  ) => {
     const git = await gitFlags(o, enclosingRepo());
     const { start } = await import('./start.js');
     await start({
-      data: o.data, apiPort: Number(o.apiPort), routerPort: Number(o.routerPort), port: Number(o.port), host: o.host, logLevel: o.logLevel,
-      ...git, ...(o.policies ? { policiesDir: o.policies } : {}), ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
+      data: o.data,
+      apiPort: Number(o.apiPort),
+      routerPort: Number(o.routerPort),
+      port: Number(o.port),
+      host: o.host,
+      logLevel: o.logLevel,
+      ...git,
+      ...(o.policies ? { policiesDir: o.policies } : {}),
+      ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
     });
-  });
+  },
+);
 
-withGit(program.command('controller')
-  .description('run only the rollout controller, alerts and Git source against a cluster running Knative')
-  .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
-  .option('--port <port>', 'port for POST /hooks/git, /metrics, /healthz', '8080')
-  .option('--host <addr>', 'address to listen on', '0.0.0.0')
-  .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
-  .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
-  .addOption(LOG_LEVEL()))
-  .action(async (o: GitCli & { kubeconfig?: string; port: string; host: string; workDir: string; namespace: string; logLevel: string; policies?: string; prometheusUrl?: string }) => {
-    if (!o.prometheusUrl) throw new Error('sluice controller needs --prometheus-url (the Prometheus that scrapes your Knative revisions)');
+withGit(
+  program
+    .command('controller')
+    .description('run only the rollout controller, alerts and Git source against a cluster running Knative')
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)',
+    )
+    .option('--port <port>', 'port for POST /hooks/git, /metrics, /healthz', '8080')
+    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
+    .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
+    .addOption(LOG_LEVEL()),
+).action(
+  async (
+    o: GitCli & {
+      kubeconfig?: string;
+      port: string;
+      host: string;
+      workDir: string;
+      namespace: string;
+      logLevel: string;
+      policies?: string;
+      prometheusUrl?: string;
+    },
+  ) => {
+    if (!o.prometheusUrl)
+      throw new Error('sluice controller needs --prometheus-url (the Prometheus that scrapes your Knative revisions)');
     const git = await gitFlags(o, undefined);
     const { startController } = await import('./start.js');
     await startController({
-      prometheusUrl: o.prometheusUrl, port: Number(o.port), host: o.host, logLevel: o.logLevel, workDir: o.workDir, namespace: o.namespace,
-      ...git, ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.policies ? { policiesDir: o.policies } : {}),
+      prometheusUrl: o.prometheusUrl,
+      port: Number(o.port),
+      host: o.host,
+      logLevel: o.logLevel,
+      workDir: o.workDir,
+      namespace: o.namespace,
+      ...git,
+      ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+      ...(o.policies ? { policiesDir: o.policies } : {}),
     });
-  });
+  },
+);
 
-program.command('apiserver')
+program
+  .command('apiserver')
   .description('run only the embedded Kubernetes-compatible API server (no Serving, no controller)')
   .option('--data <dir>', 'data directory', './.sluice')
   .option('--api-port <port>', 'port (0 picks a free one)', '0')
@@ -85,7 +153,8 @@ program.command('apiserver')
     await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel, apiOnly: true });
   });
 
-program.command('validate')
+program
+  .command('validate')
   .description('check Knative Services, RolloutPolicies and ConfigMaps in YAML files without a server')
   .argument('<paths...>', 'files or directories')
   .option('-n, --namespace <ns>', 'namespace for manifests that name none', 'default')
@@ -99,7 +168,8 @@ program.command('validate')
     } else process.stdout.write(`${r.files} file(s), ${r.objects} object(s): valid\n`);
   });
 
-program.command('conformance')
+program
+  .command('conformance')
   .description('run Knative Serving test vectors (see shared/conformance/FORMAT.md); prints one JSON line per case')
   .argument('<file>', 'JSON array of cases')
   .action(async (file: string) => {

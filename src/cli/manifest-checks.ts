@@ -14,7 +14,10 @@ export function splitPath(p: string): Array<string | number> {
   const out: Array<string | number> = [];
   for (const part of p.split('.')) {
     const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
-    if (!m) { out.push(part); continue; }
+    if (!m) {
+      out.push(part);
+      continue;
+    }
     if (m[1]) out.push(m[1]);
     for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
   }
@@ -34,7 +37,8 @@ export async function createManifestCheck(crdDir: string): Promise<ExtraCheck> {
     if (schema) {
       const copy = structuredClone(object);
       for (const field of prune(copy, schema)) out.push({ path: splitPath(field), text: `unknown field "${field}"` });
-      for (const c of validateAgainst(copy, schema)) out.push({ path: splitPath(c.field ?? ''), text: c.field ? `${c.field}: ${c.message}` : c.message });
+      for (const c of validateAgainst(copy, schema))
+        out.push({ path: splitPath(c.field ?? ''), text: c.field ? `${c.field}: ${c.message}` : c.message });
       if (out.length > 0) return out;
     }
     const r = admit('Service', 'CREATE', object);

@@ -43,7 +43,8 @@ function found(): string | null {
 export function ensurePrometheusBinary(install = true): string {
   const have = found();
   if (have) return have;
-  if (!install) throw new Error('prometheus is not installed (Debian package `prometheus`); install it or pass --prometheus-url');
+  if (!install)
+    throw new Error('prometheus is not installed (Debian package `prometheus`); install it or pass --prometheus-url');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   let r = spawnSync('apt-get', ['install', '-y', 'prometheus'], { stdio: 'inherit', env });
   if (r.status !== 0) {
@@ -51,7 +52,8 @@ export function ensurePrometheusBinary(install = true): string {
     r = spawnSync('apt-get', ['install', '-y', 'prometheus'], { stdio: 'inherit', env });
   }
   const after = found();
-  if (!after) throw new Error('prometheus is not installed and `apt-get install -y prometheus` failed; install it and retry');
+  if (!after)
+    throw new Error('prometheus is not installed and `apt-get install -y prometheus` failed; install it and retry');
   return after;
 }
 
@@ -69,9 +71,17 @@ export function freePort(): Promise<number> {
 
 export function prometheusConfig(targets: string[], interval: string, metricsPath: string): string {
   return [
-    'global:', `  scrape_interval: ${interval}`, `  evaluation_interval: ${interval}`,
-    'scrape_configs:', '  - job_name: sluice', `    scrape_interval: ${interval}`, `    scrape_timeout: ${interval}`,
-    `    metrics_path: ${metricsPath}`, '    static_configs:', `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`, '',
+    'global:',
+    `  scrape_interval: ${interval}`,
+    `  evaluation_interval: ${interval}`,
+    'scrape_configs:',
+    '  - job_name: sluice',
+    `    scrape_interval: ${interval}`,
+    `    scrape_timeout: ${interval}`,
+    `    metrics_path: ${metricsPath}`,
+    '    static_configs:',
+    `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+    '',
   ].join('\n');
 }
 
@@ -81,17 +91,33 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusH
   const port = o.port || (await freePort());
   const configFile = join(o.dataDir, 'prometheus.yml');
   await writeFile(configFile, prometheusConfig(o.targets, o.scrapeInterval ?? '1s', o.metricsPath ?? '/metrics'));
-  const child: ChildProcess = spawn(bin, [
-    `--config.file=${configFile}`, `--storage.tsdb.path=${join(o.dataDir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=1d', '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    bin,
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(o.dataDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=1d',
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const handle: PrometheusHandle = {
-    url, port, dataDir: o.dataDir,
+    url,
+    port,
+    dataDir: o.dataDir,
     running: () => !exited,
     async stop() {
       if (exited) return;
@@ -106,8 +132,13 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusH
     if (exited) throw new Error(`prometheus exited: ${stderr}`);
     try {
       if ((await fetch(`${url}/-/ready`)).ok) return handle;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) { await handle.stop(); throw new Error(`prometheus did not become ready at ${url}: ${stderr}`); }
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await handle.stop();
+      throw new Error(`prometheus did not become ready at ${url}: ${stderr}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

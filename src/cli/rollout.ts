@@ -8,12 +8,18 @@ import { Informer, KubeClient, R, updateWithRetry } from '../kube/index.js';
 import type { CommandKind } from '../rollout/machine/types.js';
 import type { AnalysisRunRecord, RolloutObject } from '../rollout/controller/types.js';
 
-interface GlobalOpts { kubeconfig?: string; namespace: string }
+interface GlobalOpts {
+  kubeconfig?: string;
+  namespace: string;
+}
 
 /** `--kubeconfig`, else $KUBECONFIG, else ./.sluice/kubeconfig (what `sluice start` writes). */
 export function resolveKubeconfig(flag: string | undefined, env: string | undefined = process.env.KUBECONFIG): string {
   const path = flag ?? (env ? env.split(':')[0] : undefined) ?? resolve('.sluice', 'kubeconfig');
-  if (!existsSync(path)) throw new Error(`no kubeconfig at ${path}; start Sluice with \`sluice start\` or pass --kubeconfig PATH (or set KUBECONFIG)`);
+  if (!existsSync(path))
+    throw new Error(
+      `no kubeconfig at ${path}; start Sluice with \`sluice start\` or pass --kubeconfig PATH (or set KUBECONFIG)`,
+    );
   return path;
 }
 
@@ -22,14 +28,23 @@ export function resolveKubeconfig(flag: string | undefined, env: string | undefi
  * applied by the controller), and trims commands the controller has applied, keeping the last few for the
  * record. Returns the seq. Conflicts with concurrent writers are retried.
  */
-export async function appendCommand(client: KubeClient, namespace: string, name: string, kind: CommandKind, full = false, by?: string): Promise<number> {
+export async function appendCommand(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  kind: CommandKind,
+  full = false,
+  by?: string,
+): Promise<number> {
   let seq = 0;
   await updateWithRetry<RolloutObject>(client, R.rollouts, namespace, name, (cur) => {
     const cmds = cur.spec?.commands ?? [];
     const applied = cur.status?.state?.lastCommandSeq ?? 0;
     seq = Math.max(applied, ...cmds.map((c) => c.seq), 0) + 1;
     const next = { seq, kind, ...(full ? { full: true } : {}), ...(by ? { by } : {}) };
-    const keep = [...cmds.filter((c) => c.seq > applied), ...cmds.filter((c) => c.seq <= applied).slice(-5)].sort((a, b) => a.seq - b.seq);
+    const keep = [...cmds.filter((c) => c.seq > applied), ...cmds.filter((c) => c.seq <= applied).slice(-5)].sort(
+      (a, b) => a.seq - b.seq,
+    );
     cur.spec = { ...(cur.spec ?? {}), commands: [...keep, next] };
     return cur;
   });
@@ -69,13 +84,15 @@ export function renderRollout(ro: RolloutObject, now: number): string {
   const ns = ro.metadata.namespace ?? 'default';
   lines.push(`Rollout:   ${ns}/${ro.metadata.name ?? ''}${st.policy ? `   (policy ${st.policy})` : ''}`);
   lines.push(`Phase:     ${st.phase ?? 'Unknown'}${st.strategy ? `   strategy ${st.strategy}` : ''}`);
-  if (st.totalSteps !== undefined) lines.push(`Step:      ${Math.min(st.currentStep ?? 0, st.totalSteps)}/${st.totalSteps}`);
+  if (st.totalSteps !== undefined)
+    lines.push(`Step:      ${Math.min(st.currentStep ?? 0, st.totalSteps)}/${st.totalSteps}`);
   const traffic = st.traffic ?? [];
   if (traffic.length > 0) {
     lines.push('Traffic:');
     const w = Math.max(...traffic.map((t) => t.revisionName.length));
     for (const t of traffic) {
-      const role = t.revisionName === st.stableRevision ? 'stable' : t.revisionName === st.canaryRevision ? 'canary' : '';
+      const role =
+        t.revisionName === st.stableRevision ? 'stable' : t.revisionName === st.canaryRevision ? 'canary' : '';
       const tag = t.tag && t.tag !== role ? `${role ? ' ' : ''}(tag ${t.tag})` : '';
       lines.push(`  ${pad(t.revisionName, w + 2)}${pad(`${t.percent}%`, 5)}${bar(t.percent)}  ${role}${tag}`.trimEnd());
     }
@@ -85,13 +102,19 @@ export function renderRollout(ro: RolloutObject, now: number): string {
   const a = st.analysis;
   const last = st.analysisRuns?.at(-1);
   if (a || last) {
-    const head = a ? `failed checks ${a.consecutiveFailures} consecutive, ${a.totalFailures} total${a.holding ? '; holding for data' : ''}` : '';
-    lines.push(`Analysis:  ${head}${last ? `${head ? '; ' : ''}last round ${age(last.at, now)} ago (${last.verdict})` : ''}`);
+    const head = a
+      ? `failed checks ${a.consecutiveFailures} consecutive, ${a.totalFailures} total${a.holding ? '; holding for data' : ''}`
+      : '';
+    lines.push(
+      `Analysis:  ${head}${last ? `${head ? '; ' : ''}last round ${age(last.at, now)} ago (${last.verdict})` : ''}`,
+    );
     if (last && last.metrics.length > 0) {
       const mw = Math.max(6, ...last.metrics.map((m) => m.metric.length));
       lines.push(`  ${pad('METRIC', mw + 1)}${pad('VALUE', 11)}${pad('THRESHOLD', 14)}${pad('STATUS', 8)}VERDICT`);
       for (const m of last.metrics) {
-        lines.push(`  ${pad(m.metric, mw + 1)}${pad(fmt(m.value), 11)}${pad(threshold(m), 14)}${pad(m.status, 8)}${m.verdict}${m.reason && m.status !== 'pass' ? `  (${m.reason})` : ''}`);
+        lines.push(
+          `  ${pad(m.metric, mw + 1)}${pad(fmt(m.value), 11)}${pad(threshold(m), 14)}${pad(m.status, 8)}${m.verdict}${m.reason && m.status !== 'pass' ? `  (${m.reason})` : ''}`,
+        );
       }
     }
   }
@@ -110,18 +133,33 @@ function listTable(items: RolloutObject[], now: number, allNamespaces: boolean):
     const s = r.status ?? {};
     return [
       ...(allNamespaces ? [r.metadata.namespace ?? ''] : []),
-      r.metadata.name ?? '', s.phase ?? 'Unknown', s.stableRevision ?? '', s.canaryRevision === s.stableRevision ? '' : (s.canaryRevision ?? ''),
-      s.canaryWeight === undefined ? '' : `${s.canaryWeight}%`, s.totalSteps === undefined ? '' : `${Math.min(s.currentStep ?? 0, s.totalSteps)}/${s.totalSteps}`,
+      r.metadata.name ?? '',
+      s.phase ?? 'Unknown',
+      s.stableRevision ?? '',
+      s.canaryRevision === s.stableRevision ? '' : (s.canaryRevision ?? ''),
+      s.canaryWeight === undefined ? '' : `${s.canaryWeight}%`,
+      s.totalSteps === undefined ? '' : `${Math.min(s.currentStep ?? 0, s.totalSteps)}/${s.totalSteps}`,
       age(r.metadata.creationTimestamp, now),
     ];
   });
   const head = [...(allNamespaces ? ['NAMESPACE'] : []), 'NAME', 'PHASE', 'STABLE', 'CANARY', 'WEIGHT', 'STEP', 'AGE'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, (widths[i] ?? 0) + 2))).join('').trimEnd()).join('\n') + '\n';
+  return (
+    [head, ...rows]
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : pad(c, (widths[i] ?? 0) + 2)))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function registerRolloutCommands(program: Command): void {
-  const ro = program.command('rollout').description('inspect and steer rollouts (one Rollout per governed Service)')
+  const ro = program
+    .command('rollout')
+    .description('inspect and steer rollouts (one Rollout per governed Service)')
     .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, then ./.sluice/kubeconfig)')
     .option('-n, --namespace <ns>', 'namespace', 'default');
   const clientOf = (cmd: Command): { client: KubeClient; g: GlobalOpts } => {
@@ -130,42 +168,74 @@ export function registerRolloutCommands(program: Command): void {
   };
   const outOpt = (): Option => new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']);
 
-  ro.command('list').description('list rollouts').option('-A, --all-namespaces', 'all namespaces').addOption(outOpt())
+  ro.command('list')
+    .description('list rollouts')
+    .option('-A, --all-namespaces', 'all namespaces')
+    .addOption(outOpt())
     .action(async (o: { allNamespaces?: boolean; output?: string }, cmd: Command) => {
       const { client, g } = clientOf(cmd);
       const list = await client.list<RolloutObject>(R.rollouts, o.allNamespaces ? '' : g.namespace);
-      const items = [...list.items].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+      const items = [...list.items].sort((a, b) =>
+        `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+      );
       const out = output(o.output, { apiVersion: 'v1', kind: 'List', items });
-      if (out !== null) { process.stdout.write(out); return; }
-      if (items.length === 0) { process.stdout.write(`No rollouts found${o.allNamespaces ? '' : ` in namespace ${g.namespace}`}.\n`); return; }
+      if (out !== null) {
+        process.stdout.write(out);
+        return;
+      }
+      if (items.length === 0) {
+        process.stdout.write(`No rollouts found${o.allNamespaces ? '' : ` in namespace ${g.namespace}`}.\n`);
+        return;
+      }
       process.stdout.write(listTable(items, Date.now(), o.allNamespaces === true));
     });
 
-  ro.command('get').description('show one rollout on one screen').argument('<name>', 'the Service\'s name')
-    .option('-w, --watch', 'keep showing it as it changes').addOption(outOpt())
+  ro.command('get')
+    .description('show one rollout on one screen')
+    .argument('<name>', "the Service's name")
+    .option('-w, --watch', 'keep showing it as it changes')
+    .addOption(outOpt())
     .action(async (name: string, o: { watch?: boolean; output?: string }, cmd: Command) => {
       const { client, g } = clientOf(cmd);
       const show = (r: RolloutObject): void => {
         const out = output(o.output, r);
-        if (out !== null) { process.stdout.write(out + (o.watch && o.output === 'yaml' ? '---\n' : '')); return; }
+        if (out !== null) {
+          process.stdout.write(out + (o.watch && o.output === 'yaml' ? '---\n' : ''));
+          return;
+        }
         const clear = o.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
         process.stdout.write(clear + renderRollout(r, Date.now()) + (o.watch && !clear ? '\n' : ''));
       };
       const first = await client.tryGet<RolloutObject>(R.rollouts, g.namespace, name);
-      if (!first) throw new Error(`rollout "${name}" not found in namespace ${g.namespace}; a Rollout exists once a RolloutPolicy governs the Service (see \`sluice rollout list -A\`)`);
+      if (!first)
+        throw new Error(
+          `rollout "${name}" not found in namespace ${g.namespace}; a Rollout exists once a RolloutPolicy governs the Service (see \`sluice rollout list -A\`)`,
+        );
       show(first);
       if (!o.watch) return;
       let lastRv = first.metadata.resourceVersion;
-      const inf = new Informer<RolloutObject>(client, R.rollouts, { namespace: g.namespace, fieldSelector: `metadata.name=${name}` });
+      const inf = new Informer<RolloutObject>(client, R.rollouts, {
+        namespace: g.namespace,
+        fieldSelector: `metadata.name=${name}`,
+      });
       const onChange = (r: RolloutObject): void => {
         if (r.metadata.name !== name || r.metadata.resourceVersion === lastRv) return;
         lastRv = r.metadata.resourceVersion;
         show(r);
       };
-      inf.onAdd(onChange).onUpdate(onChange).onDelete(() => { process.stdout.write(`rollout "${name}" was deleted\n`); inf.stop(); });
+      inf
+        .onAdd(onChange)
+        .onUpdate(onChange)
+        .onDelete(() => {
+          process.stdout.write(`rollout "${name}" was deleted\n`);
+          inf.stop();
+        });
       await inf.start();
       await new Promise<void>((res) => {
-        const stop = (): void => { inf.stop(); res(); };
+        const stop = (): void => {
+          inf.stop();
+          res();
+        };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
@@ -179,14 +249,16 @@ export function registerRolloutCommands(program: Command): void {
     { kind: 'retry', help: 'start an aborted or rolled-back rollout again from its first step' },
   ];
   for (const v of verbs) {
-    const c = ro.command(v.kind).description(v.help).argument('<name>', 'the Service\'s name');
+    const c = ro.command(v.kind).description(v.help).argument('<name>', "the Service's name");
     if (v.kind === 'promote') c.option('--full', 'promote to 100 % now, skipping remaining steps and analysis');
     c.action(async (name: string, o: { full?: boolean }, cmd: Command) => {
       const { client, g } = clientOf(cmd);
       const exists = await client.tryGet<RolloutObject>(R.rollouts, g.namespace, name);
       if (!exists) throw new Error(`rollout "${name}" not found in namespace ${g.namespace}`);
       const seq = await appendCommand(client, g.namespace, name, v.kind, o.full === true, process.env.USER);
-      process.stdout.write(`rollout "${name}": ${v.kind}${o.full ? ' --full' : ''} requested (command ${seq}); see \`sluice rollout get ${name}\`\n`);
+      process.stdout.write(
+        `rollout "${name}": ${v.kind}${o.full ? ' --full' : ''} requested (command ${seq}); see \`sluice rollout get ${name}\`\n`,
+      );
     });
   }
 }

@@ -68,9 +68,16 @@ function onSignals(log: Logger, close: () => Promise<void>): void {
 /** A local Prometheus scraping the router, or none (analysis then reports no data) when it cannot run. */
 async function localPrometheus(data: string, routerUrl: string, log: Logger): Promise<PrometheusHandle | undefined> {
   try {
-    return await startPrometheus({ targets: [new URL(routerUrl).host], dataDir: join(data, 'prometheus'), install: process.getuid?.() === 0 });
+    return await startPrometheus({
+      targets: [new URL(routerUrl).host],
+      dataDir: join(data, 'prometheus'),
+      install: process.getuid?.() === 0,
+    });
   } catch (e) {
-    log.warn({ err: e instanceof Error ? e.message : String(e) }, 'no local Prometheus: rollout analysis will see "no data" (install the Debian package `prometheus` or pass --prometheus-url)');
+    log.warn(
+      { err: e instanceof Error ? e.message : String(e) },
+      'no local Prometheus: rollout analysis will see "no data" (install the Debian package `prometheus` or pass --prometheus-url)',
+    );
     return undefined;
   }
 }
@@ -82,8 +89,13 @@ export async function start(o: StartOptions): Promise<void> {
   const admission = new Admission();
   if (!o.apiOnly) registerServingAdmission(admission);
   const api = await startApiServer({
-    dataDir: data, port: o.apiPort, host: o.host, crdDirs: [join(packageRoot(), 'deploy', 'crds')],
-    admission, clock, log: log.child({ component: 'apiserver' }),
+    dataDir: data,
+    port: o.apiPort,
+    host: o.host,
+    crdDirs: [join(packageRoot(), 'deploy', 'crds')],
+    admission,
+    clock,
+    log: log.child({ component: 'apiserver' }),
   });
   if (o.apiOnly) {
     await writeEndpoints(data, { api: api.url });
@@ -102,25 +114,48 @@ export async function start(o: StartOptions): Promise<void> {
     await api.close();
   };
   try {
-    serving = await startEmbeddedServing({ kubeconfigPath: api.kubeconfigPath, dataDir: data, routerPort: o.routerPort ?? 0, host: o.host, clock, log });
+    serving = await startEmbeddedServing({
+      kubeconfigPath: api.kubeconfigPath,
+      dataDir: data,
+      routerPort: o.routerPort ?? 0,
+      host: o.host,
+      clock,
+      log,
+    });
     prom = o.prometheusUrl ? undefined : await localPrometheus(data, serving.routerUrl, log);
     const prometheusUrl = o.prometheusUrl ?? prom?.url ?? 'http://127.0.0.1:9';
     const client = KubeClient.fromFile(api.kubeconfigPath, 'sluice');
     brain = await startBrain({
-      client, prometheusUrl, workDir: join(data, 'git'), port: o.port ?? 0, host: o.host, clock, log,
+      client,
+      prometheusUrl,
+      workDir: join(data, 'git'),
+      port: o.port ?? 0,
+      host: o.host,
+      clock,
+      log,
       ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
       // One stable identity per data directory: a restarted process takes its own Lease back at once.
       identity: `${hostname()}-${createHash('sha256').update(data).digest('hex').slice(0, 8)}`,
       ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
     });
-    await writeEndpoints(data, { api: api.url, router: serving.routerUrl, controller: brain.url, ...(prom ? { prometheus: prom.url } : {}) });
+    await writeEndpoints(data, {
+      api: api.url,
+      router: serving.routerUrl,
+      controller: brain.url,
+      ...(prom ? { prometheus: prom.url } : {}),
+    });
     const out = process.stdout;
     out.write(`Sluice is up.\n`);
     out.write(`  API server   ${api.url}   (export KUBECONFIG=${api.kubeconfigPath})\n`);
-    out.write(`  router       ${serving.routerUrl}   (curl -H 'Host: hello.default.svc.cluster.local' ${serving.routerUrl})\n`);
+    out.write(
+      `  router       ${serving.routerUrl}   (curl -H 'Host: hello.default.svc.cluster.local' ${serving.routerUrl})\n`,
+    );
     out.write(`  controller   ${brain.url}   (POST /hooks/git, /metrics)\n`);
     out.write(`  prometheus   ${prom?.url ?? o.prometheusUrl ?? 'none: analysis sees no data'}\n`);
-    if (o.repo) out.write(`  git          ${redactUrl(o.repo)}${o.branch ? ` @ ${o.branch}` : ''}${o.path ? ` (path ${o.path})` : ''}\n`);
+    if (o.repo)
+      out.write(
+        `  git          ${redactUrl(o.repo)}${o.branch ? ` @ ${o.branch}` : ''}${o.path ? ` (path ${o.path})` : ''}\n`,
+      );
   } catch (e) {
     await closeAll().catch(() => undefined);
     throw e;
@@ -130,8 +165,10 @@ export async function start(o: StartOptions): Promise<void> {
 
 function gitRest(o: GitFlags): Omit<NonNullable<GitFlags>, 'repo'> {
   return {
-    ...(o.branch ? { branch: o.branch } : {}), ...(o.path ? { path: o.path } : {}),
-    ...(o.pollCron !== undefined ? { pollCron: o.pollCron } : {}), ...(o.webhookSecret ? { webhookSecret: o.webhookSecret } : {}),
+    ...(o.branch ? { branch: o.branch } : {}),
+    ...(o.path ? { path: o.path } : {}),
+    ...(o.pollCron !== undefined ? { pollCron: o.pollCron } : {}),
+    ...(o.webhookSecret ? { webhookSecret: o.webhookSecret } : {}),
     ...(o.prune ? { prune: true } : {}),
   };
 }
@@ -152,7 +189,13 @@ export async function startController(o: ControllerOptions): Promise<void> {
   const log = createLogger({ level: o.logLevel, name: 'sluice' });
   const client = o.kubeconfig ? KubeClient.fromFile(o.kubeconfig, 'sluice') : KubeClient.fromDefault('sluice');
   const brain = await startBrain({
-    client, prometheusUrl: o.prometheusUrl, workDir: resolve(o.workDir), port: o.port, host: o.host, clock: systemClock, log,
+    client,
+    prometheusUrl: o.prometheusUrl,
+    workDir: resolve(o.workDir),
+    port: o.port,
+    host: o.host,
+    clock: systemClock,
+    log,
     leaseNamespace: o.namespace,
     ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
     ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),

@@ -80,10 +80,25 @@ export interface FetchResult {
 
 const MANIFEST = /\.ya?ml$/i;
 const SHA = /^[0-9a-f]{40}$/i;
-const ENV_PASSTHROUGH = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'SSH_AUTH_SOCK', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY',
-  'http_proxy', 'https_proxy', 'no_proxy', 'SYSTEMROOT', 'USERPROFILE'];
+const ENV_PASSTHROUGH = [
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'LANG',
+  'LC_ALL',
+  'SSH_AUTH_SOCK',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'SYSTEMROOT',
+  'USERPROFILE',
+];
 // Echoes what git asks for from the git child's own environment; the script itself holds no secret.
-const ASKPASS_SCRIPT = '#!/bin/sh\ncase "$1" in\n  Username*|username*) printf \'%s\\n\' "$SLUICE_GIT_ASKPASS_USERNAME" ;;\n  *) printf \'%s\\n\' "$SLUICE_GIT_ASKPASS_PASSWORD" ;;\nesac\n';
+const ASKPASS_SCRIPT =
+  '#!/bin/sh\ncase "$1" in\n  Username*|username*) printf \'%s\\n\' "$SLUICE_GIT_ASKPASS_USERNAME" ;;\n  *) printf \'%s\\n\' "$SLUICE_GIT_ASKPASS_PASSWORD" ;;\nesac\n';
 
 function isUrl(repo: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo);
@@ -198,14 +213,20 @@ export class GitSource {
     }
     const ssh = ['ssh', '-o', 'BatchMode=yes'];
     if (creds.sshKeyFile) ssh.push('-i', shellQuote(creds.sshKeyFile), '-o', 'IdentitiesOnly=yes');
-    if (creds.knownHostsFile) ssh.push('-o', `UserKnownHostsFile=${shellQuote(creds.knownHostsFile)}`, '-o', 'StrictHostKeyChecking=yes');
+    if (creds.knownHostsFile)
+      ssh.push('-o', `UserKnownHostsFile=${shellQuote(creds.knownHostsFile)}`, '-o', 'StrictHostKeyChecking=yes');
     env.GIT_SSH_COMMAND = ssh.join(' ');
     const committer = this.#o.committer ?? { name: 'Sluice', email: 'sluice@localhost' };
     return simpleGit({
       baseDir,
       binary: 'git',
       maxConcurrentProcesses: 2,
-      config: [`user.name=${committer.name}`, `user.email=${committer.email}`, 'advice.detachedHead=false', 'init.defaultBranch=main'],
+      config: [
+        `user.name=${committer.name}`,
+        `user.email=${committer.email}`,
+        'advice.detachedHead=false',
+        'init.defaultBranch=main',
+      ],
       timeout: { block: this.#o.timeoutMs ?? 60_000 },
       // We set GIT_ASKPASS and GIT_SSH_COMMAND ourselves, from values above; nothing user-controlled reaches argv.
       unsafe: { allowUnsafeAskPass: true, allowUnsafeSshCommand: true },
@@ -216,7 +237,9 @@ export class GitSource {
     await mkdir(this.#o.workDir, { recursive: true });
     try {
       if ((await readFile(this.#askpass, 'utf8')) === ASKPASS_SCRIPT) return;
-    } catch { /* first use */ }
+    } catch {
+      /* first use */
+    }
     await writeFile(this.#askpass, ASKPASS_SCRIPT, { mode: 0o700 });
     await chmod(this.#askpass, 0o700);
   }
@@ -224,14 +247,22 @@ export class GitSource {
   /** Wraps a git failure into a scrubbed GitOpsError (no cause: simple-git's error carries the raw text). */
   #fail(what: string, e: unknown): GitOpsError {
     if (e instanceof GitOpsError) return e;
-    const msg = errorMessage(e).trim().split('\n').filter((l) => l.trim() !== '').slice(0, 4).join('; ');
+    const msg = errorMessage(e)
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(0, 4)
+      .join('; ');
     return new GitOpsError(GitOpsErrorCode.GitFailed, this.scrub(`${what} ${this.displayUrl}: ${msg}`));
   }
 
   async #ensureClone(): Promise<SimpleGit> {
     await mkdir(this.dir, { recursive: true });
     const git = await this.#git(this.dir);
-    const fresh = !(await stat(join(this.dir, '.git')).then(() => true, () => false));
+    const fresh = !(await stat(join(this.dir, '.git')).then(
+      () => true,
+      () => false,
+    ));
     try {
       if (fresh) {
         await git.raw(['init', '-q']);
@@ -276,7 +307,7 @@ export class GitSource {
       // -v (and no -q below): simple-git waits ~50 ms more for commands that print nothing.
       await git.raw(['fetch', '-v', '--no-tags', '--force', 'origin', `+${t.src}:${t.dst}`]);
     } catch (e) {
-      throw this.#fail(`cannot fetch ${t.branch ? `branch ${t.branch}` : this.ref ?? ''} from`, e);
+      throw this.#fail(`cannot fetch ${t.branch ? `branch ${t.branch}` : (this.ref ?? '')} from`, e);
     }
     try {
       const commit = (await git.raw(['rev-parse', `${t.dst}^{commit}`])).trim();
@@ -292,7 +323,10 @@ export class GitSource {
     const args = ['ls-tree', '-r', '--name-only', '-z', commit];
     if (this.path) args.push('--', this.path);
     const out = await git.raw(args);
-    return out.split('\0').filter((f) => f !== '' && MANIFEST.test(f)).sort();
+    return out
+      .split('\0')
+      .filter((f) => f !== '' && MANIFEST.test(f))
+      .sort();
   }
 
   async #hasCommit(git: SimpleGit, commit: string): Promise<boolean> {
@@ -315,10 +349,13 @@ export class GitSource {
       try {
         const present = await this.#listManifests(git, commit);
         let changed = present;
-        if (previous && previous !== commit && await this.#hasCommit(git, previous)) {
+        if (previous && previous !== commit && (await this.#hasCommit(git, previous))) {
           const args = ['diff', '--name-only', '-z', previous, commit];
           if (this.path) args.push('--', this.path);
-          changed = (await git.raw(args)).split('\0').filter((f) => f !== '' && MANIFEST.test(f)).sort();
+          changed = (await git.raw(args))
+            .split('\0')
+            .filter((f) => f !== '' && MANIFEST.test(f))
+            .sort();
         } else if (previous === commit) {
           changed = [];
         }
@@ -335,8 +372,8 @@ export class GitSource {
   manifestsAt(commit: string): Promise<ManifestFile[]> {
     return this.locked(async () => {
       const git = await this.#ensureClone();
-      if (!await this.#hasCommit(git, commit)) await this.#fetchAndCheckout(git);
-      if (!await this.#hasCommit(git, commit)) {
+      if (!(await this.#hasCommit(git, commit))) await this.#fetchAndCheckout(git);
+      if (!(await this.#hasCommit(git, commit))) {
         throw new GitOpsError(GitOpsErrorCode.NotFound, `commit ${commit} is not in ${this.displayUrl}; check the SHA`);
       }
       const out: ManifestFile[] = [];
@@ -354,18 +391,28 @@ export class GitSource {
    */
   revert(commit: string, o: { message?: string; author?: { name: string; email: string } } = {}): Promise<string> {
     return this.locked(async () => {
-      if (this.ref) throw new GitOpsError(GitOpsErrorCode.GitFailed, `cannot revert on ${this.ref}: reverting needs a branch (--branch), not a tag or commit`);
+      if (this.ref)
+        throw new GitOpsError(
+          GitOpsErrorCode.GitFailed,
+          `cannot revert on ${this.ref}: reverting needs a branch (--branch), not a tag or commit`,
+        );
       const git = await this.#ensureClone();
       let lastPushError: unknown;
       for (let attempt = 1; attempt <= 3; attempt++) {
         await this.#fetchAndCheckout(git);
-        if (!await this.#hasCommit(git, commit)) {
-          throw new GitOpsError(GitOpsErrorCode.NotFound, `commit ${commit} is not in ${this.displayUrl}; check the SHA`);
+        if (!(await this.#hasCommit(git, commit))) {
+          throw new GitOpsError(
+            GitOpsErrorCode.NotFound,
+            `commit ${commit} is not in ${this.displayUrl}; check the SHA`,
+          );
         }
         try {
           await git.raw(['merge-base', '--is-ancestor', commit, 'HEAD']);
         } catch {
-          throw new GitOpsError(GitOpsErrorCode.NotFound, `commit ${commit} is not on branch ${this.#branch ?? ''}; only commits of the followed branch can be reverted`);
+          throw new GitOpsError(
+            GitOpsErrorCode.NotFound,
+            `commit ${commit} is not on branch ${this.#branch ?? ''}; only commits of the followed branch can be reverted`,
+          );
         }
         const full = (await git.raw(['rev-parse', `${commit}^{commit}`])).trim();
         const parents = (await git.raw(['rev-list', '--parents', '-n', '1', full])).trim().split(/\s+/).length - 1;
@@ -375,7 +422,12 @@ export class GitSource {
         } catch (e) {
           await git.raw(['revert', '--abort']).catch(() => undefined);
           await git.raw(['reset', '-q', '--hard', 'HEAD']).catch(() => undefined);
-          throw new GitOpsError(GitOpsErrorCode.RevertConflict, this.scrub(`git revert ${full.slice(0, 12)} conflicts with later commits on ${this.#branch ?? ''}; resolve it by hand: ${errorMessage(e).split('\n')[0] ?? ''}`));
+          throw new GitOpsError(
+            GitOpsErrorCode.RevertConflict,
+            this.scrub(
+              `git revert ${full.slice(0, 12)} conflicts with later commits on ${this.#branch ?? ''}; resolve it by hand: ${errorMessage(e).split('\n')[0] ?? ''}`,
+            ),
+          );
         }
         const staged = await git.raw(['diff', '--cached', '--name-only']);
         if (staged.trim() === '') {

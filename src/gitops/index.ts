@@ -22,11 +22,28 @@ export type { GitCredentials, CredentialResolver, GitSourceOptions, FetchResult,
 export { parseManifestFile, formatProblem, objectId, SUPPORTED } from './manifests.js';
 export type { ExtraCheck } from './manifests.js';
 export type { Manifest, ManifestProblem, ParsedFile, ManifestKind } from './manifests.js';
-export { Syncer, templateHash, applyBody, conflictsOf, FIELD_MANAGER, ROLLOUT_MANAGER, COMMIT_ANNOTATION, PATH_ANNOTATION, MANAGED_LABEL, MANAGED_VALUE } from './sync.js';
+export {
+  Syncer,
+  templateHash,
+  applyBody,
+  conflictsOf,
+  FIELD_MANAGER,
+  ROLLOUT_MANAGER,
+  COMMIT_ANNOTATION,
+  PATH_ANNOTATION,
+  MANAGED_LABEL,
+  MANAGED_VALUE,
+} from './sync.js';
 export type { SyncResult, AppliedObject, SkippedObject } from './sync.js';
 export { STATUS_CONFIGMAP, Reason, loadStatus, saveStatus, toData, fromData } from './status.js';
 export type { GitOpsStatus, Condition, FailedTemplate } from './status.js';
-export { createWebhookHandler, verifyHubSignature, verifyGitlabToken, loadWebhookSecret, DEFAULT_MAX_WEBHOOK_BYTES } from './webhook.js';
+export {
+  createWebhookHandler,
+  verifyHubSignature,
+  verifyGitlabToken,
+  loadWebhookSecret,
+  DEFAULT_MAX_WEBHOOK_BYTES,
+} from './webhook.js';
 export type { PushEvent, WebhookOptions, WebhookProvider } from './webhook.js';
 export { revertCommit, serviceKey, failedTemplateAt } from './revert.js';
 export type { RevertOptions, ServiceKey } from './revert.js';
@@ -99,17 +116,34 @@ export async function startGitOps(o: GitOpsOptions): Promise<GitOps> {
   const envCreds = credentialsFromEnv(env);
   const credentials: CredentialResolver | undefined = o.credentials ?? (envCreds ? () => envCreds : undefined);
   const source = new GitSource({
-    repo: o.repo, workDir: o.workDir, env,
-    ...(o.branch ? { branch: o.branch } : {}), ...(o.ref ? { ref: o.ref } : {}), ...(o.path ? { path: o.path } : {}),
-    ...(credentials ? { credentials } : {}), ...(o.gitTimeoutMs ? { timeoutMs: o.gitTimeoutMs } : {}),
+    repo: o.repo,
+    workDir: o.workDir,
+    env,
+    ...(o.branch ? { branch: o.branch } : {}),
+    ...(o.ref ? { ref: o.ref } : {}),
+    ...(o.path ? { path: o.path } : {}),
+    ...(credentials ? { credentials } : {}),
+    ...(o.gitTimeoutMs ? { timeoutMs: o.gitTimeoutMs } : {}),
   });
   const namespace = o.namespace ?? 'default';
   const statusNamespace = o.statusNamespace ?? namespace;
   const client = o.client.withFieldManager(FIELD_MANAGER);
   const now = (): string => new Date(clock.now()).toISOString();
   const status = initialStatus(source.displayUrl, o.branch ?? o.ref ?? '', source.path, now());
-  const syncer = new Syncer({ client, source, namespace, statusNamespace, prune: o.prune ?? false,
-    protectedManagers: o.protectedManagers ?? [ROLLOUT_MANAGER], log, clock, ...(o.check ? { check: o.check } : {}) }, status);
+  const syncer = new Syncer(
+    {
+      client,
+      source,
+      namespace,
+      statusNamespace,
+      prune: o.prune ?? false,
+      protectedManagers: o.protectedManagers ?? [ROLLOUT_MANAGER],
+      log,
+      clock,
+      ...(o.check ? { check: o.check } : {}),
+    },
+    status,
+  );
   try {
     await syncer.load();
   } catch (e) {
@@ -157,13 +191,25 @@ export async function startGitOps(o: GitOpsOptions): Promise<GitOps> {
   let task: ScheduledTask | undefined;
   if (o.pollCron !== false) {
     const expr = o.pollCron ?? DEFAULT_POLL_CRON;
-    if (!cron.validate(expr)) throw new GitOpsError(GitOpsErrorCode.GitFailed, `poll schedule "${expr}" is not a cron expression; e.g. "*/10 * * * * *" (every 10 s) or "*/5 * * * *"`);
+    if (!cron.validate(expr))
+      throw new GitOpsError(
+        GitOpsErrorCode.GitFailed,
+        `poll schedule "${expr}" is not a cron expression; e.g. "*/10 * * * * *" (every 10 s) or "*/5 * * * *"`,
+      );
     // node-cron's own warnings (missed executions when the loop was busy) go to our logger at debug.
     const cronLog = {
-      info: (m: string) => log.debug(`node-cron: ${m}`), warn: (m: string) => log.debug(`node-cron: ${m}`),
-      error: (m: string | Error) => log.warn(`node-cron: ${String(m)}`), debug: (m: string | Error) => log.debug(`node-cron: ${String(m)}`),
+      info: (m: string) => log.debug(`node-cron: ${m}`),
+      warn: (m: string) => log.debug(`node-cron: ${m}`),
+      error: (m: string | Error) => log.warn(`node-cron: ${String(m)}`),
+      debug: (m: string | Error) => log.debug(`node-cron: ${String(m)}`),
     };
-    task = cron.schedule(expr, () => { void trigger('poll'); }, { noOverlap: false, name: 'sluice-gitops-poll', logger: cronLog });
+    task = cron.schedule(
+      expr,
+      () => {
+        void trigger('poll');
+      },
+      { noOverlap: false, name: 'sluice-gitops-poll', logger: cronLog },
+    );
   }
 
   const watches = (ref: string): boolean => {
@@ -172,8 +218,13 @@ export async function startGitOps(o: GitOpsOptions): Promise<GitOps> {
     return b === undefined ? ref.startsWith('refs/heads/') : ref === `refs/heads/${b}`;
   };
   const handler = createWebhookHandler({
-    secret: o.webhookSecret, watches, log, accepting: () => !closed,
-    onPush: (_e: PushEvent) => { void trigger('webhook'); },
+    secret: o.webhookSecret,
+    watches,
+    log,
+    accepting: () => !closed,
+    onPush: (_e: PushEvent) => {
+      void trigger('webhook');
+    },
     ...(o.maxWebhookBytes ? { maxBodyBytes: o.maxWebhookBytes } : {}),
   });
 
@@ -184,10 +235,20 @@ export async function startGitOps(o: GitOpsOptions): Promise<GitOps> {
     return p;
   };
   void trigger('manual');
-  log.info({ repo: source.displayUrl, branch: o.branch ?? '(remote default)', path: source.path || '/', poll: o.pollCron === false ? 'off' : o.pollCron ?? DEFAULT_POLL_CRON }, 'gitops: started');
+  log.info(
+    {
+      repo: source.displayUrl,
+      branch: o.branch ?? '(remote default)',
+      path: source.path || '/',
+      poll: o.pollCron === false ? 'off' : (o.pollCron ?? DEFAULT_POLL_CRON),
+    },
+    'gitops: started',
+  );
 
   return {
-    handler, syncNow, source,
+    handler,
+    syncNow,
+    source,
     status: () => syncer.status,
     async markFailed(service, commit) {
       const key = serviceKey(service, namespace);

@@ -112,9 +112,17 @@ function show(v: unknown): string {
  * Checks a caller adds beyond the shape checked here (the CLI passes Knative's own validation, which this
  * folder may not import). `text` is the whole message, kept as the check wrote it; `path` only places it.
  */
-export type ExtraCheck = (kind: ManifestKind, object: Record<string, unknown>) => Array<{ path: Array<string | number>; text: string }>;
+export type ExtraCheck = (
+  kind: ManifestKind,
+  object: Record<string, unknown>,
+) => Array<{ path: Array<string | number>; text: string }>;
 
-export function parseManifestFile(text: string, file: string, defaultNamespace: string, extra?: ExtraCheck): ParsedFile {
+export function parseManifestFile(
+  text: string,
+  file: string,
+  defaultNamespace: string,
+  extra?: ExtraCheck,
+): ParsedFile {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false });
   const out: ParsedFile = { file, manifests: [], problems: [] };
@@ -137,19 +145,34 @@ export function parseManifestFile(text: string, file: string, defaultNamespace: 
     if (doc.contents === null) return;
     const value: unknown = doc.toJS();
     if (!isRecord(value)) {
-      problem(GitOpsErrorCode.ManifestInvalid, [], `document ${index + 1} must be a mapping (a Kubernetes object), got ${Array.isArray(value) ? 'a list' : show(value)}`);
+      problem(
+        GitOpsErrorCode.ManifestInvalid,
+        [],
+        `document ${index + 1} must be a mapping (a Kubernetes object), got ${Array.isArray(value) ? 'a list' : show(value)}`,
+      );
       return;
     }
     const before = out.problems.length;
     const { apiVersion, kind } = value;
-    if (typeof apiVersion !== 'string' || apiVersion === '') problem(GitOpsErrorCode.ManifestInvalid, ['apiVersion'], 'is required');
+    if (typeof apiVersion !== 'string' || apiVersion === '')
+      problem(GitOpsErrorCode.ManifestInvalid, ['apiVersion'], 'is required');
     if (typeof kind !== 'string' || kind === '') problem(GitOpsErrorCode.ManifestInvalid, ['kind'], 'is required');
     if (out.problems.length > before) return;
     const sup = SUPPORTED.find((s) => s.apiVersion === apiVersion && s.kind === kind);
     if (!sup) {
       const sameKind = SUPPORTED.find((s) => s.kind === kind);
-      if (sameKind) problem(GitOpsErrorCode.ManifestInvalid, ['apiVersion'], `${String(kind)} must be ${sameKind.apiVersion}; got ${show(apiVersion)}`);
-      else problem(GitOpsErrorCode.ManifestInvalid, ['kind'], `${String(kind)} (${String(apiVersion)}) is not applied by Sluice; supported: ${SUPPORTED.map((s) => `${s.kind} (${s.apiVersion})`).join(', ')}`);
+      if (sameKind)
+        problem(
+          GitOpsErrorCode.ManifestInvalid,
+          ['apiVersion'],
+          `${String(kind)} must be ${sameKind.apiVersion}; got ${show(apiVersion)}`,
+        );
+      else
+        problem(
+          GitOpsErrorCode.ManifestInvalid,
+          ['kind'],
+          `${String(kind)} (${String(apiVersion)}) is not applied by Sluice; supported: ${SUPPORTED.map((s) => `${s.kind} (${s.apiVersion})`).join(', ')}`,
+        );
       return;
     }
     const meta = value.metadata;
@@ -160,9 +183,14 @@ export function parseManifestFile(text: string, file: string, defaultNamespace: 
     const name = meta.name;
     const nameRe = sup.kind === 'Service' ? DNS_LABEL : DNS_SUBDOMAIN;
     const maxLen = sup.kind === 'Service' ? 63 : 253;
-    if (typeof name !== 'string' || name === '') problem(GitOpsErrorCode.ManifestInvalid, ['metadata', 'name'], 'is required');
+    if (typeof name !== 'string' || name === '')
+      problem(GitOpsErrorCode.ManifestInvalid, ['metadata', 'name'], 'is required');
     else if (!nameRe.test(name) || name.length > maxLen) {
-      problem(GitOpsErrorCode.ManifestInvalid, ['metadata', 'name'], `${show(name)} is not a valid name: use at most ${maxLen} lower-case letters, digits and '-'${sup.kind === 'Service' ? '' : " or '.'"}, starting and ending with a letter or digit`);
+      problem(
+        GitOpsErrorCode.ManifestInvalid,
+        ['metadata', 'name'],
+        `${show(name)} is not a valid name: use at most ${maxLen} lower-case letters, digits and '-'${sup.kind === 'Service' ? '' : " or '.'"}, starting and ending with a letter or digit`,
+      );
     }
     const ns = meta.namespace;
     if (ns !== undefined && (typeof ns !== 'string' || !DNS_LABEL.test(ns))) {
@@ -172,15 +200,26 @@ export function parseManifestFile(text: string, file: string, defaultNamespace: 
       const m = meta[mk];
       if (m === undefined || m === null) continue;
       if (!isRecord(m)) problem(GitOpsErrorCode.ManifestInvalid, ['metadata', mk], 'must be a mapping of strings');
-      else for (const [k, v] of Object.entries(m)) {
-        if (typeof v !== 'string') problem(GitOpsErrorCode.ManifestInvalid, ['metadata', mk, k], `must be a string; got ${show(v)} (quote it)`);
-      }
+      else
+        for (const [k, v] of Object.entries(m)) {
+          if (typeof v !== 'string')
+            problem(
+              GitOpsErrorCode.ManifestInvalid,
+              ['metadata', mk, k],
+              `must be a string; got ${show(v)} (quote it)`,
+            );
+        }
     }
     if (sup.kind === 'Service') checkService(value, problem);
     if (sup.kind === 'ConfigMap') checkConfigMap(value, problem);
     if (extra && out.problems.length === before) {
       for (const x of extra(sup.kind, value)) {
-        out.problems.push({ code: GitOpsErrorCode.ManifestInvalid, file, ...pos(locate(doc, x.path)), message: x.text });
+        out.problems.push({
+          code: GitOpsErrorCode.ManifestInvalid,
+          file,
+          ...pos(locate(doc, x.path)),
+          message: x.text,
+        });
       }
     }
     if (sup.kind === 'RolloutPolicy') {
@@ -199,7 +238,13 @@ export function parseManifestFile(text: string, file: string, defaultNamespace: 
     for (const e of parsePolicies(text, file).errors) {
       const line = e.line ?? 0;
       if (!policyDocs.some((d) => line >= d.from && line <= d.to)) continue;
-      out.problems.push({ code: GitOpsErrorCode.ManifestInvalid, file, line, column: e.column ?? 1, message: e.message });
+      out.problems.push({
+        code: GitOpsErrorCode.ManifestInvalid,
+        file,
+        line,
+        column: e.column ?? 1,
+        message: e.message,
+      });
     }
   }
   out.problems.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -211,19 +256,50 @@ type Report = (code: GitOpsErrorCode, path: readonly Seg[], detail: string) => v
 
 function checkService(v: Record<string, unknown>, problem: Report): void {
   const spec = v.spec;
-  if (!isRecord(spec)) return problem(GitOpsErrorCode.ManifestInvalid, ['spec'], 'is required: a Knative Service needs spec.template.spec.containers');
+  if (!isRecord(spec))
+    return problem(
+      GitOpsErrorCode.ManifestInvalid,
+      ['spec'],
+      'is required: a Knative Service needs spec.template.spec.containers',
+    );
   const tpl = spec.template;
-  if (!isRecord(tpl)) return problem(GitOpsErrorCode.ManifestInvalid, ['spec', 'template'], 'is required: the revision template (spec.template.spec.containers)');
+  if (!isRecord(tpl))
+    return problem(
+      GitOpsErrorCode.ManifestInvalid,
+      ['spec', 'template'],
+      'is required: the revision template (spec.template.spec.containers)',
+    );
   const tspec = tpl.spec;
-  if (!isRecord(tspec)) return problem(GitOpsErrorCode.ManifestInvalid, ['spec', 'template', 'spec'], 'is required: the revision spec with its containers');
+  if (!isRecord(tspec))
+    return problem(
+      GitOpsErrorCode.ManifestInvalid,
+      ['spec', 'template', 'spec'],
+      'is required: the revision spec with its containers',
+    );
   const cs = tspec.containers;
-  if (!Array.isArray(cs) || cs.length === 0) return problem(GitOpsErrorCode.ManifestInvalid, ['spec', 'template', 'spec', 'containers'], 'must list at least one container with an image');
+  if (!Array.isArray(cs) || cs.length === 0)
+    return problem(
+      GitOpsErrorCode.ManifestInvalid,
+      ['spec', 'template', 'spec', 'containers'],
+      'must list at least one container with an image',
+    );
   cs.forEach((c, i) => {
-    if (!isRecord(c)) return problem(GitOpsErrorCode.ManifestInvalid, ['spec', 'template', 'spec', 'containers', i], 'must be a mapping with an image');
-    if (typeof c.image !== 'string' || c.image.trim() === '') problem(GitOpsErrorCode.ManifestInvalid, ['spec', 'template', 'spec', 'containers', i, 'image'], 'is required: the container image to run');
+    if (!isRecord(c))
+      return problem(
+        GitOpsErrorCode.ManifestInvalid,
+        ['spec', 'template', 'spec', 'containers', i],
+        'must be a mapping with an image',
+      );
+    if (typeof c.image !== 'string' || c.image.trim() === '')
+      problem(
+        GitOpsErrorCode.ManifestInvalid,
+        ['spec', 'template', 'spec', 'containers', i, 'image'],
+        'is required: the container image to run',
+      );
   });
   const traffic = spec.traffic;
-  if (traffic !== undefined && !Array.isArray(traffic)) problem(GitOpsErrorCode.ManifestInvalid, ['spec', 'traffic'], 'must be a list of traffic targets');
+  if (traffic !== undefined && !Array.isArray(traffic))
+    problem(GitOpsErrorCode.ManifestInvalid, ['spec', 'traffic'], 'must be a list of traffic targets');
 }
 
 function checkConfigMap(v: Record<string, unknown>, problem: Report): void {
@@ -235,7 +311,12 @@ function checkConfigMap(v: Record<string, unknown>, problem: Report): void {
       continue;
     }
     for (const [k, x] of Object.entries(d)) {
-      if (typeof x !== 'string') problem(GitOpsErrorCode.ManifestInvalid, [key, k], `must be a string; got ${show(x)} (quote it: "${String(x)}")`);
+      if (typeof x !== 'string')
+        problem(
+          GitOpsErrorCode.ManifestInvalid,
+          [key, k],
+          `must be a string; got ${show(x)} (quote it: "${String(x)}")`,
+        );
     }
   }
 }

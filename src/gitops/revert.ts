@@ -30,7 +30,13 @@ export function serviceKey(service: string, defaultNamespace: string): ServiceKe
 }
 
 /** What markFailed records: the hash of S's `spec.template` as commit X has it. */
-export async function failedTemplateAt(source: GitSource, service: ServiceKey, commit: string, defaultNamespace: string, now: string): Promise<FailedTemplate> {
+export async function failedTemplateAt(
+  source: GitSource,
+  service: ServiceKey,
+  commit: string,
+  defaultNamespace: string,
+  now: string,
+): Promise<FailedTemplate> {
   for (const f of await source.manifestsAt(commit)) {
     const parsed = parseManifestFile(f.text, f.file, defaultNamespace);
     for (const m of parsed.manifests) {
@@ -39,7 +45,10 @@ export async function failedTemplateAt(source: GitSource, service: ServiceKey, c
       return { commit, templateHash: templateHash(spec?.template), markedAt: now };
     }
   }
-  throw new GitOpsError(GitOpsErrorCode.NotFound, `commit ${commit.slice(0, 12)} has no valid Service ${service.key} under ${source.path || 'the repository root'}`);
+  throw new GitOpsError(
+    GitOpsErrorCode.NotFound,
+    `commit ${commit.slice(0, 12)} has no valid Service ${service.key} under ${source.path || 'the repository root'}`,
+  );
 }
 
 export interface RevertOptions {

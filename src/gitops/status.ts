@@ -58,9 +58,21 @@ export interface GitOpsStatus {
 
 export function initialStatus(repo: string, branch: string, path: string, now: string): GitOpsStatus {
   return {
-    repo, branch, path, lastAppliedCommit: undefined, lastAttemptedCommit: undefined, lastSyncTime: undefined,
-    ready: { status: 'Unknown', reason: Reason.Progressing, message: 'waiting for the first sync', lastTransitionTime: now },
-    errors: [], inventory: {}, failedTemplates: {},
+    repo,
+    branch,
+    path,
+    lastAppliedCommit: undefined,
+    lastAttemptedCommit: undefined,
+    lastSyncTime: undefined,
+    ready: {
+      status: 'Unknown',
+      reason: Reason.Progressing,
+      message: 'waiting for the first sync',
+      lastTransitionTime: now,
+    },
+    errors: [],
+    inventory: {},
+    failedTemplates: {},
   };
 }
 
@@ -75,9 +87,16 @@ function parseJson<T>(text: string | undefined, fallback: T): T {
 
 export function toData(s: GitOpsStatus): Record<string, string> {
   const d: Record<string, string> = {
-    repo: s.repo, branch: s.branch, path: s.path,
-    ready: s.ready.status, reason: s.ready.reason, message: s.ready.message, lastTransitionTime: s.ready.lastTransitionTime,
-    errors: JSON.stringify(s.errors), inventory: JSON.stringify(sortKeys(s.inventory)), failedTemplates: JSON.stringify(sortKeys(s.failedTemplates)),
+    repo: s.repo,
+    branch: s.branch,
+    path: s.path,
+    ready: s.ready.status,
+    reason: s.ready.reason,
+    message: s.ready.message,
+    lastTransitionTime: s.ready.lastTransitionTime,
+    errors: JSON.stringify(s.errors),
+    inventory: JSON.stringify(sortKeys(s.inventory)),
+    failedTemplates: JSON.stringify(sortKeys(s.failedTemplates)),
   };
   if (s.lastAppliedCommit) d.lastAppliedCommit = s.lastAppliedCommit;
   if (s.lastAttemptedCommit) d.lastAttemptedCommit = s.lastAttemptedCommit;
@@ -93,8 +112,10 @@ export function fromData(d: Record<string, string>, base: GitOpsStatus): GitOpsS
     lastAttemptedCommit: d.lastAttemptedCommit || undefined,
     lastSyncTime: d.lastSyncTime || undefined,
     ready: {
-      status, reason: (Object.values(Reason) as string[]).includes(d.reason ?? '') ? d.reason as Reason : Reason.Progressing,
-      message: d.message ?? '', lastTransitionTime: d.lastTransitionTime ?? base.ready.lastTransitionTime,
+      status,
+      reason: (Object.values(Reason) as string[]).includes(d.reason ?? '') ? (d.reason as Reason) : Reason.Progressing,
+      message: d.message ?? '',
+      lastTransitionTime: d.lastTransitionTime ?? base.ready.lastTransitionTime,
     },
     errors: parseJson<ManifestProblem[]>(d.errors, []),
     inventory: parseJson<Record<string, string[]>>(d.inventory, {}),
@@ -108,14 +129,19 @@ function sortKeys<T>(o: Record<string, T>): Record<string, T> {
 
 /** Reads the stored status; `base` when there is none yet. */
 export async function loadStatus(client: KubeClient, namespace: string, base: GitOpsStatus): Promise<GitOpsStatus> {
-  const cm = await client.tryGet<KubeObject & { data?: Record<string, string> }>(R.configMaps, namespace, STATUS_CONFIGMAP);
+  const cm = await client.tryGet<KubeObject & { data?: Record<string, string> }>(
+    R.configMaps,
+    namespace,
+    STATUS_CONFIGMAP,
+  );
   return cm?.data ? fromData(cm.data, base) : base;
 }
 
 /** Writes the whole status with server-side apply (this manager owns every key). */
 export async function saveStatus(client: KubeClient, namespace: string, s: GitOpsStatus): Promise<void> {
   const body = {
-    apiVersion: 'v1', kind: 'ConfigMap',
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
     metadata: { name: STATUS_CONFIGMAP, namespace, labels: { 'app.kubernetes.io/component': 'gitops-status' } },
     data: toData(s),
   };

@@ -16,7 +16,16 @@ import type { Clock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import { GitOpsError, GitOpsErrorCode } from './errors.js';
 import type { GitSource } from './git-source.js';
-import { formatProblem, objectId, parseManifestFile, SUPPORTED, type ExtraCheck, type Manifest, type ManifestProblem, type ParsedFile } from './manifests.js';
+import {
+  formatProblem,
+  objectId,
+  parseManifestFile,
+  SUPPORTED,
+  type ExtraCheck,
+  type Manifest,
+  type ManifestProblem,
+  type ParsedFile,
+} from './manifests.js';
 import { loadStatus, Reason, saveStatus, type Condition, type ConditionStatus, type GitOpsStatus } from './status.js';
 
 export const FIELD_MANAGER = 'sluice-gitops';
@@ -87,10 +96,17 @@ const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !
 export function templateHash(template: unknown): string {
   const canon = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(canon);
-    if (isRec(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])]));
+    if (isRec(v))
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, canon(v[k])]),
+      );
     return v;
   };
-  return createHash('sha256').update(JSON.stringify(canon(template ?? null))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canon(template ?? null)))
+    .digest('hex');
 }
 
 /** The object as sent with server-side apply: no status or server-owned metadata, plus Sluice's marks. */
@@ -98,9 +114,23 @@ export function applyBody(m: Manifest, commit: string): Rec {
   const o = structuredClone(m.object) as Rec;
   delete o.status;
   const meta = { ...(o.metadata as Rec) };
-  for (const k of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']) delete meta[k];
+  for (const k of [
+    'resourceVersion',
+    'uid',
+    'creationTimestamp',
+    'managedFields',
+    'generation',
+    'selfLink',
+    'deletionTimestamp',
+    'deletionGracePeriodSeconds',
+  ])
+    delete meta[k];
   meta.labels = { ...(isRec(meta.labels) ? meta.labels : {}), [MANAGED_LABEL]: MANAGED_VALUE };
-  meta.annotations = { ...(isRec(meta.annotations) ? meta.annotations : {}), [COMMIT_ANNOTATION]: commit, [PATH_ANNOTATION]: m.file };
+  meta.annotations = {
+    ...(isRec(meta.annotations) ? meta.annotations : {}),
+    [COMMIT_ANNOTATION]: commit,
+    [PATH_ANNOTATION]: m.file,
+  };
   o.metadata = meta;
   return o;
 }
@@ -119,7 +149,8 @@ export function conflictsOf(e: KubeApiError): Conflict[] {
     if (m && c.field) out.push({ manager: m[1]!, field: c.field });
   }
   if (out.length === 0) {
-    for (const m of e.message.matchAll(/conflict with "([^"]+)"[^:]*: (\.\S+)/g)) out.push({ manager: m[1]!, field: m[2]! });
+    for (const m of e.message.matchAll(/conflict with "([^"]+)"[^:]*: (\.\S+)/g))
+      out.push({ manager: m[1]!, field: m[2]! });
   }
   return out;
 }
@@ -138,13 +169,16 @@ function policyOf(o: KubeObject, defaultNs: string): PolicyLike {
   const spec = isRec(o.spec) ? o.spec : {};
   const p: PolicyLike = { namespace: o.metadata.namespace ?? defaultNs };
   if (isRec(spec.targetRef)) p.targetRef = spec.targetRef as PolicyLike['targetRef'] & object;
-  if (isRec(spec.selector) && isRec(spec.selector.matchLabels)) p.matchLabels = spec.selector.matchLabels as Record<string, string>;
+  if (isRec(spec.selector) && isRec(spec.selector.matchLabels))
+    p.matchLabels = spec.selector.matchLabels as Record<string, string>;
   return p;
 }
 
 function targets(p: PolicyLike, name: string, labels: Record<string, string>): boolean {
-  if (p.targetRef?.name) return p.targetRef.name === name && (p.targetRef.kind === undefined || p.targetRef.kind === 'Service');
-  if (p.matchLabels && Object.keys(p.matchLabels).length > 0) return Object.entries(p.matchLabels).every(([k, v]) => labels[k] === v);
+  if (p.targetRef?.name)
+    return p.targetRef.name === name && (p.targetRef.kind === undefined || p.targetRef.kind === 'Service');
+  if (p.matchLabels && Object.keys(p.matchLabels).length > 0)
+    return Object.entries(p.matchLabels).every(([k, v]) => labels[k] === v);
   return false;
 }
 
@@ -175,7 +209,9 @@ export class Syncer {
     const mem = this.status;
     const stored = await loadStatus(this.#o.client, this.#o.statusNamespace, { ...mem });
     Object.assign(this.status, stored, {
-      repo: mem.repo, branch: mem.branch || stored.branch, path: mem.path,
+      repo: mem.repo,
+      branch: mem.branch || stored.branch,
+      path: mem.path,
       failedTemplates: { ...stored.failedTemplates, ...mem.failedTemplates },
     });
     if (mem.ready.reason === Reason.GitOperationFailed) this.status.ready = mem.ready;
@@ -222,11 +258,22 @@ export class Syncer {
     } catch (e) {
       this.#dirty ||= dirty;
       const msg = source.scrub(e instanceof GitOpsError ? e.message : errorMessage(e));
-      const kept = this.status.lastAppliedCommit ? `commit ${short(this.status.lastAppliedCommit)} stays applied` : 'nothing applied yet';
+      const kept = this.status.lastAppliedCommit
+        ? `commit ${short(this.status.lastAppliedCommit)} stays applied`
+        : 'nothing applied yet';
       this.#setReady('False', Reason.GitOperationFailed, `${msg}; ${kept}`);
       await this.persist();
       log.warn({ repo: source.displayUrl, err: msg }, 'gitops: cannot read Git');
-      return { outcome: 'gitFailed', commit: this.status.lastAppliedCommit, previousCommit: this.#lastSynced, ...base, gitError: msg, ready: this.status.ready, retryable: true, durationMs: this.#o.clock.now() - started };
+      return {
+        outcome: 'gitFailed',
+        commit: this.status.lastAppliedCommit,
+        previousCommit: this.#lastSynced,
+        ...base,
+        gitError: msg,
+        ready: this.status.ready,
+        retryable: true,
+        durationMs: this.#o.clock.now() - started,
+      };
     }
     const { commit } = fetched;
     if (commit === this.#lastSynced && !dirty && !force) {
@@ -234,8 +281,18 @@ export class Syncer {
         this.#restoreReady(commit);
         await this.persist();
       }
-      return { outcome: 'unchanged', commit, previousCommit: this.#lastSynced, ...base, changed: fetched.changed, present: fetched.present,
-        errors: this.status.errors, ready: this.status.ready, retryable: false, durationMs: this.#o.clock.now() - started };
+      return {
+        outcome: 'unchanged',
+        commit,
+        previousCommit: this.#lastSynced,
+        ...base,
+        changed: fetched.changed,
+        present: fetched.present,
+        errors: this.status.errors,
+        ready: this.status.ready,
+        retryable: false,
+        durationMs: this.#o.clock.now() - started,
+      };
     }
     const previousCommit = this.#lastSynced;
     const parsed = this.#parseAll(fetched.files);
@@ -248,7 +305,9 @@ export class Syncer {
     const manifests = parsed.flatMap((p) => p.manifests);
     const order: Record<string, number> = { ConfigMap: 0, RolloutPolicy: 1, Service: 2 };
     manifests.sort((a, b) => order[a.kind]! - order[b.kind]! || a.file.localeCompare(b.file) || a.index - b.index);
-    const gitPolicies = manifests.filter((m) => m.kind === 'RolloutPolicy').map((m) => policyOf(m.object, this.#o.namespace));
+    const gitPolicies = manifests
+      .filter((m) => m.kind === 'RolloutPolicy')
+      .map((m) => policyOf(m.object, this.#o.namespace));
     const clusterPolicies = new Map<string, PolicyLike[]>();
     for (const m of manifests) {
       const id = objectId(m.kind, m.namespace, m.name);
@@ -256,7 +315,11 @@ export class Syncer {
         const failed = this.status.failedTemplates[`${m.namespace}/${m.name}`];
         const spec = isRec(m.object.spec) ? m.object.spec : {};
         if (failed && failed.templateHash === templateHash(spec.template)) {
-          skipped.push({ id, file: m.file, reason: `the template from commit ${short(failed.commit)} failed its rollout; it is not re-applied until retry` });
+          skipped.push({
+            id,
+            file: m.file,
+            reason: `the template from commit ${short(failed.commit)} failed its rollout; it is not re-applied until retry`,
+          });
           continue;
         }
       }
@@ -267,8 +330,13 @@ export class Syncer {
         const status = e instanceof KubeApiError ? e.status : 0;
         if (status === 0 || status === 429 || status >= 500) retryable = true;
         badFiles.add(m.file);
-        errors.push({ code: GitOpsErrorCode.ApplyFailed, file: m.file, line: m.line, column: m.column,
-          message: `cannot apply ${m.kind} ${m.namespace}/${m.name}: ${this.#o.source.scrub(errorMessage(e))}` });
+        errors.push({
+          code: GitOpsErrorCode.ApplyFailed,
+          file: m.file,
+          line: m.line,
+          column: m.column,
+          message: `cannot apply ${m.kind} ${m.namespace}/${m.name}: ${this.#o.source.scrub(errorMessage(e))}`,
+        });
       }
     }
     errors.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
@@ -305,19 +373,60 @@ export class Syncer {
     this.status.lastAttemptedCommit = commit;
     if (badFiles.size < total || total === 0) this.status.lastAppliedCommit = commit;
     this.status.lastSyncTime = this.#now();
-    this.#restoreReady(commit, { applied: applied.length, skipped: skipped.length, badFiles: badFiles.size, total, retryable, pruneNote, pruned: pruned.length });
+    this.#restoreReady(commit, {
+      applied: applied.length,
+      skipped: skipped.length,
+      badFiles: badFiles.size,
+      total,
+      retryable,
+      pruneNote,
+      pruned: pruned.length,
+    });
     await this.persist();
     this.#lastSynced = commit;
     this.#dirty ||= retryable;
     const durationMs = this.#o.clock.now() - started;
-    log.info({ commit: short(commit), applied: applied.length, skipped: skipped.length, pruned: pruned.length, errors: errors.length, ms: durationMs }, 'gitops: synced');
+    log.info(
+      {
+        commit: short(commit),
+        applied: applied.length,
+        skipped: skipped.length,
+        pruned: pruned.length,
+        errors: errors.length,
+        ms: durationMs,
+      },
+      'gitops: synced',
+    );
     for (const e of errors) log.warn({ code: e.code }, `gitops: ${formatProblem(e)}`);
-    return { outcome: 'synced', commit, previousCommit, changed: fetched.changed, present: fetched.present, applied, skipped, pruned, errors,
-      ready: this.status.ready, retryable, durationMs };
+    return {
+      outcome: 'synced',
+      commit,
+      previousCommit,
+      changed: fetched.changed,
+      present: fetched.present,
+      applied,
+      skipped,
+      pruned,
+      errors,
+      ready: this.status.ready,
+      retryable,
+      durationMs,
+    };
   }
 
   /** Ready from the stored errors (after Git recovers, or after a sync). */
-  #restoreReady(commit: string, n?: { applied: number; skipped: number; badFiles: number; total: number; retryable: boolean; pruneNote: string; pruned: number }): void {
+  #restoreReady(
+    commit: string,
+    n?: {
+      applied: number;
+      skipped: number;
+      badFiles: number;
+      total: number;
+      retryable: boolean;
+      pruneNote: string;
+      pruned: number;
+    },
+  ): void {
     const errors = this.status.errors;
     const at = `commit ${short(commit)}`;
     if (errors.length === 0) {
@@ -334,7 +443,11 @@ export class Syncer {
     const apiOnly = errors.every((e) => e.code === GitOpsErrorCode.ApplyFailed);
     const reason = apiOnly ? Reason.ApplyFailed : Reason.ManifestErrors;
     const total = n?.total;
-    this.#setReady('False', reason, `${files}${total !== undefined ? ` of ${total}` : ''} file(s) not applied at ${at}, the others are: ${first}${more}`);
+    this.#setReady(
+      'False',
+      reason,
+      `${files}${total !== undefined ? ` of ${total}` : ''} file(s) not applied at ${at}, the others are: ${first}${more}`,
+    );
   }
 
   #parseAll(files: Array<{ file: string; text: string }>): ParsedFile[] {
@@ -345,21 +458,31 @@ export class Syncer {
         const id = objectId(m.kind, m.namespace, m.name);
         const first = seen.get(id);
         if (first) {
-          p.problems.push({ code: GitOpsErrorCode.ManifestInvalid, file: m.file, line: m.line, column: m.column,
-            message: `${m.kind} ${m.namespace}/${m.name} is also defined at ${first.file}:${first.line}:${first.column}; keep one` });
+          p.problems.push({
+            code: GitOpsErrorCode.ManifestInvalid,
+            file: m.file,
+            line: m.line,
+            column: m.column,
+            message: `${m.kind} ${m.namespace}/${m.name} is also defined at ${first.file}:${first.line}:${first.column}; keep one`,
+          });
         } else {
           seen.set(id, m);
         }
       }
       if (p.problems.length > 0) {
-        for (const m of p.manifests) if (seen.get(objectId(m.kind, m.namespace, m.name)) === m) seen.delete(objectId(m.kind, m.namespace, m.name));
+        for (const m of p.manifests)
+          if (seen.get(objectId(m.kind, m.namespace, m.name)) === m) seen.delete(objectId(m.kind, m.namespace, m.name));
         p.manifests = [];
       }
     }
     return parsed;
   }
 
-  async #governed(m: Manifest, gitPolicies: PolicyLike[], clusterPolicies: Map<string, PolicyLike[]>): Promise<boolean> {
+  async #governed(
+    m: Manifest,
+    gitPolicies: PolicyLike[],
+    clusterPolicies: Map<string, PolicyLike[]>,
+  ): Promise<boolean> {
     const { client, protectedManagers } = this.#o;
     const live = await client.tryGet(R.services, m.namespace, m.name);
     const mf = (live?.metadata.managedFields ?? []) as Array<{ manager?: string; fieldsV1?: unknown }>;
@@ -377,12 +500,17 @@ export class Syncer {
     return [...gitPolicies, ...inCluster].some((p) => p.namespace === m.namespace && targets(p, m.name, labels));
   }
 
-  async #applyOne(m: Manifest, commit: string, gitPolicies: PolicyLike[], clusterPolicies: Map<string, PolicyLike[]>): Promise<{ trafficKept: boolean; forced: boolean }> {
+  async #applyOne(
+    m: Manifest,
+    commit: string,
+    gitPolicies: PolicyLike[],
+    clusterPolicies: Map<string, PolicyLike[]>,
+  ): Promise<{ trafficKept: boolean; forced: boolean }> {
     const { client, log } = this.#o;
     const body = applyBody(m, commit);
     let trafficKept = false;
     const spec = isRec(body.spec) ? body.spec : undefined;
-    if (m.kind === 'Service' && spec && await this.#governed(m, gitPolicies, clusterPolicies)) {
+    if (m.kind === 'Service' && spec && (await this.#governed(m, gitPolicies, clusterPolicies))) {
       trafficKept = true;
       delete spec.traffic;
     }
@@ -400,16 +528,26 @@ export class Syncer {
         trafficKept = true;
       }
       if (others.length > 0) {
-        log.info({ object: objectId(m.kind, m.namespace, m.name), conflicts: others.map((c) => `${c.manager} ${c.field}`) }, 'gitops: taking fields back for Git (force)');
+        log.info(
+          { object: objectId(m.kind, m.namespace, m.name), conflicts: others.map((c) => `${c.manager} ${c.field}`) },
+          'gitops: taking fields back for Git (force)',
+        );
       }
-      await client.patch(m.ref, m.namespace, m.name, body, 'apply', { force: others.length > 0 || conflicts.length === 0 });
+      await client.patch(m.ref, m.namespace, m.name, body, 'apply', {
+        force: others.length > 0 || conflicts.length === 0,
+      });
       return { trafficKept, forced: others.length > 0 || conflicts.length === 0 };
     }
   }
 
   async #prune(inventory: Record<string, string[]>): Promise<{ pruned: string[]; note: string; error: boolean }> {
     const desired = new Set(Object.values(inventory).flat());
-    if (desired.size === 0) return { pruned: [], note: 'prune skipped: Git declares no objects (an empty path would delete everything)', error: false };
+    if (desired.size === 0)
+      return {
+        pruned: [],
+        note: 'prune skipped: Git declares no objects (an empty path would delete everything)',
+        error: false,
+      };
     const pruned: string[] = [];
     let error = false;
     for (const s of SUPPORTED) {

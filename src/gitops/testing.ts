@@ -16,7 +16,12 @@ export interface TestRemote {
   commit(files: Record<string, string | null>, message?: string): Promise<string>;
 }
 
-const IDENTITY = ['user.name=Dev', 'user.email=dev@example.com', 'init.defaultBranch=main', 'advice.detachedHead=false'];
+const IDENTITY = [
+  'user.name=Dev',
+  'user.email=dev@example.com',
+  'init.defaultBranch=main',
+  'advice.detachedHead=false',
+];
 
 export async function createTestRemote(dir: string, branch = 'main'): Promise<TestRemote> {
   const bare = join(dir, 'remote.git');
@@ -29,7 +34,9 @@ export async function createTestRemote(dir: string, branch = 'main'): Promise<Te
   await git.raw(['remote', 'add', 'origin', bare]);
   let n = 0;
   return {
-    bare, work, git,
+    bare,
+    work,
+    git,
     async commit(files, message) {
       for (const [f, text] of Object.entries(files)) {
         const p = join(work, f);
@@ -88,6 +95,8 @@ kind: ConfigMap
 metadata:
   name: ${name}
 data:
-${Object.entries(data).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}
+${Object.entries(data)
+  .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
+  .join('\n')}
 `;
 }

@@ -37,10 +37,15 @@ export class Coalescer<T> {
       return tracked;
     }
     if (!this.#queued) {
-      this.#queued = this.#running.then(() => undefined, () => undefined).then(() => {
-        this.#queued = undefined;
-        return this.trigger();
-      });
+      this.#queued = this.#running
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .then(() => {
+          this.#queued = undefined;
+          return this.trigger();
+        });
     }
     return this.#queued;
   }

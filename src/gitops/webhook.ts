@@ -70,7 +70,12 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function reply(res: ServerResponse, status: number, body: Record<string, unknown>, extra: Record<string, string> = {}): void {
+function reply(
+  res: ServerResponse,
+  status: number,
+  body: Record<string, unknown>,
+  extra: Record<string, string> = {},
+): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...extra });
@@ -125,7 +130,10 @@ export function createWebhookHandler(o: WebhookOptions): (req: IncomingMessage, 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'POST') return reply(res, 405, { error: 'use POST' }, { Allow: 'POST' });
     if (o.accepting && !o.accepting()) return reply(res, 503, { error: 'the GitOps loop is shutting down' });
-    if (!o.secret) return reply(res, 403, { error: 'webhooks are disabled: start sluice with --webhook-secret-file or $SLUICE_WEBHOOK_SECRET' });
+    if (!o.secret)
+      return reply(res, 403, {
+        error: 'webhooks are disabled: start sluice with --webhook-secret-file or $SLUICE_WEBHOOK_SECRET',
+      });
     const declared = Number(header(req, 'content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > max) {
       reply(res, 413, { error: `the body is larger than ${max} bytes` }, { Connection: 'close' });
@@ -153,21 +161,39 @@ export function createWebhookHandler(o: WebhookOptions): (req: IncomingMessage, 
       }
       provider = 'gitlab';
     } else {
-      return reply(res, 401, { error: 'missing X-Hub-Signature-256 (GitHub, Gitea) or X-Gitlab-Token (GitLab); SHA-1 X-Hub-Signature is not accepted' });
+      return reply(res, 401, {
+        error:
+          'missing X-Hub-Signature-256 (GitHub, Gitea) or X-Gitlab-Token (GitLab); SHA-1 X-Hub-Signature is not accepted',
+      });
     }
-    const event = header(req, 'x-github-event') ?? header(req, 'x-gitea-event') ?? header(req, 'x-gogs-event') ?? header(req, 'x-gitlab-event');
+    const event =
+      header(req, 'x-github-event') ??
+      header(req, 'x-gitea-event') ??
+      header(req, 'x-gogs-event') ??
+      header(req, 'x-gitlab-event');
     if (event === 'ping') return reply(res, 200, { ok: true, event: 'ping' });
-    if (event !== undefined && event !== 'push' && event !== 'Push Hook') return reply(res, 200, { ok: true, triggered: false, reason: `event ${event} ignored; only push events trigger a sync` });
+    if (event !== undefined && event !== 'push' && event !== 'Push Hook')
+      return reply(res, 200, {
+        ok: true,
+        triggered: false,
+        reason: `event ${event} ignored; only push events trigger a sync`,
+      });
     let payload: unknown;
     try {
       payload = payloadOf(body, header(req, 'content-type'));
     } catch {
       return reply(res, 400, { error: 'the body is not a JSON push event' });
     }
-    const p = (typeof payload === 'object' && payload !== null ? payload : {}) as { ref?: unknown; after?: unknown; checkout_sha?: unknown };
+    const p = (typeof payload === 'object' && payload !== null ? payload : {}) as {
+      ref?: unknown;
+      after?: unknown;
+      checkout_sha?: unknown;
+    };
     if (typeof p.ref !== 'string') return reply(res, 400, { error: 'the push event has no "ref"' });
-    if (!o.watches(p.ref)) return reply(res, 200, { ok: true, triggered: false, reason: `push to ${p.ref} is not the followed ref` });
-    const after = typeof p.after === 'string' ? p.after : typeof p.checkout_sha === 'string' ? p.checkout_sha : undefined;
+    if (!o.watches(p.ref))
+      return reply(res, 200, { ok: true, triggered: false, reason: `push to ${p.ref} is not the followed ref` });
+    const after =
+      typeof p.after === 'string' ? p.after : typeof p.checkout_sha === 'string' ? p.checkout_sha : undefined;
     o.onPush({ provider, ref: p.ref, after });
     o.log?.info({ provider, ref: p.ref, after }, 'gitops webhook: push; syncing');
     return reply(res, 202, { ok: true, triggered: true });

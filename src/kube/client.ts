@@ -15,7 +15,14 @@ export interface ObjectMeta {
   generation?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+  ownerReferences?: Array<{
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }>;
   finalizers?: string[];
   deletionTimestamp?: string;
   creationTimestamp?: string;
@@ -105,7 +112,13 @@ export class KubeClient {
     return this.config.getCurrentCluster()?.server ?? '';
   }
 
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json', query: Record<string, string | number | boolean | undefined> = {}): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    query: Record<string, string | number | boolean | undefined> = {},
+  ): Promise<T> {
     const server = this.server;
     if (!server) throw new KubeApiError(0, 'NoCluster', 'the kubeconfig has no current cluster');
     const url = new URL(server.replace(/\/$/, '') + path);
@@ -115,13 +128,24 @@ export class KubeClient {
     // client-node returns a WHATWG Headers object; copy its entries (spreading it would drop them).
     const headers: Record<string, string> = { Accept: 'application/json' };
     const given = init.headers as unknown as { forEach?: (cb: (v: string, k: string) => void) => void } | undefined;
-    given?.forEach?.((v, k) => { headers[k] = v; });
+    given?.forEach?.((v, k) => {
+      headers[k] = v;
+    });
     if (body !== undefined) headers['Content-Type'] = contentType;
     let res;
     try {
-      res = await fetch(url.toString(), { ...init, method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      res = await fetch(url.toString(), {
+        ...init,
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
     } catch (e) {
-      throw new KubeApiError(0, 'Unreachable', `cannot reach the Kubernetes API at ${server}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new KubeApiError(
+        0,
+        'Unreachable',
+        `cannot reach the Kubernetes API at ${server}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     const text = await res.text();
     let parsed: unknown;
@@ -132,7 +156,12 @@ export class KubeClient {
     }
     if (!res.ok) {
       const s = (parsed ?? {}) as { reason?: string; message?: string; details?: unknown };
-      throw new KubeApiError(res.status, s.reason ?? '', s.message ?? `${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`, s.details);
+      throw new KubeApiError(
+        res.status,
+        s.reason ?? '',
+        s.message ?? `${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`,
+        s.details,
+      );
     }
     return parsed as T;
   }
@@ -142,7 +171,11 @@ export class KubeClient {
   }
 
   /** Like get, but undefined when the object does not exist. */
-  async tryGet<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string, name: string): Promise<T | undefined> {
+  async tryGet<T extends KubeObject = KubeObject>(
+    r: ResourceRef,
+    namespace: string,
+    name: string,
+  ): Promise<T | undefined> {
     try {
       return await this.get<T>(r, namespace, name);
     } catch (e) {
@@ -157,32 +190,66 @@ export class KubeClient {
 
   create<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T): Promise<T & KubeObject> {
     const body = { apiVersion: apiVersionOf(r), kind: r.kind, ...obj };
-    return this.request<T & KubeObject>('POST', pathOf(r, obj.metadata.namespace), body, 'application/json', { fieldManager: this.fieldManager });
+    return this.request<T & KubeObject>('POST', pathOf(r, obj.metadata.namespace), body, 'application/json', {
+      fieldManager: this.fieldManager,
+    });
   }
 
   update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, subresource?: 'status'): Promise<T & KubeObject> {
     const body = { apiVersion: apiVersionOf(r), kind: r.kind, ...obj };
-    return this.request<T & KubeObject>('PUT', pathOf(r, obj.metadata.namespace, obj.metadata.name, subresource), body, 'application/json', { fieldManager: this.fieldManager });
+    return this.request<T & KubeObject>(
+      'PUT',
+      pathOf(r, obj.metadata.namespace, obj.metadata.name, subresource),
+      body,
+      'application/json',
+      { fieldManager: this.fieldManager },
+    );
   }
 
-  patch<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string, name: string, patch: unknown, type: PatchType = 'merge',
-    o: { subresource?: 'status'; force?: boolean } = {}): Promise<T> {
+  patch<T extends KubeObject = KubeObject>(
+    r: ResourceRef,
+    namespace: string,
+    name: string,
+    patch: unknown,
+    type: PatchType = 'merge',
+    o: { subresource?: 'status'; force?: boolean } = {},
+  ): Promise<T> {
     return this.request<T>('PATCH', pathOf(r, namespace, name, o.subresource), patch, PATCH_CT[type], {
-      fieldManager: this.fieldManager, ...(type === 'apply' ? { force: o.force ?? false } : {}),
+      fieldManager: this.fieldManager,
+      ...(type === 'apply' ? { force: o.force ?? false } : {}),
     });
   }
 
-  async delete(r: ResourceRef, namespace: string, name: string, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<void> {
-    await this.request('DELETE', pathOf(r, namespace, name), { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy });
+  async delete(
+    r: ResourceRef,
+    namespace: string,
+    name: string,
+    propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background',
+  ): Promise<void> {
+    await this.request('DELETE', pathOf(r, namespace, name), {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      propagationPolicy,
+    });
   }
 
   /**
    * Streams watch events through client-node's Watch. `done` is called once when the stream ends for any
    * reason (error, server close, stop); informers decide what to do next.
    */
-  async watch(r: ResourceRef, namespace: string, query: Record<string, string | number | boolean | undefined>,
-    onEvent: (type: WatchEventType, obj: KubeObject) => void, done: (err: unknown) => void): Promise<WatchHandle> {
-    const ctrl = await this.#watch.watch(pathOf(r, namespace), query, (type: string, obj: unknown) => onEvent(type as WatchEventType, obj as KubeObject), done);
+  async watch(
+    r: ResourceRef,
+    namespace: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
+    done: (err: unknown) => void,
+  ): Promise<WatchHandle> {
+    const ctrl = await this.#watch.watch(
+      pathOf(r, namespace),
+      query,
+      (type: string, obj: unknown) => onEvent(type as WatchEventType, obj as KubeObject),
+      done,
+    );
     return { stop: () => ctrl.abort() };
   }
 }

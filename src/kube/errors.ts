@@ -11,10 +11,18 @@ export class KubeApiError extends SluiceError {
     this.reason = reason;
     this.details = details;
   }
-  get isNotFound(): boolean { return this.status === 404; }
-  get isConflict(): boolean { return this.status === 409 && this.reason === 'Conflict'; }
-  get isAlreadyExists(): boolean { return this.status === 409 && this.reason === 'AlreadyExists'; }
-  get isGone(): boolean { return this.status === 410; }
+  get isNotFound(): boolean {
+    return this.status === 404;
+  }
+  get isConflict(): boolean {
+    return this.status === 409 && this.reason === 'Conflict';
+  }
+  get isAlreadyExists(): boolean {
+    return this.status === 409 && this.reason === 'AlreadyExists';
+  }
+  get isGone(): boolean {
+    return this.status === 410;
+  }
 }
 
 export function isNotFound(e: unknown): boolean {

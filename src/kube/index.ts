@@ -1,7 +1,15 @@
 // src/kube: the only place that knows @kubernetes/client-node. Typed access, informers that never lose
 // events, read-modify-write with conflict retry, and Lease-based leader election.
 export { KubeClient } from './client.js';
-export type { KubeObject, ObjectMeta, ObjectList, ListOptions, PatchType, WatchEventType, WatchHandle } from './client.js';
+export type {
+  KubeObject,
+  ObjectMeta,
+  ObjectList,
+  ListOptions,
+  PatchType,
+  WatchEventType,
+  WatchHandle,
+} from './client.js';
 export { KubeApiError, isConflict, isNotFound } from './errors.js';
 export { Informer, keyOf } from './informer.js';
 export type { InformerOptions } from './informer.js';

@@ -53,10 +53,22 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#o = o;
   }
 
-  onAdd(f: AddFn<T>): this { this.#adds.push(f); return this; }
-  onUpdate(f: UpdateFn<T>): this { this.#updates.push(f); return this; }
-  onDelete(f: AddFn<T>): this { this.#deletes.push(f); return this; }
-  onError(f: (e: unknown) => void): this { this.#errors.push(f); return this; }
+  onAdd(f: AddFn<T>): this {
+    this.#adds.push(f);
+    return this;
+  }
+  onUpdate(f: UpdateFn<T>): this {
+    this.#updates.push(f);
+    return this;
+  }
+  onDelete(f: AddFn<T>): this {
+    this.#deletes.push(f);
+    return this;
+  }
+  onError(f: (e: unknown) => void): this {
+    this.#errors.push(f);
+    return this;
+  }
 
   /** Starts the loop; resolves once the first list has filled the cache. */
   start(): Promise<void> {
@@ -79,7 +91,10 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#stopped = true;
     this.#watch?.stop();
     if (this.#resync) clearInterval(this.#resync);
-    if (this.#sleep) { clearTimeout(this.#sleep.timer); this.#sleep.resolve(); }
+    if (this.#sleep) {
+      clearTimeout(this.#sleep.timer);
+      this.#sleep.resolve();
+    }
   }
 
   list(): T[] {
@@ -106,7 +121,10 @@ export class Informer<T extends KubeObject = KubeObject> {
         }
         const started = Date.now();
         const outcome = await this.#watchOnce();
-        if (outcome === 'gone') { needList = true; continue; }
+        if (outcome === 'gone') {
+          needList = true;
+          continue;
+        }
         if (outcome === 'error' && Date.now() - started < 1000) {
           await this.#pause(backoff);
           backoff = Math.min(max, backoff * 2);
@@ -123,7 +141,13 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.#sleep = undefined; resolve(); }, ms * (0.8 + Math.random() * 0.4));
+      const timer = setTimeout(
+        () => {
+          this.#sleep = undefined;
+          resolve();
+        },
+        ms * (0.8 + Math.random() * 0.4),
+      );
       this.#sleep = { timer, resolve };
     });
   }
@@ -137,7 +161,8 @@ export class Informer<T extends KubeObject = KubeObject> {
       const page = await this.#client.list<T>(this.#ref, this.#o.namespace ?? '', {
         ...(this.#o.labelSelector ? { labelSelector: this.#o.labelSelector } : {}),
         ...(this.#o.fieldSelector ? { fieldSelector: this.#o.fieldSelector } : {}),
-        limit: 500, ...(cont ? { continue: cont } : {}),
+        limit: 500,
+        ...(cont ? { continue: cont } : {}),
       });
       items.push(...page.items.map((i) => ({ apiVersion: i.apiVersion ?? '', kind: i.kind ?? this.#ref.kind, ...i })));
       cont = page.metadata.continue;
@@ -145,7 +170,10 @@ export class Informer<T extends KubeObject = KubeObject> {
     } while (cont);
     const fresh = new Map(items.map((o) => [keyOf(o), o]));
     for (const [k, old] of [...this.#cache]) {
-      if (!fresh.has(k)) { this.#cache.delete(k); this.#emitDelete(old); }
+      if (!fresh.has(k)) {
+        this.#cache.delete(k);
+        this.#emitDelete(old);
+      }
     }
     for (const [k, o] of fresh) {
       const old = this.#cache.get(k);
@@ -165,9 +193,11 @@ export class Informer<T extends KubeObject = KubeObject> {
       let outcome: 'closed' | 'gone' | 'error' = 'closed';
       this.stats.watches++;
       const query = {
-        resourceVersion: this.#rv, allowWatchBookmarks: true,
+        resourceVersion: this.#rv,
+        allowWatchBookmarks: true,
         timeoutSeconds: 300 + Math.floor(Math.random() * 300),
-        labelSelector: this.#o.labelSelector, fieldSelector: this.#o.fieldSelector,
+        labelSelector: this.#o.labelSelector,
+        fieldSelector: this.#o.fieldSelector,
       };
       const onEvent = (type: string, obj: KubeObject): void => {
         if (type === 'ERROR') {
@@ -177,7 +207,10 @@ export class Informer<T extends KubeObject = KubeObject> {
           return;
         }
         const rv = obj.metadata?.resourceVersion;
-        if (type === 'BOOKMARK') { if (rv) this.#rv = rv; return; }
+        if (type === 'BOOKMARK') {
+          if (rv) this.#rv = rv;
+          return;
+        }
         const o = { ...obj, kind: obj.kind ?? this.#ref.kind } as T;
         const k = keyOf(o);
         const old = this.#cache.get(k);
@@ -195,19 +228,30 @@ export class Informer<T extends KubeObject = KubeObject> {
         if (err && outcome === 'closed') {
           const status = (err as { statusCode?: number }).statusCode;
           outcome = status === 410 ? 'gone' : 'error';
-          if (!this.#stopped && outcome === 'error') this.#o.log?.debug({ err: String(err) }, 'watch ended with an error; resuming');
+          if (!this.#stopped && outcome === 'error')
+            this.#o.log?.debug({ err: String(err) }, 'watch ended with an error; resuming');
         }
         resolve(outcome);
       };
-      this.#client.watch(this.#ref, this.#o.namespace ?? '', query, onEvent, done)
-        .then((h) => { this.#watch = h; if (this.#stopped) h.stop(); })
+      this.#client
+        .watch(this.#ref, this.#o.namespace ?? '', query, onEvent, done)
+        .then((h) => {
+          this.#watch = h;
+          if (this.#stopped) h.stop();
+        })
         .catch(() => resolve('error'));
     });
   }
 
-  #emitAdd(o: T): void { for (const f of this.#adds) this.#safe(() => f(o)); }
-  #emitUpdate(o: T, old: T): void { for (const f of this.#updates) this.#safe(() => f(o, old)); }
-  #emitDelete(o: T): void { for (const f of this.#deletes) this.#safe(() => f(o)); }
+  #emitAdd(o: T): void {
+    for (const f of this.#adds) this.#safe(() => f(o));
+  }
+  #emitUpdate(o: T, old: T): void {
+    for (const f of this.#updates) this.#safe(() => f(o, old));
+  }
+  #emitDelete(o: T): void {
+    for (const f of this.#deletes) this.#safe(() => f(o));
+  }
   #safe(f: () => void): void {
     try {
       f();

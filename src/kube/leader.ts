@@ -28,14 +28,39 @@ export function microTime(ms: number): string {
 }
 
 /** Pure: what to do with the lease as it stands at `nowMs`. */
-export function decideLease(lease: LeaseSpec | undefined, identity: string, durationSec: number, nowMs: number): LeaseDecision {
+export function decideLease(
+  lease: LeaseSpec | undefined,
+  identity: string,
+  durationSec: number,
+  nowMs: number,
+): LeaseDecision {
   const now = microTime(nowMs);
-  if (!lease) return { action: 'create', spec: { holderIdentity: identity, leaseDurationSeconds: durationSec, acquireTime: now, renewTime: now, leaseTransitions: 0 } };
-  if (lease.holderIdentity === identity) return { action: 'renew', spec: { ...lease, leaseDurationSeconds: durationSec, renewTime: now } };
+  if (!lease)
+    return {
+      action: 'create',
+      spec: {
+        holderIdentity: identity,
+        leaseDurationSeconds: durationSec,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: 0,
+      },
+    };
+  if (lease.holderIdentity === identity)
+    return { action: 'renew', spec: { ...lease, leaseDurationSeconds: durationSec, renewTime: now } };
   const renewed = lease.renewTime ? Date.parse(lease.renewTime) : 0;
   const expires = renewed + (lease.leaseDurationSeconds ?? durationSec) * 1000;
   if (!lease.holderIdentity || nowMs > expires) {
-    return { action: 'takeover', spec: { holderIdentity: identity, leaseDurationSeconds: durationSec, acquireTime: now, renewTime: now, leaseTransitions: (lease.leaseTransitions ?? 0) + 1 } };
+    return {
+      action: 'takeover',
+      spec: {
+        holderIdentity: identity,
+        leaseDurationSeconds: durationSec,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: (lease.leaseTransitions ?? 0) + 1,
+      },
+    };
   }
   return { action: 'wait', holder: lease.holderIdentity, expiresAtMs: expires };
 }
@@ -75,7 +100,10 @@ export class LeaderElector {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#leading) { this.#leading = false; this.#o.onStoppedLeading(); }
+    if (this.#leading) {
+      this.#leading = false;
+      this.#o.onStoppedLeading();
+    }
   }
 
   /** One attempt to acquire or renew; returns whether this identity leads afterwards. */
@@ -92,7 +120,10 @@ export class LeaderElector {
     if (d.action === 'wait') return false;
     try {
       if (d.action === 'create') {
-        await this.#c.create<LeaseObject>(R.leases, { metadata: { name: this.#o.name, namespace: this.#o.namespace }, spec: d.spec });
+        await this.#c.create<LeaseObject>(R.leases, {
+          metadata: { name: this.#o.name, namespace: this.#o.namespace },
+          spec: d.spec,
+        });
       } else {
         await this.#c.update<LeaseObject>(R.leases, { ...cur!, spec: d.spec });
       }
@@ -115,9 +146,15 @@ export class LeaderElector {
       ok = false;
     }
     const dur = (this.#o.leaseDurationSec ?? 15) * 1000;
-    if (ok && !this.#leading) { this.#leading = true; this.#o.onStartedLeading(); }
+    if (ok && !this.#leading) {
+      this.#leading = true;
+      this.#o.onStartedLeading();
+    }
     // A leader that cannot renew steps down before its lease can be taken, so two never act at once.
-    if (!ok && this.#leading && clock.now() - this.#lastRenewMs > dur * 2 / 3) { this.#leading = false; this.#o.onStoppedLeading(); }
+    if (!ok && this.#leading && clock.now() - this.#lastRenewMs > (dur * 2) / 3) {
+      this.#leading = false;
+      this.#o.onStoppedLeading();
+    }
     if (!this.#stopped) this.#timer = setTimeout(() => void this.#tick(), this.#o.retryPeriodMs ?? 2_000);
   }
 

@@ -8,7 +8,13 @@ export interface ResourceRef {
   namespaced: boolean;
 }
 
-const ref = (group: string, version: string, plural: string, kind: string, namespaced = true): ResourceRef => ({ group, version, plural, kind, namespaced });
+const ref = (group: string, version: string, plural: string, kind: string, namespaced = true): ResourceRef => ({
+  group,
+  version,
+  plural,
+  kind,
+  namespaced,
+});
 
 export const R = {
   namespaces: ref('', 'v1', 'namespaces', 'Namespace', false),

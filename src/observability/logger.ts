@@ -5,9 +5,24 @@ import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'p
 export type { Logger };
 
 const REDACT_PATHS = [
-  'token', '*.token', 'secret', '*.secret', 'password', '*.password', 'authorization', '*.authorization',
-  'headers.authorization', '*.headers.authorization', 'headers["x-hub-signature-256"]', 'headers["x-gitlab-token"]',
-  'hmac', '*.hmac', 'webhookSecret', '*.webhookSecret', 'apiKey', '*.apiKey',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'headers["x-hub-signature-256"]',
+  'headers["x-gitlab-token"]',
+  'hmac',
+  '*.hmac',
+  'webhookSecret',
+  '*.webhookSecret',
+  'apiKey',
+  '*.apiKey',
 ];
 
 export interface LoggerConfig {

@@ -47,7 +47,12 @@ export class PrometheusError extends SluiceError {
   /** Prometheus's own `errorType` (bad_data, execution, timeout...) when it gave one. */
   readonly errorType: string | undefined;
   readonly status: number | undefined;
-  constructor(code: RolloutErrorCode, message: string, query: string, opts: SluiceErrorOptions & { errorType?: string; status?: number } = {}) {
+  constructor(
+    code: RolloutErrorCode,
+    message: string,
+    query: string,
+    opts: SluiceErrorOptions & { errorType?: string; status?: number } = {},
+  ) {
     super(code, message, opts);
     this.query = query;
     this.errorType = opts.errorType;

@@ -102,7 +102,9 @@ export function resolveAutoscaling(
   let total = config.containerConcurrencyTargetDefault;
   if (containerConcurrency > 0) total = Math.min(total, containerConcurrency);
   total = num(0.01, 'target') ?? total;
-  const utilisation = (num(1, 'target-utilization-percentage', 'targetUtilizationPercentage') ?? config.targetUtilizationPercentage) / 100;
+  const utilisation =
+    (num(1, 'target-utilization-percentage', 'targetUtilizationPercentage') ?? config.targetUtilizationPercentage) /
+    100;
   const stableWindowMs = dur('window') ?? config.stableWindowMs;
   const panicPct = num(1, 'panic-window-percentage', 'panicWindowPercentage') ?? config.panicWindowPercentage;
   const minScaleRaw = Math.floor(num(0, 'min-scale', 'minScale') ?? 0);
@@ -115,7 +117,8 @@ export function resolveAutoscaling(
   }
   const spec: AutoscalerSpec = {
     targetConcurrency: Math.max(0.01, total * utilisation),
-    panicThreshold: (num(110, 'panic-threshold-percentage', 'panicThresholdPercentage') ?? config.panicThresholdPercentage) / 100,
+    panicThreshold:
+      (num(110, 'panic-threshold-percentage', 'panicThresholdPercentage') ?? config.panicThresholdPercentage) / 100,
     maxScaleUpRate: config.maxScaleUpRate,
     maxScaleDownRate: config.maxScaleDownRate,
     stableWindowMs,

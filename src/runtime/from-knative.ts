@@ -33,11 +33,23 @@ function probe(v: unknown): Probe | undefined {
     const path = str(h['path']);
     if (path !== undefined) out.httpGet.path = path;
     if (Array.isArray(h['httpHeaders'])) {
-      out.httpGet.httpHeaders = h['httpHeaders'].map(rec).flatMap((x) => (typeof x['name'] === 'string' && typeof x['value'] === 'string' ? [{ name: x['name'], value: x['value'] }] : []));
+      out.httpGet.httpHeaders = h['httpHeaders']
+        .map(rec)
+        .flatMap((x) =>
+          typeof x['name'] === 'string' && typeof x['value'] === 'string'
+            ? [{ name: x['name'], value: x['value'] }]
+            : [],
+        );
     }
   }
   if (p['tcpSocket'] !== undefined) out.tcpSocket = {};
-  for (const k of ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold'] as const) {
+  for (const k of [
+    'initialDelaySeconds',
+    'periodSeconds',
+    'timeoutSeconds',
+    'failureThreshold',
+    'successThreshold',
+  ] as const) {
     const n = num(p[k]);
     if (n !== undefined) out[k] = n;
   }
@@ -90,8 +102,15 @@ export function revisionSpecFromKnative(obj: unknown): RevisionSpec {
   const spec = rec(o['spec']);
   const namespace = str(md['namespace']);
   const name = str(md['name']);
-  if (!namespace || !name) throw new RuntimeError('SLUICE_ERR_REVISION_SPEC', 'A Revision needs metadata.namespace and metadata.name', { path: 'metadata' });
-  const out: RevisionSpec = { namespace, name, containers: Array.isArray(spec['containers']) ? spec['containers'].map(container) : [] };
+  if (!namespace || !name)
+    throw new RuntimeError('SLUICE_ERR_REVISION_SPEC', 'A Revision needs metadata.namespace and metadata.name', {
+      path: 'metadata',
+    });
+  const out: RevisionSpec = {
+    namespace,
+    name,
+    containers: Array.isArray(spec['containers']) ? spec['containers'].map(container) : [],
+  };
   const labels = strMap(md['labels']);
   if (labels) out.labels = labels;
   const annotations = strMap(md['annotations']);

@@ -90,7 +90,22 @@ function sample(images: string[], script: string, description: string, env?: Rec
   }));
 }
 
-const HELLO_LANGUAGES = ['go', 'java', 'java-spring', 'java-sparkjava', 'python', 'nodejs', 'ruby', 'php', 'csharp', 'shell', 'kotlin', 'scala', 'dart', 'deno'];
+const HELLO_LANGUAGES = [
+  'go',
+  'java',
+  'java-spring',
+  'java-sparkjava',
+  'python',
+  'nodejs',
+  'ruby',
+  'php',
+  'csharp',
+  'shell',
+  'kotlin',
+  'scala',
+  'dart',
+  'deno',
+];
 
 /** The entries shipped with Sluice. */
 export function builtinImageEntries(): ImageEntry[] {
@@ -145,9 +160,11 @@ export class ImageTable {
   /** Pre: `entries` come after the built-ins, so a user file can override a sample. */
   constructor(entries: ImageEntry[] = [], opts: { includeBuiltins?: boolean; dir?: string } = {}) {
     if (opts.includeBuiltins !== false) {
-      for (const e of builtinImageEntries()) this.#rows.set(parseImageRef(e.image).repository, { entry: e, dir: SAMPLES_DIR, builtin: true });
+      for (const e of builtinImageEntries())
+        this.#rows.set(parseImageRef(e.image).repository, { entry: e, dir: SAMPLES_DIR, builtin: true });
     }
-    for (const e of entries) this.#rows.set(parseImageRef(e.image).repository, { entry: e, dir: opts.dir ?? process.cwd(), builtin: false });
+    for (const e of entries)
+      this.#rows.set(parseImageRef(e.image).repository, { entry: e, dir: opts.dir ?? process.cwd(), builtin: false });
   }
 
   /**
@@ -159,13 +176,20 @@ export class ImageTable {
     try {
       text = await readFile(path, 'utf8');
     } catch (e) {
-      throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `Image table ${path} cannot be read: ${errorMessage(e)}`, { file: path, cause: e });
+      throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `Image table ${path} cannot be read: ${errorMessage(e)}`, {
+        file: path,
+        cause: e,
+      });
     }
     let doc: unknown;
     try {
       doc = parseYaml(text);
     } catch (e) {
-      throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `Image table ${path} is not valid YAML or JSON: ${errorMessage(e)}`, { file: path, cause: e });
+      throw new RuntimeError(
+        'SLUICE_ERR_IMAGE_TABLE',
+        `Image table ${path} is not valid YAML or JSON: ${errorMessage(e)}`,
+        { file: path, cause: e },
+      );
     }
     return new ImageTable(parseEntries(doc, path), { dir: dirname(resolvePath(path)) });
   }
@@ -185,14 +209,27 @@ export class ImageTable {
   resolve(c: ContainerSpec): ResolveResult {
     const ref = c.image ? parseImageRef(c.image) : undefined;
     const row = ref ? this.#rows.get(ref.repository) : undefined;
-    const vars: Record<string, string> = { node: process.execPath, samples: SAMPLES_DIR, dir: row?.dir ?? process.cwd(), tag: ref?.tag ?? 'latest' };
+    const vars: Record<string, string> = {
+      node: process.execPath,
+      samples: SAMPLES_DIR,
+      dir: row?.dir ?? process.cwd(),
+      tag: ref?.tag ?? 'latest',
+    };
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(row?.entry.env ?? {})) env[k] = substitute(v, vars);
     for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
     const workingDir = c.workingDir ?? (row?.entry.workingDir ? substitute(row.entry.workingDir, vars) : undefined);
     const base = { env, ...(workingDir !== undefined ? { workingDir } : {}) };
     if (c.command && c.command.length > 0) {
-      return { ok: true, command: { ...base, argv: [...c.command, ...(c.args ?? [])], watchesParent: false, origin: 'container-command' } };
+      return {
+        ok: true,
+        command: {
+          ...base,
+          argv: [...c.command, ...(c.args ?? [])],
+          watchesParent: false,
+          origin: 'container-command',
+        },
+      };
     }
     if (!row) {
       const what = c.image ? `image "${c.image}"` : 'a container without an image';
@@ -219,17 +256,33 @@ function stringList(v: unknown, where: string, file: string): string[] | undefin
 }
 
 function parseEntry(raw: unknown, where: string, file: string, image?: string): ImageEntry {
-  if (!isRecord(raw)) throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `${where} must be an object with image and command`, { file, path: where });
+  if (!isRecord(raw))
+    throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `${where} must be an object with image and command`, {
+      file,
+      path: where,
+    });
   const img = image ?? raw['image'];
-  if (typeof img !== 'string' || img === '') throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `${where}.image must be a non-empty string`, { file, path: `${where}.image` });
+  if (typeof img !== 'string' || img === '')
+    throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `${where}.image must be a non-empty string`, {
+      file,
+      path: `${where}.image`,
+    });
   const command = stringList(raw['command'], `${where}.command`, file);
-  if (!command || command.length === 0) throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `${where}.command must name a program to run for ${img}`, { file, path: `${where}.command` });
+  if (!command || command.length === 0)
+    throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `${where}.command must name a program to run for ${img}`, {
+      file,
+      path: `${where}.command`,
+    });
   const entry: ImageEntry = { image: img, command };
   const args = stringList(raw['args'], `${where}.args`, file);
   if (args) entry.args = args;
   const env = raw['env'];
   if (env !== undefined) {
-    if (!isRecord(env)) throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `${where}.env must be a map of names to values`, { file, path: `${where}.env` });
+    if (!isRecord(env))
+      throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `${where}.env must be a map of names to values`, {
+        file,
+        path: `${where}.env`,
+      });
     entry.env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
   }
   if (typeof raw['workingDir'] === 'string') entry.workingDir = raw['workingDir'];
@@ -240,7 +293,12 @@ function parseEntry(raw: unknown, where: string, file: string, image?: string): 
 function parseEntries(doc: unknown, file: string): ImageEntry[] {
   if (doc === null || doc === undefined) return [];
   if (Array.isArray(doc)) return doc.map((r, i) => parseEntry(r, `[${i}]`, file));
-  if (isRecord(doc) && Array.isArray(doc['images'])) return doc['images'].map((r, i) => parseEntry(r, `images[${i}]`, file));
+  if (isRecord(doc) && Array.isArray(doc['images']))
+    return doc['images'].map((r, i) => parseEntry(r, `images[${i}]`, file));
   if (isRecord(doc)) return Object.entries(doc).map(([img, r]) => parseEntry(r, img, file, img));
-  throw new RuntimeError('SLUICE_ERR_IMAGE_TABLE', `Image table ${file} must be a list of entries or a map of image to entry`, { file });
+  throw new RuntimeError(
+    'SLUICE_ERR_IMAGE_TABLE',
+    `Image table ${file} must be a list of entries or a map of image to entry`,
+    { file },
+  );
 }

@@ -5,7 +5,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Knative's latency buckets (queue-proxy and activator), milliseconds. */
 export const KNATIVE_LATENCY_BUCKETS_MS = [
-  5, 10, 20, 40, 60, 80, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800, 900, 1000, 2000, 5000, 10000, 20000, 50000, 100000,
+  5, 10, 20, 40, 60, 80, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800, 900, 1000, 2000, 5000, 10000,
+  20000, 50000, 100000,
 ];
 
 export interface RevisionLabels {
@@ -20,7 +21,8 @@ const RESP = [...REV, 'response_code', 'response_code_class'] as const;
 type RespLabel = (typeof RESP)[number];
 type RevLabel = (typeof REV)[number];
 
-export type RouterOutcome = 'proxied' | 'unknown_host' | 'no_traffic' | 'upstream_error' | 'timeout' | 'unavailable' | 'client_abort' | 'metrics';
+export type RouterOutcome =
+  'proxied' | 'unknown_host' | 'no_traffic' | 'upstream_error' | 'timeout' | 'unavailable' | 'client_abort' | 'metrics';
 
 export class RuntimeMetrics {
   readonly registry: Registry;
@@ -45,7 +47,12 @@ export class RuntimeMetrics {
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
     const registers = [registry];
-    this.requestCount = new Counter({ name: 'revision_request_count', help: 'The number of requests that are routed to queue-proxy', labelNames: RESP, registers });
+    this.requestCount = new Counter({
+      name: 'revision_request_count',
+      help: 'The number of requests that are routed to queue-proxy',
+      labelNames: RESP,
+      registers,
+    });
     this.requestLatencies = new Histogram({
       name: 'revision_request_latencies',
       help: 'The response time in millisecond',
@@ -53,7 +60,12 @@ export class RuntimeMetrics {
       buckets: KNATIVE_LATENCY_BUCKETS_MS,
       registers,
     });
-    this.appRequestCount = new Counter({ name: 'revision_app_request_count', help: 'The number of requests that are routed to user-container', labelNames: RESP, registers });
+    this.appRequestCount = new Counter({
+      name: 'revision_app_request_count',
+      help: 'The number of requests that are routed to user-container',
+      labelNames: RESP,
+      registers,
+    });
     this.appRequestLatencies = new Histogram({
       name: 'revision_app_request_latencies',
       help: 'The response time in millisecond',
@@ -61,24 +73,93 @@ export class RuntimeMetrics {
       buckets: KNATIVE_LATENCY_BUCKETS_MS,
       registers,
     });
-    this.queueDepth = new Gauge({ name: 'revision_queue_depth', help: 'The current number of items in the serving and waiting queue, or not reported if unlimited concurrency', labelNames: REV, registers });
-    this.activatorConcurrency = new Gauge({ name: 'activator_request_concurrency', help: 'Concurrent requests that are routed to Activator', labelNames: REV, registers });
-    this.desiredPods = new Gauge({ name: 'autoscaler_desired_pods', help: 'Number of pods autoscaler wants to allocate', labelNames: REV, registers });
-    this.actualPods = new Gauge({ name: 'autoscaler_actual_pods', help: 'Number of pods that are allocated currently', labelNames: REV, registers });
-    this.readyPods = new Gauge({ name: 'autoscaler_ready_pods', help: 'Number of pods that are ready currently', labelNames: REV, registers });
-    this.panicMode = new Gauge({ name: 'autoscaler_panic_mode', help: '1 if autoscaler is in panic mode, 0 otherwise', labelNames: REV, registers });
-    this.stableConcurrency = new Gauge({ name: 'autoscaler_stable_request_concurrency', help: 'Average of requests count per observed pod over the stable window', labelNames: REV, registers });
-    this.panicConcurrency = new Gauge({ name: 'autoscaler_panic_request_concurrency', help: 'Average of requests count per observed pod over the panic window', labelNames: REV, registers });
-    this.targetConcurrency = new Gauge({ name: 'autoscaler_target_concurrency_per_pod', help: 'The desired number of concurrent requests for each pod', labelNames: REV, registers });
-    this.restarts = new Counter({ name: 'sluice_revision_process_restarts_total', help: 'Restarts of revision processes after they exited', labelNames: REV, registers });
-    this.routerRequests = new Counter({ name: 'sluice_router_requests_total', help: 'Requests the router answered, by outcome', labelNames: ['outcome'], registers });
-    this.routerInFlight = new Gauge({ name: 'sluice_router_in_flight_requests', help: 'Requests and upgraded connections the router is handling now', registers });
+    this.queueDepth = new Gauge({
+      name: 'revision_queue_depth',
+      help: 'The current number of items in the serving and waiting queue, or not reported if unlimited concurrency',
+      labelNames: REV,
+      registers,
+    });
+    this.activatorConcurrency = new Gauge({
+      name: 'activator_request_concurrency',
+      help: 'Concurrent requests that are routed to Activator',
+      labelNames: REV,
+      registers,
+    });
+    this.desiredPods = new Gauge({
+      name: 'autoscaler_desired_pods',
+      help: 'Number of pods autoscaler wants to allocate',
+      labelNames: REV,
+      registers,
+    });
+    this.actualPods = new Gauge({
+      name: 'autoscaler_actual_pods',
+      help: 'Number of pods that are allocated currently',
+      labelNames: REV,
+      registers,
+    });
+    this.readyPods = new Gauge({
+      name: 'autoscaler_ready_pods',
+      help: 'Number of pods that are ready currently',
+      labelNames: REV,
+      registers,
+    });
+    this.panicMode = new Gauge({
+      name: 'autoscaler_panic_mode',
+      help: '1 if autoscaler is in panic mode, 0 otherwise',
+      labelNames: REV,
+      registers,
+    });
+    this.stableConcurrency = new Gauge({
+      name: 'autoscaler_stable_request_concurrency',
+      help: 'Average of requests count per observed pod over the stable window',
+      labelNames: REV,
+      registers,
+    });
+    this.panicConcurrency = new Gauge({
+      name: 'autoscaler_panic_request_concurrency',
+      help: 'Average of requests count per observed pod over the panic window',
+      labelNames: REV,
+      registers,
+    });
+    this.targetConcurrency = new Gauge({
+      name: 'autoscaler_target_concurrency_per_pod',
+      help: 'The desired number of concurrent requests for each pod',
+      labelNames: REV,
+      registers,
+    });
+    this.restarts = new Counter({
+      name: 'sluice_revision_process_restarts_total',
+      help: 'Restarts of revision processes after they exited',
+      labelNames: REV,
+      registers,
+    });
+    this.routerRequests = new Counter({
+      name: 'sluice_router_requests_total',
+      help: 'Requests the router answered, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.routerInFlight = new Gauge({
+      name: 'sluice_router_in_flight_requests',
+      help: 'Requests and upgraded connections the router is handling now',
+      registers,
+    });
     this.routerHosts = new Gauge({ name: 'sluice_router_hosts', help: 'Hostnames in the routing table', registers });
   }
 
   /** Drop a removed revision's gauges so a scrape does not report processes that no longer exist. */
   forgetRevision(l: RevisionLabels): void {
-    for (const g of [this.queueDepth, this.activatorConcurrency, this.desiredPods, this.actualPods, this.readyPods, this.panicMode, this.stableConcurrency, this.panicConcurrency, this.targetConcurrency]) {
+    for (const g of [
+      this.queueDepth,
+      this.activatorConcurrency,
+      this.desiredPods,
+      this.actualPods,
+      this.readyPods,
+      this.panicMode,
+      this.stableConcurrency,
+      this.panicConcurrency,
+      this.targetConcurrency,
+    ]) {
       g.remove(l);
     }
   }

@@ -30,19 +30,33 @@ export function runProbe(action: ProbeAction, port: number, timeoutMs: number): 
         sock.destroy();
         resolve(r);
       };
-      sock.setTimeout(timeoutMs, () => done({ ok: false, detail: `TCP probe on port ${port} timed out after ${timeoutMs} ms` }));
+      sock.setTimeout(timeoutMs, () =>
+        done({ ok: false, detail: `TCP probe on port ${port} timed out after ${timeoutMs} ms` }),
+      );
       sock.once('connect', () => done({ ok: true, detail: `TCP probe on port ${port} connected` }));
-      sock.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `TCP probe on port ${port}: ${e.code ?? e.message}` }));
+      sock.once('error', (e: NodeJS.ErrnoException) =>
+        done({ ok: false, detail: `TCP probe on port ${port}: ${e.code ?? e.message}` }),
+      );
       return;
     }
-    const req = request({ host: '127.0.0.1', port, path: action.path, method: 'GET', headers: action.headers, agent: false, timeout: timeoutMs });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: action.path,
+      method: 'GET',
+      headers: action.headers,
+      agent: false,
+      timeout: timeoutMs,
+    });
     req.once('response', (res) => {
       res.resume();
       const code = res.statusCode ?? 0;
       resolve({ ok: code >= 200 && code < 400, detail: `HTTP probe GET ${action.path} returned ${code}` });
     });
     req.once('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-    req.once('error', (e: NodeJS.ErrnoException) => resolve({ ok: false, detail: `HTTP probe GET ${action.path}: ${e.code ?? e.message}` }));
+    req.once('error', (e: NodeJS.ErrnoException) =>
+      resolve({ ok: false, detail: `HTTP probe GET ${action.path}: ${e.code ?? e.message}` }),
+    );
     req.end();
   });
 }

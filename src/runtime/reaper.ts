@@ -30,7 +30,12 @@ for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
 }
 
 child.on('error', (e: NodeJS.ErrnoException) => {
-  const why = e.code === 'ENOENT' ? 'executable file not found in $PATH or at that path' : e.code === 'EACCES' ? 'permission denied' : e.message;
+  const why =
+    e.code === 'ENOENT'
+      ? 'executable file not found in $PATH or at that path'
+      : e.code === 'EACCES'
+        ? 'permission denied'
+        : e.message;
   console.error(`exec: "${cmd}": ${why}`);
   process.exit(e.code === 'ENOENT' ? 127 : 126);
 });

@@ -211,7 +211,8 @@ export class Replica extends EventEmitter {
     const action: ProbeAction = probeAction(this.#o.probe);
     const timeoutMs = Math.max(1, this.#o.probe?.timeoutSeconds ?? 1) * 1000;
     const r = await runProbe(action, this.#port, timeoutMs);
-    if (this.#child !== child || (this.#state !== 'starting' && this.#state !== 'ready' && this.#state !== 'unready')) return;
+    if (this.#child !== child || (this.#state !== 'starting' && this.#state !== 'ready' && this.#state !== 'unready'))
+      return;
     this.lastProbe = r.detail;
     const successThreshold = Math.max(1, this.#o.probe?.successThreshold ?? 1);
     const failureThreshold = Math.max(1, this.#o.probe?.failureThreshold ?? 3);
@@ -257,7 +258,10 @@ export class Replica extends EventEmitter {
     this.restartCount++;
     this.restartAt = now + delay;
     this.#note(`exited (${describeExit(code, signal)}); restarting in ${delay} ms`);
-    this.#o.logger.warn({ revision: this.#o.revisionKey, replica: this.id, code, signal, delayMs: delay }, 'revision process exited; restarting after back-off');
+    this.#o.logger.warn(
+      { revision: this.#o.revisionKey, replica: this.id, code, signal, delayMs: delay },
+      'revision process exited; restarting after back-off',
+    );
     this.#set('backoff');
     this.#restartTimer = setTimeout(() => void this.#spawn(), delay);
   }
@@ -338,6 +342,9 @@ export function k8sExitCode(t: LastTermination): number | null {
 }
 
 function lastLines(s: string, n: number, maxChars: number): string {
-  const lines = s.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  const lines = s
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0);
   return lines.slice(-n).join('\n').slice(-maxChars);
 }

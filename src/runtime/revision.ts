@@ -7,7 +7,13 @@ import type { Agent } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import { resolveAutoscaling, type AutoscalerConfig, type ResolvedAutoscaling } from './annotations.js';
-import { ConcurrencyAverager, ConcurrencyWindow, decide, initialAutoscalerState, type AutoscalerState } from './autoscaler.js';
+import {
+  ConcurrencyAverager,
+  ConcurrencyWindow,
+  decide,
+  initialAutoscalerState,
+  type AutoscalerState,
+} from './autoscaler.js';
 import type { ImageTable, ResolveResult } from './image-table.js';
 import type { RevisionLabels, RuntimeMetrics } from './metrics.js';
 import { describeExit, k8sExitCode, Replica, type BackoffConfig, type ProbeTiming } from './replica.js';
@@ -127,7 +133,11 @@ export class Revision {
     return Math.max(0, this.#spec.containerConcurrency ?? 0);
   }
   get timeoutMs(): number {
-    return (this.#spec.timeoutSeconds && this.#spec.timeoutSeconds > 0 ? this.#spec.timeoutSeconds : DEFAULT_TIMEOUT_SECONDS) * 1000;
+    return (
+      (this.#spec.timeoutSeconds && this.#spec.timeoutSeconds > 0
+        ? this.#spec.timeoutSeconds
+        : DEFAULT_TIMEOUT_SECONDS) * 1000
+    );
   }
 
   #resolveAutoscaling(): ResolvedAutoscaling {
@@ -149,7 +159,8 @@ export class Revision {
     this.#spec = spec;
     const oldWindowMs = this.#autoscaling.spec.stableWindowMs;
     this.#autoscaling = this.#resolveAutoscaling();
-    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs) this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs)
+      this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
     const hash = podHash(spec);
     if (hash !== this.#hash) {
       this.#hash = hash;
@@ -175,7 +186,8 @@ export class Revision {
    */
   acquire(signal?: AbortSignal): Promise<Lease> {
     if (this.#closed) return Promise.reject(new UnavailableError(503, `revision "${this.key}" is being removed`));
-    if (!this.#command.ok) return Promise.reject(new UnavailableError(503, `revision "${this.key}" cannot run: ${this.#command.message}`));
+    if (!this.#command.ok)
+      return Promise.reject(new UnavailableError(503, `revision "${this.key}" cannot run: ${this.#command.message}`));
     const failing = this.#failFastMessage();
     if (failing) return Promise.reject(new UnavailableError(503, failing));
     this.#lastActiveAt = this.#o.clock.now();
@@ -184,14 +196,23 @@ export class Revision {
       if (r) return Promise.resolve(this.#lease(r));
     }
     if (this.#waiters.length >= this.#o.maxQueueDepth) {
-      return Promise.reject(new UnavailableError(503, `revision "${this.key}" is overloaded: ${this.#waiters.length} requests already queued`));
+      return Promise.reject(
+        new UnavailableError(
+          503,
+          `revision "${this.key}" is overloaded: ${this.#waiters.length} requests already queued`,
+        ),
+      );
     }
     return new Promise<Lease>((resolve, reject) => {
       const onAbort = (): void => {
         const i = this.#waiters.indexOf(w);
         if (i >= 0) this.#waiters.splice(i, 1);
         this.#concurrencyChanged();
-        reject(signal?.reason instanceof Error ? signal.reason : new UnavailableError(504, `request to revision "${this.key}" was abandoned while queued`));
+        reject(
+          signal?.reason instanceof Error
+            ? signal.reason
+            : new UnavailableError(504, `request to revision "${this.key}" was abandoned while queued`),
+        );
       };
       const w: Waiter = { resolve, reject, cleanup: () => signal?.removeEventListener('abort', onAbort) };
       if (signal?.aborted) {
@@ -395,7 +416,10 @@ export class Revision {
     // Queued requests always need at least one process (the activator's guarantee).
     if (this.#waiters.length > 0) desired = Math.max(desired, 1);
     if (desired !== this.#desired) {
-      this.#o.logger.info({ revision: this.key, from: this.#desired, to: desired, why: d.why }, 'autoscaler changed desired replicas');
+      this.#o.logger.info(
+        { revision: this.key, from: this.#desired, to: desired, why: d.why },
+        'autoscaler changed desired replicas',
+      );
       this.#desired = desired;
       this.#reconcileReplicas();
       this.#o.onChange();
@@ -420,7 +444,9 @@ export class Revision {
     const live = this.#replicas.filter((r) => r.alive);
     const ready = live.filter((r) => r.routable && !this.#draining.has(r));
     const serving = live.filter((r) => !this.#draining.has(r) && r.state !== 'terminating');
-    const failing = serving.filter((r) => r.failing).sort((a, b) => (b.lastTermination?.at ?? 0) - (a.lastTermination?.at ?? 0));
+    const failing = serving
+      .filter((r) => r.failing)
+      .sort((a, b) => (b.lastTermination?.at ?? 0) - (a.lastTermination?.at ?? 0));
     const latest = failing[0];
     const restartCount = this.#replicas.reduce((s, r) => s + r.restartCount, 0);
     const lastTermination = [...this.#replicas]
@@ -471,7 +497,12 @@ export class Revision {
       : this.#desired === 0 && serving.length === 0
         ? { type: 'Active', status: 'False', reason: 'NoTraffic', message: 'The target is not receiving traffic.' }
         : { type: 'Active', status: 'Unknown', reason: 'Activating', message: 'The revision is starting a process.' };
-    const readyCond: RevisionCondition = { type: 'Ready', status: ready_, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
+    const readyCond: RevisionCondition = {
+      type: 'Ready',
+      status: ready_,
+      ...(reason ? { reason } : {}),
+      ...(message ? { message } : {}),
+    };
     const st: RevisionStatus = {
       namespace: this.#spec.namespace,
       name: this.#spec.name,
@@ -485,11 +516,22 @@ export class Revision {
       restartCount,
       logFile: this.logFile,
       endpoints: ready.map((r) => `http://127.0.0.1:${r.port}`),
-      processes: live.map((r) => ({ id: r.id, pid: r.pid ?? null, port: r.port, state: r.state, restartCount: r.restartCount })),
+      processes: live.map((r) => ({
+        id: r.id,
+        pid: r.pid ?? null,
+        port: r.port,
+        state: r.state,
+        restartCount: r.restartCount,
+      })),
       containerConcurrency: this.containerConcurrency,
       load: { inFlight: this.#inFlight, queued: this.#waiters.length },
       timeoutSeconds: this.timeoutMs / 1000,
-      autoscaler: { stableConcurrency: this.#stable, panicConcurrency: this.#panic, panicking: this.#panicking, targetPerReplica: this.#autoscaling.spec.targetConcurrency },
+      autoscaler: {
+        stableConcurrency: this.#stable,
+        panicConcurrency: this.#panic,
+        panicking: this.#panicking,
+        targetPerReplica: this.#autoscaling.spec.targetConcurrency,
+      },
       conditions: [readyCond, containerHealthy, resources, activeCond],
     };
     if (lastTermination) st.lastTermination = lastTermination;
@@ -524,5 +566,10 @@ export class Revision {
 export function revisionLabels(spec: RevisionSpec): RevisionLabels {
   const service = spec.serviceName ?? spec.labels?.['serving.knative.dev/service'] ?? '';
   const configuration = spec.configurationName ?? spec.labels?.['serving.knative.dev/configuration'] ?? service;
-  return { namespace_name: spec.namespace, service_name: service, configuration_name: configuration, revision_name: spec.name };
+  return {
+    namespace_name: spec.namespace,
+    service_name: service,
+    configuration_name: configuration,
+    revision_name: spec.name,
+  };
 }

@@ -2,7 +2,16 @@
 // revision (exact smooth weighted round-robin, tags by host or by `Knative-Serving-Tag`), then a process of
 // that revision via Revision.acquire (which queues while cold or at containerConcurrency). Bodies stream in
 // both directions; upgrades (WebSocket) pass through; `/metrics` on any host that is not a route.
-import { createServer, request, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request,
+  STATUS_CODES,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
@@ -23,7 +32,17 @@ const DEFAULT_TAG_TEMPLATE = '{{.Tag}}-{{.Name}}';
 /** How often a request is re-queued when its process refused the connection (it died, or is restarting). */
 const MAX_CONNECT_RETRIES = 5;
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 interface CompiledRoute {
   namespace: string;
@@ -54,8 +73,14 @@ export interface RouterOptions {
 }
 
 /** Knative's Go-template host names, for the three fields they use. */
-export function renderHostTemplate(template: string, vars: { Name: string; Namespace: string; Domain: string; Tag?: string }): string {
-  return template.replace(/\{\{\s*\.(Name|Namespace|Domain|Tag)\s*\}\}/g, (_m, k: 'Name' | 'Namespace' | 'Domain' | 'Tag') => vars[k] ?? '');
+export function renderHostTemplate(
+  template: string,
+  vars: { Name: string; Namespace: string; Domain: string; Tag?: string },
+): string {
+  return template.replace(
+    /\{\{\s*\.(Name|Namespace|Domain|Tag)\s*\}\}/g,
+    (_m, k: 'Name' | 'Namespace' | 'Domain' | 'Tag') => vars[k] ?? '',
+  );
 }
 
 /** Host header → bare lower-case hostname: drops the port, IPv6 brackets' port, and a trailing dot. */
@@ -76,13 +101,23 @@ export function routeHosts(r: RouteSpec, table: RouteTable): { main: string[]; t
   const domain = r.domain ?? table.domain ?? DEFAULT_DOMAIN;
   const dt = table.domainTemplate ?? DEFAULT_DOMAIN_TEMPLATE;
   const tt = table.tagTemplate ?? DEFAULT_TAG_TEMPLATE;
-  const local = (name: string): string[] => [`${name}.${r.namespace}.svc.cluster.local`, `${name}.${r.namespace}.svc`, `${name}.${r.namespace}`];
-  const main = r.hosts ?? [renderHostTemplate(dt, { Name: r.name, Namespace: r.namespace, Domain: domain }), ...local(r.name)];
+  const local = (name: string): string[] => [
+    `${name}.${r.namespace}.svc.cluster.local`,
+    `${name}.${r.namespace}.svc`,
+    `${name}.${r.namespace}`,
+  ];
+  const main = r.hosts ?? [
+    renderHostTemplate(dt, { Name: r.name, Namespace: r.namespace, Domain: domain }),
+    ...local(r.name),
+  ];
   const tags = new Map<string, string[]>();
   for (const t of r.traffic) {
     if (!t.tag) continue;
     const tagName = renderHostTemplate(tt, { Name: r.name, Namespace: r.namespace, Domain: domain, Tag: t.tag });
-    tags.set(t.tag, t.hosts ?? [renderHostTemplate(dt, { Name: tagName, Namespace: r.namespace, Domain: domain }), ...local(tagName)]);
+    tags.set(
+      t.tag,
+      t.hosts ?? [renderHostTemplate(dt, { Name: tagName, Namespace: r.namespace, Domain: domain }), ...local(tagName)],
+    );
   }
   return { main: main.map(normaliseHost), tags: new Map([...tags].map(([k, v]) => [k, v.map(normaliseHost)])) };
 }
@@ -110,7 +145,8 @@ export class Router {
     for (const r of table.routes) {
       const key = `${r.namespace}/${r.name}`;
       const weights = new Map<string, number>();
-      for (const t of r.traffic) weights.set(t.revisionName, (weights.get(t.revisionName) ?? 0) + Math.max(0, t.percent));
+      for (const t of r.traffic)
+        weights.set(t.revisionName, (weights.get(t.revisionName) ?? 0) + Math.max(0, t.percent));
       const items = [...weights].map(([value, weight]) => ({ value, weight }));
       const signature = JSON.stringify(items);
       const prev = this.#routes.get(key);
@@ -211,7 +247,11 @@ export class Router {
       }
       this.#count('unknown_host');
       req.resume();
-      plain(res, 404, `No route for host "${pick.host}". Hosts served here: see the route's status.url, or \`sluice route list\`.\n`);
+      plain(
+        res,
+        404,
+        `No route for host "${pick.host}". Hosts served here: see the route's status.url, or \`sluice route list\`.\n`,
+      );
       return;
     }
     if (pick.kind === 'no-traffic') {
@@ -224,7 +264,12 @@ export class Router {
     if (!rev) {
       this.#count('unavailable');
       req.resume();
-      plain(res, 503, `Revision "${pick.namespace}/${pick.revision}" of route "${pick.namespace}/${pick.route}" is not running here (not created yet, or removed).\n`, pick.revision);
+      plain(
+        res,
+        503,
+        `Revision "${pick.namespace}/${pick.revision}" of route "${pick.namespace}/${pick.route}" is not running here (not created yet, or removed).\n`,
+        pick.revision,
+      );
       return;
     }
     this.#inFlight++;
@@ -263,10 +308,18 @@ export class Router {
     const timeoutMs = rev.timeoutMs;
     const abort = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort(new UnavailableError(504, `Revision "${rev.key}" did not start answering within ${timeoutMs / 1000} s (timeoutSeconds).`));
-    }, Math.max(0, timeoutMs - (performance.now() - started)));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        abort.abort(
+          new UnavailableError(
+            504,
+            `Revision "${rev.key}" did not start answering within ${timeoutMs / 1000} s (timeoutSeconds).`,
+          ),
+        );
+      },
+      Math.max(0, timeoutMs - (performance.now() - started)),
+    );
     let clientGone = false;
     res.once('close', () => {
       if (!res.writableFinished) {
@@ -298,18 +351,37 @@ export class Router {
       if (outcome === 'retry') {
         this.#count('upstream_error');
         req.resume();
-        plain(res, 502, `Revision "${rev.key}" refused the connection ${attempt + 1} times; its process is not listening (see the revision's status and log).\n`, name);
+        plain(
+          res,
+          502,
+          `Revision "${rev.key}" refused the connection ${attempt + 1} times; its process is not listening (see the revision's status and log).\n`,
+          name,
+        );
       }
       return;
     }
   }
 
   /** One attempt. 'retry' only when the connection was refused, so no byte of the request was sent. */
-  #forward(req: IncomingMessage, res: ServerResponse, rev: Revision, lease: Lease, signal: AbortSignal, timedOut: () => boolean): Promise<'done' | 'retry'> {
+  #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rev: Revision,
+    lease: Lease,
+    signal: AbortSignal,
+    timedOut: () => boolean,
+  ): Promise<'done' | 'retry'> {
     return new Promise((resolve) => {
       const name = rev.spec.name;
       const headers = forwardHeaders(req);
-      const up = request({ host: '127.0.0.1', port: lease.port, method: req.method, path: req.url, headers, agent: lease.agent ?? false });
+      const up = request({
+        host: '127.0.0.1',
+        port: lease.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        agent: lease.agent ?? false,
+      });
       let connected = false;
       let settled = false;
       const settle = (v: 'done' | 'retry'): void => {
@@ -363,17 +435,29 @@ export class Router {
           res.destroy();
           return;
         }
-        if (signal.aborted && signal.reason instanceof UnavailableError && signal.reason.message === 'client went away') {
+        if (
+          signal.aborted &&
+          signal.reason instanceof UnavailableError &&
+          signal.reason.message === 'client went away'
+        ) {
           this.#count('client_abort');
           return;
         }
         if (timedOut()) {
           this.#count('timeout');
-          plain(res, 504, `Revision "${rev.key}" did not start answering within ${rev.timeoutMs / 1000} s (timeoutSeconds).\n`, name);
+          plain(
+            res,
+            504,
+            `Revision "${rev.key}" did not start answering within ${rev.timeoutMs / 1000} s (timeoutSeconds).\n`,
+            name,
+          );
           return;
         }
         this.#count('upstream_error');
-        const why = e.code === 'ECONNRESET' || e.message === 'socket hang up' ? 'the connection closed before a response (did the process exit? see the revision status)' : e.code ?? e.message;
+        const why =
+          e.code === 'ECONNRESET' || e.message === 'socket hang up'
+            ? 'the connection closed before a response (did the process exit? see the revision status)'
+            : (e.code ?? e.message);
         this.#o.logger.warn({ revision: rev.key, err: e.message }, 'upstream failed');
         plain(res, 502, `Revision "${rev.key}" failed to answer: ${why}.\n`, name);
       });
@@ -387,7 +471,10 @@ export class Router {
     socket.on('error', () => socket.destroy());
     const pick = this.pick(req.headers.host, req.headers);
     if (pick.kind !== 'revision') {
-      const msg = pick.kind === 'unknown-host' ? `No route for host "${pick.host}".\n` : `Route "${pick.namespace}/${pick.route}" has no traffic.\n`;
+      const msg =
+        pick.kind === 'unknown-host'
+          ? `No route for host "${pick.host}".\n`
+          : `Route "${pick.namespace}/${pick.route}" has no traffic.\n`;
       rawResponse(socket, pick.kind === 'unknown-host' ? 404 : 503, msg);
       return;
     }
@@ -402,7 +489,16 @@ export class Router {
   async #upgradeTo(req: IncomingMessage, socket: Duplex, head: Buffer, rev: Revision): Promise<void> {
     const name = rev.spec.name;
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new UnavailableError(504, `Revision "${rev.key}" did not accept the upgrade within ${rev.timeoutMs / 1000} s.`)), rev.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        abort.abort(
+          new UnavailableError(
+            504,
+            `Revision "${rev.key}" did not accept the upgrade within ${rev.timeoutMs / 1000} s.`,
+          ),
+        ),
+      rev.timeoutMs,
+    );
     socket.once('close', () => abort.abort(new UnavailableError(503, 'client went away')));
     let lease: Lease;
     try {
@@ -424,7 +520,14 @@ export class Router {
       this.#o.metrics.routerInFlight.set(this.#inFlight);
     };
     const headers: OutgoingHttpHeaders = { ...req.headers };
-    const up = request({ host: '127.0.0.1', port: lease.port, method: req.method, path: req.url, headers, agent: false });
+    const up = request({
+      host: '127.0.0.1',
+      port: lease.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent: false,
+    });
     up.once('upgrade', (ur, usock, uhead) => {
       clearTimeout(timer);
       const lines = [`HTTP/1.1 ${ur.statusCode ?? 101} ${ur.statusMessage ?? 'Switching Protocols'}`];
@@ -481,7 +584,10 @@ function plain(res: ServerResponse, status: number, body: string, revision?: str
     res.destroy();
     return;
   }
-  const headers: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  const headers: OutgoingHttpHeaders = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  };
   if (revision) {
     headers[REVISION_HEADER] = revision;
     headers[SLUICE_REVISION_HEADER] = revision;
@@ -495,7 +601,12 @@ function rawResponse(socket: Duplex, status: number, body: string, revision?: st
     socket.destroy();
     return;
   }
-  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'];
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
   if (revision) lines.push(`Knative-Serving-Revision: ${revision}`, `X-Sluice-Revision: ${revision}`);
   socket.end(lines.join('\r\n') + '\r\n\r\n' + body);
 }

@@ -101,9 +101,16 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    */
   upsertRevision(spec: RevisionSpec): RevisionStatus {
     if (this.#closed) throw new RuntimeError('SLUICE_ERR_RUNTIME_CLOSED', 'The runtime is closed; create a new one.');
-    if (!spec.namespace || !spec.name) throw new RuntimeError('SLUICE_ERR_REVISION_SPEC', 'A revision needs metadata.namespace and metadata.name', { path: 'metadata' });
+    if (!spec.namespace || !spec.name)
+      throw new RuntimeError('SLUICE_ERR_REVISION_SPEC', 'A revision needs metadata.namespace and metadata.name', {
+        path: 'metadata',
+      });
     if (!Array.isArray(spec.containers) || spec.containers.length === 0) {
-      throw new RuntimeError('SLUICE_ERR_REVISION_SPEC', `Revision ${spec.namespace}/${spec.name} has no containers; set spec.containers[0].image`, { path: 'spec.containers' });
+      throw new RuntimeError(
+        'SLUICE_ERR_REVISION_SPEC',
+        `Revision ${spec.namespace}/${spec.name} has no containers; set spec.containers[0].image`,
+        { path: 'spec.containers' },
+      );
     }
     const key = `${spec.namespace}/${spec.name}`;
     const existing = this.#revisions.get(key);

@@ -4,7 +4,13 @@
 
 import { FieldError } from './field-error.js';
 import { isRecord } from './json.js';
-import { defaultConfiguration, defaultRevision, defaultRoute, defaultService, type ServingDefaults } from './defaults.js';
+import {
+  defaultConfiguration,
+  defaultRevision,
+  defaultRoute,
+  defaultService,
+  type ServingDefaults,
+} from './defaults.js';
 import { validateService } from './service-validation.js';
 import { validateConfiguration } from './configuration-validation.js';
 import { validateRoute } from './route-validation.js';
@@ -27,8 +33,7 @@ export interface AdmissionOptions {
 }
 
 export type AdmissionResult<T = unknown> =
-  | { ok: true; object: T; warnings: string[] }
-  | { ok: false; error: FieldError; message: string };
+  { ok: true; object: T; warnings: string[] } | { ok: false; error: FieldError; message: string };
 
 /** kubectl's text for a denied request. */
 export function deniedMessage(error: FieldError): string {
@@ -74,7 +79,10 @@ export function admit(
     case 'Configuration': {
       const c = defaultConfiguration(object as Configuration, dctx, old as Configuration | undefined);
       defaulted = c;
-      errs = opts.subresource === 'status' ? FieldError.none : validateConfiguration(c, old as Configuration | undefined, vopts);
+      errs =
+        opts.subresource === 'status'
+          ? FieldError.none
+          : validateConfiguration(c, old as Configuration | undefined, vopts);
       podSpec = c.spec?.template?.spec;
       break;
     }
@@ -95,8 +103,13 @@ export function admit(
   const error = errs.filter('Error');
   if (!error.isEmpty()) return { ok: false, error, message: deniedMessage(error) };
   const warningPrefix = kind === 'Revision' ? 'spec' : 'spec.template.spec';
-  const warnings = podSpec && opts.subresource !== 'status'
-    ? errs.filter('Warning').also(securityWarnings(podSpec).viaField(warningPrefix)).entries().map((e) => `${e.message}: ${e.paths.join(', ')}`)
-    : [];
+  const warnings =
+    podSpec && opts.subresource !== 'status'
+      ? errs
+          .filter('Warning')
+          .also(securityWarnings(podSpec).viaField(warningPrefix))
+          .entries()
+          .map((e) => `${e.message}: ${e.paths.join(', ')}`)
+      : [];
   return { ok: true, object: defaulted, warnings };
 }

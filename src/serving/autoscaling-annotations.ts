@@ -37,7 +37,11 @@ export interface AutoscalerConfig {
   allowZeroInitialScale: boolean;
 }
 
-export const AUTOSCALER_DEFAULTS: AutoscalerConfig = { podAutoscalerClass: KPA, maxScaleLimit: 0, allowZeroInitialScale: false };
+export const AUTOSCALER_DEFAULTS: AutoscalerConfig = {
+  podAutoscalerClass: KPA,
+  maxScaleLimit: 0,
+  allowZeroInitialScale: false,
+};
 
 /** Go's strconv.ParseFloat for the decimal forms people write; NaN when not a number. */
 export function parseGoFloat(s: string): number {
@@ -89,7 +93,8 @@ function validateMinMaxScale(cfg: AutoscalerConfig, m: Record<string, string>): 
     const nz = parseInt32(av);
     if (typeof nz !== 'number') errs = errs.also(errInvalidValue(av, ak));
     else if (min > nz) errs = errs.also(errGeneric(`min-scale=${min} is greater than activation-scale=${nz}`, ak));
-    else if (max < nz && max !== 0) errs = errs.also(errGeneric(`max-scale=${max} is less than activation-scale=${nz}`, ak));
+    else if (max < nz && max !== 0)
+      errs = errs.also(errGeneric(`max-scale=${max} is less than activation-scale=${nz}`, ak));
     else if (nz < 2) errs = errs.also(errGeneric(`activation-scale=${nz} must be greater than 1`, ak));
   }
   return errs;
@@ -151,7 +156,8 @@ function validateDurations(m: Record<string, string>): FieldError {
     const d = parseGoDuration(sv);
     if (d === undefined) errs = errs.also(errInvalidValue(sv, sk));
     else if (d < 0 || d > WINDOW_MAX) errs = errs.also(errOutOfBoundsValue(sv, '0s', formatGoDuration(WINDOW_MAX), sk));
-    else if (Math.round(d / 1e9) * 1e9 !== d) errs = errs.also(errGeneric('must be specified with at most second precision', sk));
+    else if (Math.round(d / 1e9) * 1e9 !== d)
+      errs = errs.also(errGeneric('must be specified with at most second precision', sk));
   }
   return errs;
 }

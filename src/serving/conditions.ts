@@ -160,7 +160,12 @@ export class ConditionManager {
 }
 
 /** Applies `fn` to a manager over `status.conditions` and returns a new status with the result. */
-export function withConditions<S extends Status>(set: ConditionSet, status: S | undefined, now: number, fn: (m: ConditionManager) => void): S {
+export function withConditions<S extends Status>(
+  set: ConditionSet,
+  status: S | undefined,
+  now: number,
+  fn: (m: ConditionManager) => void,
+): S {
   const m = set.manage(status?.conditions, now);
   fn(m);
   return { ...(status ?? ({} as S)), conditions: m.conditions };
@@ -170,5 +175,7 @@ export function getCondition(status: Status | undefined, type: string): Conditio
   return status?.conditions?.find((c) => c.type === type);
 }
 
-export const isConditionTrue = (status: Status | undefined, type: string): boolean => getCondition(status, type)?.status === 'True';
-export const isConditionFalse = (status: Status | undefined, type: string): boolean => getCondition(status, type)?.status === 'False';
+export const isConditionTrue = (status: Status | undefined, type: string): boolean =>
+  getCondition(status, type)?.status === 'True';
+export const isConditionFalse = (status: Status | undefined, type: string): boolean =>
+  getCondition(status, type)?.status === 'False';

@@ -10,7 +10,8 @@ const q = (s: string): string => JSON.stringify(s);
 const on = (s: T | undefined, now: number, fn: Parameters<typeof withConditions>[3]): T =>
   withConditions(CONFIGURATION_CONDITIONS, s, now, fn);
 
-export const initializeConfigurationConditions = (s: T | undefined, now: number): T => on(s, now, (m) => m.initialize());
+export const initializeConfigurationConditions = (s: T | undefined, now: number): T =>
+  on(s, now, (m) => m.initialize());
 
 /** A new latest Revision makes the Configuration not ready until that Revision is. */
 export function setLatestCreatedRevisionName(s: T | undefined, now: number, name: string): T {
@@ -32,4 +33,6 @@ export const markRevisionCreationFailed = (s: T | undefined, now: number, messag
   on(s, now, (m) => m.markFalse('Ready', 'RevisionFailed', `Revision creation failed with message: ${message}.`));
 
 export const markLatestReadyDeleted = (s: T | undefined, now: number): T =>
-  on(s, now, (m) => m.markFalse('Ready', 'RevisionDeleted', `Revision ${q(s?.latestReadyRevisionName ?? '')} was deleted.`));
+  on(s, now, (m) =>
+    m.markFalse('Ready', 'RevisionDeleted', `Revision ${q(s?.latestReadyRevisionName ?? '')} was deleted.`),
+  );

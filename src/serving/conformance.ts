@@ -4,7 +4,17 @@
 import { admit, type AdmissionOperation } from './admission.js';
 import { isRecord, deepEqual } from './json.js';
 import { errorMessage } from '../util/errors.js';
-import { allDomainsAndTags, networkConfig, parseConfigDomain, routeAddressURL, urlForTag, type NetworkConfig, type Visibility, lookupDomainForLabels, DEFAULT_DOMAIN } from './domains.js';
+import {
+  allDomainsAndTags,
+  networkConfig,
+  parseConfigDomain,
+  routeAddressURL,
+  urlForTag,
+  type NetworkConfig,
+  type Visibility,
+  lookupDomainForLabels,
+  DEFAULT_DOMAIN,
+} from './domains.js';
 import { ingressSplits, statusTraffic } from './traffic.js';
 import { reconcileRoute } from './route-reconcile.js';
 import { observeReady, parseRollout, rolloutToJSON, step, stepParamsFor, stepRevisions } from './rollout.js';
@@ -58,10 +68,17 @@ function dispatch(kind: string, input: Input): Outcome {
 
 function runValidation(kind: string, input: Input): Outcome {
   const object = obj(input['object']);
-  const k = object['kind'] === 'Service' || object['kind'] === 'Route' || object['kind'] === 'Configuration' || object['kind'] === 'Revision'
-    ? object['kind']
-    : kind === 'service-validation' ? 'Service' : 'Route';
-  const op: AdmissionOperation = String(input['operation'] ?? 'create').toUpperCase() === 'UPDATE' ? 'UPDATE' : 'CREATE';
+  const k =
+    object['kind'] === 'Service' ||
+    object['kind'] === 'Route' ||
+    object['kind'] === 'Configuration' ||
+    object['kind'] === 'Revision'
+      ? object['kind']
+      : kind === 'service-validation'
+        ? 'Service'
+        : 'Route';
+  const op: AdmissionOperation =
+    String(input['operation'] ?? 'create').toUpperCase() === 'UPDATE' ? 'UPDATE' : 'CREATE';
   const r = admit(k, op, object, input['oldObject']);
   if (!r.ok) return { ok: false, result: { error: r.error.error(), paths: r.error.allPaths(), message: r.message } };
   const result: Record<string, unknown> = { object: r.object };
@@ -79,7 +96,9 @@ function toNetwork(n: unknown, configDomain?: unknown): NetworkConfig {
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   let domains;
   if (isRecord(configDomain)) {
-    domains = parseConfigDomain(Object.fromEntries(Object.entries(configDomain).map(([k, v]) => [k, typeof v === 'string' ? v : ''])));
+    domains = parseConfigDomain(
+      Object.fromEntries(Object.entries(configDomain).map(([k, v]) => [k, typeof v === 'string' ? v : ''])),
+    );
   } else if (typeof net['domain'] === 'string' && net['domain'] !== '') {
     domains = [{ domain: net['domain'], selector: {} }];
   } else {
@@ -131,10 +150,16 @@ function runHosts(input: Input): Outcome {
   const tag = typeof input['tag'] === 'string' ? input['tag'] : '';
   const names = Array.isArray(input['tags'])
     ? list<unknown>(input['tags']).map(String)
-    : ['', ...(tag !== '' ? [tag] : []), ...(route.spec?.traffic ?? []).map((t) => t.tag ?? '').filter((t) => t !== '' && t !== tag)];
+    : [
+        '',
+        ...(tag !== '' ? [tag] : []),
+        ...(route.spec?.traffic ?? []).map((t) => t.tag ?? '').filter((t) => t !== '' && t !== tag),
+      ];
   const routeLocal = lookupDomainForLabels(network.domains, route.metadata?.labels) === DEFAULT_DOMAIN;
   const localTags = new Set(list<unknown>(input['clusterLocalTags']).map(String));
-  const visibility = new Map<string, Visibility>(names.map((n) => [n, routeLocal || localTags.has(n) ? 'ClusterLocal' : 'ExternalIP']));
+  const visibility = new Map<string, Visibility>(
+    names.map((n) => [n, routeLocal || localTags.has(n) ? 'ClusterLocal' : 'ExternalIP']),
+  );
   if (!visibility.has(tag)) visibility.set(tag, routeLocal || localTags.has(tag) ? 'ClusterLocal' : 'ExternalIP');
   try {
     return {
@@ -166,14 +191,25 @@ function runServiceHistory(history: unknown[]): Outcome {
     if (!r.ok) return { ok: false, result: { error: r.error.error(), paths: r.error.allPaths() } };
     stored = r.object as Service;
     const desired = makeConfiguration(stored, cfg);
-    const generation = !cfg ? 1 : deepEqual(cfg.spec, desired.spec) ? (cfg.metadata?.generation ?? 1) : (cfg.metadata?.generation ?? 1) + 1;
+    const generation = !cfg
+      ? 1
+      : deepEqual(cfg.spec, desired.spec)
+        ? (cfg.metadata?.generation ?? 1)
+        : (cfg.metadata?.generation ?? 1) + 1;
     cfg = { ...desired, metadata: { ...desired.metadata, generation } };
     generations.push(generation);
     const name = revisionNameFor(cfg);
     if (!created.includes(name)) created.push(name);
     latest.push(name);
   }
-  return { ok: true, result: { configurationGenerations: generations, revisionsCreated: created, latestCreatedRevisionNameAfterEach: latest } };
+  return {
+    ok: true,
+    result: {
+      configurationGenerations: generations,
+      revisionsCreated: created,
+      latestCreatedRevisionNameAfterEach: latest,
+    },
+  };
 }
 
 /**
@@ -206,13 +242,16 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 function splitsJSON(splits: Map<string, { revisionName: string; percent: number }[]>): Record<string, unknown> {
-  return Object.fromEntries([...splits].map(([k, v]) => [k, v.map((s) => ({ revisionName: s.revisionName, percent: s.percent }))]));
+  return Object.fromEntries(
+    [...splits].map(([k, v]) => [k, v.map((s) => ({ revisionName: s.revisionName, percent: s.percent }))]),
+  );
 }
 
 function runTrafficResolution(input: Input): Outcome {
   let route = obj(input['route']) as Route;
   const previous = input['previousStatusTraffic'];
-  if (Array.isArray(previous)) route = { ...route, status: { ...(route.status ?? {}), traffic: previous as TrafficTarget[] } };
+  if (Array.isArray(previous))
+    route = { ...route, status: { ...(route.status ?? {}), traffic: previous as TrafficTarget[] } };
   const network = toNetwork(input['network'], input['configDomain']);
   const configurations = list<Configuration>(input['configurations']);
   const revisions = list<Revision>(input['revisions']);
@@ -222,19 +261,31 @@ function runTrafficResolution(input: Input): Outcome {
   if (res.error) {
     return {
       ok: false,
-      result: { error: res.error.message, conditions: res.status.conditions ?? [], statusTrafficUpdated: res.statusTrafficUpdated, status },
+      result: {
+        error: res.error.message,
+        conditions: res.status.conditions ?? [],
+        statusTrafficUpdated: res.statusTrafficUpdated,
+        status,
+      },
     };
   }
   let splits = res.ingress?.splits ?? new Map();
   const given = input['rollout'] !== undefined ? parseRolloutLoose(input['rollout']) : undefined;
   if (given && res.traffic) {
-    const url = (tag: string): string => urlForTag(network, route, tag, res.ingress?.visibility.get(tag) ?? 'ExternalIP');
+    const url = (tag: string): string =>
+      urlForTag(network, route, tag, res.ingress?.visibility.get(tag) ?? 'ExternalIP');
     status['traffic'] = statusTraffic(res.traffic, given, url);
     splits = ingressSplits(res.traffic, given);
   }
   return {
     ok: true,
-    result: { status, ingressSplits: splitsJSON(splits), conditions: res.status.conditions ?? [], statusTrafficUpdated: true, hosts: res.ingress?.hosts },
+    result: {
+      status,
+      ingressSplits: splitsJSON(splits),
+      conditions: res.status.conditions ?? [],
+      statusTrafficUpdated: true,
+      hosts: res.ingress?.hosts,
+    },
   };
 }
 
@@ -244,12 +295,16 @@ function parseRolloutLoose(v: unknown): Rollout {
     const cr: ConfigurationRollout = {
       configurationName: String(c['configurationName'] ?? ''),
       percent: num(c['percent']),
-      revisions: list<Input>(c['revisions']).map((r) => ({ revisionName: String(r['revisionName'] ?? ''), percent: num(r['percent']) })),
+      revisions: list<Input>(c['revisions']).map((r) => ({
+        revisionName: String(r['revisionName'] ?? ''),
+        percent: num(r['percent']),
+      })),
       stepParams: {},
     };
     if (typeof c['tag'] === 'string' && c['tag'] !== '') cr.tag = c['tag'];
     const sp = obj(c['stepParams']);
-    for (const k of ['starttime', 'nextStepTime', 'stepDuration', 'stepSize'] as const) if (num(sp[k]) !== 0) cr.stepParams[k] = num(sp[k]);
+    for (const k of ['starttime', 'nextStepTime', 'stepDuration', 'stepSize'] as const)
+      if (num(sp[k]) !== 0) cr.stepParams[k] = num(sp[k]);
     return cr;
   });
   return { configurations: cfgs };
@@ -297,7 +352,13 @@ function runRolloutSteps(input: Input): Outcome {
     case 'observeReady': {
       const ro = parseRolloutLoose({ configurations: [input['configurationRollout']] });
       const out = observeReady(ro, nowNs, num(input['rolloutDurationSeconds'])).configurations?.[0];
-      return { ok: true, result: { stepParams: out ? obj(configurationRolloutJSON(out))['stepParams'] : {}, configurationRollout: out && configurationRolloutJSON(out) } };
+      return {
+        ok: true,
+        result: {
+          stepParams: out ? obj(configurationRolloutJSON(out))['stepParams'] : {},
+          configurationRollout: out && configurationRolloutJSON(out),
+        },
+      };
     }
     case 'timeline':
       return runTimeline(input);
@@ -320,8 +381,12 @@ function runTimeline(input: Input): Outcome {
   const newRev = String(input['newRevision'] ?? '');
   const readyAfter = num(input['ingressReadyAfterNs']);
   const configurationName = String(input['configurationName'] ?? 'config');
-  const prev: Rollout = { configurations: [{ configurationName, percent, revisions: [{ revisionName: oldRev, percent }], stepParams: {} }] };
-  const cur: Rollout = { configurations: [{ configurationName, percent, revisions: [{ revisionName: newRev, percent }], stepParams: {} }] };
+  const prev: Rollout = {
+    configurations: [{ configurationName, percent, revisions: [{ revisionName: oldRev, percent }], stepParams: {} }],
+  };
+  const cur: Rollout = {
+    configurations: [{ configurationName, percent, revisions: [{ revisionName: newRev, percent }], stepParams: {} }],
+  };
   const traffic = (ro: Rollout): { revisionName: string; percent: number }[] =>
     (ro.configurations?.[0]?.revisions ?? []).map((r) => ({ revisionName: r.revisionName, percent: r.percent }));
   const steps: Record<string, unknown>[] = [];
@@ -363,13 +428,20 @@ function runRolloutRoute(input: Input): Outcome {
     status: { ...(cfgIn.status ?? {}), conditions: cfgIn.status?.conditions ?? [{ type: 'Ready', status: 'True' }] },
   };
   const revisions: Revision[] = list<unknown>(input['readyRevisions']).map((n) => ({
-    metadata: { name: String(n), namespace: cfgIn.metadata?.namespace ?? '', labels: { [LABEL_CONFIGURATION]: cfgName } },
+    metadata: {
+      name: String(n),
+      namespace: cfgIn.metadata?.namespace ?? '',
+      labels: { [LABEL_CONFIGURATION]: cfgName },
+    },
     status: { conditions: [{ type: 'Ready', status: 'True' }] },
   }));
   const route = defaultRoute(obj(input['route']) as Route, { operation: 'CREATE' });
   const previous = list<TrafficTarget>(input['previousStatusTraffic']);
   const withPrev: Route = { ...route, status: { ...(route.status ?? {}), traffic: previous } };
-  const prevRollout = input['previousRollout'] !== undefined ? parseRolloutLoose(input['previousRollout']) : rolloutFromStatus(route, previous);
+  const prevRollout =
+    input['previousRollout'] !== undefined
+      ? parseRolloutLoose(input['previousRollout'])
+      : rolloutFromStatus(route, previous);
   const nowNs = num(input['nowNs'], 1.7e18);
   const res = reconcileRoute({
     route: withPrev,
@@ -379,13 +451,19 @@ function runRolloutRoute(input: Input): Outcome {
     nowNs,
     ingress: { rollout: prevRollout, ready: input['ingressReady'] !== false },
   });
-  if (res.error) return { ok: false, result: { error: res.error.message, conditions: res.status.conditions ?? [], status: res.status } };
+  if (res.error)
+    return {
+      ok: false,
+      result: { error: res.error.message, conditions: res.status.conditions ?? [], status: res.status },
+    };
   const annotation = res.ingress?.rolloutAnnotation;
   return {
     ok: true,
     result: {
       status: res.status,
-      ingressRolloutAnnotation: annotation ? { key: annotation.key, value: JSON.parse(annotation.value) as unknown } : undefined,
+      ingressRolloutAnnotation: annotation
+        ? { key: annotation.key, value: JSON.parse(annotation.value) as unknown }
+        : undefined,
       requeueAfterNs: res.requeueAfterNs ?? 0,
       ingressSplits: splitsJSON(res.ingress?.splits ?? new Map()),
     },
@@ -401,7 +479,12 @@ function rolloutFromStatus(route: Route, previous: TrafficTarget[]): Rollout {
     const revs = previous
       .filter((p) => (p.tag ?? '') === tag && p.latestRevision !== false && (p.percent ?? 0) > 0)
       .map((p) => ({ revisionName: p.revisionName ?? '', percent: p.percent ?? 0 }));
-    const cr: ConfigurationRollout = { configurationName: tt.configurationName, percent: tt.percent, revisions: revs, stepParams: {} };
+    const cr: ConfigurationRollout = {
+      configurationName: tt.configurationName,
+      percent: tt.percent,
+      revisions: revs,
+      stepParams: {},
+    };
     if (tag) cr.tag = tag;
     cfgs.push(cr);
   }

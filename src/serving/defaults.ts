@@ -106,11 +106,17 @@ function defaultUserContainer(spec: RevisionSpec, c: Container, ctx: DefaultingC
   }
   const writable = new Set(
     (spec.volumes ?? [])
-      .filter((v) => v['emptyDir'] !== undefined || v['persistentVolumeClaim'] !== undefined || v['ephemeral'] !== undefined)
+      .filter(
+        (v) => v['emptyDir'] !== undefined || v['persistentVolumeClaim'] !== undefined || v['ephemeral'] !== undefined,
+      )
       .map((v) => v.name ?? ''),
   );
   for (const vm of c.volumeMounts ?? []) if (!writable.has(vm.name ?? '')) vm.readOnly = true;
-  if (spec.enableServiceLinks === undefined && ctx.operation === 'CREATE' && (ctx.defaults ?? DEFAULTS).enableServiceLinks !== undefined) {
+  if (
+    spec.enableServiceLinks === undefined &&
+    ctx.operation === 'CREATE' &&
+    (ctx.defaults ?? DEFAULTS).enableServiceLinks !== undefined
+  ) {
     spec.enableServiceLinks = (ctx.defaults ?? DEFAULTS).enableServiceLinks;
   }
 }
@@ -119,7 +125,11 @@ export function defaultRevisionSpec(spec: RevisionSpec | undefined, ctx: Default
   const d = ctx.defaults ?? DEFAULTS;
   const out: RevisionSpec = clone(spec ?? {});
   if (!out.timeoutSeconds) out.timeoutSeconds = d.revisionTimeoutSeconds;
-  if (out.idleTimeoutSeconds === undefined && d.revisionIdleTimeoutSeconds !== 0 && d.revisionIdleTimeoutSeconds < out.timeoutSeconds) {
+  if (
+    out.idleTimeoutSeconds === undefined &&
+    d.revisionIdleTimeoutSeconds !== 0 &&
+    d.revisionIdleTimeoutSeconds < out.timeoutSeconds
+  ) {
     out.idleTimeoutSeconds = d.revisionIdleTimeoutSeconds;
   }
   if (
@@ -139,7 +149,10 @@ export function defaultRevisionSpec(spec: RevisionSpec | undefined, ctx: Default
   return out;
 }
 
-export function defaultRevisionTemplate(t: RevisionTemplateSpec | undefined, ctx: DefaultingContext): RevisionTemplateSpec {
+export function defaultRevisionTemplate(
+  t: RevisionTemplateSpec | undefined,
+  ctx: DefaultingContext,
+): RevisionTemplateSpec {
   const out: RevisionTemplateSpec = clone(t ?? {});
   out.spec = defaultRevisionSpec(out.spec, ctx);
   return out;
@@ -178,7 +191,11 @@ function setUserInfo(meta: ObjectMeta, oldSpec: unknown, newSpec: unknown, ctx: 
 
 export function defaultService(svc: Service, ctx: DefaultingContext, old?: Service): Service {
   const out = clone(svc);
-  const cfg = defaultConfigurationSpec({ template: out.spec?.template }, ctx, old?.spec ? { template: old.spec.template } : undefined);
+  const cfg = defaultConfigurationSpec(
+    { template: out.spec?.template },
+    ctx,
+    old?.spec ? { template: old.spec.template } : undefined,
+  );
   const route = defaultRouteSpec({ traffic: out.spec?.traffic }, true);
   out.spec = { ...(out.spec ?? {}), ...cfg, ...route };
   if (cfg.template === undefined) delete out.spec.template;

@@ -68,7 +68,10 @@ export function networkConfig(partial: Partial<NetworkConfig> = {}): NetworkConf
 }
 
 /** The most specific matching selector wins; ties go to the alphabetically first domain. */
-export function lookupDomainForLabels(domains: readonly DomainSelector[], labels: Record<string, string> | undefined): string {
+export function lookupDomainForLabels(
+  domains: readonly DomainSelector[],
+  labels: Record<string, string> | undefined,
+): string {
   if (labels?.[LABEL_VISIBILITY] === VISIBILITY_CLUSTER_LOCAL) return DEFAULT_DOMAIN;
   let domain = '';
   let specificity = -1;
@@ -90,7 +93,8 @@ export function hostnameFromTemplate(cfg: NetworkConfig, name: string, tag: stri
   try {
     return executeTemplate(cfg.tagTemplate, { Name: name, Tag: tag }, 'tag-template', 'config.TagTemplateValues');
   } catch (e) {
-    if (e instanceof TemplateError) throw new DomainNameError(`${DOMAIN_NAME_ERROR}: error executing the TagTemplate: ${e.message}`);
+    if (e instanceof TemplateError)
+      throw new DomainNameError(`${DOMAIN_NAME_ERROR}: error executing the TagTemplate: ${e.message}`);
     throw e;
   }
 }
@@ -104,16 +108,24 @@ export function domainNameFromTemplate(cfg: NetworkConfig, meta: ObjectMeta, nam
   try {
     host = executeTemplate(
       tmpl,
-      { Name: name, Namespace: meta.namespace ?? '', Domain: domain, Annotations: meta.annotations ?? {}, Labels: labels },
+      {
+        Name: name,
+        Namespace: meta.namespace ?? '',
+        Domain: domain,
+        Annotations: meta.annotations ?? {},
+        Labels: labels,
+      },
       'domain-template',
       'config.DomainTemplateValues',
     );
   } catch (e) {
-    if (e instanceof TemplateError) throw new DomainNameError(`${DOMAIN_NAME_ERROR}: error executing the DomainTemplate: ${e.message}`);
+    if (e instanceof TemplateError)
+      throw new DomainNameError(`${DOMAIN_NAME_ERROR}: error executing the DomainTemplate: ${e.message}`);
     throw e;
   }
   const bad = fqdnError(host);
-  if (bad !== undefined) throw new DomainNameError(`${DOMAIN_NAME_ERROR}: invalid domain name ${JSON.stringify(host)}: ${bad}`);
+  if (bad !== undefined)
+    throw new DomainNameError(`${DOMAIN_NAME_ERROR}: invalid domain name ${JSON.stringify(host)}: ${bad}`);
   return host;
 }
 
@@ -124,7 +136,11 @@ export type Visibility = 'ExternalIP' | 'ClusterLocal';
  * svc.cluster.local; a tag is also cluster-local when its placeholder Service is labelled so
  * (`clusterLocalTags`).
  */
-export function routeVisibility(cfg: NetworkConfig, route: Route, clusterLocalTags: ReadonlySet<string> = new Set()): Map<string, Visibility> {
+export function routeVisibility(
+  cfg: NetworkConfig,
+  route: Route,
+  clusterLocalTags: ReadonlySet<string> = new Set(),
+): Map<string, Visibility> {
   const routeLocal = lookupDomainForLabels(cfg.domains, route.metadata?.labels) === DEFAULT_DOMAIN;
   const names = new Set(['', ...(route.spec?.traffic ?? []).map((t) => t.tag ?? '')]);
   const out = new Map<string, Visibility>();
@@ -142,7 +158,11 @@ function withVisibility(meta: ObjectMeta, clusterLocal: boolean): ObjectMeta {
 /** The host a traffic name (tag, or "" for the main host) is served on, honouring its visibility. */
 export function hostForTag(cfg: NetworkConfig, route: Route, tag: string, visibility: Visibility): string {
   const meta = route.metadata ?? {};
-  return domainNameFromTemplate(cfg, withVisibility(meta, visibility === 'ClusterLocal'), hostnameFromTemplate(cfg, meta.name ?? '', tag));
+  return domainNameFromTemplate(
+    cfg,
+    withVisibility(meta, visibility === 'ClusterLocal'),
+    hostnameFromTemplate(cfg, meta.name ?? '', tag),
+  );
 }
 
 /** `http` for cluster-local hosts, the configured external scheme otherwise. */
@@ -152,7 +172,12 @@ export function urlForTag(cfg: NetworkConfig, route: Route, tag: string, visibil
 }
 
 /** host → tag for every traffic name, as GetAllDomainsAndTags. */
-export function allDomainsAndTags(cfg: NetworkConfig, route: Route, names: readonly string[], visibility: ReadonlyMap<string, Visibility>): Record<string, string> {
+export function allDomainsAndTags(
+  cfg: NetworkConfig,
+  route: Route,
+  names: readonly string[],
+  visibility: ReadonlyMap<string, Visibility>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const n of names) out[hostForTag(cfg, route, n, visibility.get(n) ?? 'ExternalIP')] = n;
   return out;

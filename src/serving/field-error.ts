@@ -111,10 +111,10 @@ export class FieldError {
     const nonEmpty = errs.filter((e): e is FieldError => e !== undefined && !e.isEmpty());
     if (nonEmpty.length === 0) return this;
     if (this.isEmpty()) return new FieldError({}, nonEmpty);
-    return new FieldError(
-      { message: this.message, details: this.details, level: this.level, paths: this.paths },
-      [...this.#children, ...nonEmpty],
-    );
+    return new FieldError({ message: this.message, details: this.details, level: this.level, paths: this.paths }, [
+      ...this.#children,
+      ...nonEmpty,
+    ]);
   }
 
   /** Entries with a message, depth first, before merging. */

@@ -16,7 +16,8 @@ function lookup(expr: string, data: TemplateData, typeName: string, where: strin
   const field = /^\.(\w+)(?:\.([\w-]+))?$/.exec(e);
   if (!field) throw new TemplateError(`${where}: unsupported action {{${e}}}`);
   const name = field[1] ?? '';
-  if (!(name in data)) throw new TemplateError(`${where} at <.${name}>: can't evaluate field ${name} in type ${typeName}`);
+  if (!(name in data))
+    throw new TemplateError(`${where} at <.${name}>: can't evaluate field ${name} in type ${typeName}`);
   const v = data[name];
   if (field[2] !== undefined) return typeof v === 'object' ? (v[field[2]] ?? '') : '';
   return typeof v === 'string' ? v : '';
@@ -43,7 +44,8 @@ export function executeTemplate(tmpl: string, data: TemplateData, name: string, 
       action = action.slice(0, -1);
       after = after.trimStart();
     }
-    out += text + lookup(action, data, typeName, `template: ${name}:1:${out.length + text.length + 2}: executing "${name}"`);
+    out +=
+      text + lookup(action, data, typeName, `template: ${name}:1:${out.length + text.length + 2}: executing "${name}"`);
     rest = after;
   }
 }

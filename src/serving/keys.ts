@@ -20,7 +20,10 @@ export const ANNOTATION_LAST_MODIFIER = 'serving.knative.dev/lastModifier';
 export const ANNOTATION_LAST_PINNED = 'serving.knative.dev/lastPinned';
 export const ANNOTATION_NO_GC = 'serving.knative.dev/no-gc';
 /** Preferred key first; Knative still honours the camelCase spelling. */
-export const ANNOTATION_ROLLOUT_DURATION = ['serving.knative.dev/rollout-duration', 'serving.knative.dev/rolloutDuration'];
+export const ANNOTATION_ROLLOUT_DURATION = [
+  'serving.knative.dev/rollout-duration',
+  'serving.knative.dev/rolloutDuration',
+];
 export const ANNOTATION_PROGRESS_DEADLINE = ['serving.knative.dev/progress-deadline'];
 export const ANNOTATION_LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 

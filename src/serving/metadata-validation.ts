@@ -11,7 +11,13 @@ import {
 } from './field-error.js';
 import { nameIsDNS1035Label } from './k8s-names.js';
 import { parseGoDuration } from './go-duration.js';
-import { ANNOTATION_CREATOR, ANNOTATION_LAST_MODIFIER, ANNOTATION_ROLLOUT_DURATION, AUTOSCALING_GROUP, getByPriority } from './keys.js';
+import {
+  ANNOTATION_CREATOR,
+  ANNOTATION_LAST_MODIFIER,
+  ANNOTATION_ROLLOUT_DURATION,
+  AUTOSCALING_GROUP,
+  getByPriority,
+} from './keys.js';
 import { validateAutoscalingAnnotations } from './autoscaling-annotations.js';
 import type { ObjectMeta, OwnerReference } from './types.js';
 import { deepEqual } from './json.js';
@@ -22,20 +28,26 @@ export function validateObjectMetadata(meta: ObjectMeta | undefined): FieldError
   const generateName = meta?.generateName ?? '';
   if (generateName !== '') {
     const msgs = nameIsDNS1035Label(generateName, true);
-    if (msgs.length > 0) return new FieldError({ message: `not a DNS 1035 label prefix: ${goSprint(msgs)}`, paths: ['generateName'] });
+    if (msgs.length > 0)
+      return new FieldError({ message: `not a DNS 1035 label prefix: ${goSprint(msgs)}`, paths: ['generateName'] });
   }
   if (name !== '') {
     const msgs = nameIsDNS1035Label(name, false);
     if (msgs.length > 0) return new FieldError({ message: `not a DNS 1035 label: ${goSprint(msgs)}`, paths: ['name'] });
   }
-  if (generateName === '' && name === '') return new FieldError({ message: 'name or generateName is required', paths: ['name'] });
+  if (generateName === '' && name === '')
+    return new FieldError({ message: 'name or generateName is required', paths: ['name'] });
   return FieldError.none;
 }
 
 /** Serving's ValidateObjectMetadata: autoscaling annotations are only allowed on Revisions (and templates). */
-export function validateServingObjectMetadata(meta: ObjectMeta | undefined, allowAutoscalingAnnotations: boolean): FieldError {
+export function validateServingObjectMetadata(
+  meta: ObjectMeta | undefined,
+  allowAutoscalingAnnotations: boolean,
+): FieldError {
   const errs = validateObjectMetadata(meta);
-  if (allowAutoscalingAnnotations) return errs.also(validateAutoscalingAnnotations(meta?.annotations).viaField('annotations'));
+  if (allowAutoscalingAnnotations)
+    return errs.also(validateAutoscalingAnnotations(meta?.annotations).viaField('annotations'));
   return errs.also(validateHasNoAutoscalingAnnotation(meta?.annotations).viaField('annotations'));
 }
 
@@ -44,7 +56,11 @@ export function validateHasNoAutoscalingAnnotation(annotations: Record<string, s
   for (const key of Object.keys(annotations ?? {})) {
     if (key.startsWith(AUTOSCALING_GROUP)) {
       errs = errs.also(
-        errInvalidKeyName(key, CURRENT_FIELD, 'autoscaling annotations must be put under "spec.template.metadata.annotations" to work'),
+        errInvalidKeyName(
+          key,
+          CURRENT_FIELD,
+          'autoscaling annotations must be put under "spec.template.metadata.annotations" to work',
+        ),
       );
     }
   }
@@ -61,7 +77,8 @@ export function validateSecondsDurationAnnotation(
   if (v === '') return FieldError.none;
   const d = parseGoDuration(v);
   if (d === undefined) return errInvalidValue(v, k);
-  if (Math.round(d / 1e9) * 1e9 !== d) return new FieldError({ message: `${label}=${v} is not at second precision`, paths: [k] });
+  if (Math.round(d / 1e9) * 1e9 !== d)
+    return new FieldError({ message: `${label}=${v} is not at second precision`, paths: [k] });
   if (d < 0) return new FieldError({ message: `${label}=${v} must be positive`, paths: [k] });
   return FieldError.none;
 }
@@ -93,6 +110,7 @@ export function validateCreatorAndModifier(
   }
   const oldMod = oldAnnotations?.[ANNOTATION_LAST_MODIFIER] ?? '';
   const newMod = newAnnotations?.[ANNOTATION_LAST_MODIFIER] ?? '';
-  if (deepEqual(oldSpec, newSpec) && oldMod !== newMod) errs = errs.also(errInvalidValue(newMod, ANNOTATION_LAST_MODIFIER));
+  if (deepEqual(oldSpec, newSpec) && oldMod !== newMod)
+    errs = errs.also(errInvalidValue(newMod, ANNOTATION_LAST_MODIFIER));
   return errs;
 }

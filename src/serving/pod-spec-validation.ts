@@ -42,15 +42,42 @@ const RESERVED_SIDECAR_ENV = new Set(['K_SERVICE', 'K_CONFIGURATION', 'K_REVISIO
 /** Queue-proxy, activator and profiling ports that a user container cannot take. */
 const RESERVED_PORTS = new Set([8012, 8013, 8022, 9090, 9091, 8008]);
 const RESERVED_PATHS = new Set(['/', '/dev', '/dev/log']);
-const REVISION_SPEC_KEYS = new Set(['containerConcurrency', 'timeoutSeconds', 'responseStartTimeoutSeconds', 'idleTimeoutSeconds']);
+const REVISION_SPEC_KEYS = new Set([
+  'containerConcurrency',
+  'timeoutSeconds',
+  'responseStartTimeoutSeconds',
+  'idleTimeoutSeconds',
+]);
 const CONTAINER_KEYS = new Set([
-  'name', 'args', 'command', 'env', 'workingDir', 'envFrom', 'image', 'imagePullPolicy', 'livenessProbe', 'ports',
-  'readinessProbe', 'resources', 'securityContext', 'startupProbe', 'terminationMessagePath',
-  'terminationMessagePolicy', 'volumeMounts',
+  'name',
+  'args',
+  'command',
+  'env',
+  'workingDir',
+  'envFrom',
+  'image',
+  'imagePullPolicy',
+  'livenessProbe',
+  'ports',
+  'readinessProbe',
+  'resources',
+  'securityContext',
+  'startupProbe',
+  'terminationMessagePath',
+  'terminationMessagePolicy',
+  'volumeMounts',
 ]);
 const PROBE_KEYS = new Set([
-  'httpGet', 'tcpSocket', 'exec', 'grpc', 'initialDelaySeconds', 'timeoutSeconds', 'periodSeconds',
-  'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds',
+  'httpGet',
+  'tcpSocket',
+  'exec',
+  'grpc',
+  'initialDelaySeconds',
+  'timeoutSeconds',
+  'periodSeconds',
+  'successThreshold',
+  'failureThreshold',
+  'terminationGracePeriodSeconds',
 ]);
 
 /** Go's zero values are "not set" for apis.CheckDisallowedFields. */
@@ -59,7 +86,9 @@ function isSet(v: unknown): boolean {
 }
 
 function disallowedFields(obj: Record<string, unknown>, allowed: (key: string) => boolean): FieldError {
-  const bad = Object.keys(obj).filter((k) => !allowed(k) && isSet(obj[k])).sort();
+  const bad = Object.keys(obj)
+    .filter((k) => !allowed(k) && isSet(obj[k]))
+    .sort();
   return bad.length > 0 ? errDisallowedFields(...bad) : FieldError.none;
 }
 
@@ -83,20 +112,30 @@ function podSpecAllowed(key: string, ps: RevisionSpec, f: PodSpecFeatures): bool
   }
 }
 
-function validateVolumes(volumes: Volume[], mounted: Set<string>, f: PodSpecFeatures): [Map<string, Volume>, FieldError] {
+function validateVolumes(
+  volumes: Volume[],
+  mounted: Set<string>,
+  f: PodSpecFeatures,
+): [Map<string, Volume>, FieldError] {
   const byName = new Map<string, Volume>();
   let errs = FieldError.none;
   volumes.forEach((v, i) => {
     const name = v.name ?? '';
-    if (byName.has(name)) errs = errs.also(errGeneric(`duplicate volume name ${JSON.stringify(name)}`, 'name').viaIndex(i));
-    if (!mounted.has(name)) errs = errs.also(errGeneric(`volume with name ${JSON.stringify(name)} not mounted`, 'name').viaIndex(i));
+    if (byName.has(name))
+      errs = errs.also(errGeneric(`duplicate volume name ${JSON.stringify(name)}`, 'name').viaIndex(i));
+    if (!mounted.has(name))
+      errs = errs.also(errGeneric(`volume with name ${JSON.stringify(name)} not mounted`, 'name').viaIndex(i));
     let ve = FieldError.none;
     if (v['emptyDir'] !== undefined && !f.emptyDir) {
-      ve = ve.also(new FieldError({ message: `EmptyDir volume support is disabled, but found EmptyDir volume ${name}` }));
+      ve = ve.also(
+        new FieldError({ message: `EmptyDir volume support is disabled, but found EmptyDir volume ${name}` }),
+      );
     }
     if (name === '') ve = errMissingField('name');
     else if (isDNS1123Label(name).length > 0) ve = errInvalidValue(name, 'name');
-    const sources = ['secret', 'configMap', 'projected', 'emptyDir', 'persistentVolumeClaim'].filter((s) => v[s] !== undefined);
+    const sources = ['secret', 'configMap', 'projected', 'emptyDir', 'persistentVolumeClaim'].filter(
+      (s) => v[s] !== undefined,
+    );
     if (sources.length === 0) {
       const paths = ['secret', 'configMap', 'projected'];
       if (f.emptyDir) paths.push('emptyDir');
@@ -140,7 +179,13 @@ function validatePortBasic(p: ContainerPort): FieldError {
   let errs = disallowedFields(p, (k) => k === 'containerPort' || k === 'name' || k === 'protocol');
   const port = p.containerPort ?? 0;
   if (RESERVED_PORTS.has(port)) {
-    errs = errs.also(errInvalidValue(`${port} is a reserved port`, 'containerPort', `${port} is a reserved port, please use a different value`));
+    errs = errs.also(
+      errInvalidValue(
+        `${port} is a reserved port`,
+        'containerPort',
+        `${port} is a reserved port, please use a different value`,
+      ),
+    );
   }
   if (port < 0 || port > 65535) errs = errs.also(errOutOfBoundsValue(port, 0, 65535, 'containerPort'));
   return errs;
@@ -154,7 +199,11 @@ function validateContainerPorts(ports: ContainerPort[] | undefined): FieldError 
   const name = user.name ?? '';
   if (!['h2c', 'http1', ''].includes(name)) {
     errs = errs.also(
-      new FieldError({ message: `Port name ${name} is not allowed`, paths: [CURRENT_FIELD], details: "Name must be empty, or one of: 'h2c', 'http1'" }),
+      new FieldError({
+        message: `Port name ${name} is not allowed`,
+        paths: [CURRENT_FIELD],
+        details: "Name must be empty, or one of: 'h2c', 'http1'",
+      }),
     );
   }
   return errs;
@@ -171,7 +220,8 @@ function validateProbe(p: Probe | undefined, port: ContainerPort | undefined, is
     const num = typeof raw === 'number' ? raw : 0;
     const shown = typeof raw === 'string' ? raw : String(num);
     if (isUser) {
-      if (str !== '' && str !== (port?.name ?? '')) errs = errs.also(errInvalidValue(shown, `${field}.port`, 'Probe port must match container port'));
+      if (str !== '' && str !== (port?.name ?? ''))
+        errs = errs.also(errInvalidValue(shown, `${field}.port`, 'Probe port must match container port'));
     } else if (str === '' && num === 0) {
       errs = errs.also(errInvalidValue(shown, `${field}.port`, 'Probe port must be specified'));
     }
@@ -203,8 +253,10 @@ function validateReadinessProbe(p: Probe | undefined, port: ContainerPort | unde
   if (delay < 0) errs = errs.also(errOutOfBoundsValue(delay, 0, MAX_INT32, 'initialDelaySeconds'));
   if (success < 1) errs = errs.also(errOutOfBoundsValue(success, 1, MAX_INT32, 'successThreshold'));
   if (period === 0) {
-    if (failure !== 0) errs = errs.also(errGeneric('failureThreshold is disallowed when periodSeconds is zero', 'failureThreshold'));
-    if (timeout !== 0) errs = errs.also(errGeneric('timeoutSeconds is disallowed when periodSeconds is zero', 'timeoutSeconds'));
+    if (failure !== 0)
+      errs = errs.also(errGeneric('failureThreshold is disallowed when periodSeconds is zero', 'failureThreshold'));
+    if (timeout !== 0)
+      errs = errs.also(errGeneric('timeoutSeconds is disallowed when periodSeconds is zero', 'timeoutSeconds'));
   } else {
     if (timeout < 1) errs = errs.also(errOutOfBoundsValue(timeout, 1, MAX_INT32, 'timeoutSeconds'));
     if (failure < 1) errs = errs.also(errOutOfBoundsValue(failure, 1, MAX_INT32, 'failureThreshold'));
@@ -226,11 +278,15 @@ function validateVolumeMounts(mounts: VolumeMount[] | undefined, volumes: Map<st
     const mp = vm.mountPath ?? '';
     const clean = cleanPath(mp);
     if (mp === '') errs = errs.also(errMissingField('mountPath').viaIndex(i));
-    else if (RESERVED_PATHS.has(clean)) errs = errs.also(errGeneric(`mountPath ${JSON.stringify(clean)} is a reserved path`, 'mountPath').viaIndex(i));
+    else if (RESERVED_PATHS.has(clean))
+      errs = errs.also(errGeneric(`mountPath ${JSON.stringify(clean)} is a reserved path`, 'mountPath').viaIndex(i));
     else if (!mp.startsWith('/')) errs = errs.also(errInvalidValue(mp, 'mountPath').viaIndex(i));
-    else if (seenPaths.has(clean)) errs = errs.also(errInvalidValue(`${JSON.stringify(mp)} must be unique`, 'mountPath').viaIndex(i));
+    else if (seenPaths.has(clean))
+      errs = errs.also(errInvalidValue(`${JSON.stringify(mp)} must be unique`, 'mountPath').viaIndex(i));
     seenPaths.add(clean);
-    const writable = vol !== undefined && (vol['emptyDir'] !== undefined || vol['persistentVolumeClaim'] !== undefined || vol['ephemeral'] !== undefined);
+    const writable =
+      vol !== undefined &&
+      (vol['emptyDir'] !== undefined || vol['persistentVolumeClaim'] !== undefined || vol['ephemeral'] !== undefined);
     if (!writable && !vm.readOnly) {
       errs = errs.also(errGeneric('volume mount should be readOnly for this type of volume', 'readOnly').viaIndex(i));
     }
@@ -259,7 +315,8 @@ function validateSecurityContext(sc: Record<string, unknown> | undefined): Field
   let errs = FieldError.none;
   for (const field of ['runAsUser', 'runAsGroup']) {
     const v = sc[field];
-    if (typeof v === 'number' && (v < 0 || v > MAX_INT32)) errs = errs.also(errOutOfBoundsValue(v, 0, MAX_INT32, field));
+    if (typeof v === 'number' && (v < 0 || v > MAX_INT32))
+      errs = errs.also(errOutOfBoundsValue(v, 0, MAX_INT32, field));
   }
   return errs;
 }
@@ -267,7 +324,8 @@ function validateSecurityContext(sc: Record<string, unknown> | undefined): Field
 function validateContainerCommon(c: Container, volumes: Map<string, Volume>, sidecar: boolean): FieldError {
   if (Object.keys(c).every((k) => !isSet(c[k]))) return errMissingField(CURRENT_FIELD);
   let errs = disallowedFields(c, (k) => CONTAINER_KEYS.has(k));
-  if (c.name === 'queue-proxy') errs = errs.also(errGeneric(`${JSON.stringify(c.name)} is a reserved container name`, 'name'));
+  if (c.name === 'queue-proxy')
+    errs = errs.also(errGeneric(`${JSON.stringify(c.name)} is a reserved container name`, 'name'));
   errs = errs.also(validateEnv(c.env, sidecar).viaField('env'));
   errs = errs.also(validateEnvFrom(c.envFrom).viaField('envFrom'));
   const image = c.image ?? '';
@@ -284,7 +342,8 @@ function validateContainerCommon(c: Container, volumes: Map<string, Volume>, sid
   errs = errs.also(validateContainerPorts(c.ports).viaField('ports'));
   errs = errs.also(validateSecurityContext(c.securityContext).viaField('securityContext'));
   const tmp = c.terminationMessagePolicy ?? '';
-  if (!['File', 'FallbackToLogsOnError', ''].includes(tmp)) errs = errs.also(errInvalidValue(tmp, 'terminationMessagePolicy'));
+  if (!['File', 'FallbackToLogsOnError', ''].includes(tmp))
+    errs = errs.also(errInvalidValue(tmp, 'terminationMessagePolicy'));
   return errs.also(validateVolumeMounts(c.volumeMounts, volumes).viaField('volumeMounts'));
 }
 
@@ -318,7 +377,9 @@ export function securityWarnings(spec: RevisionSpec): FieldError {
   let errs = FieldError.none;
   const psc = isRecord(spec['securityContext']) ? spec['securityContext'] : {};
   const warn = (path: string): FieldError =>
-    errGeneric('Kubernetes default value is insecure, Knative may default this to secure in a future release', path).at('Warning');
+    errGeneric('Kubernetes default value is insecure, Knative may default this to secure in a future release', path).at(
+      'Warning',
+    );
   (spec.containers ?? []).forEach((c, i) => {
     const sc = c.securityContext ?? {};
     let w = FieldError.none;
@@ -348,7 +409,11 @@ export function validatePodSpec(spec: RevisionSpec, f: PodSpecFeatures = FEATURE
   const [volumes, volErrs] = validateVolumes(spec.volumes ?? [], mounted, f);
   errs = errs.also(volErrs.viaField('volumes'));
   if (inits.length > 0 && !f.initContainers) {
-    errs = errs.also(new FieldError({ message: `pod spec support for init-containers is off, but found ${inits.length} init containers` }));
+    errs = errs.also(
+      new FieldError({
+        message: `pod spec support for init-containers is off, but found ${inits.length} init containers`,
+      }),
+    );
   }
 
   let portCount = 0;
@@ -364,9 +429,11 @@ export function validatePodSpec(spec: RevisionSpec, f: PodSpecFeatures = FEATURE
   if (portCount === 0 && containers.length > 1) errs = errs.also(errMissingField('ports').viaField('containers[*]'));
   if (portCount > 1) {
     errs = errs.also(
-      new FieldError({ message: 'more than one container port is set', paths: ['ports'], details: 'Only a single port is allowed across all containers' }).viaField(
-        'containers[*]',
-      ),
+      new FieldError({
+        message: 'more than one container port is set',
+        paths: ['ports'],
+        details: 'Only a single port is allowed across all containers',
+      }).viaField('containers[*]'),
     );
   }
 
@@ -379,9 +446,15 @@ export function validatePodSpec(spec: RevisionSpec, f: PodSpecFeatures = FEATURE
     const names = new Set<string>();
     containers.forEach((c, i) => {
       const name = c.name ?? '';
-      if (names.has(name)) errs = errs.also(errGeneric(`duplicate container name ${JSON.stringify(name)}`, 'name').viaFieldIndex('containers', i));
+      if (names.has(name))
+        errs = errs.also(
+          errGeneric(`duplicate container name ${JSON.stringify(name)}`, 'name').viaFieldIndex('containers', i),
+        );
       else names.add(name);
-      const ce = (c.ports?.length ?? 0) === 0 ? validateSidecarContainer(c, volumes, f) : validateUserContainer(c, volumes, port);
+      const ce =
+        (c.ports?.length ?? 0) === 0
+          ? validateSidecarContainer(c, volumes, f)
+          : validateUserContainer(c, volumes, port);
       errs = errs.also(ce.viaFieldIndex('containers', i));
     });
   }

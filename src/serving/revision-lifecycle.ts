@@ -17,7 +17,8 @@ export const REASON_QUEUED = 'Queued';
 export const REASON_ACTIVATING = 'Activating';
 
 type T = RevisionStatus;
-const on = (s: T | undefined, now: number, fn: Parameters<typeof withConditions>[3]): T => withConditions(REVISION_CONDITIONS, s, now, fn);
+const on = (s: T | undefined, now: number, fn: Parameters<typeof withConditions>[3]): T =>
+  withConditions(REVISION_CONDITIONS, s, now, fn);
 
 export const initializeRevisionConditions = (s: T | undefined, now: number): T => on(s, now, (m) => m.initialize());
 export const markActiveTrue = (s: T | undefined, now: number): T => on(s, now, (m) => m.markTrue('Active'));
@@ -25,12 +26,14 @@ export const markActiveFalse = (s: T | undefined, now: number, reason: string, m
   on(s, now, (m) => m.markFalse('Active', reason, message));
 export const markActiveUnknown = (s: T | undefined, now: number, reason: string, message: string): T =>
   on(s, now, (m) => m.markUnknown('Active', reason, message));
-export const markContainerHealthyTrue = (s: T | undefined, now: number): T => on(s, now, (m) => m.markTrue('ContainerHealthy'));
+export const markContainerHealthyTrue = (s: T | undefined, now: number): T =>
+  on(s, now, (m) => m.markTrue('ContainerHealthy'));
 export const markContainerHealthyFalse = (s: T | undefined, now: number, reason: string, message: string): T =>
   on(s, now, (m) => m.markFalse('ContainerHealthy', reason, message));
 export const markContainerHealthyUnknown = (s: T | undefined, now: number, reason: string, message: string): T =>
   on(s, now, (m) => m.markUnknown('ContainerHealthy', reason, message));
-export const markResourcesAvailableTrue = (s: T | undefined, now: number): T => on(s, now, (m) => m.markTrue('ResourcesAvailable'));
+export const markResourcesAvailableTrue = (s: T | undefined, now: number): T =>
+  on(s, now, (m) => m.markTrue('ResourcesAvailable'));
 export const markResourcesAvailableFalse = (s: T | undefined, now: number, reason: string, message: string): T =>
   on(s, now, (m) => m.markFalse('ResourcesAvailable', reason, message));
 export const markResourcesAvailableUnknown = (s: T | undefined, now: number, reason: string, message: string): T =>

@@ -4,7 +4,11 @@ import { FieldError, errDisallowedFields, errInvalidValue, errOutOfBoundsValue, 
 import { nameIsDNS1035Label } from './k8s-names.js';
 import { validatePodSpec, FEATURE_DEFAULTS, type PodSpecFeatures } from './pod-spec-validation.js';
 import { validateAutoscalingAnnotations } from './autoscaling-annotations.js';
-import { validateSecondsDurationAnnotation, validateServingObjectMetadata, verifyLabelOwnerRef } from './metadata-validation.js';
+import {
+  validateSecondsDurationAnnotation,
+  validateServingObjectMetadata,
+  verifyLabelOwnerRef,
+} from './metadata-validation.js';
 import { ANNOTATION_PROGRESS_DEADLINE, LABEL_CONFIGURATION } from './keys.js';
 import { DEFAULTS, defaultRevisionTemplate, type ServingDefaults } from './defaults.js';
 import { shortDiffRevisionSpec, shortDiffTemplate } from './short-diff.js';
@@ -40,7 +44,8 @@ function validateRevisionName(meta: ObjectMeta | undefined, parent: ObjectMeta |
   const name = meta?.name ?? '';
   if (generateName !== '') {
     const msgs = nameIsDNS1035Label(generateName, true);
-    if (msgs.length > 0) return errInvalidValue(`not a DNS 1035 label prefix: ${goSprint(msgs)}`, 'metadata.generateName');
+    if (msgs.length > 0)
+      return errInvalidValue(`not a DNS 1035 label prefix: ${goSprint(msgs)}`, 'metadata.generateName');
   }
   if (name === '') return FieldError.none;
   const msgs = nameIsDNS1035Label(name, false);
@@ -65,7 +70,11 @@ export function validateRevisionTemplate(
     .viaField('spec')
     .also(validateAutoscalingAnnotations(annotations).viaField('metadata.annotations'))
     .also(validateRevisionName(t?.metadata, parent))
-    .also(validateSecondsDurationAnnotation(annotations, ANNOTATION_PROGRESS_DEADLINE, 'progress-deadline').viaField('metadata.annotations'));
+    .also(
+      validateSecondsDurationAnnotation(annotations, ANNOTATION_PROGRESS_DEADLINE, 'progress-deadline').viaField(
+        'metadata.annotations',
+      ),
+    );
 }
 
 /**
@@ -73,7 +82,10 @@ export function validateRevisionTemplate(
  * name of an immutable Revision. Both sides are defaulted first so stored and submitted forms compare equal.
  * Paths relative to the template.
  */
-export function verifyTemplateNameChange(next: RevisionTemplateSpec | undefined, prev: RevisionTemplateSpec | undefined): FieldError {
+export function verifyTemplateNameChange(
+  next: RevisionTemplateSpec | undefined,
+  prev: RevisionTemplateSpec | undefined,
+): FieldError {
   const name = next?.metadata?.name ?? '';
   if (name === '' || name !== (prev?.metadata?.name ?? '')) return FieldError.none;
   // Create-time defaults too (enableServiceLinks), so a template re-sent without them still compares equal.
@@ -93,7 +105,9 @@ export function validateRevision(rev: Revision, old?: Revision, opts: RevisionVa
   let errs = validateServingObjectMetadata(meta, true);
   const cfgLabel = meta?.labels?.[LABEL_CONFIGURATION];
   if (cfgLabel !== undefined) {
-    errs = errs.also(verifyLabelOwnerRef(cfgLabel, LABEL_CONFIGURATION, 'Configuration', meta?.ownerReferences).viaField('labels'));
+    errs = errs.also(
+      verifyLabelOwnerRef(cfgLabel, LABEL_CONFIGURATION, 'Configuration', meta?.ownerReferences).viaField('labels'),
+    );
   }
   errs = errs.viaField('metadata');
   if (old) {

@@ -46,7 +46,12 @@ export function sortRollout(ro: Rollout): Rollout {
  * Worked example: 120s duration, ready after 2.4s → minStep 3s, 117s left, 39 steps; 99% to move →
  * stepSize round(99/39)=3, one step every 117/39 = 3s.
  */
-export function computeProperties(c: ConfigurationRollout, nowNs: number, minStepSec: number, durationSecs: number): ConfigurationRollout {
+export function computeProperties(
+  c: ConfigurationRollout,
+  nowNs: number,
+  minStepSec: number,
+  durationSecs: number,
+): ConfigurationRollout {
   const duration = Math.max(1, durationSecs - minStepSec);
   let numSteps = Math.max(1, duration / minStepSec);
   const remPercent = c.percent - 1;
@@ -68,7 +73,11 @@ export function computeProperties(c: ConfigurationRollout, nowNs: number, minSte
 const goRound = (x: number): number => (x < 0 ? -Math.round(-x) : Math.round(x));
 
 /** The parameters computeProperties would use, for reporting. */
-export function stepParamsFor(readyAfterNs: number, durationSecs: number, percent: number): {
+export function stepParamsFor(
+  readyAfterNs: number,
+  durationSecs: number,
+  percent: number,
+): {
   minStepSeconds: number;
   effectiveDurationSeconds: number;
   numSteps: number;
@@ -191,7 +200,10 @@ function stepConfig(goal: ConfigurationRollout, prevIn: ConfigurationRollout, no
       break;
     }
   }
-  ret.revisions = [...adjusted.filter((r) => r.percent !== 0), { revisionName: goalRev?.revisionName ?? '', percent: 1 }];
+  ret.revisions = [
+    ...adjusted.filter((r) => r.percent !== 0),
+    { revisionName: goalRev?.revisionName ?? '', percent: 1 },
+  ];
   return ret;
 }
 
@@ -199,7 +211,11 @@ function stepConfig(goal: ConfigurationRollout, prevIn: ConfigurationRollout, no
  * Advances `prev` (the stored rollout) towards `cur` (the rollout the route's spec asks for now).
  * Returns the effective rollout and the earliest next step time (0 when nothing is scheduled).
  */
-export function step(cur: Rollout, prev: Rollout | undefined, nowNs: number): { rollout: Rollout; nextStepTimeNs: number } {
+export function step(
+  cur: Rollout,
+  prev: Rollout | undefined,
+  nowNs: number,
+): { rollout: Rollout; nextStepTimeNs: number } {
   if (!prev || (prev.configurations?.length ?? 0) === 0) return { rollout: clone(cur), nextStepTimeNs: 0 };
   const group = (ro: Rollout): Map<string, ConfigurationRollout[]> => {
     const m = new Map<string, ConfigurationRollout[]>();
@@ -256,7 +272,8 @@ export function rolloutToJSON(ro: Rollout): Record<string, unknown> {
     const o: Record<string, unknown> = { configurationName: c.configurationName };
     if (c.tag) o['tag'] = c.tag;
     o['percent'] = c.percent;
-    if ((c.revisions?.length ?? 0) > 0) o['revisions'] = c.revisions?.map((r) => ({ revisionName: r.revisionName, percent: r.percent }));
+    if ((c.revisions?.length ?? 0) > 0)
+      o['revisions'] = c.revisions?.map((r) => ({ revisionName: r.revisionName, percent: r.percent }));
     const sp: Record<string, number> = {};
     const p: RolloutParams = c.stepParams ?? {};
     if (p.starttime) sp['starttime'] = p.starttime;
@@ -299,7 +316,8 @@ export function parseRollout(v: unknown): Rollout | undefined {
         stepParams: {},
       };
       if (typeof c['tag'] === 'string' && c['tag'] !== '') cr.tag = c['tag'];
-      for (const k of ['starttime', 'nextStepTime', 'stepDuration', 'stepSize'] as const) if (num(sp[k]) !== 0) cr.stepParams[k] = num(sp[k]);
+      for (const k of ['starttime', 'nextStepTime', 'stepDuration', 'stepSize'] as const)
+        if (num(sp[k]) !== 0) cr.stepParams[k] = num(sp[k]);
       return cr;
     }),
   };

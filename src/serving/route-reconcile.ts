@@ -2,8 +2,23 @@
 // resolve traffic, compute URLs and the address, step a gradual rollout, and set every condition. The caller
 // reads the objects, calls this, then writes the status and programs the router with `ingress`.
 
-import { allDomainsAndTags, DomainNameError, routeAddressURL, routeVisibility, urlForTag, type NetworkConfig, type Visibility } from './domains.js';
-import { buildRollout, buildTrafficConfiguration, ingressSplits, statusTraffic, type IngressSplit, type TrafficConfig } from './traffic.js';
+import {
+  allDomainsAndTags,
+  DomainNameError,
+  routeAddressURL,
+  routeVisibility,
+  urlForTag,
+  type NetworkConfig,
+  type Visibility,
+} from './domains.js';
+import {
+  buildRollout,
+  buildTrafficConfiguration,
+  ingressSplits,
+  statusTraffic,
+  type IngressSplit,
+  type TrafficConfig,
+} from './traffic.js';
 import { markBadTrafficTarget, targetErrorMessage, type TargetError } from './target-errors.js';
 import { observeReady, parseRollout, rolloutDone, serializeRollout, step } from './rollout.js';
 import {
@@ -81,7 +96,8 @@ export function reconcileRoute(input: RouteReconcileInput): RouteReconcileResult
   const { route, network, nowNs } = input;
   const now = Math.floor(nowNs / 1e6);
   let status: RouteStatus = structuredClone(route.status ?? {});
-  if ((route.metadata?.generation ?? 0) !== (status.observedGeneration ?? 0)) status = markIngressNotConfigured(status, now);
+  if ((route.metadata?.generation ?? 0) !== (status.observedGeneration ?? 0))
+    status = markIngressNotConfigured(status, now);
   status.observedGeneration = route.metadata?.generation ?? 0;
 
   const { config, error } = buildTrafficConfiguration(route, input.configurations, input.revisions);
@@ -96,7 +112,12 @@ export function reconcileRoute(input: RouteReconcileInput): RouteReconcileResult
   }
   if (error) {
     status = markBadTrafficTarget(error, status, now);
-    return { status, error: { kind: 'target', target: error, message: targetErrorMessage(error) }, statusTrafficUpdated: false, traffic: config };
+    return {
+      status,
+      error: { kind: 'target', target: error, message: targetErrorMessage(error) },
+      statusTrafficUpdated: false,
+      traffic: config,
+    };
   }
 
   let hosts: Record<string, string>;
@@ -118,7 +139,8 @@ export function reconcileRoute(input: RouteReconcileInput): RouteReconcileResult
   if (input.ingress) {
     const rd = rolloutDurationSeconds(route, network);
     if (rd > 0) {
-      let prev = typeof input.ingress.rollout === 'string' ? parseRollout(input.ingress.rollout) : input.ingress.rollout;
+      let prev =
+        typeof input.ingress.rollout === 'string' ? parseRollout(input.ingress.rollout) : input.ingress.rollout;
       if (prev && input.ingress.ready && getCondition(route.status, 'IngressReady')?.status !== 'True') {
         prev = observeReady(prev, nowNs, rd);
       }
@@ -129,7 +151,8 @@ export function reconcileRoute(input: RouteReconcileInput): RouteReconcileResult
   }
   const inProgress = !rolloutDone(effective);
   if (!input.ingress || input.ingress.upToDate === false) status = markIngressNotConfigured(status, now);
-  else if (!inProgress) status = propagateIngressStatus(status, now, { status: input.ingress.ready ? 'True' : 'Unknown' });
+  else if (!inProgress)
+    status = propagateIngressStatus(status, now, { status: input.ingress.ready ? 'True' : 'Unknown' });
   if (inProgress) {
     status = markIngressRolloutInProgress(status, now);
     status.traffic = statusTraffic(config, effective, url);

@@ -7,29 +7,52 @@ export const SERVICE_CONDITIONS = ConditionSet.living('ConfigurationsReady', 'Ro
 
 type T = ServiceStatus;
 const q = (s: string): string => JSON.stringify(s);
-const on = (s: T | undefined, now: number, fn: Parameters<typeof withConditions>[3]): T => withConditions(SERVICE_CONDITIONS, s, now, fn);
+const on = (s: T | undefined, now: number, fn: Parameters<typeof withConditions>[3]): T =>
+  withConditions(SERVICE_CONDITIONS, s, now, fn);
 
 export const initializeServiceConditions = (s: T | undefined, now: number): T => on(s, now, (m) => m.initialize());
 
 export const markConfigurationNotOwned = (s: T | undefined, now: number, name: string): T =>
-  on(s, now, (m) => m.markFalse('ConfigurationsReady', 'NotOwned', `There is an existing Configuration ${q(name)} that we do not own.`));
+  on(s, now, (m) =>
+    m.markFalse('ConfigurationsReady', 'NotOwned', `There is an existing Configuration ${q(name)} that we do not own.`),
+  );
 
 export const markRouteNotOwned = (s: T | undefined, now: number, name: string): T =>
-  on(s, now, (m) => m.markFalse('RoutesReady', 'NotOwned', `There is an existing Route ${q(name)} that we do not own.`));
+  on(s, now, (m) =>
+    m.markFalse('RoutesReady', 'NotOwned', `There is an existing Route ${q(name)} that we do not own.`),
+  );
 
 export const markConfigurationNotReconciled = (s: T | undefined, now: number): T =>
-  on(s, now, (m) => m.markUnknown('ConfigurationsReady', 'OutOfDate', 'The Configuration is still working to reflect the latest desired specification.'));
+  on(s, now, (m) =>
+    m.markUnknown(
+      'ConfigurationsReady',
+      'OutOfDate',
+      'The Configuration is still working to reflect the latest desired specification.',
+    ),
+  );
 
 export const markRevisionNameTaken = (s: T | undefined, now: number, name: string): T =>
   on(s, now, (m) =>
-    m.markFalse('RoutesReady', 'RevisionNameTaken', `The revision name ${q(name)} is taken by a conflicting Revision, so traffic will not be migrated`),
+    m.markFalse(
+      'RoutesReady',
+      'RevisionNameTaken',
+      `The revision name ${q(name)} is taken by a conflicting Revision, so traffic will not be migrated`,
+    ),
   );
 
 export const markRouteNotYetReady = (s: T | undefined, now: number): T =>
-  on(s, now, (m) => m.markUnknown('RoutesReady', 'TrafficNotMigrated', 'Traffic is not yet migrated to the latest revision.'));
+  on(s, now, (m) =>
+    m.markUnknown('RoutesReady', 'TrafficNotMigrated', 'Traffic is not yet migrated to the latest revision.'),
+  );
 
 export const markRouteNotReconciled = (s: T | undefined, now: number): T =>
-  on(s, now, (m) => m.markUnknown('RoutesReady', 'OutOfDate', 'The Route is still working to reflect the latest desired specification.'));
+  on(s, now, (m) =>
+    m.markUnknown(
+      'RoutesReady',
+      'OutOfDate',
+      'The Route is still working to reflect the latest desired specification.',
+    ),
+  );
 
 /** Copies latestCreated/ReadyRevisionName and mirrors Configuration Ready into ConfigurationsReady. */
 export function propagateConfigurationStatus(s: T | undefined, now: number, cs: ConfigurationStatus | undefined): T {

@@ -16,7 +16,12 @@ const GO_NAMES: Record<string, string> = {
   podIP: 'PodIP',
 };
 
-const REVISION_SPEC_OWN = new Set(['containerConcurrency', 'timeoutSeconds', 'responseStartTimeoutSeconds', 'idleTimeoutSeconds']);
+const REVISION_SPEC_OWN = new Set([
+  'containerConcurrency',
+  'timeoutSeconds',
+  'responseStartTimeoutSeconds',
+  'idleTimeoutSeconds',
+]);
 
 const goName = (k: string): string => GO_NAMES[k] ?? k.charAt(0).toUpperCase() + k.slice(1);
 
@@ -24,7 +29,8 @@ type Shape = 'template' | 'revisionSpec' | 'other';
 
 function fieldStep(shape: Shape, key: string): [string, Shape] {
   if (shape === 'template') return key === 'spec' ? ['.Spec', 'revisionSpec'] : [`.${goName(key)}`, 'other'];
-  if (shape === 'revisionSpec') return REVISION_SPEC_OWN.has(key) ? [`.${goName(key)}`, 'other'] : [`.PodSpec.${goName(key)}`, 'other'];
+  if (shape === 'revisionSpec')
+    return REVISION_SPEC_OWN.has(key) ? [`.${goName(key)}`, 'other'] : [`.PodSpec.${goName(key)}`, 'other'];
   return [`.${goName(key)}`, 'other'];
 }
 
@@ -39,7 +45,8 @@ function walk(a: unknown, b: unknown, path: string, shape: Shape, inMap: boolean
     if (inMap) keys.sort();
     for (const k of keys) {
       const [step, next] = inMap ? [`[${JSON.stringify(k)}]`, 'other' as Shape] : fieldStep(shape, k);
-      const childIsMap = !inMap && (k === 'labels' || k === 'annotations' || k === 'requests' || k === 'limits' || k === 'nodeSelector');
+      const childIsMap =
+        !inMap && (k === 'labels' || k === 'annotations' || k === 'requests' || k === 'limits' || k === 'nodeSelector');
       walk(a[k], b[k], path + step, next, childIsMap, out);
     }
     return;

@@ -49,7 +49,9 @@ export function markBadTrafficTarget(e: TargetError, status: RouteStatus | undef
     case 'missing':
       return markMissingTrafficTarget(status, now, e.targetKind, e.name);
     case 'unreadyConfiguration':
-      return e.isFailure ? markConfigurationFailed(status, now, e.name) : markConfigurationNotReady(status, now, e.name);
+      return e.isFailure
+        ? markConfigurationFailed(status, now, e.name)
+        : markConfigurationNotReady(status, now, e.name);
     case 'unreadyRevision':
       return e.isFailure ? markRevisionFailed(status, now, e.name) : markRevisionNotReady(status, now, e.name);
     case 'revisionNotOwned':

@@ -72,7 +72,10 @@ export function validateTrafficTarget(tt: TrafficTarget, ctx: TrafficValidationC
 }
 
 /** Paths are relative to the list; callers add `traffic` (and `spec`). */
-export function validateTrafficList(traffic: readonly TrafficTarget[] | undefined, ctx: TrafficValidationContext): FieldError {
+export function validateTrafficList(
+  traffic: readonly TrafficTarget[] | undefined,
+  ctx: TrafficValidationContext,
+): FieldError {
   let errs = FieldError.none;
   const firstByTag = new Map<string, number>();
   let sum = 0;
@@ -86,7 +89,10 @@ export function validateTrafficList(traffic: readonly TrafficTarget[] | undefine
     const first = firstByTag.get(tag);
     if (first !== undefined) {
       errs = errs.also(
-        new FieldError({ message: `Multiple definitions for ${JSON.stringify(tag)}`, paths: [`[${i}].tag`, `[${first}].tag`] }),
+        new FieldError({
+          message: `Multiple definitions for ${JSON.stringify(tag)}`,
+          paths: [`[${i}].tag`, `[${first}].tag`],
+        }),
       );
     } else {
       firstByTag.set(tag, i);

@@ -38,7 +38,10 @@ export interface TrafficResult {
   error?: TargetError;
 }
 
-const readyStatus = (obj: { metadata?: { generation?: number }; status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } }): 'True' | 'False' | 'Unknown' => {
+const readyStatus = (obj: {
+  metadata?: { generation?: number };
+  status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] };
+}): 'True' | 'False' | 'Unknown' => {
   const c = obj.status?.conditions?.find((x) => x.type === 'Ready');
   return (c?.status as 'True' | 'False' | 'Unknown' | undefined) ?? 'Unknown';
 };
@@ -63,10 +66,20 @@ type Lookup<T> = { found: T } | { error: TargetError };
  * Resolves every spec target. Target errors are deferred so that every referenced object is still
  * collected (the reconciler watches them all); the first failure, else the first wait, is returned.
  */
-export function buildTrafficConfiguration(route: Route, configurations: readonly Configuration[], revisions: readonly Revision[]): TrafficResult {
+export function buildTrafficConfiguration(
+  route: Route,
+  configurations: readonly Configuration[],
+  revisions: readonly Revision[],
+): TrafficResult {
   const cfgByName = new Map(configurations.map((c) => [c.metadata?.name ?? '', c]));
   const revByName = new Map(revisions.map((r) => [r.metadata?.name ?? '', r]));
-  const config: TrafficConfig = { targets: new Map(), revisionTargets: [], configurations: new Map(), revisions: new Map(), missingTargets: [] };
+  const config: TrafficConfig = {
+    targets: new Map(),
+    revisionTargets: [],
+    configurations: new Map(),
+    revisions: new Map(),
+    missingTargets: [],
+  };
   let deferred: TargetError | undefined;
   const defer = (e: TargetError): void => {
     if (e.kind === 'missing') config.missingTargets.push({ kind: e.targetKind, name: e.name });
@@ -85,7 +98,10 @@ export function buildTrafficConfiguration(route: Route, configurations: readonly
     return { found: r };
   };
   const addFlattened = (t: RevisionTarget): void => {
-    const same = config.revisionTargets.find((x) => (x.tag ?? '') === (t.tag ?? '') && x.revisionName === t.revisionName && x.latestRevision === t.latestRevision);
+    const same = config.revisionTargets.find(
+      (x) =>
+        (x.tag ?? '') === (t.tag ?? '') && x.revisionName === t.revisionName && x.latestRevision === t.latestRevision,
+    );
     if (same) same.percent += t.percent;
     else config.revisionTargets.push({ ...t });
     const push = (name: string): void => {
@@ -116,7 +132,12 @@ export function buildTrafficConfiguration(route: Route, configurations: readonly
       if (routeService !== '') {
         const revService = rev.metadata?.labels?.[LABEL_SERVICE] ?? '';
         if (revService !== routeService) {
-          defer({ kind: 'revisionNotOwned', revisionName: tt.revisionName, expectedService: routeService, actualService: revService });
+          defer({
+            kind: 'revisionNotOwned',
+            revisionName: tt.revisionName,
+            expectedService: routeService,
+            actualService: revService,
+          });
           continue;
         }
       }
@@ -143,7 +164,11 @@ export function buildTrafficConfiguration(route: Route, configurations: readonly
       }
       const latestReady = c.found.status?.latestReadyRevisionName ?? '';
       if (latestReady === '') {
-        defer({ kind: 'unreadyConfiguration', name: tt.configurationName, isFailure: readyStatus(c.found) === 'False' });
+        defer({
+          kind: 'unreadyConfiguration',
+          name: tt.configurationName,
+          isFailure: readyStatus(c.found) === 'False',
+        });
         continue;
       }
       const r = getRevision(latestReady);
@@ -186,7 +211,12 @@ export function buildRollout(config: TrafficConfig): Rollout {
     tts
       .filter((t) => t.latestRevision && t.percent !== 0)
       .map((t) => {
-        const c = { configurationName: t.configurationName ?? '', percent: t.percent, revisions: [{ revisionName: t.revisionName, percent: t.percent }], stepParams: {} };
+        const c = {
+          configurationName: t.configurationName ?? '',
+          percent: t.percent,
+          revisions: [{ revisionName: t.revisionName, percent: t.percent }],
+          stepParams: {},
+        };
         return tag ? { ...c, tag } : c;
       }),
   );
@@ -198,11 +228,17 @@ export function buildRollout(config: TrafficConfig): Rollout {
  * in-progress rollout expands into one entry per rolling revision (oldest first).
  * `urlForTag` gives a tagged entry's URL.
  */
-export function statusTraffic(config: TrafficConfig, rollout: Rollout | undefined, urlForTag: (tag: string) => string): TrafficTarget[] {
+export function statusTraffic(
+  config: TrafficConfig,
+  rollout: Rollout | undefined,
+  urlForTag: (tag: string) => string,
+): TrafficTarget[] {
   const out: TrafficTarget[] = [];
   for (const tt of config.revisionTargets) {
     const tag = tt.tag ?? '';
-    const ro = tt.latestRevision ? rolloutsByTag(rollout, tag).find((c) => c.configurationName === (tt.configurationName ?? '')) : undefined;
+    const ro = tt.latestRevision
+      ? rolloutsByTag(rollout, tag).find((c) => c.configurationName === (tt.configurationName ?? ''))
+      : undefined;
     const revs = ro ? (ro.revisions ?? []) : [{ revisionName: tt.revisionName, percent: tt.percent }];
     const url = tag ? urlForTag(tag) : undefined;
     for (const r of revs) {
@@ -236,8 +272,11 @@ export function ingressSplits(config: TrafficConfig, rollout: Rollout | undefine
     for (const t of tts) {
       if (t.percent === 0) continue;
       const ro = t.latestRevision ? ros.find((c) => c.configurationName >= (t.configurationName ?? '')) : undefined;
-      if (!ro || (ro.revisions?.length ?? 0) < 2) splits.push({ revisionName: t.revisionName, percent: t.percent, protocol: t.protocol });
-      else for (const r of ro.revisions ?? []) splits.push({ revisionName: r.revisionName, percent: r.percent, protocol: t.protocol });
+      if (!ro || (ro.revisions?.length ?? 0) < 2)
+        splits.push({ revisionName: t.revisionName, percent: t.percent, protocol: t.protocol });
+      else
+        for (const r of ro.revisions ?? [])
+          splits.push({ revisionName: r.revisionName, percent: r.percent, protocol: t.protocol });
     }
     out.set(name, splits);
   }

@@ -31,8 +31,11 @@ function onPath(cmd: string): string | null {
 }
 
 function findBinary(): string | null {
-  return onPath('prometheus-alertmanager') ?? onPath('alertmanager')
-    ?? (existsSync('/usr/bin/prometheus-alertmanager') ? '/usr/bin/prometheus-alertmanager' : null);
+  return (
+    onPath('prometheus-alertmanager') ??
+    onPath('alertmanager') ??
+    (existsSync('/usr/bin/prometheus-alertmanager') ? '/usr/bin/prometheus-alertmanager' : null)
+  );
 }
 
 /** The alertmanager binary; installs the Debian package when it is not on PATH (needs root). */
@@ -46,7 +49,10 @@ export function ensureAlertmanagerBinary(): string {
     r = spawnSync('apt-get', ['install', '-y', 'prometheus-alertmanager'], { stdio: 'inherit', env });
   }
   const after = findBinary();
-  if (!after) throw new Error('alertmanager is not installed and `apt-get install -y prometheus-alertmanager` failed; install it and retry');
+  if (!after)
+    throw new Error(
+      'alertmanager is not installed and `apt-get install -y prometheus-alertmanager` failed; install it and retry',
+    );
   return after;
 }
 
@@ -55,7 +61,12 @@ export async function startAlertmanager(opts: AlertmanagerStartOptions = {}): Pr
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-am-'));
   const port = await freePort();
   const receiver = opts.webhookUrl
-    ? ['  - name: default', '    webhook_configs:', `      - url: ${JSON.stringify(opts.webhookUrl)}`, '        send_resolved: true']
+    ? [
+        '  - name: default',
+        '    webhook_configs:',
+        `      - url: ${JSON.stringify(opts.webhookUrl)}`,
+        '        send_resolved: true',
+      ]
     : ['  - name: default'];
   const config = [
     'route:',
@@ -70,19 +81,28 @@ export async function startAlertmanager(opts: AlertmanagerStartOptions = {}): Pr
   ].join('\n');
   const configFile = join(dataDir, 'alertmanager.yml');
   writeFileSync(configFile, config);
-  const child: ChildProcess = spawn(bin, [
-    `--config.file=${configFile}`,
-    `--storage.path=${join(dataDir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=',
-    '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    bin,
+    [
+      `--config.file=${configFile}`,
+      `--storage.path=${join(dataDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const handle: AlertmanagerHandle = {
     url,
@@ -100,11 +120,16 @@ export async function startAlertmanager(opts: AlertmanagerStartOptions = {}): Pr
     },
   };
   try {
-    await waitFor('Alertmanager /-/ready', async () => {
-      if (exited) throw new Error(`alertmanager exited: ${stderr}`);
-      const r = await fetch(`${url}/-/ready`);
-      return r.ok;
-    }, opts.readyTimeoutMs ?? 30_000, 50);
+    await waitFor(
+      'Alertmanager /-/ready',
+      async () => {
+        if (exited) throw new Error(`alertmanager exited: ${stderr}`);
+        const r = await fetch(`${url}/-/ready`);
+        return r.ok;
+      },
+      opts.readyTimeoutMs ?? 30_000,
+      50,
+    );
   } catch (e) {
     await handle.stop();
     throw e;

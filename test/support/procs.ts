@@ -30,7 +30,12 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `fn` until it returns a truthy value or the time runs out; the error names what was awaited. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+  everyMs = 50,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -40,7 +45,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -51,22 +57,38 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(cmd: string, args: string[], o: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  o: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...o.env }, cwd: o.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
+    const p = spawn(cmd, args, {
+      env: { ...process.env, ...o.env },
+      cwd: o.cwd ?? ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '',
+      stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const t = setTimeout(() => p.kill('SIGKILL'), o.timeoutMs ?? 60_000);
     p.on('error', rej);
-    p.on('close', (code) => { clearTimeout(t); res({ code: code ?? -1, stdout, stderr }); });
+    p.on('close', (code) => {
+      clearTimeout(t);
+      res({ code: code ?? -1, stdout, stderr });
+    });
     p.stdin.end(o.input ?? '');
   });
 }
 
 /** The real kubectl, against a kubeconfig, with its own discovery cache so servers never share one. */
 export function kubectl(kubeconfig: string, cacheDir: string, args: string[], input?: string): Promise<RunResult> {
-  return run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], input === undefined ? {} : { input });
+  return run(
+    'kubectl',
+    ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
+    input === undefined ? {} : { input },
+  );
 }
 
 export interface SluiceProcess {
@@ -78,33 +100,49 @@ export interface SluiceProcess {
 }
 
 /** Starts `sluice <command>` as a child process and waits for <data>/endpoints.json to name its servers. */
-export async function startSluice(command: 'start' | 'apiserver', dataDir: string, extra: string[] = []): Promise<SluiceProcess> {
+export async function startSluice(
+  command: 'start' | 'apiserver',
+  dataDir: string,
+  extra: string[] = [],
+): Promise<SluiceProcess> {
   const endpointsFile = join(dataDir, 'endpoints.json');
   await rm(endpointsFile, { force: true });
   // `sluice start` follows the Git repository it runs in by default; tests run inside this checkout, so they
   // follow nothing unless they name a repository themselves.
   const git = command === 'start' && !extra.includes('--repo') && !extra.includes('--no-repo') ? ['--no-repo'] : [];
-  const child = spawn(process.execPath, [SLUICE_BIN, command, '--data', dataDir, '--log-level', 'warn', ...git, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [SLUICE_BIN, command, '--data', dataDir, '--log-level', 'warn', ...git, ...extra],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   let exited = false;
   child.on('exit', () => (exited = true));
-  const endpoints = await waitFor(`sluice ${command} to write endpoints.json`, async () => {
-    if (exited) throw new Error(`sluice ${command} exited: ${out}`);
-    try {
-      return JSON.parse(await readFile(endpointsFile, 'utf8')) as SluiceProcess['endpoints'];
-    } catch {
-      return undefined;
-    }
-  }, 30_000);
+  const endpoints = await waitFor(
+    `sluice ${command} to write endpoints.json`,
+    async () => {
+      if (exited) throw new Error(`sluice ${command} exited: ${out}`);
+      try {
+        return JSON.parse(await readFile(endpointsFile, 'utf8')) as SluiceProcess['endpoints'];
+      } catch {
+        return undefined;
+      }
+    },
+    30_000,
+  );
   return {
-    child, dataDir, endpoints, output: () => out,
-    stop: (signal: NodeJS.Signals = 'SIGTERM') => new Promise((res) => {
-      if (exited || child.exitCode !== null) return res();
-      child.once('exit', () => res());
-      child.kill(signal);
-    }),
+    child,
+    dataDir,
+    endpoints,
+    output: () => out,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
+      new Promise((res) => {
+        if (exited || child.exitCode !== null) return res();
+        child.once('exit', () => res());
+        child.kill(signal);
+      }),
   };
 }
 

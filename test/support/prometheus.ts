@@ -3,7 +3,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPrometheus as startProcess, ensurePrometheusBinary, freePort, type PrometheusHandle } from '../../src/cli/prometheus-process.js';
+import {
+  startPrometheus as startProcess,
+  ensurePrometheusBinary,
+  freePort,
+  type PrometheusHandle,
+} from '../../src/cli/prometheus-process.js';
 
 export { ensurePrometheusBinary, freePort, type PrometheusHandle };
 
@@ -16,7 +21,12 @@ export interface StartOptions {
 }
 
 /** Polls `cond` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, cond: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  cond: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -26,7 +36,8 @@ export async function waitFor<T>(what: string, cond: () => Promise<T | undefined
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -35,7 +46,13 @@ export async function startPrometheus(opts: StartOptions): Promise<PrometheusHan
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-prom-'));
   try {
     const h = await startProcess({ ...opts, dataDir });
-    return { ...h, async stop() { await h.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
+    return {
+      ...h,
+      async stop() {
+        await h.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
   } catch (e) {
     rmSync(dataDir, { recursive: true, force: true });
     throw e;

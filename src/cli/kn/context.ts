@@ -32,7 +32,9 @@ export function processIo(): KnIo {
     cwd: process.cwd(),
     clock: { now: () => Date.now() },
     random: Math.random,
-    setExitCode: (c) => { process.exitCode = c; },
+    setExitCode: (c) => {
+      process.exitCode = c;
+    },
   };
 }
 
@@ -49,8 +51,10 @@ export function resolveKubeconfig(flag: string | undefined, io: Pick<KnIo, 'env'
   const local = resolve(io.cwd, '.sluice', 'kubeconfig');
   if (existsSync(local)) return local;
   if (fromEnv.length > 0) return resolve(io.cwd, fromEnv[0]!);
-  throw new KnError('SLUICE_ERR_KN_NO_KUBECONFIG',
-    'no kubeconfig found: pass --kubeconfig PATH, set $KUBECONFIG, or run `sluice start` here (it writes ./.sluice/kubeconfig)');
+  throw new KnError(
+    'SLUICE_ERR_KN_NO_KUBECONFIG',
+    'no kubeconfig found: pass --kubeconfig PATH, set $KUBECONFIG, or run `sluice start` here (it writes ./.sluice/kubeconfig)',
+  );
 }
 
 export interface Connection {
@@ -92,7 +96,11 @@ export async function runAction(io: KnIo, cmd: Command, fn: () => Promise<void>)
 export function printObject(io: KnIo, format: string, obj: unknown): void {
   if (format === 'json') io.out(JSON.stringify(obj, null, 4) + '\n');
   else if (format === 'yaml') io.out(stringify(obj));
-  else throw new KnError('SLUICE_ERR_KN_OUTPUT', `unable to match a printer suitable for the output format "${format}", allowed formats are: json,yaml`);
+  else
+    throw new KnError(
+      'SLUICE_ERR_KN_OUTPUT',
+      `unable to match a printer suitable for the output format "${format}", allowed formats are: json,yaml`,
+    );
 }
 
 export function withKind<T extends object>(r: ResourceRef, obj: T): T & { apiVersion: string; kind: string } {
@@ -112,7 +120,10 @@ export function collect(value: string, previous: string[] | undefined): string[]
 /** Parses an integer flag value the way pflag does, with its error text. */
 export function intArg(flag: string): (v: string) => number {
   return (v: string) => {
-    if (!/^[+-]?\d+$/.test(v)) throw new InvalidArgumentError(`invalid argument "${v}" for "--${flag}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`);
+    if (!/^[+-]?\d+$/.test(v))
+      throw new InvalidArgumentError(
+        `invalid argument "${v}" for "--${flag}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`,
+      );
     return Number.parseInt(v, 10);
   };
 }

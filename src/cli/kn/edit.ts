@@ -36,7 +36,9 @@ export interface EditFlags {
 
 /** True when any flag that changes the revision template was given (kn's AnyMutation). */
 export function anyMutation(f: EditFlags): boolean {
-  return Object.entries(f).some(([k, v]) => k !== 'clusterLocal' && v !== undefined && !(Array.isArray(v) && v.length === 0));
+  return Object.entries(f).some(
+    ([k, v]) => k !== 'clusterLocal' && v !== undefined && !(Array.isArray(v) && v.length === 0),
+  );
 }
 
 interface Pairs {
@@ -51,7 +53,11 @@ export function parsePairs(values: string[], flag: string, allowRemove: boolean)
     const i = v.indexOf('=');
     if (i >= 0) out.set.push([v.slice(0, i), v.slice(i + 1)]);
     else if (allowRemove && v.endsWith('-')) out.remove.push(v.slice(0, -1));
-    else throw new KnError('SLUICE_ERR_KN_FLAG_FORMAT', `Invalid --${flag}: argument requires a value that contains the "=" character; got "${v}"`);
+    else
+      throw new KnError(
+        'SLUICE_ERR_KN_FLAG_FORMAT',
+        `Invalid --${flag}: argument requires a value that contains the "=" character; got "${v}"`,
+      );
   }
   return out;
 }
@@ -60,12 +66,20 @@ export function parsePairs(values: string[], flag: string, allowRemove: boolean)
  * Expands a --revision-name template (`{{.Service}}`, `{{.Generation}}`, `{{.Random n}}`) and adds the
  * `<service>-` prefix if missing, as kn's GenerateRevisionName does. Generation is the next one.
  */
-export function generateRevisionName(template: string, serviceName: string, generation: number, random: (n: number) => string): string {
+export function generateRevisionName(
+  template: string,
+  serviceName: string,
+  generation: number,
+  random: (n: number) => string,
+): string {
   const res = template.replace(/\{\{\s*\.(\w+)(?:\s+(\d+))?\s*\}\}/g, (m, field: string, arg: string | undefined) => {
     if (field === 'Service') return serviceName;
     if (field === 'Generation') return String(generation + 1);
     if (field === 'Random') return random(Number(arg ?? '0'));
-    throw new KnError('SLUICE_ERR_KN_REVISION_NAME', `template: revisionName: can't evaluate field ${field} in type *serving.revisionTemplContext`);
+    throw new KnError(
+      'SLUICE_ERR_KN_REVISION_NAME',
+      `template: revisionName: can't evaluate field ${field} in type *serving.revisionTemplContext`,
+    );
   });
   if (res === '') return res;
   const prefix = `${serviceName}-`;
@@ -81,7 +95,11 @@ export function randomConsonants(n: number, rand: () => number = Math.random): s
 }
 
 function parsePort(port: string): { name?: string; containerPort: number } {
-  const err = (): KnError => new KnError('SLUICE_ERR_KN_PORT', `the port specification '${port}' is not valid. Please provide in the format 'NAME:PORT', where 'NAME' is optional. Examples: '--port h2c:8080' , '--port 8080'.`);
+  const err = (): KnError =>
+    new KnError(
+      'SLUICE_ERR_KN_PORT',
+      `the port specification '${port}' is not valid. Please provide in the format 'NAME:PORT', where 'NAME' is optional. Examples: '--port h2c:8080' , '--port 8080'.`,
+    );
   const parts = port.split(/:(.*)/s).filter((p, i) => i < 2);
   const [name, num] = parts.length === 2 ? [parts[0]!, parts[1]!] : ['', parts[0]!];
   if (!/^[+-]?\d+$/.test(num)) throw err();
@@ -108,7 +126,8 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
   const tspec = (template.spec ??= {});
   const containers = (tspec.containers ??= []);
   if (containers.length === 0) containers.push({});
-  const c: Container = containers.length === 1 ? containers[0]! : (containers.find((x) => (x.ports ?? []).length > 0) ?? containers[0]!);
+  const c: Container =
+    containers.length === 1 ? containers[0]! : (containers.find((x) => (x.ports ?? []).length > 0) ?? containers[0]!);
   const mutation = anyMutation(f);
   const tAnn = (): Record<string, string> => (tmeta.annotations ??= {});
 
@@ -143,8 +162,10 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
   }
 
   if (f.scale !== undefined) {
-    if (f.scaleMax !== undefined) throw new KnError('SLUICE_ERR_KN_SCALE', 'only --scale or --scale-max can be specified');
-    if (f.scaleMin !== undefined) throw new KnError('SLUICE_ERR_KN_SCALE', 'only --scale or --scale-min can be specified');
+    if (f.scaleMax !== undefined)
+      throw new KnError('SLUICE_ERR_KN_SCALE', 'only --scale or --scale-max can be specified');
+    if (f.scaleMin !== undefined)
+      throw new KnError('SLUICE_ERR_KN_SCALE', 'only --scale or --scale-min can be specified');
     const m = /^(\d*)\.\.(\d*)$/.exec(f.scale);
     if (m) {
       if (m[1]) tAnn()[MIN_SCALE] = String(Number(m[1]));
@@ -160,14 +181,21 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
   if (f.scaleMax !== undefined) tAnn()[MAX_SCALE] = String(f.scaleMax);
   if (f.scaleWindow !== undefined) {
     if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(f.scaleWindow)) {
-      throw new KnError('SLUICE_ERR_KN_SCALE', `invalid duration for 'scale-window': time: invalid duration "${f.scaleWindow}"`);
+      throw new KnError(
+        'SLUICE_ERR_KN_SCALE',
+        `invalid duration for 'scale-window': time: invalid duration "${f.scaleWindow}"`,
+      );
     }
     tAnn()[WINDOW] = f.scaleWindow;
   }
   if (f.scaleTarget !== undefined) tAnn()[TARGET] = String(f.scaleTarget);
   if (f.scaleUtilization !== undefined) tAnn()[UTILIZATION] = String(f.scaleUtilization);
   if (f.concurrencyLimit !== undefined) {
-    if (f.concurrencyLimit < 0) throw new KnError('SLUICE_ERR_KN_CONCURRENCY', `invalid concurrency-limit ${f.concurrencyLimit} (must not be less than 0)`);
+    if (f.concurrencyLimit < 0)
+      throw new KnError(
+        'SLUICE_ERR_KN_CONCURRENCY',
+        `invalid concurrency-limit ${f.concurrencyLimit} (must not be less than 0)`,
+      );
     tspec.containerConcurrency = f.concurrencyLimit;
   }
   if (f.timeout !== undefined) tspec.timeoutSeconds = f.timeout;
@@ -191,7 +219,10 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
     const svcOnly = parsePairs(f.annotationsService ?? [], 'annotation-service', !o.create);
     for (const [k] of svcOnly.set) {
       if (k.startsWith(AUTOSCALING_GROUP)) {
-        throw new KnError('SLUICE_ERR_KN_ANNOTATION', `service can not have auto-scaling related annotation: ${k} , please update using '--annotation-revision'`);
+        throw new KnError(
+          'SLUICE_ERR_KN_ANNOTATION',
+          `service can not have auto-scaling related annotation: ${k} , please update using '--annotation-revision'`,
+        );
       }
     }
     const ta = tAnn();

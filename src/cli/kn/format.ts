@@ -103,7 +103,9 @@ function truncCell(s: string): string {
 
 /** Sorted by namespace, then name, as kn does. */
 export function formatServiceList(services: Service[], nowMs: number, o: ListOptions = {}): string {
-  const sorted = [...services].sort((a, b) => cmp(a.metadata?.namespace, b.metadata?.namespace) || cmp(a.metadata?.name, b.metadata?.name));
+  const sorted = [...services].sort(
+    (a, b) => cmp(a.metadata?.namespace, b.metadata?.namespace) || cmp(a.metadata?.name, b.metadata?.name),
+  );
   const rows = sorted.map((s) => [
     ...(o.allNamespaces ? [s.metadata?.namespace ?? ''] : []),
     s.metadata?.name ?? '',
@@ -118,12 +120,16 @@ export function formatServiceList(services: Service[], nowMs: number, o: ListOpt
 }
 
 function cmp(a: string | undefined, b: string | undefined): number {
-  const x = a ?? '', y = b ?? '';
+  const x = a ?? '',
+    y = b ?? '';
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Traffic percent (summed) and tags of a revision in a Service's status.traffic. */
-export function trafficAndTagsForRevision(revision: string, service: Service | undefined): { percent: number; tags: string[] } {
+export function trafficAndTagsForRevision(
+  revision: string,
+  service: Service | undefined,
+): { percent: number; tags: string[] } {
   let percent = 0;
   const tags: string[] = [];
   for (const t of service?.status?.traffic ?? []) {
@@ -144,13 +150,19 @@ function generationOf(r: Revision): number | undefined {
  * Sorted by namespace, service, configuration generation (newest first) and name, as kn does.
  * `services` gives the TRAFFIC and TAGS columns (by namespace/name).
  */
-export function formatRevisionList(revisions: Revision[], services: Map<string, Service>, nowMs: number, o: ListOptions = {}): string {
+export function formatRevisionList(
+  revisions: Revision[],
+  services: Map<string, Service>,
+  nowMs: number,
+  o: ListOptions = {},
+): string {
   const sorted = [...revisions].sort((a, b) => {
     const ns = cmp(a.metadata?.namespace, b.metadata?.namespace);
     if (ns) return ns;
     const sv = cmp(a.metadata?.labels?.[LABEL_SERVICE], b.metadata?.labels?.[LABEL_SERVICE]);
     if (sv) return sv;
-    const ga = generationOf(a), gb = generationOf(b);
+    const ga = generationOf(a),
+      gb = generationOf(b);
     if (ga === undefined || gb === undefined) return cmp(a.metadata?.name, b.metadata?.name);
     if (ga !== gb) return gb - ga;
     return cmp(a.metadata?.name, b.metadata?.name);
@@ -176,7 +188,9 @@ export function formatRevisionList(revisions: Revision[], services: Map<string, 
 }
 
 export function formatRouteList(routes: Route[], o: ListOptions = {}): string {
-  const sorted = [...routes].sort((a, b) => cmp(a.metadata?.namespace, b.metadata?.namespace) || cmp(a.metadata?.name, b.metadata?.name));
+  const sorted = [...routes].sort(
+    (a, b) => cmp(a.metadata?.namespace, b.metadata?.namespace) || cmp(a.metadata?.name, b.metadata?.name),
+  );
   const rows = sorted.map((r) => [
     ...(o.allNamespaces ? [r.metadata?.namespace ?? ''] : []),
     r.metadata?.name ?? '',
@@ -192,7 +206,9 @@ const BORING_DOMAINS = new Set(['serving.knative.dev', 'client.knative.dev', 'ku
 
 function writeMapDesc(dw: PrefixWriter, m: Record<string, string> | undefined, label: string, details: boolean): void {
   if (!m) return;
-  const keys = Object.keys(m).filter((k) => details || !(k.includes('/') && BORING_DOMAINS.has(k.split('/')[0]!))).sort();
+  const keys = Object.keys(m)
+    .filter((k) => details || !(k.includes('/') && BORING_DOMAINS.has(k.split('/')[0]!)))
+    .sort();
   if (keys.length === 0) return;
   if (details) {
     keys.forEach((k, i) => dw.writeColsLn(i === 0 ? `${label}:` : '', `${k}=${m[k]}`));
@@ -239,10 +255,14 @@ function statusSymbol(c: Condition): string {
   if (c.status === 'True') return '++';
   if (c.status === 'False') {
     switch (c.severity) {
-      case 'Error': return '!!';
-      case 'Warning': return ' W';
-      case 'Info': return ' I';
-      default: return ' !';
+      case 'Error':
+        return '!!';
+      case 'Warning':
+        return ' W';
+      case 'Info':
+        return ' I';
+      default:
+        return ' !';
     }
   }
   return '??';
@@ -252,12 +272,17 @@ const SEVERITY_ORDER: Record<string, number> = { '': 0, Error: 0, Warning: 1, In
 
 /** Ready first, then by severity (error, warning, info), then by type; stable. */
 export function sortConditions(conditions: Condition[]): Condition[] {
-  return conditions.map((c, i) => ({ c, i })).sort((a, b) => {
-    if (a.c.type === 'Ready' || b.c.type === 'Ready') return a.c.type === 'Ready' ? (b.c.type === 'Ready' ? a.i - b.i : -1) : 1;
-    const sa = SEVERITY_ORDER[a.c.severity ?? ''] ?? 0, sb = SEVERITY_ORDER[b.c.severity ?? ''] ?? 0;
-    if (sa === sb) return a.c.type < b.c.type ? -1 : a.c.type > b.c.type ? 1 : a.i - b.i;
-    return sa - sb;
-  }).map((x) => x.c);
+  return conditions
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => {
+      if (a.c.type === 'Ready' || b.c.type === 'Ready')
+        return a.c.type === 'Ready' ? (b.c.type === 'Ready' ? a.i - b.i : -1) : 1;
+      const sa = SEVERITY_ORDER[a.c.severity ?? ''] ?? 0,
+        sb = SEVERITY_ORDER[b.c.severity ?? ''] ?? 0;
+      if (sa === sb) return a.c.type < b.c.type ? -1 : a.c.type > b.c.type ? 1 : a.i - b.i;
+      return sa - sb;
+    })
+    .map((x) => x.c);
 }
 
 function pad(s: string, n: number, right = false): string {
@@ -270,7 +295,8 @@ function writeConditions(dw: PrefixWriter, conditions: Condition[] | undefined, 
   const section = dw.writeAttribute('Conditions', '');
   const cs = sortConditions(conditions ?? []);
   const maxLen = Math.max(0, ...cs.map((c) => c.type.length));
-  const row = (ok: string, type: string, age: string, reason: string): string => `${pad(ok, 2)} ${pad(type, maxLen)} ${pad(age, 6, true)} ${reason}\n`;
+  const row = (ok: string, type: string, age: string, reason: string): string =>
+    `${pad(ok, 2)} ${pad(type, maxLen)} ${pad(age, 6, true)} ${reason}\n`;
   section.write(row('OK', 'TYPE', 'AGE', 'REASON'));
   for (const c of cs) {
     let reason = c.reason ?? '';
@@ -312,7 +338,8 @@ function writeImage(dw: PrefixWriter, r: Revision): void {
 }
 
 function writeReplicas(dw: PrefixWriter, r: Revision): void {
-  const a = r.status?.actualReplicas, d = r.status?.desiredReplicas;
+  const a = r.status?.actualReplicas,
+    d = r.status?.desiredReplicas;
   if (typeof a === 'number' && typeof d === 'number') dw.writeAttribute('Replicas', `${a}/${d}`);
 }
 
@@ -324,7 +351,12 @@ function writePort(dw: PrefixWriter, r: Revision): void {
 function writeEnv(dw: PrefixWriter, r: Revision, details: boolean): void {
   const c = mainContainer(r);
   if (!c) return;
-  writeSliceDesc(dw, (c.env ?? []).map((e) => `${e.name ?? ''}=${e.valueFrom ? '[ref]' : (e.value ?? '')}`), 'Env', details);
+  writeSliceDesc(
+    dw,
+    (c.env ?? []).map((e) => `${e.name ?? ''}=${e.valueFrom ? '[ref]' : (e.value ?? '')}`),
+    'Env',
+    details,
+  );
   const from: string[] = [];
   for (const f of c.envFrom ?? []) {
     const cm = f['configMapRef'] as { name?: string } | undefined;
@@ -366,8 +398,12 @@ function writeConcurrency(dw: PrefixWriter, r: Revision): void {
 function writeResources(dw: PrefixWriter, r: Revision): void {
   const c = mainContainer(r);
   if (!c) return;
-  for (const [label, key] of [['Memory', 'memory'], ['CPU', 'cpu']] as const) {
-    const req = c.resources?.requests?.[key], lim = c.resources?.limits?.[key];
+  for (const [label, key] of [
+    ['Memory', 'memory'],
+    ['CPU', 'cpu'],
+  ] as const) {
+    const req = c.resources?.requests?.[key],
+      lim = c.resources?.limits?.[key];
     const value = req && lim ? `${req} ... ${lim}` : (req ?? lim ?? '');
     if (value) dw.writeAttribute(label, value);
   }
@@ -447,7 +483,10 @@ export function revisionDescs(service: Service, revisions: Map<string, Revision>
     seen.add(name);
     out.push(desc(r));
   }
-  return out.map((d, i) => ({ d, i })).sort((a, b) => b.d.configurationGeneration - a.d.configurationGeneration || a.i - b.i).map((x) => x.d);
+  return out
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => b.d.configurationGeneration - a.d.configurationGeneration || a.i - b.i)
+    .map((x) => x.d);
 }
 
 function formatBullet(percent: number, status: string): string {
@@ -485,7 +524,10 @@ export function describeService(service: Service, descs: RevisionDesc[], nowMs: 
   const revSection = dw.writeAttribute('Revisions', '');
   dw.flush();
   for (const d of descs) {
-    const ready = (d.revision.status?.conditions ?? []).find((c) => c.type === 'Ready') ?? { type: 'Ready', status: 'Unknown' as const };
+    const ready = (d.revision.status?.conditions ?? []).find((c) => c.type === 'Ready') ?? {
+      type: 'Ready',
+      status: 'Unknown' as const,
+    };
     const section = revSection.writeColsLn(formatBullet(d.percent, ready.status), revisionHeader(d, nowMs));
     if (ready.status === 'False') section.writeAttribute('Error', ready.reason ?? '');
     writeImage(section, d.revision);

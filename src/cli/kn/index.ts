@@ -30,7 +30,13 @@ function forEachCommand(cmd: Command, f: (c: Command) => void): void {
 export async function runKn(args: string[], io: KnIo): Promise<number> {
   let code = 0;
   const program = new Command('sluice');
-  registerKnCommands(program, { ...io, setExitCode: (c) => { code = c; io.setExitCode(c); } });
+  registerKnCommands(program, {
+    ...io,
+    setExitCode: (c) => {
+      code = c;
+      io.setExitCode(c);
+    },
+  });
   forEachCommand(program, (c) => {
     c.exitOverride();
     c.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -25,13 +25,23 @@ interface ListOpts extends CommonOpts {
 }
 
 function listCommand(io: KnIo): Command {
-  const cmd = new Command('list').alias('ls').usage('[name] [flags]').description('List revisions for a given service.').argument('[name]', 'only this revision');
+  const cmd = new Command('list')
+    .alias('ls')
+    .usage('[name] [flags]')
+    .description('List revisions for a given service.')
+    .argument('[name]', 'only this revision');
   addCommon(cmd);
-  cmd.option('-s, --service <service>', 'Service name')
-    .option('-A, --all-namespaces', 'If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.')
+  cmd
+    .option('-s, --service <service>', 'Service name')
+    .option(
+      '-A, --all-namespaces',
+      'If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.',
+    )
     .addOption(new Option('-o, --output <format>', 'Output format. One of: json|yaml.'))
     .option('--no-headers', "When using the default output format, don't print headers (default: print headers).");
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Examples:
   # List all revisions
   sluice revision list
@@ -40,36 +50,48 @@ Examples:
   sluice revision list -s svc1 -n myapp
 
   # List all revisions in JSON output format
-  sluice revision list -o json`);
-  cmd.action((name: string | undefined, o: ListOpts, c: Command) => runAction(io, c, async () => {
-    if (c.args.length > 1) throw new KnError('SLUICE_ERR_KN_ARGS', `'kn revision list' accepts maximum 1 argument, not ${c.args.length} arguments as given`);
-    const { client, namespace } = connect(o, io);
-    const ns = o.allNamespaces ? '' : namespace;
-    const selectors: string[] = [];
-    if (changed(c, 'service') && o.service !== undefined) {
-      await client.get(R.services, namespace, o.service); // kn: the service must exist
-      selectors.push(`${LABEL_SERVICE}=${o.service}`);
-    }
-    const list = await client.list(R.revisions, ns, {
-      ...(selectors.length ? { labelSelector: selectors.join(',') } : {}),
-      ...(name ? { fieldSelector: `metadata.name=${name}` } : {}),
-    });
-    const items = list.items as unknown as Revision[];
-    if (o.output !== undefined) return printObject(io, o.output, asList(R.revisions, items));
-    if (items.length === 0) {
-      io.out('No revisions found.\n');
-      return;
-    }
-    const services = new Map<string, Service>();
-    for (const r of items) {
-      const svc = r.metadata?.labels?.[LABEL_SERVICE];
-      const key = `${r.metadata?.namespace ?? ''}/${svc ?? ''}`;
-      if (!svc || services.has(key)) continue;
-      const s = await client.tryGet(R.services, r.metadata?.namespace ?? namespace, svc);
-      if (s) services.set(key, s as unknown as Service);
-    }
-    io.out(formatRevisionList(items, services, io.clock.now(), { allNamespaces: o.allNamespaces === true, noHeaders: o.headers === false }));
-  }));
+  sluice revision list -o json`,
+  );
+  cmd.action((name: string | undefined, o: ListOpts, c: Command) =>
+    runAction(io, c, async () => {
+      if (c.args.length > 1)
+        throw new KnError(
+          'SLUICE_ERR_KN_ARGS',
+          `'kn revision list' accepts maximum 1 argument, not ${c.args.length} arguments as given`,
+        );
+      const { client, namespace } = connect(o, io);
+      const ns = o.allNamespaces ? '' : namespace;
+      const selectors: string[] = [];
+      if (changed(c, 'service') && o.service !== undefined) {
+        await client.get(R.services, namespace, o.service); // kn: the service must exist
+        selectors.push(`${LABEL_SERVICE}=${o.service}`);
+      }
+      const list = await client.list(R.revisions, ns, {
+        ...(selectors.length ? { labelSelector: selectors.join(',') } : {}),
+        ...(name ? { fieldSelector: `metadata.name=${name}` } : {}),
+      });
+      const items = list.items as unknown as Revision[];
+      if (o.output !== undefined) return printObject(io, o.output, asList(R.revisions, items));
+      if (items.length === 0) {
+        io.out('No revisions found.\n');
+        return;
+      }
+      const services = new Map<string, Service>();
+      for (const r of items) {
+        const svc = r.metadata?.labels?.[LABEL_SERVICE];
+        const key = `${r.metadata?.namespace ?? ''}/${svc ?? ''}`;
+        if (!svc || services.has(key)) continue;
+        const s = await client.tryGet(R.services, r.metadata?.namespace ?? namespace, svc);
+        if (s) services.set(key, s as unknown as Service);
+      }
+      io.out(
+        formatRevisionList(items, services, io.clock.now(), {
+          allNamespaces: o.allNamespaces === true,
+          noHeaders: o.headers === false,
+        }),
+      );
+    }),
+  );
   return cmd;
 }
 
@@ -79,43 +101,64 @@ interface DescribeOpts extends CommonOpts {
 }
 
 function describeCommand(io: KnIo): Command {
-  const cmd = new Command('describe').usage('NAME [flags]').description('Show details of a revision').argument('[name]', 'name of the revision');
+  const cmd = new Command('describe')
+    .usage('NAME [flags]')
+    .description('Show details of a revision')
+    .argument('[name]', 'name of the revision');
   addCommon(cmd);
-  cmd.addOption(new Option('-o, --output <format>', 'Output format. One of: json|yaml.'))
+  cmd
+    .addOption(new Option('-o, --output <format>', 'Output format. One of: json|yaml.'))
     .option('-v, --verbose', 'More output.');
-  cmd.action((name: string | undefined, o: DescribeOpts, c: Command) => runAction(io, c, async () => {
-    if (!name) throw new KnError('SLUICE_ERR_KN_ARGS', "'kn revision describe' requires name of the revision as single argument");
-    const { client, namespace } = connect(o, io);
-    const rev = (await client.get(R.revisions, namespace, name)) as unknown as Revision;
-    if (o.output !== undefined) return printObject(io, o.output, withKind(R.revisions, rev));
-    const details = o.verbose === true;
-    let svc: Service | undefined;
-    const svcName = rev.metadata?.labels?.[LABEL_SERVICE];
-    if (details && svcName) svc = (await client.get(R.services, namespace, svcName)) as unknown as Service;
-    io.out(describeRevision(rev, svc, io.clock.now(), details));
-  }));
+  cmd.action((name: string | undefined, o: DescribeOpts, c: Command) =>
+    runAction(io, c, async () => {
+      if (!name)
+        throw new KnError(
+          'SLUICE_ERR_KN_ARGS',
+          "'kn revision describe' requires name of the revision as single argument",
+        );
+      const { client, namespace } = connect(o, io);
+      const rev = (await client.get(R.revisions, namespace, name)) as unknown as Revision;
+      if (o.output !== undefined) return printObject(io, o.output, withKind(R.revisions, rev));
+      const details = o.verbose === true;
+      let svc: Service | undefined;
+      const svcName = rev.metadata?.labels?.[LABEL_SERVICE];
+      if (details && svcName) svc = (await client.get(R.services, namespace, svcName)) as unknown as Service;
+      io.out(describeRevision(rev, svc, io.clock.now(), details));
+    }),
+  );
   return cmd;
 }
 
 function deleteCommand(io: KnIo): Command {
-  const cmd = new Command('delete').alias('rm').usage('NAME [NAME ...] [flags]').description('Delete revisions').argument('[names...]', 'revisions to delete');
+  const cmd = new Command('delete')
+    .alias('rm')
+    .usage('NAME [NAME ...] [flags]')
+    .description('Delete revisions')
+    .argument('[names...]', 'revisions to delete');
   addCommon(cmd);
-  cmd.action((names: string[], o: CommonOpts, c: Command) => runAction(io, c, async () => {
-    if (names.length === 0) throw new KnError('SLUICE_ERR_KN_ARGS', "'kn revision delete' requires one or more revision name");
-    const { client, namespace } = connect(o, io);
-    const errs: string[] = [];
-    for (const n of names) {
-      try {
-        const cur: KubeObject | undefined = await client.get(R.revisions, namespace, n);
-        if (cur.metadata.deletionTimestamp) throw new KnError('SLUICE_ERR_KN_DELETING', `can't delete revision '${n}' because it has been already marked for deletion`);
-        await client.delete(R.revisions, namespace, n);
-        io.out(`Revision '${n}' deleted in namespace '${namespace}'.\n`);
-      } catch (e) {
-        errs.push(e instanceof Error ? e.message : String(e));
+  cmd.action((names: string[], o: CommonOpts, c: Command) =>
+    runAction(io, c, async () => {
+      if (names.length === 0)
+        throw new KnError('SLUICE_ERR_KN_ARGS', "'kn revision delete' requires one or more revision name");
+      const { client, namespace } = connect(o, io);
+      const errs: string[] = [];
+      for (const n of names) {
+        try {
+          const cur: KubeObject | undefined = await client.get(R.revisions, namespace, n);
+          if (cur.metadata.deletionTimestamp)
+            throw new KnError(
+              'SLUICE_ERR_KN_DELETING',
+              `can't delete revision '${n}' because it has been already marked for deletion`,
+            );
+          await client.delete(R.revisions, namespace, n);
+          io.out(`Revision '${n}' deleted in namespace '${namespace}'.\n`);
+        } catch (e) {
+          errs.push(e instanceof Error ? e.message : String(e));
+        }
       }
-    }
-    if (errs.length > 0) throw new KnError('SLUICE_ERR_KN_DELETE', errs.join('\nError: '));
-  }));
+      if (errs.length > 0) throw new KnError('SLUICE_ERR_KN_DELETE', errs.join('\nError: '));
+    }),
+  );
   return cmd;
 }
 

@@ -7,7 +7,14 @@ import type { Revision, Service } from '../../serving/types.js';
 import { asList, changed, collect, connect, intArg, printObject, runAction, withKind, type KnIo } from './context.js';
 import { anyMutation, applyEditFlags, randomConsonants, type EditFlags } from './edit.js';
 import { KnError } from './errors.js';
-import { describeService, formatServiceList, LABEL_SERVICE, readyLine, revisionDescs, serviceUrlLines } from './format.js';
+import {
+  describeService,
+  formatServiceList,
+  LABEL_SERVICE,
+  readyLine,
+  revisionDescs,
+  serviceUrlLines,
+} from './format.js';
 import { computeTraffic, referencedRevisions, splitSlice, type Target, type TrafficFlags } from './traffic.js';
 import { waitForServiceReady } from './wait.js';
 
@@ -55,32 +62,75 @@ function addEditFlags(cmd: Command, update: boolean): Command {
   const unset = update ? ' To unset, specify the name followed by a "-" (e.g., NAME-).' : '';
   return cmd
     .option('--image <image>', 'Image to run.')
-    .option('-e, --env <NAME=value>', `Environment variable to set. NAME=value; you may provide this flag any number of times to set multiple environment variables.${unset}`, collect)
-    .option('-p, --port <port>', "The port where application listens on, in the format 'NAME:PORT', where 'NAME' is optional. Examples: '--port h2c:8080' , '--port 8080'.")
-    .option('--revision-name <name>', 'The revision name to set. Must start with the service name and a dash as a prefix. Accepts golang templates, allowing {{.Service}} for the service name, {{.Generation}} for the generation, and {{.Random [n]}} for n random consonants (e.g. {{.Service}}-{{.Random 5}}-{{.Generation}})')
+    .option(
+      '-e, --env <NAME=value>',
+      `Environment variable to set. NAME=value; you may provide this flag any number of times to set multiple environment variables.${unset}`,
+      collect,
+    )
+    .option(
+      '-p, --port <port>',
+      "The port where application listens on, in the format 'NAME:PORT', where 'NAME' is optional. Examples: '--port h2c:8080' , '--port 8080'.",
+    )
+    .option(
+      '--revision-name <name>',
+      'The revision name to set. Must start with the service name and a dash as a prefix. Accepts golang templates, allowing {{.Service}} for the service name, {{.Generation}} for the generation, and {{.Random [n]}} for n random consonants (e.g. {{.Service}}-{{.Random 5}}-{{.Generation}})',
+    )
     .option('-a, --annotation <name=value>', `Annotations to set for both Service and Revision.${unset}`, collect)
     .option('--annotation-service <name=value>', `Service annotation to set.${unset}`, collect)
     .option('--annotation-revision <name=value>', `Revision annotation to set.${unset}`, collect)
     .option('-l, --label <name=value>', `Labels to set for both Service and Revision.${unset}`, collect)
-    .option('--scale <scale>', 'Set the Minimum and Maximum number of replicas: --scale 5, --scale 1..5, --scale 1.., --scale ..5')
+    .option(
+      '--scale <scale>',
+      'Set the Minimum and Maximum number of replicas: --scale 5, --scale 1..5, --scale 1.., --scale ..5',
+    )
     .option('--scale-min <n>', 'Minimum number of replicas.', intArg('scale-min'))
     .option('--scale-max <n>', 'Maximum number of replicas.', intArg('scale-max'))
-    .option('--scale-target <n>', 'Recommendation for what metric value the PodAutoscaler should attempt to maintain.', intArg('scale-target'))
-    .option('--scale-utilization <n>', 'Percentage of concurrent requests utilization before scaling up.', intArg('scale-utilization'))
+    .option(
+      '--scale-target <n>',
+      'Recommendation for what metric value the PodAutoscaler should attempt to maintain.',
+      intArg('scale-target'),
+    )
+    .option(
+      '--scale-utilization <n>',
+      'Percentage of concurrent requests utilization before scaling up.',
+      intArg('scale-utilization'),
+    )
     .option('--scale-window <duration>', 'Duration to look back for making auto-scaling decisions (eg: 10s).')
-    .option('--concurrency-limit <n>', 'Hard Limit of concurrent requests to be processed by a single replica.', intArg('concurrency-limit'))
-    .option('--timeout <seconds>', 'Duration in seconds that the request routing layer will wait for a request delivered to a container to begin replying', intArg('timeout'))
-    .option('--cluster-local', 'Specify that the service be private. (--no-cluster-local will make the service publicly available)')
+    .option(
+      '--concurrency-limit <n>',
+      'Hard Limit of concurrent requests to be processed by a single replica.',
+      intArg('concurrency-limit'),
+    )
+    .option(
+      '--timeout <seconds>',
+      'Duration in seconds that the request routing layer will wait for a request delivered to a container to begin replying',
+      intArg('timeout'),
+    )
+    .option(
+      '--cluster-local',
+      'Specify that the service be private. (--no-cluster-local will make the service publicly available)',
+    )
     .option('--no-cluster-local', 'Make the service publicly available.');
 }
 
 function addWaitFlags(cmd: Command, action: string, waitDefault = true): Command {
-  cmd.option('--wait', `Wait for 'service ${action}' operation to be completed.${waitDefault ? ' (default true)' : ''}`)
+  cmd
+    .option('--wait', `Wait for 'service ${action}' operation to be completed.${waitDefault ? ' (default true)' : ''}`)
     .option('--no-wait', `Do not wait for 'service ${action}' operation to be completed.`);
   cmd.setOptionValueWithSource('wait', waitDefault, 'default');
   return cmd
-    .option('--wait-timeout <seconds>', `Seconds to wait before giving up on waiting for service to be ${action === 'delete' ? 'deleted' : 'ready'}.`, intArg('wait-timeout'), DEFAULT_WAIT_TIMEOUT_S)
-    .option('--wait-window <seconds>', 'Seconds to wait for service to be ready after a false ready condition is returned', intArg('wait-window'), 2);
+    .option(
+      '--wait-timeout <seconds>',
+      `Seconds to wait before giving up on waiting for service to be ${action === 'delete' ? 'deleted' : 'ready'}.`,
+      intArg('wait-timeout'),
+      DEFAULT_WAIT_TIMEOUT_S,
+    )
+    .option(
+      '--wait-window <seconds>',
+      'Seconds to wait for service to be ready after a false ready condition is returned',
+      intArg('wait-window'),
+      2,
+    );
 }
 
 function editFlagsOf(cmd: Command, o: EditOpts): EditFlags {
@@ -118,20 +168,42 @@ async function listRevisionsOf(client: KubeClient, ns: string, service: string):
 }
 
 /** Checks that revisions named in --traffic/--tag exist (or are the one this command creates). */
-function checkReferencedRevisions(flags: TrafficFlags, spec: Target[], revisions: Revision[], creating: string | undefined, service: string, ns: string): void {
+function checkReferencedRevisions(
+  flags: TrafficFlags,
+  spec: Target[],
+  revisions: Revision[],
+  creating: string | undefined,
+  service: string,
+  ns: string,
+): void {
   const names = new Set(revisions.map((r) => r.metadata?.name ?? ''));
   if (creating) names.add(creating);
   for (const ref of referencedRevisions({ flags, specTraffic: spec })) {
     if (!names.has(ref)) {
-      throw new KnError('SLUICE_ERR_KN_NO_REVISION', `no revision or tag '${ref}' found for service '${service}' in namespace '${ns}' (see 'sluice revision list -s ${service}')`);
+      throw new KnError(
+        'SLUICE_ERR_KN_NO_REVISION',
+        `no revision or tag '${ref}' found for service '${service}' in namespace '${ns}' (see 'sluice revision list -s ${service}')`,
+      );
     }
   }
 }
 
-async function waitAndReport(io: KnIo, client: KubeClient, ns: string, name: string, rv: string | undefined, o: EditOpts, originalRevision: string, verbDone: string): Promise<void> {
+async function waitAndReport(
+  io: KnIo,
+  client: KubeClient,
+  ns: string,
+  name: string,
+  rv: string | undefined,
+  o: EditOpts,
+  originalRevision: string,
+  verbDone: string,
+): Promise<void> {
   io.out('\n');
   const ms = await waitForServiceReady(client, ns, name, rv, {
-    timeoutMs: o.waitTimeout * 1000, errorWindowMs: o.waitWindow * 1000, clock: io.clock, out: io.out,
+    timeoutMs: o.waitTimeout * 1000,
+    errorWindowMs: o.waitWindow * 1000,
+    clock: io.clock,
+    out: io.out,
   });
   io.out(readyLine(ms));
   io.out('\n');
@@ -139,19 +211,33 @@ async function waitAndReport(io: KnIo, client: KubeClient, ns: string, name: str
   try {
     svc = (await client.get(R.services, ns, name)) as unknown as Service;
   } catch (e) {
-    throw new KnError('SLUICE_ERR_KN_GET', `cannot fetch service '${name}' in namespace '${ns}' for extracting the URL: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new KnError(
+      'SLUICE_ERR_KN_GET',
+      `cannot fetch service '${name}' in namespace '${ns}' for extracting the URL: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
   io.out(serviceUrlLines(svc, name, verbDone, originalRevision));
 }
 
 function createCommand(io: KnIo): Command {
-  const cmd = new Command('create').usage('NAME --image IMAGE [flags]').description('Create a service').argument('[name]', 'name of the service');
+  const cmd = new Command('create')
+    .usage('NAME --image IMAGE [flags]')
+    .description('Create a service')
+    .argument('[name]', 'name of the service');
   addCommon(cmd);
   addEditFlags(cmd, false);
-  cmd.option('--force', 'Create service forcefully, replaces existing service if any.')
-    .option('--tag <revisionRef=tagName>', "Set tag (format: --tag revisionRef=tagName) where revisionRef can be a revision or '@latest' string representing latest ready revision. This flag can be specified multiple times.", collect);
+  cmd
+    .option('--force', 'Create service forcefully, replaces existing service if any.')
+    .option(
+      '--tag <revisionRef=tagName>',
+      "Set tag (format: --tag revisionRef=tagName) where revisionRef can be a revision or '@latest' string representing latest ready revision. This flag can be specified multiple times.",
+      collect,
+    );
   addWaitFlags(cmd, 'create');
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Examples:
   # Create a service 'hello' using image knativesamples/helloworld
   sluice service create hello --image knativesamples/helloworld
@@ -160,64 +246,128 @@ Examples:
   sluice service create s1 --env TARGET=v1 --env FROM=examples --image knativesamples/helloworld
 
   # Create or replace a service using --force flag
-  sluice service create --force s1 --image knativesamples/helloworld`);
-  cmd.action((name: string | undefined, o: EditOpts, c: Command) => runAction(io, c, async () => {
-    if (!name) throw new KnError('SLUICE_ERR_KN_ARGS', "'service create' requires the service name given as single argument");
-    if (!o.image) throw new KnError('SLUICE_ERR_KN_ARGS', "'service create' requires the image name to run provided with the --image option");
-    const { client, namespace } = connect(o, io);
-    const edit = editFlagsOf(c, o);
-    const base: Service = { metadata: { name, namespace }, spec: { template: { spec: { containers: [{}] } } } };
-    const service = applyEditFlags(base, edit, { nowIso: new Date(io.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'), random: (n) => randomConsonants(n, io.random), create: true });
-    const tf = trafficFlagsOf(o);
-    if (tf.tags.length > 0) {
-      const flags = { ...tf, traffic: ['@latest=100'] };
-      checkReferencedRevisions({ ...flags, traffic: [] }, [], [], service.spec?.template?.metadata?.name, name, namespace);
-      (service.spec ??= {}).traffic = computeTraffic({ serviceName: name, specTraffic: [], statusTraffic: [], revisions: [], flags, trafficChanged: false, create: true, mutation: true });
-    }
-    const existing = await client.tryGet(R.services, namespace, name);
-    if (existing && !o.force) {
-      throw new KnError('SLUICE_ERR_KN_EXISTS', `cannot create service '${name}' in namespace '${namespace}' because the service already exists and no --force option was given`);
-    }
-    let rv: string | undefined;
-    let verbs: [string, string] = ['Creating', 'created'];
-    if (existing) {
-      verbs = ['Replacing', 'replaced'];
-      const keep: Record<string, string> = {};
-      for (const k of ['serving.knative.dev/creator', 'serving.knative.dev/lastModifier']) {
-        const v = existing.metadata.annotations?.[k];
-        if (v !== undefined) keep[k] = v;
+  sluice service create --force s1 --image knativesamples/helloworld`,
+  );
+  cmd.action((name: string | undefined, o: EditOpts, c: Command) =>
+    runAction(io, c, async () => {
+      if (!name)
+        throw new KnError('SLUICE_ERR_KN_ARGS', "'service create' requires the service name given as single argument");
+      if (!o.image)
+        throw new KnError(
+          'SLUICE_ERR_KN_ARGS',
+          "'service create' requires the image name to run provided with the --image option",
+        );
+      const { client, namespace } = connect(o, io);
+      const edit = editFlagsOf(c, o);
+      const base: Service = { metadata: { name, namespace }, spec: { template: { spec: { containers: [{}] } } } };
+      const service = applyEditFlags(base, edit, {
+        nowIso: new Date(io.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+        random: (n) => randomConsonants(n, io.random),
+        create: true,
+      });
+      const tf = trafficFlagsOf(o);
+      if (tf.tags.length > 0) {
+        const flags = { ...tf, traffic: ['@latest=100'] };
+        checkReferencedRevisions(
+          { ...flags, traffic: [] },
+          [],
+          [],
+          service.spec?.template?.metadata?.name,
+          name,
+          namespace,
+        );
+        (service.spec ??= {}).traffic = computeTraffic({
+          serviceName: name,
+          specTraffic: [],
+          statusTraffic: [],
+          revisions: [],
+          flags,
+          trafficChanged: false,
+          create: true,
+          mutation: true,
+        });
       }
-      const replacement = { ...service, metadata: { ...service.metadata, annotations: { ...(service.metadata?.annotations ?? {}), ...keep }, resourceVersion: existing.metadata.resourceVersion } };
-      const cur = { metadata: { labels: existing.metadata.labels, annotations: existing.metadata.annotations }, spec: existing['spec'] };
-      if (isDeepStrictEqual(cur, { metadata: { labels: replacement.metadata.labels, annotations: replacement.metadata.annotations }, spec: replacement.spec })) {
-        io.out(`Service '${name}' replaced in namespace '${namespace}' (unchanged).\n`);
+      const existing = await client.tryGet(R.services, namespace, name);
+      if (existing && !o.force) {
+        throw new KnError(
+          'SLUICE_ERR_KN_EXISTS',
+          `cannot create service '${name}' in namespace '${namespace}' because the service already exists and no --force option was given`,
+        );
+      }
+      let rv: string | undefined;
+      let verbs: [string, string] = ['Creating', 'created'];
+      if (existing) {
+        verbs = ['Replacing', 'replaced'];
+        const keep: Record<string, string> = {};
+        for (const k of ['serving.knative.dev/creator', 'serving.knative.dev/lastModifier']) {
+          const v = existing.metadata.annotations?.[k];
+          if (v !== undefined) keep[k] = v;
+        }
+        const replacement = {
+          ...service,
+          metadata: {
+            ...service.metadata,
+            annotations: { ...(service.metadata?.annotations ?? {}), ...keep },
+            resourceVersion: existing.metadata.resourceVersion,
+          },
+        };
+        const cur = {
+          metadata: { labels: existing.metadata.labels, annotations: existing.metadata.annotations },
+          spec: existing['spec'],
+        };
+        if (
+          isDeepStrictEqual(cur, {
+            metadata: { labels: replacement.metadata.labels, annotations: replacement.metadata.annotations },
+            spec: replacement.spec,
+          })
+        ) {
+          io.out(`Service '${name}' replaced in namespace '${namespace}' (unchanged).\n`);
+          return;
+        }
+        const updated = await client.update(R.services, replacement as unknown as KubeObject);
+        rv = updated.metadata.resourceVersion;
+      } else {
+        const created = await client.create(R.services, service as unknown as KubeObject);
+        rv = created.metadata.resourceVersion;
+      }
+      if (!o.wait) {
+        io.out(`Service '${name}' ${verbs[1]} in namespace '${namespace}'.\n`);
         return;
       }
-      const updated = await client.update(R.services, replacement as unknown as KubeObject);
-      rv = updated.metadata.resourceVersion;
-    } else {
-      const created = await client.create(R.services, service as unknown as KubeObject);
-      rv = created.metadata.resourceVersion;
-    }
-    if (!o.wait) {
-      io.out(`Service '${name}' ${verbs[1]} in namespace '${namespace}'.\n`);
-      return;
-    }
-    io.out(`${verbs[0]} service '${name}' in namespace '${namespace}':\n`);
-    await waitAndReport(io, client, namespace, name, rv, o, '', verbs[1]);
-  }));
+      io.out(`${verbs[0]} service '${name}' in namespace '${namespace}':\n`);
+      await waitAndReport(io, client, namespace, name, rv, o, '', verbs[1]);
+    }),
+  );
   return cmd;
 }
 
 function updateCommand(io: KnIo): Command {
-  const cmd = new Command('update').usage('NAME [flags]').description('Update a service').argument('[name]', 'name of the service');
+  const cmd = new Command('update')
+    .usage('NAME [flags]')
+    .description('Update a service')
+    .argument('[name]', 'name of the service');
   addCommon(cmd);
   addEditFlags(cmd, true);
-  cmd.option('--traffic <revisionRef=percent>', "Set traffic distribution (format: --traffic revisionRef=percent) where revisionRef can be a revision or a tag or '@latest' string representing latest ready revision. This flag can be given multiple times with percent summing up to 100%.", collect)
-    .option('--tag <revisionRef=tagName>', "Set tag (format: --tag revisionRef=tagName) where revisionRef can be a revision or '@latest' string representing latest ready revision. This flag can be specified multiple times.", collect)
-    .option('--untag <tagName>', 'Untag revision (format: --untag tagName). This flag can be specified multiple times.', collect);
+  cmd
+    .option(
+      '--traffic <revisionRef=percent>',
+      "Set traffic distribution (format: --traffic revisionRef=percent) where revisionRef can be a revision or a tag or '@latest' string representing latest ready revision. This flag can be given multiple times with percent summing up to 100%.",
+      collect,
+    )
+    .option(
+      '--tag <revisionRef=tagName>',
+      "Set tag (format: --tag revisionRef=tagName) where revisionRef can be a revision or '@latest' string representing latest ready revision. This flag can be specified multiple times.",
+      collect,
+    )
+    .option(
+      '--untag <tagName>',
+      'Untag revision (format: --untag tagName). This flag can be specified multiple times.',
+      collect,
+    );
   addWaitFlags(cmd, 'update');
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Examples:
   # Updates a service 'svc' with new environment variables
   sluice service update svc --env KEY1=VALUE1 --env KEY2=VALUE2
@@ -229,62 +379,80 @@ Examples:
   sluice service update svc --traffic echo-v1=50 --traffic echo-v2=50
 
   # Add tag 'test' to echo-v3 revision with 10% traffic and rest to latest ready revision of service
-  sluice service update svc --tag echo-v3=test --traffic test=10,@latest=90`);
-  cmd.action((name: string | undefined, o: EditOpts, c: Command) => runAction(io, c, async () => {
-    if (!name) throw new KnError('SLUICE_ERR_KN_ARGS', "'service update' requires the service name given as single argument");
-    const given = c.options.some((opt) => changed(c, opt.attributeName()));
-    if (!given) throw new KnError('SLUICE_ERR_KN_ARGS', 'flag(s) not set\nUsage: update NAME');
-    const { client, namespace } = connect(o, io);
-    const edit = editFlagsOf(c, o);
-    const tf = trafficFlagsOf(o);
-    const trafficGiven = changed(c, 'traffic') || changed(c, 'tag') || changed(c, 'untag');
-    let latestBefore = '';
-    let result: KubeObject | undefined;
-    let unchanged = false;
-    for (let attempt = 0; ; attempt++) {
-      const cur = (await client.get(R.services, namespace, name)) as unknown as Service & KubeObject;
-      if (cur.metadata.deletionTimestamp) throw new KnError('SLUICE_ERR_KN_DELETING', `can't update service ${name} because it has been marked for deletion`);
-      latestBefore = cur.status?.latestReadyRevisionName ?? '';
-      const next = applyEditFlags(cur, edit, { nowIso: new Date(io.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'), random: (n) => randomConsonants(n, io.random), create: false });
-      if (trafficGiven) {
-        const revisions = await listRevisionsOf(client, namespace, name);
-        // An empty spec.traffic means what Knative's defaulting makes of it: 100% to @latest.
-        const given = (cur.spec?.traffic ?? []) as Target[];
-        const spec: Target[] = given.length > 0 ? given : [{ latestRevision: true, percent: 100 }];
-        checkReferencedRevisions(tf, spec, revisions, next.spec?.template?.metadata?.name, name, namespace);
-        (next.spec ??= {}).traffic = computeTraffic({
-          serviceName: name, specTraffic: spec, statusTraffic: (cur.status?.traffic ?? []) as Target[],
-          latestReadyRevisionName: latestBefore,
-          revisions: revisions.map((r) => {
-            const tags = r.metadata?.annotations?.['client.knative.dev/tags'];
-            return tags === undefined ? { name: r.metadata?.name ?? '' } : { name: r.metadata?.name ?? '', tagsAnnotation: tags };
-          }),
-          flags: tf, trafficChanged: changed(c, 'traffic'), mutation: anyMutation(edit),
+  sluice service update svc --tag echo-v3=test --traffic test=10,@latest=90`,
+  );
+  cmd.action((name: string | undefined, o: EditOpts, c: Command) =>
+    runAction(io, c, async () => {
+      if (!name)
+        throw new KnError('SLUICE_ERR_KN_ARGS', "'service update' requires the service name given as single argument");
+      const given = c.options.some((opt) => changed(c, opt.attributeName()));
+      if (!given) throw new KnError('SLUICE_ERR_KN_ARGS', 'flag(s) not set\nUsage: update NAME');
+      const { client, namespace } = connect(o, io);
+      const edit = editFlagsOf(c, o);
+      const tf = trafficFlagsOf(o);
+      const trafficGiven = changed(c, 'traffic') || changed(c, 'tag') || changed(c, 'untag');
+      let latestBefore = '';
+      let result: KubeObject | undefined;
+      let unchanged = false;
+      for (let attempt = 0; ; attempt++) {
+        const cur = (await client.get(R.services, namespace, name)) as unknown as Service & KubeObject;
+        if (cur.metadata.deletionTimestamp)
+          throw new KnError(
+            'SLUICE_ERR_KN_DELETING',
+            `can't update service ${name} because it has been marked for deletion`,
+          );
+        latestBefore = cur.status?.latestReadyRevisionName ?? '';
+        const next = applyEditFlags(cur, edit, {
+          nowIso: new Date(io.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+          random: (n) => randomConsonants(n, io.random),
+          create: false,
         });
+        if (trafficGiven) {
+          const revisions = await listRevisionsOf(client, namespace, name);
+          // An empty spec.traffic means what Knative's defaulting makes of it: 100% to @latest.
+          const given = (cur.spec?.traffic ?? []) as Target[];
+          const spec: Target[] = given.length > 0 ? given : [{ latestRevision: true, percent: 100 }];
+          checkReferencedRevisions(tf, spec, revisions, next.spec?.template?.metadata?.name, name, namespace);
+          (next.spec ??= {}).traffic = computeTraffic({
+            serviceName: name,
+            specTraffic: spec,
+            statusTraffic: (cur.status?.traffic ?? []) as Target[],
+            latestReadyRevisionName: latestBefore,
+            revisions: revisions.map((r) => {
+              const tags = r.metadata?.annotations?.['client.knative.dev/tags'];
+              return tags === undefined
+                ? { name: r.metadata?.name ?? '' }
+                : { name: r.metadata?.name ?? '', tagsAnnotation: tags };
+            }),
+            flags: tf,
+            trafficChanged: changed(c, 'traffic'),
+            mutation: anyMutation(edit),
+          });
+        }
+        if (isDeepStrictEqual(next.spec, cur.spec) && isDeepStrictEqual(next.metadata, cur.metadata)) {
+          unchanged = true;
+          break;
+        }
+        try {
+          result = await client.update(R.services, next as unknown as KubeObject);
+          break;
+        } catch (e) {
+          if (e instanceof KubeApiError && e.isConflict && attempt < 5) continue;
+          throw e;
+        }
       }
-      if (isDeepStrictEqual(next.spec, cur.spec) && isDeepStrictEqual(next.metadata, cur.metadata)) {
-        unchanged = true;
-        break;
+      if (unchanged || !result) {
+        io.out(`Service '${name}' updated in namespace '${namespace}'.\nNo new revision has been created.\n`);
+        return;
       }
-      try {
-        result = await client.update(R.services, next as unknown as KubeObject);
-        break;
-      } catch (e) {
-        if (e instanceof KubeApiError && e.isConflict && attempt < 5) continue;
-        throw e;
+      if (!o.wait) {
+        io.out(`Service '${name}' updated in namespace '${namespace}'.\n`);
+        return;
       }
-    }
-    if (unchanged || !result) {
-      io.out(`Service '${name}' updated in namespace '${namespace}'.\nNo new revision has been created.\n`);
-      return;
-    }
-    if (!o.wait) {
-      io.out(`Service '${name}' updated in namespace '${namespace}'.\n`);
-      return;
-    }
-    io.out(`Updating Service '${name}' in namespace '${namespace}':\n`);
-    await waitAndReport(io, client, namespace, name, result.metadata.resourceVersion, o, latestBefore, 'updated');
-  }));
+      io.out(`Updating Service '${name}' in namespace '${namespace}':\n`);
+      await waitAndReport(io, client, namespace, name, result.metadata.resourceVersion, o, latestBefore, 'updated');
+    }),
+  );
   return cmd;
 }
 
@@ -294,31 +462,41 @@ interface DescribeOpts extends CommonOpts {
 }
 
 function describeCommand(io: KnIo): Command {
-  const cmd = new Command('describe').usage('NAME [flags]').description('Show details of a service').argument('[name]', 'name of the service');
+  const cmd = new Command('describe')
+    .usage('NAME [flags]')
+    .description('Show details of a service')
+    .argument('[name]', 'name of the service');
   addCommon(cmd);
-  cmd.addOption(new Option('-o, --output <format>', 'Output format. One of: json|yaml|url.'))
+  cmd
+    .addOption(new Option('-o, --output <format>', 'Output format. One of: json|yaml|url.'))
     .option('-v, --verbose', 'More output.');
-  cmd.action((name: string | undefined, o: DescribeOpts, c: Command) => runAction(io, c, async () => {
-    if (!name) throw new KnError('SLUICE_ERR_KN_ARGS', "'service describe' requires the service name given as single argument");
-    const { client, namespace } = connect(o, io);
-    const svc = (await client.get(R.services, namespace, name)) as unknown as Service;
-    if (o.output !== undefined) {
-      if (o.output.toLowerCase() === 'url') io.out(`${svc.status?.url ?? ''}\n`);
-      else printObject(io, o.output, withKind(R.services, svc));
-      return;
-    }
-    const revisions = new Map<string, Revision>();
-    for (const r of await listRevisionsOf(client, namespace, name)) revisions.set(r.metadata?.name ?? '', r);
-    // Targets may name revisions outside the service's label set (e.g. created by hand).
-    for (const t of svc.status?.traffic ?? []) {
-      if (t.revisionName && !revisions.has(t.revisionName)) {
-        const r = await client.tryGet(R.revisions, namespace, t.revisionName);
-        if (r) revisions.set(t.revisionName, r as unknown as Revision);
+  cmd.action((name: string | undefined, o: DescribeOpts, c: Command) =>
+    runAction(io, c, async () => {
+      if (!name)
+        throw new KnError(
+          'SLUICE_ERR_KN_ARGS',
+          "'service describe' requires the service name given as single argument",
+        );
+      const { client, namespace } = connect(o, io);
+      const svc = (await client.get(R.services, namespace, name)) as unknown as Service;
+      if (o.output !== undefined) {
+        if (o.output.toLowerCase() === 'url') io.out(`${svc.status?.url ?? ''}\n`);
+        else printObject(io, o.output, withKind(R.services, svc));
+        return;
       }
-    }
-    const details = o.verbose === true;
-    io.out(describeService(svc, revisionDescs(svc, revisions, details), io.clock.now(), details));
-  }));
+      const revisions = new Map<string, Revision>();
+      for (const r of await listRevisionsOf(client, namespace, name)) revisions.set(r.metadata?.name ?? '', r);
+      // Targets may name revisions outside the service's label set (e.g. created by hand).
+      for (const t of svc.status?.traffic ?? []) {
+        if (t.revisionName && !revisions.has(t.revisionName)) {
+          const r = await client.tryGet(R.revisions, namespace, t.revisionName);
+          if (r) revisions.set(t.revisionName, r as unknown as Revision);
+        }
+      }
+      const details = o.verbose === true;
+      io.out(describeService(svc, revisionDescs(svc, revisions, details), io.clock.now(), details));
+    }),
+  );
   return cmd;
 }
 
@@ -329,23 +507,42 @@ interface ListOpts extends CommonOpts {
 }
 
 function listCommand(io: KnIo): Command {
-  const cmd = new Command('list').alias('ls').usage('[name] [flags]').description('List services').argument('[name]', 'only this service');
+  const cmd = new Command('list')
+    .alias('ls')
+    .usage('[name] [flags]')
+    .description('List services')
+    .argument('[name]', 'only this service');
   addCommon(cmd);
-  cmd.option('-A, --all-namespaces', 'If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.')
+  cmd
+    .option(
+      '-A, --all-namespaces',
+      'If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.',
+    )
     .addOption(new Option('-o, --output <format>', 'Output format. One of: json|yaml.'))
     .option('--no-headers', "When using the default output format, don't print headers (default: print headers).");
-  cmd.action((name: string | undefined, o: ListOpts, c: Command) => runAction(io, c, async () => {
-    if (c.args.length > 1) throw new KnError('SLUICE_ERR_KN_ARGS', "'kn service list' accepts maximum 1 argument");
-    const { client, namespace } = connect(o, io);
-    const list = await client.list(R.services, o.allNamespaces ? '' : namespace, name ? { fieldSelector: `metadata.name=${name}` } : {});
-    const items = list.items as unknown as Service[];
-    if (o.output !== undefined) return printObject(io, o.output, asList(R.services, items));
-    if (items.length === 0) {
-      io.out('No services found.\n');
-      return;
-    }
-    io.out(formatServiceList(items, io.clock.now(), { allNamespaces: o.allNamespaces === true, noHeaders: o.headers === false }));
-  }));
+  cmd.action((name: string | undefined, o: ListOpts, c: Command) =>
+    runAction(io, c, async () => {
+      if (c.args.length > 1) throw new KnError('SLUICE_ERR_KN_ARGS', "'kn service list' accepts maximum 1 argument");
+      const { client, namespace } = connect(o, io);
+      const list = await client.list(
+        R.services,
+        o.allNamespaces ? '' : namespace,
+        name ? { fieldSelector: `metadata.name=${name}` } : {},
+      );
+      const items = list.items as unknown as Service[];
+      if (o.output !== undefined) return printObject(io, o.output, asList(R.services, items));
+      if (items.length === 0) {
+        io.out('No services found.\n');
+        return;
+      }
+      io.out(
+        formatServiceList(items, io.clock.now(), {
+          allNamespaces: o.allNamespaces === true,
+          noHeaders: o.headers === false,
+        }),
+      );
+    }),
+  );
   return cmd;
 }
 
@@ -356,41 +553,53 @@ interface DeleteOpts extends CommonOpts {
 }
 
 function deleteCommand(io: KnIo): Command {
-  const cmd = new Command('delete').alias('rm').usage('NAME [NAME ...] [flags]').description('Delete services').argument('[names...]', 'services to delete');
+  const cmd = new Command('delete')
+    .alias('rm')
+    .usage('NAME [NAME ...] [flags]')
+    .description('Delete services')
+    .argument('[names...]', 'services to delete');
   addCommon(cmd);
   cmd.option('--all', 'Delete all services in a namespace.');
   addWaitFlags(cmd, 'delete', false);
-  cmd.action((names: string[], o: DeleteOpts, c: Command) => runAction(io, c, async () => {
-    if (names.length === 0 && !o.all) throw new KnError('SLUICE_ERR_KN_ARGS', "'service delete' requires the service name(s)");
-    if (names.length > 0 && o.all) throw new KnError('SLUICE_ERR_KN_ARGS', "'service delete' with --all flag requires no arguments");
-    const { client, namespace } = connect(o, io);
-    let targets = names;
-    if (o.all) {
-      targets = (await client.list(R.services, namespace)).items.map((s) => s.metadata.name ?? '');
-      if (targets.length === 0) {
-        io.out('No services found.\n');
-        return;
+  cmd.action((names: string[], o: DeleteOpts, c: Command) =>
+    runAction(io, c, async () => {
+      if (names.length === 0 && !o.all)
+        throw new KnError('SLUICE_ERR_KN_ARGS', "'service delete' requires the service name(s)");
+      if (names.length > 0 && o.all)
+        throw new KnError('SLUICE_ERR_KN_ARGS', "'service delete' with --all flag requires no arguments");
+      const { client, namespace } = connect(o, io);
+      let targets = names;
+      if (o.all) {
+        targets = (await client.list(R.services, namespace)).items.map((s) => s.metadata.name ?? '');
+        if (targets.length === 0) {
+          io.out('No services found.\n');
+          return;
+        }
       }
-    }
-    const errs: string[] = [];
-    for (const n of targets) {
-      try {
-        await client.delete(R.services, namespace, n);
-        if (o.wait) await waitGone(client, namespace, n, o.waitTimeout * 1000);
-        io.out(`Service '${n}' successfully deleted in namespace '${namespace}'.\n`);
-      } catch (e) {
-        errs.push(e instanceof Error ? e.message : String(e));
+      const errs: string[] = [];
+      for (const n of targets) {
+        try {
+          await client.delete(R.services, namespace, n);
+          if (o.wait) await waitGone(client, namespace, n, o.waitTimeout * 1000);
+          io.out(`Service '${n}' successfully deleted in namespace '${namespace}'.\n`);
+        } catch (e) {
+          errs.push(e instanceof Error ? e.message : String(e));
+        }
       }
-    }
-    if (errs.length > 0) throw new KnError('SLUICE_ERR_KN_DELETE', errs.join('\nError: '));
-  }));
+      if (errs.length > 0) throw new KnError('SLUICE_ERR_KN_DELETE', errs.join('\nError: '));
+    }),
+  );
   return cmd;
 }
 
 async function waitGone(client: KubeClient, ns: string, name: string, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (await client.tryGet(R.services, ns, name)) {
-    if (Date.now() > end) throw new KnError('SLUICE_ERR_KN_WAIT_TIMEOUT', `timeout: service '${name}' not deleted after ${Math.trunc(timeoutMs / 1000)} seconds`);
+    if (Date.now() > end)
+      throw new KnError(
+        'SLUICE_ERR_KN_WAIT_TIMEOUT',
+        `timeout: service '${name}' not deleted after ${Math.trunc(timeoutMs / 1000)} seconds`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -72,11 +72,17 @@ function newTarget(tag: string, revision: string, percent: number, latest: boole
 
 function repeating(flag: string, name: string): KnError {
   const what = name === LATEST_REF ? `identifier ${LATEST_REF}` : `revision reference ${name}`;
-  return new KnError('SLUICE_ERR_KN_TRAFFIC_REPEAT', `repetition of ${what} is not allowed, use only once with ${flag} flag`);
+  return new KnError(
+    'SLUICE_ERR_KN_TRAFFIC_REPEAT',
+    `repetition of ${what} is not allowed, use only once with ${flag} flag`,
+  );
 }
 
 function overwritingTag(tag: string): KnError {
-  return new KnError('SLUICE_ERR_KN_TAG_EXISTS', `refusing to overwrite existing tag in service, add flag '--untag ${tag}' in command to untag it`);
+  return new KnError(
+    'SLUICE_ERR_KN_TAG_EXISTS',
+    `refusing to overwrite existing tag in service, add flag '--untag ${tag}' in command to untag it`,
+  );
 }
 
 function sumError(sum: number): KnError {
@@ -85,11 +91,17 @@ function sumError(sum: number): KnError {
 
 function parsePercent(s: string): number {
   if (!/^[+-]?\d+$/.test(s)) {
-    throw new KnError('SLUICE_ERR_KN_TRAFFIC_PERCENT', `error converting given ${s} to integer value for traffic distribution`);
+    throw new KnError(
+      'SLUICE_ERR_KN_TRAFFIC_PERCENT',
+      `error converting given ${s} to integer value for traffic distribution`,
+    );
   }
   const n = Number.parseInt(s, 10);
   if (n < 0 || n > 100) {
-    throw new KnError('SLUICE_ERR_KN_TRAFFIC_PERCENT', `invalid value for traffic percent ${n}, expected 0 <= percent <= 100`);
+    throw new KnError(
+      'SLUICE_ERR_KN_TRAFFIC_PERCENT',
+      `invalid value for traffic percent ${n}, expected 0 <= percent <= 100`,
+    );
   }
   return n;
 }
@@ -137,7 +149,10 @@ export function verifyTraffic(input: ComputeInput): string[] {
     if (!rev) break;
     // A revision counts as given when named directly, by its tags annotation, or by its tag in status.
     const tagsOfRev = existing.filter((t) => t.revisionName === rev.name && t.tag).map((t) => t.tag!);
-    const present = refs.has(rev.name) || (rev.tagsAnnotation !== undefined && refs.has(rev.tagsAnnotation)) || tagsOfRev.some((t) => refs.has(t));
+    const present =
+      refs.has(rev.name) ||
+      (rev.tagsAnnotation !== undefined && refs.has(rev.tagsAnnotation)) ||
+      tagsOfRev.some((t) => refs.has(t));
     if (!present) return [...traffic, `${rev.name}=${100 - sum}`];
   }
   throw sumError(sum);
@@ -156,7 +171,10 @@ export function computeTraffic(input: ComputeInput): Target[] {
     else missing.push(tag);
   }
   if (missing.length > 0) {
-    throw new KnError('SLUICE_ERR_KN_UNTAG', `tag(s) ${missing.join(', ')} not present for any revisions of service ${input.serviceName}`);
+    throw new KnError(
+      'SLUICE_ERR_KN_UNTAG',
+      `tag(s) ${missing.join(', ')} not present for any revisions of service ${input.serviceName}`,
+    );
   }
 
   const tagPresent = (tag: string): boolean => traffic.some((t) => t.tag === tag);
@@ -169,7 +187,10 @@ export function computeTraffic(input: ComputeInput): Target[] {
       if (existingTag === tag) continue;
       if (tagPresent(tag)) throw overwritingTag(tag);
       if (existingTag !== '') {
-        throw new KnError('SLUICE_ERR_KN_TAG_EXISTS', `tag '${existingTag}' exists on latest ready revision of service, refusing to overwrite existing tag with '${tag}', add flag '--untag ${existingTag}' in command to untag it`);
+        throw new KnError(
+          'SLUICE_ERR_KN_TAG_EXISTS',
+          `tag '${existingTag}' exists on latest ready revision of service, refusing to overwrite existing tag with '${tag}', add flag '--untag ${existingTag}' in command to untag it`,
+        );
       }
       if (latest) latest.tag = tag;
       else traffic.push(newTarget(tag, '', 0, true));

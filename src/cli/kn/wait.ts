@@ -18,14 +18,12 @@ export interface WaitOptions {
 }
 
 /** What one observed object means for the wait; pure. */
-export type WaitStep =
-  | { kind: 'skip' }
-  | { kind: 'ready' }
-  | { kind: 'progress'; message: string; failed?: string };
+export type WaitStep = { kind: 'skip' } | { kind: 'ready' } | { kind: 'progress'; message: string; failed?: string };
 
 export function observe(obj: KubeObject): WaitStep {
   const status = obj['status'] as { observedGeneration?: number; conditions?: Condition[] } | undefined;
-  if (!status || status.observedGeneration === undefined || status.observedGeneration !== obj.metadata.generation) return { kind: 'skip' };
+  if (!status || status.observedGeneration === undefined || status.observedGeneration !== obj.metadata.generation)
+    return { kind: 'skip' };
   const ready = (status.conditions ?? []).find((c) => c.type === 'Ready');
   if (!ready) return { kind: 'skip' };
   if (ready.status === 'True') return { kind: 'ready' };
@@ -38,7 +36,13 @@ export function observe(obj: KubeObject): WaitStep {
  * Resolves with the elapsed milliseconds when the Service is Ready; rejects with kn's messages
  * (`timeout: service 'hello' not ready after 600 seconds`, or `Reason: message` after the window).
  */
-export function waitForServiceReady(client: KubeClient, namespace: string, name: string, resourceVersion: string | undefined, o: WaitOptions): Promise<number> {
+export function waitForServiceReady(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  resourceVersion: string | undefined,
+  o: WaitOptions,
+): Promise<number> {
   const start = o.clock.now();
   const elapsed = (): number => o.clock.now() - start;
   return new Promise<number>((resolvePromise, rejectPromise) => {
@@ -56,8 +60,16 @@ export function waitForServiceReady(client: KubeClient, namespace: string, name:
       if (err) rejectPromise(err);
       else resolvePromise(elapsed());
     };
-    const timeout = setTimeout(() => finish(new KnError('SLUICE_ERR_KN_WAIT_TIMEOUT',
-      `timeout: service '${name}' not ready after ${Math.trunc(o.timeoutMs / 1000)} seconds`)), o.timeoutMs);
+    const timeout = setTimeout(
+      () =>
+        finish(
+          new KnError(
+            'SLUICE_ERR_KN_WAIT_TIMEOUT',
+            `timeout: service '${name}' not ready after ${Math.trunc(o.timeoutMs / 1000)} seconds`,
+          ),
+        ),
+      o.timeoutMs,
+    );
 
     const onObject = (obj: KubeObject): void => {
       if (obj.metadata.resourceVersion) rv = obj.metadata.resourceVersion;
@@ -83,16 +95,26 @@ export function waitForServiceReady(client: KubeClient, namespace: string, name:
     const startWatch = async (): Promise<void> => {
       if (finished) return;
       try {
-        watch = await client.watch(R.services, namespace, { fieldSelector: `metadata.name=${name}`, resourceVersion: rv, allowWatchBookmarks: true },
+        watch = await client.watch(
+          R.services,
+          namespace,
+          { fieldSelector: `metadata.name=${name}`, resourceVersion: rv, allowWatchBookmarks: true },
           (type, obj) => {
             if (type === 'MODIFIED' || type === 'ADDED') onObject(obj);
             else if (type === 'BOOKMARK' && obj.metadata.resourceVersion) rv = obj.metadata.resourceVersion;
-            else if (type === 'DELETED') finish(new KnError('SLUICE_ERR_KN_WAIT_DELETED', `service '${name}' was deleted while waiting for it to become ready`));
+            else if (type === 'DELETED')
+              finish(
+                new KnError(
+                  'SLUICE_ERR_KN_WAIT_DELETED',
+                  `service '${name}' was deleted while waiting for it to become ready`,
+                ),
+              );
           },
           () => {
             // The stream ended (server timeout, restart): resume from the last resourceVersion seen.
             if (!finished) setTimeout(() => void startWatch(), 200);
-          });
+          },
+        );
         if (finished) watch.stop();
       } catch (e) {
         finish(e instanceof Error ? e : new Error(String(e)));

@@ -49,7 +49,22 @@ export type BatchPlan =
     }
   | { batchable: false; reason: string };
 
-const AGGREGATORS = ['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'group', 'quantile', 'topk', 'bottomk', 'count_values', 'limitk', 'limit_ratio'];
+const AGGREGATORS = [
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'stddev',
+  'stdvar',
+  'group',
+  'quantile',
+  'topk',
+  'bottomk',
+  'count_values',
+  'limitk',
+  'limit_ratio',
+];
 const BLOCKERS: { re: RegExp; name: string }[] = [
   { re: /\bon\s*\(/, name: 'on(...)' },
   { re: /\bignoring\s*\(/, name: 'ignoring(...)' },
@@ -107,16 +122,24 @@ function skipSpace(s: string, i: number): number {
   return i;
 }
 
-interface Edit { at: number; end: number; text: string }
+interface Edit {
+  at: number;
+  end: number;
+  text: string;
+}
 
 /** Rewrites `template` for batching, or says why it cannot be. */
 export function planBatch(template: string, labels: BatchLabels = KNATIVE_LABELS): BatchPlan {
   const scan = scanTemplate(template);
   if (scan.problems.length > 0) return { batchable: false, reason: scan.problems[0]?.detail ?? 'bad template' };
-  if (!scan.refs.some((r) => r.name === 'revision')) return { batchable: false, reason: 'the template does not select a revision with {{revision}}' };
-  if (scan.refs.some((r) => r.name === 'stableRevision')) return { batchable: false, reason: 'the template uses {{stableRevision}}; a series cannot belong to one rollout' };
+  if (!scan.refs.some((r) => r.name === 'revision'))
+    return { batchable: false, reason: 'the template does not select a revision with {{revision}}' };
+  if (scan.refs.some((r) => r.name === 'stableRevision'))
+    return { batchable: false, reason: 'the template uses {{stableRevision}}; a series cannot belong to one rollout' };
   const masked = mask(template);
-  for (const b of BLOCKERS) if (b.re.test(masked)) return { batchable: false, reason: `the template uses ${b.name}, which changes how series match` };
+  for (const b of BLOCKERS)
+    if (b.re.test(masked))
+      return { batchable: false, reason: `the template uses ${b.name}, which changes how series match` };
 
   // 1. Equality matchers on placeholders become regex matchers.
   const labelOf: Partial<Record<'revision' | 'namespace' | 'service', string>> = {};
@@ -127,7 +150,11 @@ export function planBatch(template: string, labels: BatchLabels = KNATIVE_LABELS
   });
   const left = scanTemplate(rewritten.replace(/[A-Za-z_][A-Za-z0-9_]*=~"\{\{(revision|namespace|service)\}\}"/g, ''));
   const stray = left.refs.find((r) => r.name === 'revision' || r.name === 'namespace' || r.name === 'service');
-  if (stray) return { batchable: false, reason: `{{${stray.name}}} is used outside an equality label matcher (label="{{${stray.name}}}")` };
+  if (stray)
+    return {
+      batchable: false,
+      reason: `{{${stray.name}}} is used outside an equality label matcher (label="{{${stray.name}}}")`,
+    };
   if (labelOf.revision === undefined) return { batchable: false, reason: 'no label="{{revision}}" matcher' };
 
   const groupBy = [labelOf.revision, labelOf.namespace ?? labels.namespace];
@@ -139,7 +166,10 @@ export function planBatch(template: string, labels: BatchLabels = KNATIVE_LABELS
     const close = matchParen(m2, listOpen);
     if (close < 0) return { blocked: 'unbalanced parentheses' };
     const inner = rewritten.slice(listOpen + 1, close);
-    const have = inner.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    const have = inner
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
     const missing = groupBy.filter((g) => !have.includes(g));
     if (missing.length === 0) return null;
     return { at: listOpen + 1, end: close, text: [...have, ...missing].join(', ') };
@@ -150,11 +180,16 @@ export function planBatch(template: string, labels: BatchLabels = KNATIVE_LABELS
     const modifier = /^(by|without)\b/.exec(m2.slice(i));
     if (modifier) {
       const listOpen = skipSpace(m2, i + modifier[0].length);
-      if (m2[listOpen] !== '(') return { batchable: false, reason: `cannot read the ${modifier[0]} clause after ${m[0]}` };
+      if (m2[listOpen] !== '(')
+        return { batchable: false, reason: `cannot read the ${modifier[0]} clause after ${m[0]}` };
       if (modifier[0] === 'without') {
         const close = matchParen(m2, listOpen);
-        const inner = rewritten.slice(listOpen + 1, close).split(',').map((x) => x.trim());
-        if (groupBy.some((g) => inner.includes(g))) return { batchable: false, reason: `${m[0]} without (...) removes a batching label` };
+        const inner = rewritten
+          .slice(listOpen + 1, close)
+          .split(',')
+          .map((x) => x.trim());
+        if (groupBy.some((g) => inner.includes(g)))
+          return { batchable: false, reason: `${m[0]} without (...) removes a batching label` };
         continue;
       }
       const e = addLabels(listOpen);
@@ -169,10 +204,15 @@ export function planBatch(template: string, labels: BatchLabels = KNATIVE_LABELS
     const postfix = /^(by|without)\b/.exec(m2.slice(after));
     if (postfix) {
       const listOpen = skipSpace(m2, after + postfix[0].length);
-      if (m2[listOpen] !== '(') return { batchable: false, reason: `cannot read the ${postfix[0]} clause after ${m[0]}(...)` };
+      if (m2[listOpen] !== '(')
+        return { batchable: false, reason: `cannot read the ${postfix[0]} clause after ${m[0]}(...)` };
       if (postfix[0] === 'without') {
-        const inner = rewritten.slice(listOpen + 1, matchParen(m2, listOpen)).split(',').map((x) => x.trim());
-        if (groupBy.some((g) => inner.includes(g))) return { batchable: false, reason: `${m[0]} without (...) removes a batching label` };
+        const inner = rewritten
+          .slice(listOpen + 1, matchParen(m2, listOpen))
+          .split(',')
+          .map((x) => x.trim());
+        if (groupBy.some((g) => inner.includes(g)))
+          return { batchable: false, reason: `${m[0]} without (...) removes a batching label` };
         continue;
       }
       const e = addLabels(listOpen);
@@ -198,7 +238,11 @@ export function alternation(values: readonly string[]): string {
 }
 
 /** Renders a batch plan's template for a set of rollouts. */
-export function renderBatch(plan: Extract<BatchPlan, { batchable: true }>, members: readonly { revision: string; namespace: string; service: string }[], interval: string): string {
+export function renderBatch(
+  plan: Extract<BatchPlan, { batchable: true }>,
+  members: readonly { revision: string; namespace: string; service: string }[],
+  interval: string,
+): string {
   const vars: TemplateVars = {
     revision: alternation(members.map((m) => m.revision)),
     namespace: alternation(members.map((m) => m.namespace)),
@@ -213,6 +257,16 @@ export function renderBatch(plan: Extract<BatchPlan, { batchable: true }>, membe
  * The series of `result` that belong to one revision: its revision label matches, and so does the
  * namespace label when the series carries one.
  */
-export function seriesFor<T extends { metric: Record<string, string> }>(result: readonly T[], revisionLabel: string, namespaceLabel: string, revision: string, namespace: string): T[] {
-  return result.filter((s) => s.metric[revisionLabel] === revision && (s.metric[namespaceLabel] === undefined || s.metric[namespaceLabel] === namespace));
+export function seriesFor<T extends { metric: Record<string, string> }>(
+  result: readonly T[],
+  revisionLabel: string,
+  namespaceLabel: string,
+  revision: string,
+  namespace: string,
+): T[] {
+  return result.filter(
+    (s) =>
+      s.metric[revisionLabel] === revision &&
+      (s.metric[namespaceLabel] === undefined || s.metric[namespaceLabel] === namespace),
+  );
 }

@@ -36,11 +36,19 @@ export interface AnalysisEngineOptions {
   concurrency?: number;
 }
 
-interface Member { req: AnalysisRequest; metric: MetricSpec }
-interface Group { metric: MetricSpec; windowMs: number; members: Member[] }
+interface Member {
+  req: AnalysisRequest;
+  metric: MetricSpec;
+}
+interface Group {
+  metric: MetricSpec;
+  windowMs: number;
+  members: Member[];
+}
 
 /** Values per revision from a query result: one number (vector/scalar) or samples (matrix). */
-type Extracted = { kind: 'value'; value: number | undefined; series: number } | { kind: 'samples'; samples: number[]; series: number };
+type Extracted =
+  { kind: 'value'; value: number | undefined; series: number } | { kind: 'samples'; samples: number[]; series: number };
 
 function num(s: string): number {
   // Prometheus sends sample values as strings, including "NaN", "+Inf" and "-Inf"; Number() rejects "+Inf".
@@ -71,7 +79,11 @@ export class AnalysisEngine {
    * One round for every request, evaluated at `at` (ms since epoch; also the round's timestamp).
    * Returns a round per request key, with a result for every metric of that request.
    */
-  async run(requests: readonly AnalysisRequest[], at: number, signal?: AbortSignal): Promise<Map<string, AnalysisRound>> {
+  async run(
+    requests: readonly AnalysisRequest[],
+    at: number,
+    signal?: AbortSignal,
+  ): Promise<Map<string, AnalysisRound>> {
     const results = new Map<string, MetricResult[]>(requests.map((r) => [r.key, []]));
     const groups = new Map<string, Group>();
     for (const req of requests) {
@@ -89,26 +101,59 @@ export class AnalysisEngine {
         for (let i = 0; i < g.members.length; i += this.#maxRevisions) {
           const chunk = g.members.slice(i, i + this.#maxRevisions);
           tasks.push(async () => {
-            const revisions = chunk.flatMap((m) => (this.#isStatistical(m.metric) ? [m, { ...m, req: { ...m.req, revision: m.req.stableRevision } }] : [m]));
-            const promql = this.#wrap(g.metric, renderBatch(plan, revisions.map((m) => m.req), formatPromDuration(g.windowMs)));
+            const revisions = chunk.flatMap((m) =>
+              this.#isStatistical(m.metric) ? [m, { ...m, req: { ...m.req, revision: m.req.stableRevision } }] : [m],
+            );
+            const promql = this.#wrap(
+              g.metric,
+              renderBatch(
+                plan,
+                revisions.map((m) => m.req),
+                formatPromDuration(g.windowMs),
+              ),
+            );
             const outcome = await this.#ask(promql, at, signal);
             for (const m of chunk) {
               const ns = plan.labelOf.namespace ?? this.#labels.namespace;
-              results.get(m.req.key)?.push(this.#judge(m, promql, outcome, (rev) => this.#extract(outcome, (r) => seriesFor(r, plan.labelOf.revision ?? this.#labels.revision, ns, rev, m.req.namespace))));
+              results
+                .get(m.req.key)
+                ?.push(
+                  this.#judge(m, promql, outcome, (rev) =>
+                    this.#extract(outcome, (r) =>
+                      seriesFor(r, plan.labelOf.revision ?? this.#labels.revision, ns, rev, m.req.namespace),
+                    ),
+                  ),
+                );
             }
           });
         }
       } else {
         for (const m of g.members) {
           tasks.push(async () => {
-            const vars = { revision: m.req.revision, stableRevision: m.req.stableRevision, namespace: m.req.namespace, service: m.req.service, interval: formatPromDuration(g.windowMs) };
+            const vars = {
+              revision: m.req.revision,
+              stableRevision: m.req.stableRevision,
+              namespace: m.req.namespace,
+              service: m.req.service,
+              interval: formatPromDuration(g.windowMs),
+            };
             const promql = this.#wrap(m.metric, renderTemplate(m.metric.query, vars));
             const outcome = await this.#ask(promql, at, signal);
             let stableOutcome: PromData | PrometheusError = outcome;
             if (this.#isStatistical(m.metric)) {
-              stableOutcome = await this.#ask(this.#wrap(m.metric, renderTemplate(m.metric.query, { ...vars, revision: m.req.stableRevision })), at, signal);
+              stableOutcome = await this.#ask(
+                this.#wrap(m.metric, renderTemplate(m.metric.query, { ...vars, revision: m.req.stableRevision })),
+                at,
+                signal,
+              );
             }
-            results.get(m.req.key)?.push(this.#judge(m, promql, outcome, (rev) => this.#extract(rev === m.req.revision ? outcome : stableOutcome, (r) => [...r])));
+            results
+              .get(m.req.key)
+              ?.push(
+                this.#judge(m, promql, outcome, (rev) =>
+                  this.#extract(rev === m.req.revision ? outcome : stableOutcome, (r) => [...r]),
+                ),
+              );
           });
         }
       }
@@ -140,7 +185,12 @@ export class AnalysisEngine {
       }
       return data;
     } catch (e) {
-      const err = e instanceof PrometheusError ? e : new PrometheusError(RolloutErrorCode.PromUnavailable, e instanceof Error ? e.message : String(e), promql, { cause: e });
+      const err =
+        e instanceof PrometheusError
+          ? e
+          : new PrometheusError(RolloutErrorCode.PromUnavailable, e instanceof Error ? e.message : String(e), promql, {
+              cause: e,
+            });
       if (err.code === RolloutErrorCode.PromQuery) {
         if (!this.#loggedQueryErrors.has(promql)) {
           this.#loggedQueryErrors.add(promql);
@@ -148,13 +198,19 @@ export class AnalysisEngine {
         }
       } else if (this.#down === null) {
         this.#down = err.message;
-        this.#log?.warn({ code: err.code }, `Prometheus unavailable, checks report no data until it answers: ${err.message}`);
+        this.#log?.warn(
+          { code: err.code },
+          `Prometheus unavailable, checks report no data until it answers: ${err.message}`,
+        );
       }
       return err;
     }
   }
 
-  #extract<T extends { metric: Record<string, string> }>(outcome: PromData | PrometheusError, pick: (series: readonly T[]) => T[]): Extracted | PrometheusError {
+  #extract<T extends { metric: Record<string, string> }>(
+    outcome: PromData | PrometheusError,
+    pick: (series: readonly T[]) => T[],
+  ): Extracted | PrometheusError {
     if (outcome instanceof PrometheusError) return outcome;
     switch (outcome.resultType) {
       case 'scalar':
@@ -163,7 +219,11 @@ export class AnalysisEngine {
         return { kind: 'value', value: undefined, series: 0 };
       case 'vector': {
         const s = pick(outcome.result as unknown as T[]) as unknown as { value: [number, string] }[];
-        return { kind: 'value', value: s.length === 1 ? num((s[0] as { value: [number, string] }).value[1]) : undefined, series: s.length };
+        return {
+          kind: 'value',
+          value: s.length === 1 ? num((s[0] as { value: [number, string] }).value[1]) : undefined,
+          series: s.length,
+        };
       }
       case 'matrix': {
         const s = pick(outcome.result as unknown as T[]) as unknown as { values: [number, string][] }[];
@@ -172,7 +232,12 @@ export class AnalysisEngine {
     }
   }
 
-  #judge(m: Member, query: string, outcome: PromData | PrometheusError, forRevision: (rev: string) => Extracted | PrometheusError): MetricResult {
+  #judge(
+    m: Member,
+    query: string,
+    outcome: PromData | PrometheusError,
+    forRevision: (rev: string) => Extracted | PrometheusError,
+  ): MetricResult {
     const name = m.metric.name;
     if (outcome instanceof PrometheusError) return this.#failure(name, query, outcome);
     const canary = forRevision(m.req.revision);
@@ -185,14 +250,24 @@ export class AnalysisEngine {
       return judgeMannWhitney(name, query, cs, ss, m.metric.judge);
     }
     if (canary.series > 1) {
-      return { status: 'error', metric: name, query, code: RolloutErrorCode.AnalysisAmbiguous, reason: `${canary.series} series for revision ${m.req.revision}; aggregate the query (e.g. sum(...)) so it returns one value per revision` };
+      return {
+        status: 'error',
+        metric: name,
+        query,
+        code: RolloutErrorCode.AnalysisAmbiguous,
+        reason: `${canary.series} series for revision ${m.req.revision}; aggregate the query (e.g. sum(...)) so it returns one value per revision`,
+      };
     }
     const value = canary.kind === 'value' ? canary.value : canary.samples.at(-1);
     return judgeThreshold(name, query, value, m.metric.thresholdRange ?? {});
   }
 
   #failure(metric: string, query: string, e: PrometheusError): MetricResult {
-    if (e.code === RolloutErrorCode.PromQuery || e.code === RolloutErrorCode.PromBadResponse || e.code === RolloutErrorCode.PromTooLarge) {
+    if (
+      e.code === RolloutErrorCode.PromQuery ||
+      e.code === RolloutErrorCode.PromBadResponse ||
+      e.code === RolloutErrorCode.PromTooLarge
+    ) {
       return { status: 'error', metric, query, code: e.code, reason: e.message };
     }
     return { status: 'noData', metric, query, reason: `Prometheus unavailable: ${e.message}` };

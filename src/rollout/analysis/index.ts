@@ -2,8 +2,23 @@
 // the answers (threshold, Mann-Whitney U). Judges are pure; the client and the engine do I/O.
 export { PrometheusClient, type PrometheusClientOptions, type PromData, type QueryOptions } from './prometheus.js';
 export { AnalysisEngine, type AnalysisEngineOptions, type AnalysisRequest } from './engine.js';
-export { planBatch, renderBatch, alternation, seriesFor, KNATIVE_LABELS, type BatchPlan, type BatchLabels } from './batch.js';
+export {
+  planBatch,
+  renderBatch,
+  alternation,
+  seriesFor,
+  KNATIVE_LABELS,
+  type BatchPlan,
+  type BatchLabels,
+} from './batch.js';
 export { judgeThreshold, type ThresholdRange } from './judges/threshold.js';
-export { judgeMannWhitney, mannWhitneyU, hodgesLehmann, normalCdf, normalQuantile, type MannWhitneyConfig } from './judges/mann-whitney.js';
+export {
+  judgeMannWhitney,
+  mannWhitneyU,
+  hodgesLehmann,
+  normalCdf,
+  normalQuantile,
+  type MannWhitneyConfig,
+} from './judges/mann-whitney.js';
 export { scanTemplate, renderTemplate, TEMPLATE_VARIABLES, type TemplateVars } from './template.js';
 export type * from './result.js';

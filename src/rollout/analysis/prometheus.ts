@@ -2,8 +2,14 @@
 // batched queries never hit URL limits), a timeout per request, a cap on the response size, and typed errors.
 import { PrometheusError, RolloutErrorCode } from '../errors.js';
 
-export interface VectorSample { metric: Record<string, string>; value: [number, string] }
-export interface MatrixSeries { metric: Record<string, string>; values: [number, string][] }
+export interface VectorSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+export interface MatrixSeries {
+  metric: Record<string, string>;
+  values: [number, string][];
+}
 export type PromData =
   | { resultType: 'vector'; result: VectorSample[] }
   | { resultType: 'matrix'; result: MatrixSeries[] }
@@ -77,21 +83,65 @@ export class PrometheusClient {
     try {
       body = JSON.parse(text);
     } catch (e) {
-      if (res.status >= 500) throw new PrometheusError(RolloutErrorCode.PromUnavailable, `Prometheus answered HTTP ${res.status}: ${text.slice(0, 200)}`, promql, { status: res.status, cause: e });
-      throw new PrometheusError(RolloutErrorCode.PromBadResponse, `Prometheus answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, promql, { status: res.status, cause: e });
+      if (res.status >= 500)
+        throw new PrometheusError(
+          RolloutErrorCode.PromUnavailable,
+          `Prometheus answered HTTP ${res.status}: ${text.slice(0, 200)}`,
+          promql,
+          { status: res.status, cause: e },
+        );
+      throw new PrometheusError(
+        RolloutErrorCode.PromBadResponse,
+        `Prometheus answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+        promql,
+        { status: res.status, cause: e },
+      );
     }
-    if (!isRecord(body)) throw new PrometheusError(RolloutErrorCode.PromBadResponse, 'Prometheus answered JSON that is not an object', promql, { status: res.status });
+    if (!isRecord(body))
+      throw new PrometheusError(
+        RolloutErrorCode.PromBadResponse,
+        'Prometheus answered JSON that is not an object',
+        promql,
+        { status: res.status },
+      );
     if (body.status === 'error') {
       const errorType = typeof body.errorType === 'string' ? body.errorType : 'unknown';
       const msg = typeof body.error === 'string' ? body.error : 'no message';
       // bad_data is the query's fault; timeout/execution/unavailable are Prometheus's (no data, not a verdict).
-      const code = errorType === 'bad_data' ? RolloutErrorCode.PromQuery : errorType === 'timeout' ? RolloutErrorCode.PromTimeout : res.status >= 500 ? RolloutErrorCode.PromUnavailable : RolloutErrorCode.PromQuery;
-      throw new PrometheusError(code, `Prometheus rejected the query (${errorType}): ${msg}; query: ${promql}`, promql, { errorType, status: res.status });
+      const code =
+        errorType === 'bad_data'
+          ? RolloutErrorCode.PromQuery
+          : errorType === 'timeout'
+            ? RolloutErrorCode.PromTimeout
+            : res.status >= 500
+              ? RolloutErrorCode.PromUnavailable
+              : RolloutErrorCode.PromQuery;
+      throw new PrometheusError(
+        code,
+        `Prometheus rejected the query (${errorType}): ${msg}; query: ${promql}`,
+        promql,
+        { errorType, status: res.status },
+      );
     }
-    if (!res.ok) throw new PrometheusError(res.status >= 500 ? RolloutErrorCode.PromUnavailable : RolloutErrorCode.PromBadResponse, `Prometheus answered HTTP ${res.status}`, promql, { status: res.status });
+    if (!res.ok)
+      throw new PrometheusError(
+        res.status >= 500 ? RolloutErrorCode.PromUnavailable : RolloutErrorCode.PromBadResponse,
+        `Prometheus answered HTTP ${res.status}`,
+        promql,
+        { status: res.status },
+      );
     const data = body.data;
-    if (!isRecord(data) || !['vector', 'matrix', 'scalar', 'string'].includes(String(data.resultType)) || !Array.isArray(data.result)) {
-      throw new PrometheusError(RolloutErrorCode.PromBadResponse, 'Prometheus answered without data.resultType/data.result', promql, { status: res.status });
+    if (
+      !isRecord(data) ||
+      !['vector', 'matrix', 'scalar', 'string'].includes(String(data.resultType)) ||
+      !Array.isArray(data.result)
+    ) {
+      throw new PrometheusError(
+        RolloutErrorCode.PromBadResponse,
+        'Prometheus answered without data.resultType/data.result',
+        promql,
+        { status: res.status },
+      );
     }
     return data as unknown as PromData;
   }
@@ -100,7 +150,11 @@ export class PrometheusClient {
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > this.#maxBytes) {
       await res.body?.cancel();
-      throw new PrometheusError(RolloutErrorCode.PromTooLarge, `Prometheus response of ${declared} bytes exceeds the ${this.#maxBytes}-byte limit; narrow the query`, promql);
+      throw new PrometheusError(
+        RolloutErrorCode.PromTooLarge,
+        `Prometheus response of ${declared} bytes exceeds the ${this.#maxBytes}-byte limit; narrow the query`,
+        promql,
+      );
     }
     if (!res.body) return '';
     const reader = res.body.getReader();
@@ -112,7 +166,11 @@ export class PrometheusClient {
       size += value.byteLength;
       if (size > this.#maxBytes) {
         await reader.cancel();
-        throw new PrometheusError(RolloutErrorCode.PromTooLarge, `Prometheus response exceeds the ${this.#maxBytes}-byte limit; narrow the query`, promql);
+        throw new PrometheusError(
+          RolloutErrorCode.PromTooLarge,
+          `Prometheus response exceeds the ${this.#maxBytes}-byte limit; narrow the query`,
+          promql,
+        );
       }
       chunks.push(value);
     }
@@ -120,10 +178,25 @@ export class PrometheusClient {
   }
 
   #transportError(e: unknown, promql: string, timeout: AbortSignal): PrometheusError {
-    if (timeout.aborted) return new PrometheusError(RolloutErrorCode.PromTimeout, `Prometheus did not answer within ${this.#timeoutMs} ms`, promql, { cause: e });
+    if (timeout.aborted)
+      return new PrometheusError(
+        RolloutErrorCode.PromTimeout,
+        `Prometheus did not answer within ${this.#timeoutMs} ms`,
+        promql,
+        { cause: e },
+      );
     const name = e instanceof Error ? e.name : '';
-    if (name === 'AbortError') return new PrometheusError(RolloutErrorCode.PromTimeout, 'Prometheus query aborted by the caller', promql, { cause: e });
-    const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
-    return new PrometheusError(RolloutErrorCode.PromUnavailable, `cannot reach Prometheus at ${this.#shown}: ${cause}`, promql, { cause: e });
+    if (name === 'AbortError')
+      return new PrometheusError(RolloutErrorCode.PromTimeout, 'Prometheus query aborted by the caller', promql, {
+        cause: e,
+      });
+    const cause =
+      e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
+    return new PrometheusError(
+      RolloutErrorCode.PromUnavailable,
+      `cannot reach Prometheus at ${this.#shown}: ${cause}`,
+      promql,
+      { cause: e },
+    );
   }
 }

@@ -26,10 +26,25 @@ interface Base {
   /** Kayenta: a critical metric that fails rolls back at once, whatever failureLimit says. */
   critical?: boolean;
 }
-export interface PassResult extends Base { status: 'pass'; value: number; reason?: string }
-export interface FailResult extends Base { status: 'fail'; value: number | null; reason: string }
-export interface NoDataResult extends Base { status: 'noData'; reason: string }
-export interface ErrorResult extends Base { status: 'error'; reason: string; code: string }
+export interface PassResult extends Base {
+  status: 'pass';
+  value: number;
+  reason?: string;
+}
+export interface FailResult extends Base {
+  status: 'fail';
+  value: number | null;
+  reason: string;
+}
+export interface NoDataResult extends Base {
+  status: 'noData';
+  reason: string;
+}
+export interface ErrorResult extends Base {
+  status: 'error';
+  reason: string;
+  code: string;
+}
 export type MetricResult = PassResult | FailResult | NoDataResult | ErrorResult;
 export type MetricStatus = MetricResult['status'];
 

@@ -11,7 +11,10 @@ export interface TemplateRef {
   start: number;
   end: number;
 }
-export interface TemplateProblem { offset: number; detail: string }
+export interface TemplateProblem {
+  offset: number;
+  detail: string;
+}
 
 const REF = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)?\s*\}\}/g;
 
@@ -31,14 +34,18 @@ export function scanTemplate(template: string): { refs: TemplateRef[]; problems:
     covered += template.slice(last, start) + ' '.repeat(m[0].length);
     last = start + m[0].length;
     if (!isKnown(name)) {
-      problems.push({ offset: start, detail: `unknown template variable "{{${name}}}"; known: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(', ')}` });
+      problems.push({
+        offset: start,
+        detail: `unknown template variable "{{${name}}}"; known: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(', ')}`,
+      });
       continue;
     }
     refs.push({ name, start, end: start + m[0].length });
   }
   covered += template.slice(last);
   const open = covered.indexOf('{{');
-  if (open >= 0) problems.push({ offset: open, detail: 'unclosed "{{" in template; placeholders look like {{revision}}' });
+  if (open >= 0)
+    problems.push({ offset: open, detail: 'unclosed "{{" in template; placeholders look like {{revision}}' });
   const close = covered.indexOf('}}');
   if (close >= 0 && open < 0) problems.push({ offset: close, detail: 'stray "}}" in template' });
   return { refs, problems };
@@ -46,7 +53,9 @@ export function scanTemplate(template: string): { refs: TemplateRef[]; problems:
 
 /** Substitutes every known placeholder. Pre: `scanTemplate(template).problems` is empty. */
 export function renderTemplate(template: string, vars: TemplateVars): string {
-  return template.replace(REF, (whole, name: string | undefined) => (name !== undefined && isKnown(name) ? vars[name] : whole));
+  return template.replace(REF, (whole, name: string | undefined) =>
+    name !== undefined && isKnown(name) ? vars[name] : whole,
+  );
 }
 
 /** Whether `template` uses `{{name}}`. */

@@ -24,7 +24,14 @@ import { EventNotifier } from './notifier.js';
 import { observedTraffic, pickStable, revisionReadiness, specTrafficIs } from './observe.js';
 import { PolicySet, type GoverningPolicy, type PolicyProblems } from './policies.js';
 import { analysisRecord, appendRun, buildStatus, canonical, notificationsOf } from './status.js';
-import type { Notifier, RevisionObject, RolloutNotification, RolloutObject, RolloutObjectStatus, ServiceObject } from './types.js';
+import type {
+  Notifier,
+  RevisionObject,
+  RolloutNotification,
+  RolloutObject,
+  RolloutObjectStatus,
+  ServiceObject,
+} from './types.js';
 
 export interface RolloutControllerOptions {
   client: KubeClient;
@@ -87,7 +94,17 @@ function msg(e: unknown): string {
 }
 
 class Controller implements RolloutController {
-  readonly stats: RolloutControllerStats = { reconciles: 0, statusWrites: 0, trafficPatches: 0, analysisRuns: 0, analysisRequests: 0, maxRequestsPerRun: 0, notifications: 0, conflicts: 0, errors: 0 };
+  readonly stats: RolloutControllerStats = {
+    reconciles: 0,
+    statusWrites: 0,
+    trafficPatches: 0,
+    analysisRuns: 0,
+    analysisRequests: 0,
+    maxRequestsPerRun: 0,
+    notifications: 0,
+    conflicts: 0,
+    errors: 0,
+  };
   readonly ready: Promise<void>;
   readonly #o: RolloutControllerOptions;
   readonly #client: KubeClient;
@@ -126,7 +143,10 @@ class Controller implements RolloutController {
     this.#clock = o.clock;
     this.#notifier = o.notifier ?? new EventNotifier(o.client);
     this.#engine = new AnalysisEngine({
-      client: new PrometheusClient({ url: o.prometheusUrl, ...(o.prometheusTimeoutMs ? { timeoutMs: o.prometheusTimeoutMs } : {}) }),
+      client: new PrometheusClient({
+        url: o.prometheusUrl,
+        ...(o.prometheusTimeoutMs ? { timeoutMs: o.prometheusTimeoutMs } : {}),
+      }),
       logger: o.log.child({ part: 'analysis' }),
       batch: true,
     });
@@ -140,7 +160,10 @@ class Controller implements RolloutController {
 
   async #start(): Promise<void> {
     const svcKey = (s: KubeObject): string => keyOf(s.metadata.namespace ?? 'default', s.metadata.name ?? '');
-    this.#services.onAdd((s) => this.#enqueue(svcKey(s))).onUpdate((s) => this.#enqueue(svcKey(s))).onDelete((s) => this.#enqueue(svcKey(s)));
+    this.#services
+      .onAdd((s) => this.#enqueue(svcKey(s)))
+      .onUpdate((s) => this.#enqueue(svcKey(s)))
+      .onDelete((s) => this.#enqueue(svcKey(s)));
     const onRevision = (r: RevisionObject): void => {
       const ns = r.metadata.namespace ?? 'default';
       const svc = r.metadata.labels?.[REVISION_SERVICE_LABEL];
@@ -159,10 +182,13 @@ class Controller implements RolloutController {
       if (problems) this.#report(problems);
       this.#enqueueNamespace(p.metadata.namespace ?? 'default');
     };
-    this.#policyObjects.onAdd(onPolicy).onUpdate(onPolicy).onDelete((p) => {
-      this.#policies.deleteApi(p.metadata.namespace ?? 'default', p.metadata.name ?? '');
-      this.#enqueueNamespace(p.metadata.namespace ?? 'default');
-    });
+    this.#policyObjects
+      .onAdd(onPolicy)
+      .onUpdate(onPolicy)
+      .onDelete((p) => {
+        this.#policies.deleteApi(p.metadata.namespace ?? 'default', p.metadata.name ?? '');
+        this.#enqueueNamespace(p.metadata.namespace ?? 'default');
+      });
     for (const inf of [this.#services, this.#revisions, this.#rollouts, this.#policyObjects]) {
       inf.onError((e) => this.#log.warn({ err: msg(e) }, 'watch error; resuming'));
     }
@@ -174,9 +200,17 @@ class Controller implements RolloutController {
     this.#started = true;
     for (const s of this.#services.list()) this.#enqueue(svcKey(s));
     const resync = this.#o.resyncMs ?? 30_000;
-    this.#resyncTimer = setInterval(() => { for (const k of this.#governed) this.#enqueue(k); }, resync);
+    this.#resyncTimer = setInterval(() => {
+      for (const k of this.#governed) this.#enqueue(k);
+    }, resync);
     this.#resyncTimer.unref();
-    this.#log.info({ policies: this.#policies.all().length, prometheus: this.#o.prometheusUrl.replace(/\/\/[^@/]+@/, '//[REDACTED]@') }, 'rollout controller started');
+    this.#log.info(
+      {
+        policies: this.#policies.all().length,
+        prometheus: this.#o.prometheusUrl.replace(/\/\/[^@/]+@/, '//[REDACTED]@'),
+      },
+      'rollout controller started',
+    );
   }
 
   #pollPolicies(): void {
@@ -184,18 +218,24 @@ class Controller implements RolloutController {
     if (!dir || this.#closed) return;
     const r = this.#policies.loadDir(dir);
     for (const p of r.problems) this.#report(p);
-    if (r.changed && this.#started) for (const s of this.#services.list()) this.#enqueue(keyOf(s.metadata.namespace ?? 'default', s.metadata.name ?? ''));
+    if (r.changed && this.#started)
+      for (const s of this.#services.list())
+        this.#enqueue(keyOf(s.metadata.namespace ?? 'default', s.metadata.name ?? ''));
     this.#pollTimer = setTimeout(() => this.#pollPolicies(), this.#o.policiesPollMs ?? 1000);
     this.#pollTimer.unref();
   }
 
   #report(p: PolicyProblems): void {
-    this.#log.error({ source: p.source, errors: p.errors.map((e) => e.where()) }, `invalid rollout policy ${p.source}; the last good version (if any) stays in force:\n${p.errors.map((e) => `  ${e.where()}`).join('\n')}`);
+    this.#log.error(
+      { source: p.source, errors: p.errors.map((e) => e.where()) },
+      `invalid rollout policy ${p.source}; the last good version (if any) stays in force:\n${p.errors.map((e) => `  ${e.where()}`).join('\n')}`,
+    );
   }
 
   #enqueueNamespace(ns: string): void {
     if (!this.#started) return;
-    for (const s of this.#services.list()) if ((s.metadata.namespace ?? 'default') === ns) this.#enqueue(keyOf(ns, s.metadata.name ?? ''));
+    for (const s of this.#services.list())
+      if ((s.metadata.namespace ?? 'default') === ns) this.#enqueue(keyOf(ns, s.metadata.name ?? ''));
   }
 
   // ---- work queue ----
@@ -274,7 +314,11 @@ class Controller implements RolloutController {
     }
     const policy = this.#policies.match(svc);
     if (!policy) {
-      if (this.#governed.delete(key)) this.#log.info({ rollout: key }, 'no RolloutPolicy governs this Service any more; leaving its traffic as it is');
+      if (this.#governed.delete(key))
+        this.#log.info(
+          { rollout: key },
+          'no RolloutPolicy governs this Service any more; leaving its traffic as it is',
+        );
       this.#forget(key);
       return;
     }
@@ -301,7 +345,10 @@ class Controller implements RolloutController {
       const owner = ro.metadata.ownerReferences?.find((r) => r.kind === 'Service' && r.name === name);
       if (owner && svc.metadata.uid && owner.uid !== svc.metadata.uid) {
         // A Service deleted and created again under the same name: the old Rollout's state is not this one's.
-        this.#log.info({ rollout: `${ns}/${name}` }, 'Rollout belongs to an earlier Service of this name; starting over');
+        this.#log.info(
+          { rollout: `${ns}/${name}` },
+          'Rollout belongs to an earlier Service of this name; starting over',
+        );
         await this.#client.delete(R.rollouts, ns, name).catch(() => undefined);
         return undefined;
       }
@@ -310,9 +357,19 @@ class Controller implements RolloutController {
     try {
       return await this.#client.create<RolloutObject>(R.rollouts, {
         metadata: {
-          name, namespace: ns,
+          name,
+          namespace: ns,
           labels: { 'app.kubernetes.io/managed-by': 'sluice', [REVISION_SERVICE_LABEL]: name },
-          ownerReferences: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', name, uid: svc.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+          ownerReferences: [
+            {
+              apiVersion: 'serving.knative.dev/v1',
+              kind: 'Service',
+              name,
+              uid: svc.metadata.uid ?? '',
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
         spec: { serviceName: name, policyRef: { name: policy.name }, commands: [] },
       });
@@ -329,7 +386,9 @@ class Controller implements RolloutController {
     for (const r of new Set([state.canaryRevision, state.stableRevision, ...(latest ? [latest] : [])])) {
       revisions[r] = revisionReadiness(this.#revisions.get(ns, r));
     }
-    const commands: Command[] = (ro.spec?.commands ?? []).map((c) => (c.full === undefined ? { seq: c.seq, kind: c.kind } : { seq: c.seq, kind: c.kind, full: c.full }));
+    const commands: Command[] = (ro.spec?.commands ?? []).map((c) =>
+      c.full === undefined ? { seq: c.seq, kind: c.kind } : { seq: c.seq, kind: c.kind, full: c.full },
+    );
     const obs: Observations = { policy: policy.spec, revisions, commands };
     if (latest) obs.latestRevision = latest;
     const traffic = observedTraffic(svc);
@@ -348,11 +407,21 @@ class Controller implements RolloutController {
     if (!state) {
       const stable = pickStable(svc);
       if (!stable) {
-        const waiting: RolloutObjectStatus = { phase: 'Pending', message: `waiting for a ready revision of ${name} to pin as stable`, policy: policy.source };
+        const waiting: RolloutObjectStatus = {
+          phase: 'Pending',
+          message: `waiting for a ready revision of ${name} to pin as stable`,
+          policy: policy.source,
+        };
         if (canonical(waiting) === canonical(prev)) return true;
         return (await this.#writeStatus(ro, waiting)) !== null;
       }
-      state = initialState({ namespace: ns, service: name, stableRevision: stable, now, stableTag: makePlan(policy.spec).stableTag });
+      state = initialState({
+        namespace: ns,
+        service: name,
+        stableRevision: stable,
+        now,
+        stableTag: makePlan(policy.spec).stableTag,
+      });
       this.#log.info({ rollout: key, stable }, `pinning ${stable} as the stable revision (100%)`);
     }
     const obs = this.#observe(svc, ro, policy, state);
@@ -364,12 +433,19 @@ class Controller implements RolloutController {
     } catch (e) {
       // A bug or an impossible policy must not take the controller down; say it on the Rollout.
       this.#log.error({ rollout: key, err: msg(e) }, 'rollout machine failed');
-      return (await this.#writeStatus(ro, { ...prev, message: `internal error deciding this rollout: ${msg(e)}` })) !== null;
+      return (
+        (await this.#writeStatus(ro, { ...prev, message: `internal error deciding this rollout: ${msg(e)}` })) !== null
+      );
     }
     const fresh = notificationsOf(res.actions, policy.spec.alerts, policy.spec.rollback?.gitRevert === true);
     const pending = [...(prev.pendingNotifications ?? []), ...fresh];
     const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
-    const next = buildStatus(res.state, { policy: policy.source, analysisRuns: runs, pending, generation: ro.metadata.generation });
+    const next = buildStatus(res.state, {
+      policy: policy.source,
+      analysisRuns: runs,
+      pending,
+      generation: ro.metadata.generation,
+    });
     if (canonical(next) !== canonical(prev)) {
       if ((await this.#writeStatus(ro, next)) === null) return false;
     }
@@ -396,8 +472,21 @@ class Controller implements RolloutController {
 
   #logDecision(key: string, before: RolloutState, res: StepResult): void {
     const s = res.state;
-    if (s.phase !== before.phase || s.currentStep !== before.currentStep || s.canaryRevision !== before.canaryRevision) {
-      this.#log.info({ rollout: key, phase: s.phase, step: `${s.currentStep}/${s.totalSteps}`, canary: s.canaryRevision, weight: s.canaryWeight }, s.message);
+    if (
+      s.phase !== before.phase ||
+      s.currentStep !== before.currentStep ||
+      s.canaryRevision !== before.canaryRevision
+    ) {
+      this.#log.info(
+        {
+          rollout: key,
+          phase: s.phase,
+          step: `${s.currentStep}/${s.totalSteps}`,
+          canary: s.canaryRevision,
+          weight: s.canaryWeight,
+        },
+        s.message,
+      );
     }
   }
 
@@ -412,7 +501,15 @@ class Controller implements RolloutController {
           trafficAsked = true;
           break;
         case 'runAnalysis':
-          this.#pendingAnalysis.set(key, { key, namespace: a.namespace, service: a.service, revision: a.revision, stableRevision: a.stableRevision, metrics: a.metrics, windowMs: a.windowMs });
+          this.#pendingAnalysis.set(key, {
+            key,
+            namespace: a.namespace,
+            service: a.service,
+            revision: a.revision,
+            stableRevision: a.stableRevision,
+            metrics: a.metrics,
+            windowMs: a.windowMs,
+          });
           this.#scheduleAnalysis();
           break;
         case 'setHeaderRoute':
@@ -420,7 +517,10 @@ class Controller implements RolloutController {
           // Knative has no header routes; the tagged URL serves the B revision.
           if (!this.#headerWarned.has(key)) {
             this.#headerWarned.add(key);
-            this.#log.warn({ rollout: key, tag: a.tag }, 'header-based routing is not available through Knative Service traffic; the tag URL serves the new revision');
+            this.#log.warn(
+              { rollout: key, tag: a.tag },
+              'header-based routing is not available through Knative Service traffic; the tag URL serves the new revision',
+            );
           }
           break;
         case 'notify':
@@ -430,8 +530,18 @@ class Controller implements RolloutController {
     // setTraffic = the whole list in one merge patch. The same check restores the pinned split when something
     // else (a GitOps apply, `kn service update --traffic`) rewrote spec.traffic, and pins a newly governed Service.
     if (!specTrafficIs(svc, state.traffic)) {
-      if (!trafficAsked) this.#log.info({ rollout: key, want: state.traffic, found: svc.spec?.traffic ?? null }, 'spec.traffic differs from the rollout\'s split; restoring it');
-      await this.#client.patch(R.services, ns, name, { spec: { traffic: state.traffic.map((t) => ({ ...t })) } }, 'merge');
+      if (!trafficAsked)
+        this.#log.info(
+          { rollout: key, want: state.traffic, found: svc.spec?.traffic ?? null },
+          "spec.traffic differs from the rollout's split; restoring it",
+        );
+      await this.#client.patch(
+        R.services,
+        ns,
+        name,
+        { spec: { traffic: state.traffic.map((t) => ({ ...t })) } },
+        'merge',
+      );
       this.stats.trafficPatches++;
     }
   }
@@ -455,7 +565,9 @@ class Controller implements RolloutController {
     // A merge patch of the status subresource: only this list changes. A newer outbox written by a later
     // decision cannot be lost, as one Service is never reconciled twice at once.
     const remaining = pending.filter((n) => !delivered.has(n.id));
-    await this.#client.patch(R.rollouts, ns, name, { status: { pendingNotifications: remaining } }, 'merge', { subresource: 'status' });
+    await this.#client.patch(R.rollouts, ns, name, { status: { pendingNotifications: remaining } }, 'merge', {
+      subresource: 'status',
+    });
   }
 
   // ---- batched analysis ----
@@ -481,7 +593,8 @@ class Controller implements RolloutController {
         this.#enqueue(k);
       }
     } catch (e) {
-      if (!this.#closed) this.#log.warn({ err: msg(e) }, 'analysis round failed; the machine asks again after one interval');
+      if (!this.#closed)
+        this.#log.warn({ err: msg(e) }, 'analysis round failed; the machine asks again after one interval');
     } finally {
       this.#analysisRunning = false;
       if (this.#pendingAnalysis.size > 0) this.#scheduleAnalysis();

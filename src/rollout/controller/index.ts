@@ -2,9 +2,22 @@
 // matched by RolloutPolicies (API objects and an optional policies/ directory), keeps each rollout's state in
 // its Rollout object, writes traffic as one patch of the Service's spec.traffic, batches analysis across all
 // rollouts, and reports events through a Notifier. Imports kube/; the pure core does not import this folder.
-export { startRolloutController, type RolloutController, type RolloutControllerOptions, type RolloutControllerStats } from './controller.js';
+export {
+  startRolloutController,
+  type RolloutController,
+  type RolloutControllerOptions,
+  type RolloutControllerStats,
+} from './controller.js';
 export { EventNotifier, eventName } from './notifier.js';
 export { PolicySet, validateApiPolicy, type GoverningPolicy, type PolicyProblems } from './policies.js';
-export { revisionReadiness, normalizeTraffic, sameTargets, specTrafficIs, pickStable, observedTraffic, matchesLabels } from './observe.js';
+export {
+  revisionReadiness,
+  normalizeTraffic,
+  sameTargets,
+  specTrafficIs,
+  pickStable,
+  observedTraffic,
+  matchesLabels,
+} from './observe.js';
 export { buildStatus, analysisRecord, appendRun, notificationsOf, canonical, ANALYSIS_HISTORY } from './status.js';
 export type * from './types.js';

@@ -34,8 +34,17 @@ export class EventNotifier implements Notifier {
     const at = new Date(n.at).toISOString();
     try {
       await this.#client.create(R.events, {
-        metadata: { name: eventName(n), namespace: n.namespace, annotations: { 'delivery.sluice.dev/notification-id': n.id } },
-        involvedObject: { apiVersion: 'delivery.sluice.dev/v1alpha1', kind: 'Rollout', namespace: n.namespace, name: n.service },
+        metadata: {
+          name: eventName(n),
+          namespace: n.namespace,
+          annotations: { 'delivery.sluice.dev/notification-id': n.id },
+        },
+        involvedObject: {
+          apiVersion: 'delivery.sluice.dev/v1alpha1',
+          kind: 'Rollout',
+          namespace: n.namespace,
+          name: n.service,
+        },
         reason: REASONS[n.event],
         message: n.message,
         type: WARNINGS.includes(n.event) ? 'Warning' : 'Normal',

@@ -81,6 +81,9 @@ export function observedTraffic(svc: ServiceObject): TrafficTarget[] | undefined
 }
 
 /** Whether `labels` carries every pair of `matchLabels`. */
-export function matchesLabels(labels: Record<string, string> | undefined, matchLabels: Record<string, string>): boolean {
+export function matchesLabels(
+  labels: Record<string, string> | undefined,
+  matchLabels: Record<string, string>,
+): boolean {
   return Object.entries(matchLabels).every(([k, v]) => labels?.[k] === v);
 }

@@ -39,7 +39,11 @@ export function validateApiPolicy(obj: KubeObject): { policy: GoverningPolicy | 
   return { policy: { namespace: ns, name, source, spec: p.policy.spec }, errors: [] };
 }
 
-interface FileEntry { sig: string; policies: GoverningPolicy[]; errorText: string }
+interface FileEntry {
+  sig: string;
+  policies: GoverningPolicy[];
+  errorText: string;
+}
 
 export class PolicySet {
   readonly #api = new Map<string, GoverningPolicy>();
@@ -73,7 +77,9 @@ export class PolicySet {
   loadDir(dir: string, displayDir = 'policies'): { changed: boolean; problems: PolicyProblems[] } {
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
+      names = readdirSync(dir)
+        .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
+        .sort();
     } catch {
       names = [];
     }
@@ -104,7 +110,11 @@ export class PolicySet {
       const r = parsePolicies(text, file);
       if (r.errors.length > 0) {
         // Last good kept: the entry keeps its policies, only the signature moves on (no re-parse every poll).
-        this.#files.set(n, { sig, policies: prev?.policies ?? [], errorText: r.errors.map((e) => e.where()).join('\n') });
+        this.#files.set(n, {
+          sig,
+          policies: prev?.policies ?? [],
+          errorText: r.errors.map((e) => e.where()).join('\n'),
+        });
         const p = this.#once(`file:${n}`, file, r.errors);
         if (p) problems.push(p);
         continue;
@@ -142,7 +152,15 @@ export class PolicySet {
   match(svc: ServiceObject): GoverningPolicy | null {
     const ns = svc.metadata.namespace ?? 'default';
     const name = svc.metadata.name ?? '';
-    const hits = this.all().filter((p) => p.namespace === ns && (p.spec.targetRef ? p.spec.targetRef.name === name : p.spec.selector ? matchesLabels(svc.metadata.labels, p.spec.selector.matchLabels) : false));
+    const hits = this.all().filter(
+      (p) =>
+        p.namespace === ns &&
+        (p.spec.targetRef
+          ? p.spec.targetRef.name === name
+          : p.spec.selector
+            ? matchesLabels(svc.metadata.labels, p.spec.selector.matchLabels)
+            : false),
+    );
     hits.sort((a, b) => Number(!a.spec.targetRef) - Number(!b.spec.targetRef) || a.name.localeCompare(b.name));
     return hits[0] ?? null;
   }

@@ -9,8 +9,21 @@ import type { AnalysisRunRecord, RolloutNotification, RolloutObjectStatus } from
 /** How many analysis rounds a Rollout keeps in `status.analysisRuns`. */
 export const ANALYSIS_HISTORY = 10;
 
-export function buildStatus(state: RolloutState, extra: { policy: string; analysisRuns: AnalysisRunRecord[]; pending: RolloutNotification[]; generation: number | undefined }): RolloutObjectStatus {
-  const st: RolloutObjectStatus = { ...toStatus(state), policy: extra.policy, analysisRuns: extra.analysisRuns, pendingNotifications: extra.pending };
+export function buildStatus(
+  state: RolloutState,
+  extra: {
+    policy: string;
+    analysisRuns: AnalysisRunRecord[];
+    pending: RolloutNotification[];
+    generation: number | undefined;
+  },
+): RolloutObjectStatus {
+  const st: RolloutObjectStatus = {
+    ...toStatus(state),
+    policy: extra.policy,
+    analysisRuns: extra.analysisRuns,
+    pendingNotifications: extra.pending,
+  };
   if (extra.generation !== undefined) st.observedGeneration = extra.generation;
   return st;
 }
@@ -19,7 +32,11 @@ export function buildStatus(state: RolloutState, extra: { policy: string; analys
  * The record of a round the machine consumed (state.analysis.lastRoundAt === round.at), with each metric's
  * value next to its threshold; null when the round was ignored (another revision, an old round, not running).
  */
-export function analysisRecord(round: AnalysisRound, state: RolloutState, policy: RolloutPolicySpec): AnalysisRunRecord | null {
+export function analysisRecord(
+  round: AnalysisRound,
+  state: RolloutState,
+  policy: RolloutPolicySpec,
+): AnalysisRunRecord | null {
   if (state.analysis.lastRoundAt !== round.at || round.revision !== state.canaryRevision) return null;
   const specs = new Map((policy.analysis?.metrics ?? []).map((m) => [m.name, m]));
   const results = new Map(round.results.map((r) => [r.metric, r]));
@@ -34,11 +51,19 @@ export function analysisRecord(round: AnalysisRound, state: RolloutState, policy
     if (q) m.query = q;
     return m;
   });
-  const verdict = metrics.some((m) => m.verdict === 'fail') ? 'fail' : metrics.some((m) => m.verdict === 'hold') ? 'hold' : 'pass';
+  const verdict = metrics.some((m) => m.verdict === 'fail')
+    ? 'fail'
+    : metrics.some((m) => m.verdict === 'hold')
+      ? 'hold'
+      : 'pass';
   return { at: new Date(round.at).toISOString(), revision: round.revision, step: state.currentStep, verdict, metrics };
 }
 
-export function appendRun(runs: readonly AnalysisRunRecord[] | undefined, rec: AnalysisRunRecord | null, keep = ANALYSIS_HISTORY): AnalysisRunRecord[] {
+export function appendRun(
+  runs: readonly AnalysisRunRecord[] | undefined,
+  rec: AnalysisRunRecord | null,
+  keep = ANALYSIS_HISTORY,
+): AnalysisRunRecord[] {
   const all = [...(runs ?? [])];
   if (rec) all.push(rec);
   return all.slice(-keep);
@@ -48,7 +73,11 @@ export function appendRun(runs: readonly AnalysisRunRecord[] | undefined, rec: A
  * The notify actions of one decision as notifications. The id is a pure function of the decision (rollout,
  * event, revision, time, position), so the same decision replayed after a crash gives the same ids.
  */
-export function notificationsOf(actions: readonly Action[], alerts: RolloutPolicySpec['alerts'], gitRevert = false): RolloutNotification[] {
+export function notificationsOf(
+  actions: readonly Action[],
+  alerts: RolloutPolicySpec['alerts'],
+  gitRevert = false,
+): RolloutNotification[] {
   const out: RolloutNotification[] = [];
   actions.forEach((a, i) => {
     if (a.kind !== 'notify') return;
@@ -76,7 +105,12 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => {
     if (x && typeof x === 'object' && !Array.isArray(x)) {
       const o = x as Record<string, unknown>;
-      return Object.fromEntries(Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+      return Object.fromEntries(
+        Object.keys(o)
+          .sort()
+          .filter((k) => o[k] !== undefined)
+          .map((k) => [k, o[k]]),
+      );
     }
     return x;
   });

@@ -5,7 +5,12 @@ import type { AlertSpec } from '../policy/types.js';
 import type { Command, EventKind, RolloutState, TrafficTarget } from '../machine/types.js';
 import type { RolloutStatus } from '../machine/status.js';
 
-export interface Condition { type: string; status: 'True' | 'False' | 'Unknown'; reason?: string; message?: string }
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+}
 
 /** One entry of a Knative traffic block as stored: every field optional (Knative omits `percent: 0`). */
 export interface KnativeTrafficTarget {

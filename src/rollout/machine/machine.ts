@@ -29,14 +29,31 @@ const MAX_TRANSITIONS = 1000;
 const HISTORY_LIMIT = 20;
 
 function emptyAnalysis(): AnalysisState {
-  return { dueAt: null, requestedAt: null, lastRoundAt: null, consecutiveFailures: 0, totalFailures: 0, passesInStep: 0, noDataSince: {}, holding: [], lastResults: [] };
+  return {
+    dueAt: null,
+    requestedAt: null,
+    lastRoundAt: null,
+    consecutiveFailures: 0,
+    totalFailures: 0,
+    passesInStep: 0,
+    noDataSince: {},
+    holding: [],
+    lastResults: [],
+  };
 }
 
 /**
  * The state of a Service with nothing to roll out: `stableRevision` serves 100 %. Feed it observations with
  * `latestRevision` set to a new revision to start a rollout.
  */
-export function initialState(args: { namespace: string; service: string; stableRevision: string; now: number; history?: string[]; stableTag?: string }): RolloutState {
+export function initialState(args: {
+  namespace: string;
+  service: string;
+  stableRevision: string;
+  now: number;
+  history?: string[];
+  stableTag?: string;
+}): RolloutState {
   return {
     namespace: args.namespace,
     service: args.service,
@@ -230,7 +247,8 @@ class Run {
     // A newer revision replaces the one in flight: back to stable for the old canary, start over.
     const old = s.canaryRevision;
     this.begin(latest);
-    if (s.phase === 'Succeeded') this.notify('aborted', `rollout of ${old} abandoned: the Service went back to stable revision ${latest}`);
+    if (s.phase === 'Succeeded')
+      this.notify('aborted', `rollout of ${old} abandoned: the Service went back to stable revision ${latest}`);
     else s.message = `revision ${latest} supersedes ${old}; ${s.message}`;
   }
 
@@ -318,9 +336,15 @@ class Run {
       s.phase = 'Progressing';
       this.enterStep(0);
       this.startAnalysis();
-      this.notify('started', `rolling out ${s.canaryRevision} over ${s.stableRevision} (${this.plan.strategy}, ${this.plan.steps.length} step(s))`);
+      this.notify(
+        'started',
+        `rolling out ${s.canaryRevision} over ${s.stableRevision} (${this.plan.strategy}, ${this.plan.steps.length} step(s))`,
+      );
     } else if (this.now >= s.startedAt + this.plan.progressDeadlineMs) {
-      this.rollBack(`revision ${s.canaryRevision} not ready within ${Math.round(this.plan.progressDeadlineMs / 1000)}s (progressDeadline)`, 'rolledBack');
+      this.rollBack(
+        `revision ${s.canaryRevision} not ready within ${Math.round(this.plan.progressDeadlineMs / 1000)}s (progressDeadline)`,
+        'rolledBack',
+      );
     }
   }
 
@@ -351,11 +375,17 @@ class Run {
     st.totalFailures += 1;
     st.passesInStep = 0;
     const count = a.counting === 'consecutive' ? st.consecutiveFailures : st.totalFailures;
-    const failing = judged.summaries.filter((m) => m.verdict === 'fail').map(describeSummary).join('; ');
+    const failing = judged.summaries
+      .filter((m) => m.verdict === 'fail')
+      .map(describeSummary)
+      .join('; ');
     if (judged.critical) {
       this.rollBack(`critical metric failed: ${failing}`, 'analysisFailed');
     } else if (count >= a.failureLimit) {
-      this.rollBack(`${count} ${a.counting} failed check(s) (failureLimit ${a.failureLimit}): ${failing}`, 'analysisFailed');
+      this.rollBack(
+        `${count} ${a.counting} failed check(s) (failureLimit ${a.failureLimit}): ${failing}`,
+        'analysisFailed',
+      );
     } else {
       s.message = `check failed (${count}/${a.failureLimit} ${a.counting}): ${failing}`;
     }
@@ -380,7 +410,12 @@ class Run {
         if (st.durationMs === null) {
           s.phase = 'Paused';
           s.pause = { reason: 'step', since: this.now };
-          this.notify('paused', this.plan.strategy === 'canary' ? `paused at step ${s.currentStep} until promoted` : `${s.canaryRevision} is ready on tag ${this.plan.canaryTag}; waiting for promotion`);
+          this.notify(
+            'paused',
+            this.plan.strategy === 'canary'
+              ? `paused at step ${s.currentStep} until promoted`
+              : `${s.canaryRevision} is ready on tag ${this.plan.canaryTag}; waiting for promotion`,
+          );
           break;
         }
         if (holding || this.now < s.stepStartedAt + st.durationMs) break;
@@ -492,13 +527,22 @@ export interface JudgedRound {
  * `hold` waits until `noDataTimeoutMs` after the first empty round, then becomes `onNoDataTimeout`.
  * Worked example (interval 1s, noDataTimeout 3s): empty at t=1,2,3 → hold, hold, hold; t=4 → fail.
  */
-export function judgeRound(round: AnalysisRound, a: PlanAnalysis, prevNoDataSince: Record<string, number>): JudgedRound {
+export function judgeRound(
+  round: AnalysisRound,
+  a: PlanAnalysis,
+  prevNoDataSince: Record<string, number>,
+): JudgedRound {
   const byName = new Map<string, MetricResult>(round.results.map((r) => [r.metric, r]));
   const noDataSince: Record<string, number> = {};
   const summaries: MetricSummary[] = [];
   let critical = false;
   for (const m of a.metrics) {
-    const r: MetricResult = byName.get(m.name) ?? { status: 'noData', metric: m.name, query: '', reason: 'not measured in this round' };
+    const r: MetricResult = byName.get(m.name) ?? {
+      status: 'noData',
+      metric: m.name,
+      query: '',
+      reason: 'not measured in this round',
+    };
     const value = r.status === 'pass' ? r.value : r.status === 'fail' ? r.value : null;
     let verdict: MetricSummary['verdict'];
     let reason = r.status === 'pass' ? r.reason : r.reason;
@@ -521,7 +565,11 @@ export function judgeRound(round: AnalysisRound, a: PlanAnalysis, prevNoDataSinc
     if (reason !== undefined) summary.reason = reason;
     summaries.push(summary);
   }
-  const verdict = summaries.some((x) => x.verdict === 'fail') ? 'fail' : summaries.some((x) => x.verdict === 'hold') ? 'hold' : 'pass';
+  const verdict = summaries.some((x) => x.verdict === 'fail')
+    ? 'fail'
+    : summaries.some((x) => x.verdict === 'hold')
+      ? 'hold'
+      : 'pass';
   return { verdict, critical, summaries, noDataSince };
 }
 

@@ -59,7 +59,8 @@ function ms(text: string | undefined, fallback: number): number {
 function canarySteps(steps: CanaryStep[]): PlanStep[] {
   return steps.map((s): PlanStep => {
     if ('setWeight' in s) return { kind: 'setWeight', weight: Math.max(0, Math.min(100, Math.round(s.setWeight))) };
-    if ('pause' in s) return { kind: 'pause', durationMs: s.pause.duration === undefined ? null : ms(s.pause.duration, 0) };
+    if ('pause' in s)
+      return { kind: 'pause', durationMs: s.pause.duration === undefined ? null : ms(s.pause.duration, 0) };
     return { kind: 'analysis', checks: s.analysis.checks ?? 1, durationMs: ms(s.analysis.duration, 0) };
   });
 }
@@ -73,7 +74,11 @@ function intervalSteps(weights: number[], intervalMs: number, withAnalysis: bool
   const out: PlanStep[] = [];
   for (const w of weights) {
     out.push({ kind: 'setWeight', weight: w });
-    out.push(withAnalysis ? { kind: 'analysis', checks: 1, durationMs: intervalMs } : { kind: 'pause', durationMs: intervalMs });
+    out.push(
+      withAnalysis
+        ? { kind: 'analysis', checks: 1, durationMs: intervalMs }
+        : { kind: 'pause', durationMs: intervalMs },
+    );
   }
   return out;
 }
@@ -105,10 +110,23 @@ export function makePlan(spec: RolloutPolicySpec): Plan {
   if (st.blueGreen) {
     const bg = st.blueGreen;
     const steps: PlanStep[] = [];
-    if (bg.prePromotionAnalysis && analysis) steps.push({ kind: 'analysis', checks: bg.prePromotionAnalysis.checks ?? 1, durationMs: ms(bg.prePromotionAnalysis.duration, 0) });
+    if (bg.prePromotionAnalysis && analysis)
+      steps.push({
+        kind: 'analysis',
+        checks: bg.prePromotionAnalysis.checks ?? 1,
+        durationMs: ms(bg.prePromotionAnalysis.duration, 0),
+      });
     if (bg.autoPromotionEnabled === false) steps.push({ kind: 'pause', durationMs: null });
-    else if (bg.autoPromotionSeconds !== undefined && bg.autoPromotionSeconds > 0) steps.push({ kind: 'pause', durationMs: bg.autoPromotionSeconds * 1000 });
-    return { ...common, strategy: 'blueGreen', steps, stableTag: bg.stableTag ?? DEFAULTS.stableTag, canaryTag: bg.previewTag ?? DEFAULTS.previewTag, headerRoute: null };
+    else if (bg.autoPromotionSeconds !== undefined && bg.autoPromotionSeconds > 0)
+      steps.push({ kind: 'pause', durationMs: bg.autoPromotionSeconds * 1000 });
+    return {
+      ...common,
+      strategy: 'blueGreen',
+      steps,
+      stableTag: bg.stableTag ?? DEFAULTS.stableTag,
+      canaryTag: bg.previewTag ?? DEFAULTS.previewTag,
+      headerRoute: null,
+    };
   }
   if (st.abTest) {
     const ab = st.abTest;
@@ -116,7 +134,14 @@ export function makePlan(spec: RolloutPolicySpec): Plan {
     const steps: PlanStep[] = [];
     if (ab.analysis && analysis) steps.push({ kind: 'analysis', checks: ab.analysis.checks ?? 1, durationMs: 0 });
     steps.push({ kind: 'pause', durationMs: ab.duration === undefined ? null : ms(ab.duration, 0) });
-    return { ...common, strategy: 'abTest', steps, stableTag: ab.stableTag ?? DEFAULTS.stableTag, canaryTag: tag, headerRoute: { tag, match: ab.match } };
+    return {
+      ...common,
+      strategy: 'abTest',
+      steps,
+      stableTag: ab.stableTag ?? DEFAULTS.stableTag,
+      canaryTag: tag,
+      headerRoute: { tag, match: ab.match },
+    };
   }
   const c = st.canary ?? {};
   let steps: PlanStep[];
@@ -133,5 +158,12 @@ export function makePlan(spec: RolloutPolicySpec): Plan {
     }
     steps = intervalSteps(weights, intervalMs, analysis !== null);
   }
-  return { ...common, strategy: 'canary', steps, stableTag: c.stableTag ?? DEFAULTS.stableTag, canaryTag: c.canaryTag ?? DEFAULTS.canaryTag, headerRoute: null };
+  return {
+    ...common,
+    strategy: 'canary',
+    steps,
+    stableTag: c.stableTag ?? DEFAULTS.stableTag,
+    canaryTag: c.canaryTag ?? DEFAULTS.canaryTag,
+    headerRoute: null,
+  };
 }

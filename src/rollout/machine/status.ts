@@ -28,7 +28,10 @@ export function toStatus(s: RolloutState): RolloutStatus {
     totalFailures: s.analysis.totalFailures,
     holding: s.analysis.holding.length > 0,
     lastResults: s.analysis.lastResults.map((r) => {
-      const o: { metric: string; status: string; value?: number; reason?: string } = { metric: r.metric, status: r.status };
+      const o: { metric: string; status: string; value?: number; reason?: string } = {
+        metric: r.metric,
+        status: r.status,
+      };
       if (r.value !== null && Number.isFinite(r.value)) o.value = r.value;
       if (r.reason !== undefined) o.reason = r.reason;
       return o;

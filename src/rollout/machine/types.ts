@@ -3,7 +3,8 @@
 import type { AbMatch, MetricSpec, RolloutPolicySpec } from '../policy/types.js';
 import type { AnalysisRound, MetricStatus } from '../analysis/result.js';
 
-export type Phase = 'Pending' | 'Progressing' | 'Paused' | 'Promoting' | 'Succeeded' | 'RollingBack' | 'RolledBack' | 'Aborted';
+export type Phase =
+  'Pending' | 'Progressing' | 'Paused' | 'Promoting' | 'Succeeded' | 'RollingBack' | 'RolledBack' | 'Aborted';
 export const TERMINAL_PHASES: readonly Phase[] = ['Succeeded', 'RolledBack', 'Aborted'];
 export type StrategyKind = 'canary' | 'blueGreen' | 'abTest';
 
@@ -103,9 +104,13 @@ export interface Observations {
   analysis?: AnalysisRound;
 }
 
-export type EventKind = 'started' | 'step' | 'paused' | 'promoted' | 'succeeded' | 'rolledBack' | 'aborted' | 'analysisFailed';
+export type EventKind =
+  'started' | 'step' | 'paused' | 'promoted' | 'succeeded' | 'rolledBack' | 'aborted' | 'analysisFailed';
 
-export interface RolloutRef { namespace: string; service: string }
+export interface RolloutRef {
+  namespace: string;
+  service: string;
+}
 
 export type Action =
   | ({ kind: 'setTraffic'; traffic: TrafficTarget[] } & RolloutRef)

@@ -88,7 +88,7 @@ function rangeStart(node: unknown): number | undefined {
 const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
 
 function show(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  return typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
 }
 
 function listOf(v: unknown): string[] {
@@ -105,14 +105,23 @@ function describe(e: ErrorObject): { path: PathSegment[]; detail: string; key: b
       return { path: [...path, String(p.missingProperty)], detail: 'is required', key: false };
     case 'additionalProperties': {
       const known = Object.keys((parent.properties ?? {}) as object).sort();
-      return { path: [...path, String(p.additionalProperty)], detail: `unknown field; expected one of: ${known.join(', ')}`, key: true };
+      return {
+        path: [...path, String(p.additionalProperty)],
+        detail: `unknown field; expected one of: ${known.join(', ')}`,
+        key: true,
+      };
     }
     case 'type':
-      return { path, detail: `must be ${p.type === 'integer' || p.type === 'object' || p.type === 'array' ? 'an' : 'a'} ${String(p.type)}, got ${show(e.data)}`, key: false };
+      return {
+        path,
+        detail: `must be ${p.type === 'integer' || p.type === 'object' || p.type === 'array' ? 'an' : 'a'} ${String(p.type)}, got ${show(e.data)}`,
+        key: false,
+      };
     case 'enum':
       return { path, detail: `must be one of: ${listOf(p.allowedValues).join(', ')}; got ${show(e.data)}`, key: false };
     case 'pattern':
-      if (p.pattern === DURATION_PATTERN) return { path, detail: `must be a duration such as 500ms, 1s, 5m or 1h; got ${show(e.data)}`, key: false };
+      if (p.pattern === DURATION_PATTERN)
+        return { path, detail: `must be a duration such as 500ms, 1s, 5m or 1h; got ${show(e.data)}`, key: false };
       return { path, detail: `must match ${String(p.pattern)}; got ${show(e.data)}`, key: false };
     case 'minimum':
     case 'maximum':
@@ -124,10 +133,17 @@ function describe(e: ErrorObject): { path: PathSegment[]; detail: string; key: b
     case 'minProperties':
       return { path, detail: `must set at least ${String(p.limit)} field(s)`, key: false };
     case 'oneOf': {
-      const choices = (Array.isArray(parent.oneOf) ? parent.oneOf : []).flatMap((b: unknown) => listOf((b as Record<string, unknown>).required));
+      const choices = (Array.isArray(parent.oneOf) ? parent.oneOf : []).flatMap((b: unknown) =>
+        listOf((b as Record<string, unknown>).required),
+      );
       const data = (e.data ?? {}) as Record<string, unknown>;
       const set = choices.filter((c) => data[c] !== undefined);
-      if (set.length > 1) return { path: [...path, set[1] as string], detail: `set only one of ${choices.join(', ')}; ${set.join(' and ')} are both set`, key: true };
+      if (set.length > 1)
+        return {
+          path: [...path, set[1] as string],
+          detail: `set only one of ${choices.join(', ')}; ${set.join(' and ')} are both set`,
+          key: true,
+        };
       return { path, detail: `must set exactly one of: ${choices.join(', ')}`, key: true };
     }
     default:
@@ -152,14 +168,29 @@ export function parsePolicies(text: string, file: string): ParseResult {
     if (doc.errors.length > 0) {
       // Only the first: later YAML errors are almost always the same mistake seen again.
       const err = doc.errors[0];
-      if (err) result.errors.push(new PolicyError(RolloutErrorCode.PolicyYaml, '', `invalid YAML: ${err.message.split('\n')[0]}`, at(err.pos[0])));
+      if (err)
+        result.errors.push(
+          new PolicyError(
+            RolloutErrorCode.PolicyYaml,
+            '',
+            `invalid YAML: ${err.message.split('\n')[0]}`,
+            at(err.pos[0]),
+          ),
+        );
       return;
     }
     if (doc.contents === null) return; // `---` followed by nothing, or only comments
     const value: unknown = doc.toJS();
     const docStart = rangeStart(doc.contents) ?? 0;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      result.errors.push(new PolicyError(RolloutErrorCode.PolicySchema, '', `document ${index + 1} must be a mapping (a RolloutPolicy object)`, at(docStart)));
+      result.errors.push(
+        new PolicyError(
+          RolloutErrorCode.PolicySchema,
+          '',
+          `document ${index + 1} must be a mapping (a RolloutPolicy object)`,
+          at(docStart),
+        ),
+      );
       return;
     }
     const obj = value as Record<string, unknown>;
@@ -167,10 +198,13 @@ export function parsePolicies(text: string, file: string): ParseResult {
     const push = (code: RolloutErrorCode, path: PathSegment[], detail: string, key = false): void => {
       errors.push(new PolicyError(code, formatPath(path), detail, at(locate(doc, path, key).offset)));
     };
-    if (obj.apiVersion !== API_VERSION) push(RolloutErrorCode.PolicySchema, ['apiVersion'], `must be ${API_VERSION}; got ${show(obj.apiVersion)}`);
-    if (obj.kind !== POLICY_KIND) push(RolloutErrorCode.PolicySchema, ['kind'], `must be ${POLICY_KIND}; got ${show(obj.kind)}`);
+    if (obj.apiVersion !== API_VERSION)
+      push(RolloutErrorCode.PolicySchema, ['apiVersion'], `must be ${API_VERSION}; got ${show(obj.apiVersion)}`);
+    if (obj.kind !== POLICY_KIND)
+      push(RolloutErrorCode.PolicySchema, ['kind'], `must be ${POLICY_KIND}; got ${show(obj.kind)}`);
     const meta = obj.metadata as Record<string, unknown> | undefined;
-    if (!meta || typeof meta.name !== 'string') push(RolloutErrorCode.PolicySchema, ['metadata', 'name'], 'is required');
+    if (!meta || typeof meta.name !== 'string')
+      push(RolloutErrorCode.PolicySchema, ['metadata', 'name'], 'is required');
 
     const validate = policyValidator();
     if (!validate(obj)) {
@@ -192,7 +226,14 @@ export function parsePolicies(text: string, file: string): ParseResult {
     }
     function pushProblem(pr: Problem): void {
       const loc = locate(doc, pr.path, pr.key ?? false);
-      errors.push(new PolicyError(RolloutErrorCode.PolicyInvalid, formatPath(pr.path), pr.detail, at(loc.offset + (pr.offsetInValue ?? 0))));
+      errors.push(
+        new PolicyError(
+          RolloutErrorCode.PolicyInvalid,
+          formatPath(pr.path),
+          pr.detail,
+          at(loc.offset + (pr.offsetInValue ?? 0)),
+        ),
+      );
     }
     errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
     if (errors.length > 0) result.errors.push(...errors);
@@ -206,7 +247,9 @@ export function parsePolicies(text: string, file: string): ParseResult {
  * (default `policies`), so messages read `policies/web.yaml:14:7: ...` wherever the checkout lives.
  */
 export function loadPolicyDir(dir: string, displayDir = 'policies'): ParseResult {
-  const names = readdirSync(dir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
+  const names = readdirSync(dir)
+    .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
+    .sort();
   const out: ParseResult = { policies: [], errors: [] };
   for (const name of names) {
     const r = parsePolicies(readFileSync(join(dir, name), 'utf8'), `${displayDir}/${name}`);
@@ -218,7 +261,14 @@ export function loadPolicyDir(dir: string, displayDir = 'policies'): ParseResult
     const key = `${p.policy.metadata.namespace ?? 'default'}/${p.policy.metadata.name}`;
     const prev = seen.get(key);
     if (prev) {
-      out.errors.push(new PolicyError(RolloutErrorCode.PolicyInvalid, 'metadata.name', `duplicate policy ${key}; first defined at ${prev.file}:${prev.line}`, { file: p.file, line: p.line, column: 1 }));
+      out.errors.push(
+        new PolicyError(
+          RolloutErrorCode.PolicyInvalid,
+          'metadata.name',
+          `duplicate policy ${key}; first defined at ${prev.file}:${prev.line}`,
+          { file: p.file, line: p.line, column: 1 },
+        ),
+      );
     } else {
       seen.set(key, p);
     }

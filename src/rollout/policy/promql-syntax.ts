@@ -19,13 +19,19 @@ export function promqlSyntaxError(template: string): PromqlSyntaxError | undefin
   const re = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
   let last = 0;
   for (let m = re.exec(template); m; m = re.exec(template)) {
-    for (let i = last; i < m.index; i++) { toTemplate.push(i); rendered += template[i]; }
+    for (let i = last; i < m.index; i++) {
+      toTemplate.push(i);
+      rendered += template[i];
+    }
     const value = PLACEHOLDER[m[1]!] ?? 'x';
     for (let k = 0; k < value.length; k++) toTemplate.push(m.index);
     rendered += value;
     last = m.index + m[0].length;
   }
-  for (let i = last; i < template.length; i++) { toTemplate.push(i); rendered += template[i]; }
+  for (let i = last; i < template.length; i++) {
+    toTemplate.push(i);
+    rendered += template[i];
+  }
   toTemplate.push(template.length);
   let at: number | undefined;
   parser.parse(rendered).iterate({

@@ -24,7 +24,11 @@ export function findCrdFile(from: string = dirname(fileURLToPath(import.meta.url
     if (up === dir) break;
     dir = up;
   }
-  throw new PolicyError(RolloutErrorCode.PolicySchemaMissing, '', `cannot find ${CRD_FILE} above ${from}; reinstall sluice with its deploy/ folder`);
+  throw new PolicyError(
+    RolloutErrorCode.PolicySchemaMissing,
+    '',
+    `cannot find ${CRD_FILE} above ${from}; reinstall sluice with its deploy/ folder`,
+  );
 }
 
 function isObject(v: unknown): v is JsonSchema {
@@ -51,7 +55,9 @@ export function loadCrdSchema(kind: string, file: string = findCrdFile()): JsonS
       }
     }
   }
-  throw new PolicyError(RolloutErrorCode.PolicySchemaMissing, '', `${file} has no v1alpha1 schema for kind ${kind}`, { file });
+  throw new PolicyError(RolloutErrorCode.PolicySchemaMissing, '', `${file} has no v1alpha1 schema for kind ${kind}`, {
+    file,
+  });
 }
 
 /**
@@ -76,7 +82,8 @@ export function strictify(schema: JsonSchema, path: string[] = []): JsonSchema {
     }
   }
   const open = schema['x-kubernetes-preserve-unknown-fields'] === true || (path.length === 1 && path[0] === 'metadata');
-  if (isObject(schema.properties) && schema.additionalProperties === undefined && !open) out.additionalProperties = false;
+  if (isObject(schema.properties) && schema.additionalProperties === undefined && !open)
+    out.additionalProperties = false;
   return out;
 }
 

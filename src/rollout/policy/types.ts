@@ -4,12 +4,22 @@
 export const API_VERSION = 'delivery.sluice.dev/v1alpha1';
 export const POLICY_KIND = 'RolloutPolicy';
 
-export interface TargetRef { name: string }
-export interface LabelSelector { matchLabels: Record<string, string> }
+export interface TargetRef {
+  name: string;
+}
+export interface LabelSelector {
+  matchLabels: Record<string, string>;
+}
 
-export interface PauseStep { pause: { duration?: string } }
-export interface SetWeightStep { setWeight: number }
-export interface AnalysisStep { analysis: { checks?: number; duration?: string } }
+export interface PauseStep {
+  pause: { duration?: string };
+}
+export interface SetWeightStep {
+  setWeight: number;
+}
+export interface AnalysisStep {
+  analysis: { checks?: number; duration?: string };
+}
 export type CanaryStep = SetWeightStep | PauseStep | AnalysisStep;
 
 export interface CanaryStrategy {
@@ -32,7 +42,11 @@ export interface BlueGreenStrategy {
   autoPromotionSeconds?: number;
 }
 
-export interface StringMatch { name: string; exact?: string; regex?: string }
+export interface StringMatch {
+  name: string;
+  exact?: string;
+  regex?: string;
+}
 export type AbMatch = { header: StringMatch } | { cookie: StringMatch };
 
 export interface AbTestStrategy {
@@ -71,7 +85,9 @@ export interface MannWhitneyJudgeSpec {
   lookback?: string;
   resolution?: string;
 }
-export interface ThresholdJudgeSpec { type: 'threshold' }
+export interface ThresholdJudgeSpec {
+  type: 'threshold';
+}
 export type JudgeSpec = ThresholdJudgeSpec | MannWhitneyJudgeSpec;
 
 export interface MetricSpec {

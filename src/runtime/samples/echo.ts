@@ -48,7 +48,9 @@ const server = createServer((req, res) => {
   })();
 });
 server.on('upgrade', (req, socket) => {
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers['upgrade'] ?? 'echo'}\r\nConnection: Upgrade\r\n\r\n`);
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers['upgrade'] ?? 'echo'}\r\nConnection: Upgrade\r\n\r\n`,
+  );
   socket.pipe(socket);
 });
 serve(server, 'echo');

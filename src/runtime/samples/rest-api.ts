@@ -8,7 +8,8 @@ const server = createServer((req, res) => {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
   if (path === `/${resource}`) res.end(`${resource} ticker not found!, require /${resource}/{ticker}\n`);
-  else if (path.startsWith(`/${resource}/`)) res.end(`${resource} price for ticker ${path.slice(resource.length + 2)} is unknown (offline sample)\n`);
+  else if (path.startsWith(`/${resource}/`))
+    res.end(`${resource} price for ticker ${path.slice(resource.length + 2)} is unknown (offline sample)\n`);
   else res.end(`Welcome to the ${resource} app! \n`);
 });
 serve(server, 'rest-api');

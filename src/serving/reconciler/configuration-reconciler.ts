@@ -31,7 +31,8 @@ export async function reconcileConfiguration(ctx: ReconcilerContext, key: Reconc
 
   const name = revisionNameFor(cfg);
   // The cache may lag our own create; ask the server before creating a second time.
-  let revObj = ctx.listers.revisions.get(key.namespace, name) ?? (await ctx.client.tryGet(R.revisions, key.namespace, name));
+  let revObj =
+    ctx.listers.revisions.get(key.namespace, name) ?? (await ctx.client.tryGet(R.revisions, key.namespace, name));
   let createError: string | undefined;
   if (!revObj) {
     try {
@@ -39,7 +40,8 @@ export async function reconcileConfiguration(ctx: ReconcilerContext, key: Reconc
       ctx.log.info({ namespace: key.namespace, configuration: key.name, revision: name }, 'created revision');
     } catch (e) {
       if (isAlreadyExists(e)) revObj = await ctx.client.get(R.revisions, key.namespace, name);
-      else if (e instanceof KubeApiError && e.status >= 400 && e.status < 500 && !e.isConflict) createError = errorMessage(e);
+      else if (e instanceof KubeApiError && e.status >= 400 && e.status < 500 && !e.isConflict)
+        createError = errorMessage(e);
       else throw e;
     }
   }
@@ -48,12 +50,17 @@ export async function reconcileConfiguration(ctx: ReconcilerContext, key: Reconc
   } else if (revObj) {
     const rev = asServing<Revision>(revObj);
     if (!isControlledBy(rev, 'Configuration', cfg)) {
-      status = markRevisionCreationFailed(status, now, `revisions.serving.knative.dev ${JSON.stringify(name)} already exists and is not owned by Configuration ${JSON.stringify(key.name)}`);
+      status = markRevisionCreationFailed(
+        status,
+        now,
+        `revisions.serving.knative.dev ${JSON.stringify(name)} already exists and is not owned by Configuration ${JSON.stringify(key.name)}`,
+      );
     } else {
       status = setLatestCreatedRevisionName(status, now, name);
       const ready = getCondition(rev.status, 'Ready');
       if (isRevisionReady(rev)) status = setLatestReadyRevisionName(status, now, name);
-      else if (ready?.status === 'False') status = markLatestCreatedFailed(status, now, name, ready.message ?? ready.reason ?? '');
+      else if (ready?.status === 'False')
+        status = markLatestCreatedFailed(status, now, name, ready.message ?? ready.reason ?? '');
     }
   }
   status.observedGeneration = cfg.metadata?.generation ?? 0;

@@ -42,7 +42,13 @@ function ownerName(o: KubeObject, kind: string, label: string): string | undefin
 export class ServingController<Spec> {
   readonly queues: { services: WorkQueue; configurations: WorkQueue; revisions: WorkQueue; routes: WorkQueue };
   readonly ingress = new IngressTable();
-  readonly #informers: { services: Informer; configurations: Informer; revisions: Informer; routes: Informer; configMaps: Informer };
+  readonly #informers: {
+    services: Informer;
+    configurations: Informer;
+    revisions: Informer;
+    routes: Informer;
+    configMaps: Informer;
+  };
   readonly #o: ServingControllerOptions<Spec>;
   readonly #log: Logger;
 
@@ -61,11 +67,17 @@ export class ServingController<Spec> {
     };
     const listers: Listers = this.#informers;
     const ctx = (name: string): ReconcilerContext => ({
-      client: o.writer ?? o.client, listers, clock: o.clock ?? systemClock, log: this.#log.child({ reconciler: name }),
+      client: o.writer ?? o.client,
+      listers,
+      clock: o.clock ?? systemClock,
+      log: this.#log.child({ reconciler: name }),
     });
     const q = (name: string, fn: (k: ReconcileKey) => Promise<{ requeueAfterMs?: number }>): WorkQueue =>
       new WorkQueue({ name, reconcile: fn, workers: o.workers ?? 4, log: this.#log });
-    const sctx = ctx('service'), cctx = ctx('configuration'), vctx = ctx('revision'), rctx = ctx('route');
+    const sctx = ctx('service'),
+      cctx = ctx('configuration'),
+      vctx = ctx('revision'),
+      rctx = ctx('route');
     this.queues = {
       services: q('service', (k) => reconcileService(sctx, k)),
       configurations: q('configuration', (k) => reconcileConfiguration(cctx, k)),
@@ -81,14 +93,24 @@ export class ServingController<Spec> {
       if (r.metadata.namespace !== ns) return false;
       const route = asServing<Route>(r);
       const targets = [...(route.spec?.traffic ?? []), ...(route.status?.traffic ?? [])];
-      return targets.some((t) => (revision !== undefined && t.revisionName === revision) || (configuration !== undefined && t.configurationName === configuration));
+      return targets.some(
+        (t) =>
+          (revision !== undefined && t.revisionName === revision) ||
+          (configuration !== undefined && t.configurationName === configuration),
+      );
     });
   }
 
   #wire(): void {
     const { services, configurations, revisions, routes, configMaps } = this.#informers;
     const each = (inf: Informer, fn: (o: KubeObject) => void): void => {
-      inf.onAdd(fn).onUpdate((o, old) => { fn(old); fn(o); }).onDelete(fn);
+      inf
+        .onAdd(fn)
+        .onUpdate((o, old) => {
+          fn(old);
+          fn(o);
+        })
+        .onDelete(fn);
       inf.onError((e) => this.#log.debug({ err: String(e) }, 'informer error; resuming'));
     };
     each(services, (o) => this.queues.services.add(keyOf(o)));
@@ -112,13 +134,19 @@ export class ServingController<Spec> {
       const svc = ownerName(o, 'Service', LABEL_SERVICE);
       if (svc) this.queues.services.add({ namespace: ns, name: svc });
       const route = asServing<Route>(o);
-      const named = new Set([...(route.status?.traffic ?? []), ...(route.spec?.traffic ?? [])].map((t) => t.revisionName ?? '').filter((n) => n !== ''));
+      const named = new Set(
+        [...(route.status?.traffic ?? []), ...(route.spec?.traffic ?? [])]
+          .map((t) => t.revisionName ?? '')
+          .filter((n) => n !== ''),
+      );
       for (const n of named) this.queues.revisions.add({ namespace: ns, name: n });
       // The latest revisions of followed configurations change routing state too.
       for (const t of route.spec?.traffic ?? []) {
         const c = t.configurationName ? configurations.get(ns, t.configurationName) : undefined;
-        const st = c?.['status'] as { latestCreatedRevisionName?: string; latestReadyRevisionName?: string } | undefined;
-        for (const n of [st?.latestCreatedRevisionName, st?.latestReadyRevisionName]) if (n) this.queues.revisions.add({ namespace: ns, name: n });
+        const st = c?.['status'] as
+          { latestCreatedRevisionName?: string; latestReadyRevisionName?: string } | undefined;
+        for (const n of [st?.latestCreatedRevisionName, st?.latestReadyRevisionName])
+          if (n) this.queues.revisions.add({ namespace: ns, name: n });
       }
     });
     each(configMaps, (o) => {

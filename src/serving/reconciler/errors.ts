@@ -2,9 +2,7 @@
 import { SluiceError, type SluiceErrorOptions } from '../../util/errors.js';
 
 export type ReconcilerErrorCode =
-  | 'SLUICE_ERR_RECONCILE'
-  | 'SLUICE_ERR_RECONCILE_TERMINAL'
-  | 'SLUICE_ERR_RECONCILE_PANIC';
+  'SLUICE_ERR_RECONCILE' | 'SLUICE_ERR_RECONCILE_TERMINAL' | 'SLUICE_ERR_RECONCILE_PANIC';
 
 export class ReconcilerError extends SluiceError {
   constructor(code: ReconcilerErrorCode, message: string, opts: SluiceErrorOptions = {}) {

@@ -27,7 +27,10 @@ export function parseSeconds(v: string | undefined): number | undefined {
   return ns === undefined || ns < 0 ? undefined : Math.trunc(ns / 1e9);
 }
 
-export function networkConfigFromData(domainData: Record<string, string> | undefined, networkData: Record<string, string> | undefined): NetworkConfig {
+export function networkConfigFromData(
+  domainData: Record<string, string> | undefined,
+  networkData: Record<string, string> | undefined,
+): NetworkConfig {
   const partial: Partial<NetworkConfig> = { domains: parseConfigDomain(domainData) };
   const dt = first(networkData, 'domain-template', 'domainTemplate');
   if (dt !== undefined) partial.domainTemplate = dt;

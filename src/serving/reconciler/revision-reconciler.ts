@@ -27,15 +27,27 @@ export interface RevisionDeps<Spec> {
  * Routes of the namespace that route to the Revision: their status.traffic names it, or their spec follows
  * its Configuration and it is that Configuration's latest created or ready Revision (about to be routed).
  */
-export function routesReferencing(routes: readonly KubeObject[], revision: Revision, configuration: Configuration | undefined): string[] {
+export function routesReferencing(
+  routes: readonly KubeObject[],
+  revision: Revision,
+  configuration: Configuration | undefined,
+): string[] {
   const name = revision.metadata?.name ?? '';
   const cfgName = configuration?.metadata?.name;
-  const latest = cfgName !== undefined && (configuration?.status?.latestCreatedRevisionName === name || configuration?.status?.latestReadyRevisionName === name);
+  const latest =
+    cfgName !== undefined &&
+    (configuration?.status?.latestCreatedRevisionName === name ||
+      configuration?.status?.latestReadyRevisionName === name);
   return routes
     .filter((r) => {
       const route = asServing<Route>(r);
       if ((route.status?.traffic ?? []).some((t) => t.revisionName === name)) return true;
-      return latest && (route.spec?.traffic ?? []).some((t) => !t.revisionName && t.configurationName === cfgName && (t.percent ?? 0) > 0);
+      return (
+        latest &&
+        (route.spec?.traffic ?? []).some(
+          (t) => !t.revisionName && t.configurationName === cfgName && (t.percent ?? 0) > 0,
+        )
+      );
     })
     .map((r) => r.metadata.name ?? '')
     .sort();
@@ -48,7 +60,11 @@ export function nextRoutingState(current: string | undefined, routed: boolean): 
   return 'pending';
 }
 
-export async function reconcileRevision<Spec>(ctx: ReconcilerContext, deps: RevisionDeps<Spec>, key: ReconcileKey): Promise<ReconcileResult> {
+export async function reconcileRevision<Spec>(
+  ctx: ReconcilerContext,
+  deps: RevisionDeps<Spec>,
+  key: ReconcileKey,
+): Promise<ReconcileResult> {
   let obj = ctx.listers.revisions.get(key.namespace, key.name);
   if (!obj || obj.metadata.deletionTimestamp) {
     await deps.dataPlane.removeRevision(key.namespace, key.name);
@@ -59,24 +75,51 @@ export async function reconcileRevision<Spec>(ctx: ReconcilerContext, deps: Revi
     observed = deps.dataPlane.upsertRevision(deps.toRunSpec(obj, ctx.listers));
   } catch (e) {
     // A spec the data plane cannot run is a property of the (immutable) Revision: report it, do not retry.
-    observed = { namespace: key.namespace, name: key.name, ready: 'False', reason: 'InvalidSpec', message: errorMessage(e), active: false, actualReplicas: 0, desiredReplicas: 0 };
+    observed = {
+      namespace: key.namespace,
+      name: key.name,
+      ready: 'False',
+      reason: 'InvalidSpec',
+      message: errorMessage(e),
+      active: false,
+      actualReplicas: 0,
+      desiredReplicas: 0,
+    };
   }
   const now = ctx.clock.now();
 
   const rev = asServing<Revision>(obj);
   const cfgName = rev.metadata?.labels?.[LABEL_CONFIGURATION];
   const cfgObj = cfgName ? ctx.listers.configurations.get(key.namespace, cfgName) : undefined;
-  const routed = routesReferencing(inNamespace(ctx.listers.routes, key.namespace), rev, cfgObj ? asServing<Configuration>(cfgObj) : undefined).length > 0;
+  const routed =
+    routesReferencing(
+      inNamespace(ctx.listers.routes, key.namespace),
+      rev,
+      cfgObj ? asServing<Configuration>(cfgObj) : undefined,
+    ).length > 0;
   const state = nextRoutingState(rev.metadata?.labels?.[LABEL_ROUTING_STATE], routed);
   const relabelled = setRoutingState(rev, state, now);
   if (relabelled !== rev) {
-    obj = await ctx.client.patch(R.revisions, key.namespace, key.name, {
-      metadata: { resourceVersion: obj.metadata.resourceVersion, labels: relabelled.metadata?.labels ?? {}, annotations: relabelled.metadata?.annotations ?? {} },
-    }, 'merge');
+    obj = await ctx.client.patch(
+      R.revisions,
+      key.namespace,
+      key.name,
+      {
+        metadata: {
+          resourceVersion: obj.metadata.resourceVersion,
+          labels: relabelled.metadata?.labels ?? {},
+          annotations: relabelled.metadata?.annotations ?? {},
+        },
+      },
+      'merge',
+    );
   }
 
   const prev = asServing<Revision>(obj).status;
-  const status = keepTransitionTimes(prev, revisionStatusFromObservation(prev, now, observed, obj.metadata.generation ?? 0));
+  const status = keepTransitionTimes(
+    prev,
+    revisionStatusFromObservation(prev, now, observed, obj.metadata.generation ?? 0),
+  );
   if (!jsonEqual(status, prev)) await ctx.client.update(R.revisions, { ...obj, status }, 'status');
   return {};
 }

@@ -15,11 +15,20 @@ export function stableFailureMessage(message: string): string {
   return message.replace(/Restart \d+ after an? \d+ ms back-off/g, 'Restarting with back-off');
 }
 
-export function revisionStatusFromObservation(prev: RevisionStatus | undefined, nowMs: number, o: DataPlaneRevisionStatus, generation: number): RevisionStatus {
+export function revisionStatusFromObservation(
+  prev: RevisionStatus | undefined,
+  nowMs: number,
+  o: DataPlaneRevisionStatus,
+  generation: number,
+): RevisionStatus {
   const counts = { actualReplicas: o.actualReplicas, desiredReplicas: o.desiredReplicas, routed: true };
   let s: RevisionStatus;
   if (o.ready === 'False') {
-    s = propagateRevisionObservation(prev, nowMs, { ...counts, ready: false, failure: { reason: o.reason || 'RevisionFailed', message: stableFailureMessage(o.message) } });
+    s = propagateRevisionObservation(prev, nowMs, {
+      ...counts,
+      ready: false,
+      failure: { reason: o.reason || 'RevisionFailed', message: stableFailureMessage(o.message) },
+    });
   } else if (o.ready === 'True') {
     s = propagateRevisionObservation(prev, nowMs, { ...counts, ready: true });
     // Ready but no process: scaled to zero (or never scaled up because nothing routes to it).

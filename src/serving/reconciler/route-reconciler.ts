@@ -52,7 +52,11 @@ export interface RouteDeps {
   ingress: IngressTable;
 }
 
-export async function reconcileRoute(ctx: ReconcilerContext, deps: RouteDeps, key: ReconcileKey): Promise<ReconcileResult> {
+export async function reconcileRoute(
+  ctx: ReconcilerContext,
+  deps: RouteDeps,
+  key: ReconcileKey,
+): Promise<ReconcileResult> {
   const obj = ctx.listers.routes.get(key.namespace, key.name);
   if (!obj || obj.metadata.deletionTimestamp) {
     if (deps.ingress.delete(key)) deps.dataPlane.setRoutes(deps.ingress.table());
@@ -82,5 +86,7 @@ export async function reconcileRoute(ctx: ReconcilerContext, deps: RouteDeps, ke
   }
   const status = keepTransitionTimes(route.status, result.status);
   if (!jsonEqual(status, route.status)) await ctx.client.update(R.routes, { ...obj, status }, 'status');
-  return result.requeueAfterNs !== undefined ? { requeueAfterMs: Math.max(1, Math.ceil(result.requeueAfterNs / 1e6)) } : {};
+  return result.requeueAfterNs !== undefined
+    ? { requeueAfterMs: Math.max(1, Math.ceil(result.requeueAfterNs / 1e6)) }
+    : {};
 }

@@ -16,9 +16,17 @@ export function hostAliases(host: string): string[] {
   return [host, `${base}.svc`, base];
 }
 
-export function dataPlaneRoute(namespace: string, name: string, ingress: Pick<IngressProgram, 'splits' | 'hosts'>): DataPlaneRoute {
+export function dataPlaneRoute(
+  namespace: string,
+  name: string,
+  ingress: Pick<IngressProgram, 'splits' | 'hosts'>,
+): DataPlaneRoute {
   const hostsOf = (traffic: string): string[] =>
-    Object.entries(ingress.hosts).filter(([, n]) => n === traffic).map(([h]) => h).sort().flatMap(hostAliases);
+    Object.entries(ingress.hosts)
+      .filter(([, n]) => n === traffic)
+      .map(([h]) => h)
+      .sort()
+      .flatMap(hostAliases);
   const traffic: DataPlaneTrafficTarget[] = (ingress.splits.get('') ?? [])
     .filter((s) => s.percent > 0)
     .map((s) => ({ revisionName: s.revisionName, percent: s.percent }));

@@ -29,14 +29,23 @@ type Child = Configuration | Route;
 
 /** The parts of a child the Service owns; anything else (status, server fields) is left alone. */
 const owned = (o: Child): unknown => ({
-  spec: o.spec, labels: o.metadata?.labels ?? {}, annotations: o.metadata?.annotations ?? {}, ownerReferences: o.metadata?.ownerReferences ?? [],
+  spec: o.spec,
+  labels: o.metadata?.labels ?? {},
+  annotations: o.metadata?.annotations ?? {},
+  ownerReferences: o.metadata?.ownerReferences ?? [],
 });
 
 /**
  * Creates the child, or updates it when what the Service owns differs. The comparison is made after
  * running the same defaulting the API server will, so a defaulted field never looks like a change.
  */
-export async function ensureChild(ctx: ReconcilerContext, kind: 'Configuration' | 'Route', ref: ResourceRef, existing: KubeObject | undefined, desired: Child): Promise<KubeObject> {
+export async function ensureChild(
+  ctx: ReconcilerContext,
+  kind: 'Configuration' | 'Route',
+  ref: ResourceRef,
+  existing: KubeObject | undefined,
+  desired: Child,
+): Promise<KubeObject> {
   if (!existing) {
     try {
       return await ctx.client.create(ref, asKube(desired));
@@ -49,7 +58,12 @@ export async function ensureChild(ctx: ReconcilerContext, kind: 'Configuration' 
   const cur = asServing<Child>(existing);
   const candidate = {
     ...cur,
-    metadata: { ...cur.metadata, labels: desired.metadata?.labels ?? {}, annotations: desired.metadata?.annotations ?? {}, ownerReferences: desired.metadata?.ownerReferences ?? [] },
+    metadata: {
+      ...cur.metadata,
+      labels: desired.metadata?.labels ?? {},
+      annotations: desired.metadata?.annotations ?? {},
+      ownerReferences: desired.metadata?.ownerReferences ?? [],
+    },
     spec: desired.spec ?? {},
   } as Child;
   const admitted = admit(kind, 'UPDATE', candidate, cur);
@@ -92,14 +106,17 @@ export async function reconcileService(ctx: ReconcilerContext, key: ReconcileKey
   }
 
   if (cfg) {
-    if ((cfg.metadata?.generation ?? 0) !== (cfg.status?.observedGeneration ?? 0)) status = markConfigurationNotReconciled(status, now);
+    if ((cfg.metadata?.generation ?? 0) !== (cfg.status?.observedGeneration ?? 0))
+      status = markConfigurationNotReconciled(status, now);
     else status = propagateConfigurationStatus(status, now, cfg.status);
   }
   if (route) {
-    if ((route.metadata?.generation ?? 0) !== (route.status?.observedGeneration ?? 0)) status = markRouteNotReconciled(status, now);
+    if ((route.metadata?.generation ?? 0) !== (route.status?.observedGeneration ?? 0))
+      status = markRouteNotReconciled(status, now);
     else {
       status = propagateRouteStatus(status, now, route.status);
-      if (cfg && getCondition(route.status, 'Ready')?.status !== 'False' && trafficNotMigrated(route, cfg)) status = markRouteNotYetReady(status, now);
+      if (cfg && getCondition(route.status, 'Ready')?.status !== 'False' && trafficNotMigrated(route, cfg))
+        status = markRouteNotYetReady(status, now);
     }
   }
   status.observedGeneration = svc.metadata?.generation ?? 0;

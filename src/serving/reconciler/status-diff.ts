@@ -8,7 +8,12 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => {
     if (x && typeof x === 'object' && !Array.isArray(x)) {
       const o = x as Record<string, unknown>;
-      return Object.fromEntries(Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+      return Object.fromEntries(
+        Object.keys(o)
+          .sort()
+          .filter((k) => o[k] !== undefined)
+          .map((k) => [k, o[k]]),
+      );
     }
     return x;
   });
@@ -17,8 +22,11 @@ export function canonicalJson(v: unknown): string {
 export const jsonEqual = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 const sameContent = (a: Condition, b: Condition): boolean =>
-  a.type === b.type && a.status === b.status && (a.reason ?? '') === (b.reason ?? '') &&
-  (a.message ?? '') === (b.message ?? '') && (a.severity ?? '') === (b.severity ?? '');
+  a.type === b.type &&
+  a.status === b.status &&
+  (a.reason ?? '') === (b.reason ?? '') &&
+  (a.message ?? '') === (b.message ?? '') &&
+  (a.severity ?? '') === (b.severity ?? '');
 
 /** `next` with each condition's lastTransitionTime taken from `prev` when its content is unchanged. */
 export function keepTransitionTimes<S extends Status>(prev: Status | undefined, next: S): S {

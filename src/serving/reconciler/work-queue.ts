@@ -146,14 +146,20 @@ export class WorkQueue {
       this.stats.errors++;
       if (e instanceof TerminalError) {
         this.#failures.delete(k);
-        this.#o.log?.error({ queue: this.name, key: k, code: e.code, err: e.message }, 'reconcile failed; not retrying until the object changes');
+        this.#o.log?.error(
+          { queue: this.name, key: k, code: e.code, err: e.message },
+          'reconcile failed; not retrying until the object changes',
+        );
       } else {
         const n = (this.#failures.get(k) ?? 0) + 1;
         this.#failures.set(k, n);
         const delay = retryDelayMs(n, this.#o.baseDelayMs, this.#o.maxDelayMs);
         // Conflicts and not-yet-cached objects are routine; only repeated failures are worth a warning.
         const level = n >= 5 ? 'warn' : 'debug';
-        this.#o.log?.[level]({ queue: this.name, key: k, failures: n, retryInMs: delay, err: errorMessage(e) }, 'reconcile failed; retrying');
+        this.#o.log?.[level](
+          { queue: this.name, key: k, failures: n, retryInMs: delay, err: errorMessage(e) },
+          'reconcile failed; retrying',
+        );
         this.#addAfterEncoded(k, delay);
       }
     } finally {

@@ -1,6 +1,13 @@
 // The Configuration a Service owns (pkg/reconciler/service/resources/configuration.go).
 
-import { ANNOTATION_LAST_APPLIED, ANNOTATION_ROLLOUT_DURATION, ANNOTATION_ROUTES, API_VERSION, LABEL_SERVICE, LABEL_SERVICE_UID } from '../keys.js';
+import {
+  ANNOTATION_LAST_APPLIED,
+  ANNOTATION_ROLLOUT_DURATION,
+  ANNOTATION_ROUTES,
+  API_VERSION,
+  LABEL_SERVICE,
+  LABEL_SERVICE_UID,
+} from '../keys.js';
 import { configurationName, routeName } from '../names.js';
 import type { Configuration, Service } from '../types.js';
 import { controllerRef } from './owner-ref.js';
@@ -22,7 +29,11 @@ export function makeConfiguration(service: Service, existing?: Configuration): C
   );
   routes.add(routeName(service));
   annotations[ANNOTATION_ROUTES] = [...routes].sort().join(',');
-  const labels: Record<string, string> = { ...(meta.labels ?? {}), [LABEL_SERVICE]: meta.name ?? '', [LABEL_SERVICE_UID]: meta.uid ?? '' };
+  const labels: Record<string, string> = {
+    ...(meta.labels ?? {}),
+    [LABEL_SERVICE]: meta.name ?? '',
+    [LABEL_SERVICE_UID]: meta.uid ?? '',
+  };
   return {
     apiVersion: API_VERSION,
     kind: 'Configuration',

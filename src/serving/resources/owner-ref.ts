@@ -12,7 +12,11 @@ export function controllerRef(kind: string, owner: { metadata?: ObjectMeta }): O
 }
 
 /** True when `obj` is controlled by `owner` (same kind, name and, when both have one, uid). */
-export function isControlledBy(obj: { metadata?: ObjectMeta }, kind: string, owner: { metadata?: ObjectMeta }): boolean {
+export function isControlledBy(
+  obj: { metadata?: ObjectMeta },
+  kind: string,
+  owner: { metadata?: ObjectMeta },
+): boolean {
   return (obj.metadata?.ownerReferences ?? []).some(
     (r) =>
       r.controller === true &&

@@ -22,7 +22,10 @@ import { controllerRef } from './owner-ref.js';
 
 /** The name the Configuration's current template produces: its own name, or `<config>-<generation>`. */
 export function revisionNameFor(configuration: Configuration): string {
-  return configuration.spec?.template?.metadata?.name || revisionName(configuration.metadata?.name ?? '', configuration.metadata?.generation ?? 0);
+  return (
+    configuration.spec?.template?.metadata?.name ||
+    revisionName(configuration.metadata?.name ?? '', configuration.metadata?.generation ?? 0)
+  );
 }
 
 /** Labels a Revision inherits from its Configuration; empty values are left out. */
@@ -84,5 +87,11 @@ export function makeRevision(configuration: Configuration, nowMs: number): Revis
     rev = setRoutingState(rev, 'active', nowMs);
   }
   const finalMeta = rev.metadata ?? {};
-  return { ...rev, metadata: { ...finalMeta, ownerReferences: [...(finalMeta.ownerReferences ?? []), controllerRef('Configuration', configuration)] } };
+  return {
+    ...rev,
+    metadata: {
+      ...finalMeta,
+      ownerReferences: [...(finalMeta.ownerReferences ?? []), controllerRef('Configuration', configuration)],
+    },
+  };
 }

@@ -8,7 +8,9 @@ import { controllerRef } from './owner-ref.js';
 /** Targets without a revision name follow the Service's own Configuration. */
 export function makeRoute(service: Service): Route {
   const meta = service.metadata ?? {};
-  const annotations = Object.fromEntries(Object.entries(meta.annotations ?? {}).filter(([k]) => k !== ANNOTATION_LAST_APPLIED));
+  const annotations = Object.fromEntries(
+    Object.entries(meta.annotations ?? {}).filter(([k]) => k !== ANNOTATION_LAST_APPLIED),
+  );
   const traffic = (service.spec?.traffic ?? []).map((t) => {
     const out = { ...t };
     if (!out.revisionName) out.configurationName = configurationName(service);

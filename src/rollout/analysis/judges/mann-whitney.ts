@@ -26,7 +26,9 @@ export interface MannWhitneyConfig {
 export function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
 
@@ -34,9 +36,17 @@ export function normalCdf(z: number): number {
 export function normalQuantile(p: number): number {
   if (p <= 0) return -Infinity;
   if (p >= 1) return Infinity;
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const a = [
+    -3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1,
+    2.506628277459239,
+  ];
+  const b = [
+    -5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1,
+  ];
+  const c = [
+    -7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
   const lo = 0.02425;
   const poly = (k: number[], x: number): number => k.reduce((acc, v) => acc * x + v, 0);
@@ -69,7 +79,7 @@ export function mannWhitneyU(x: readonly number[], y: readonly number[]): UTest 
   const n = all.length;
   let r1 = 0;
   let tieSum = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && (all[j + 1] as { v: number }).v === (all[i] as { v: number }).v) j++;
     const rank = (i + j) / 2 + 1;
@@ -92,7 +102,11 @@ export function mannWhitneyU(x: readonly number[], y: readonly number[]): UTest 
  * confidence interval from the order statistics of those differences (normal approximation of the
  * critical value; Bauer 1972). Pre: both non-empty.
  */
-export function hodgesLehmann(x: readonly number[], y: readonly number[], confidence: number): { estimate: number; lower: number; upper: number } {
+export function hodgesLehmann(
+  x: readonly number[],
+  y: readonly number[],
+  confidence: number,
+): { estimate: number; lower: number; upper: number } {
   const d: number[] = [];
   for (const a of x) for (const b of y) d.push(a - b);
   d.sort((a, b) => a - b);
@@ -112,15 +126,28 @@ const mean = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.
 const fmt = (v: number): string => (Number.isFinite(v) ? Number(v.toPrecision(4)).toString() : String(v));
 
 /** Judges canary samples against stable samples. */
-export function judgeMannWhitney(metric: string, query: string, canaryRaw: readonly number[], stableRaw: readonly number[], cfg: MannWhitneyConfig = {}): MetricResult {
+export function judgeMannWhitney(
+  metric: string,
+  query: string,
+  canaryRaw: readonly number[],
+  stableRaw: readonly number[],
+  cfg: MannWhitneyConfig = {},
+): MetricResult {
   const canary = canaryRaw.filter((v) => !Number.isNaN(v));
   const stable = stableRaw.filter((v) => !Number.isNaN(v));
   const critical = cfg.critical === true;
   const base = critical ? { metric, query, critical } : { metric, query };
   if (canary.length === 0 || stable.length === 0) {
-    const which = canary.length === 0 && stable.length === 0 ? 'canary and stable' : canary.length === 0 ? 'canary' : 'stable';
+    const which =
+      canary.length === 0 && stable.length === 0 ? 'canary and stable' : canary.length === 0 ? 'canary' : 'stable';
     const reason = `no samples for ${which}`;
-    if (cfg.mustHaveData || critical) return { ...base, status: 'fail', value: null, reason: `${reason} (${critical ? 'critical' : 'mustHaveData'} metric)` };
+    if (cfg.mustHaveData || critical)
+      return {
+        ...base,
+        status: 'fail',
+        value: null,
+        reason: `${reason} (${critical ? 'critical' : 'mustHaveData'} metric)`,
+      };
     return { ...base, status: 'noData', reason };
   }
   const confidence = cfg.confidence ?? 0.98;
@@ -146,14 +173,24 @@ export function judgeMannWhitney(metric: string, query: string, canaryRaw: reado
     stableCount: stable.length,
   };
   const summary = `shift ${fmt(hl.estimate)} (${Math.round(confidence * 100)}% CI [${fmt(hl.lower)}, ${fmt(hl.upper)}]), mean ratio ${fmt(stats.meanRatio)}, CLES ${fmt(stats.cles)}, p=${fmt(stats.pValue)}, n=${canary.length}/${stable.length}`;
-  if (identical || allSame) return { ...base, status: 'pass', value: 1, stats, reason: `canary and stable samples are the same; ${summary}` };
+  if (identical || allSame)
+    return { ...base, status: 'pass', value: 1, stats, reason: `canary and stable samples are the same; ${summary}` };
   const bound = tolerance * Math.abs(hl.estimate);
   const high = (direction === 'increase' || direction === 'either') && hl.lower > bound;
   const low = (direction === 'decrease' || direction === 'either') && hl.upper < -bound;
   const withinEffect = cfg.maxEffectSize !== undefined && ratio <= cfg.maxEffectSize && ratio >= 1 / cfg.maxEffectSize;
   if ((high || low) && !withinEffect) {
-    return { ...base, status: 'fail', value: ratio, stats, reason: `canary is ${high ? 'higher' : 'lower'} than stable: ${summary}` };
+    return {
+      ...base,
+      status: 'fail',
+      value: ratio,
+      stats,
+      reason: `canary is ${high ? 'higher' : 'lower'} than stable: ${summary}`,
+    };
   }
-  const why = high || low ? `a ${high ? 'higher' : 'lower'} canary within maxEffectSize ${cfg.maxEffectSize}` : 'no significant difference';
+  const why =
+    high || low
+      ? `a ${high ? 'higher' : 'lower'} canary within maxEffectSize ${cfg.maxEffectSize}`
+      : 'no significant difference';
   return { ...base, status: 'pass', value: ratio, stats, reason: `${why}: ${summary}` };
 }
