@@ -2,14 +2,20 @@
 // kube-apiserver runs mutating and then validating admission webhooks. The Serving issue fills them.
 import type { ResourceType } from './registry.js';
 import type { KObject } from './types.js';
+import type { UserInfo } from './authn.js';
 
 export interface AdmissionRequest {
   operation: 'CREATE' | 'UPDATE';
   resource: ResourceType;
   object: KObject;
   oldObject?: KObject;
-  /** The user agent of the request, for creator/lastModifier annotations. */
+  /** The user agent of the request (a program, not a person). */
   user: string;
+  /**
+   * Who made the request, as authenticated (and impersonated): Knative's serving.knative.dev/creator and
+   * lastModifier take `userInfo.username`. Absent for the API server's own writes.
+   */
+  userInfo?: UserInfo;
 }
 
 export interface AdmissionHook {

@@ -94,6 +94,14 @@ export function builtinTypes(): ResourceType[] {
         cells: [cellValue(o, col('Holder', '.spec.holderIdentity'), now), cellValue(o, AGE_COLUMN, now)],
       }),
     }),
+    base('ServiceAccount', 'serviceaccounts', {
+      shortNames: ['sa'],
+      tableCells: (o, now) => ({
+        columns: [col('Secrets', '.secrets', 'integer'), AGE_COLUMN],
+        cells: [Array.isArray(o.secrets) ? o.secrets.length : 0, cellValue(o, AGE_COLUMN, now)],
+      }),
+    }),
+    ...rbacTypes(),
     base('CustomResourceDefinition', 'customresourcedefinitions', {
       group: 'apiextensions.k8s.io',
       namespaced: false,
@@ -106,6 +114,33 @@ export function builtinTypes(): ResourceType[] {
         cells: [o.metadata.creationTimestamp ?? ''],
       }),
     }),
+  ];
+}
+
+/** rbac.authorization.k8s.io/v1: stored as kube-apiserver stores them; the authorizer reads them (authorizer.ts). */
+function rbacTypes(): ResourceType[] {
+  const rbac = (kind: string, plural: string, namespaced: boolean, role: boolean): ResourceType =>
+    base(kind, plural, {
+      group: 'rbac.authorization.k8s.io',
+      namespaced,
+      tableCells: (o, now) => {
+        if (role) {
+          const cols = [col('Created At', '.metadata.creationTimestamp')];
+          return { columns: cols, cells: [o.metadata.creationTimestamp ?? ''] };
+        }
+        const ref = isRecord(o.roleRef) ? o.roleRef : {};
+        const cols = [col('Role', '.roleRef.name'), AGE_COLUMN];
+        return {
+          columns: cols,
+          cells: [`${String(ref.kind ?? '')}/${String(ref.name ?? '')}`, cellValue(o, AGE_COLUMN, now)],
+        };
+      },
+    });
+  return [
+    rbac('Role', 'roles', true, true),
+    rbac('ClusterRole', 'clusterroles', false, true),
+    rbac('RoleBinding', 'rolebindings', true, false),
+    rbac('ClusterRoleBinding', 'clusterrolebindings', false, false),
   ];
 }
 

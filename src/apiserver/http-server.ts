@@ -2,7 +2,6 @@
 // (JSON, YAML bodies; Table output), list with selectors and pagination, and watch streams.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../observability/logger.js';
@@ -18,11 +17,14 @@ import { toTable } from './table.js';
 import { EXTRA_FIELD_SELECTORS } from './builtin.js';
 import * as disc from './discovery.js';
 import { decodeK8sProtobuf } from './protobuf.js';
+import type { RequestAuth } from './request-auth.js';
+import type { UserInfo } from './authn.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export interface HttpOptions {
-  token: string;
+  /** Authentication, impersonation, RBAC and the auth APIs (request-auth.ts). */
+  auth: RequestAuth;
   tls: { certPem: string; keyPem: string };
   store: Store;
   registry: Registry;
@@ -40,14 +42,9 @@ interface Target {
   subresource: string;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
 export class ApiHttpServer {
   readonly server: Server;
   #o: HttpOptions;
-  #tokenDigest: Buffer;
   #watches = new Set<ServerResponse>();
   /**
    * The encoded watch lines of the event being fanned out, by event type and apiVersion: the store hands one
@@ -59,7 +56,6 @@ export class ApiHttpServer {
 
   constructor(o: HttpOptions) {
     this.#o = o;
-    this.#tokenDigest = digest(o.token);
     this.server = createServer({ cert: o.tls.certPem, key: o.tls.keyPem }, (req, res) => void this.#handle(req, res));
     this.server.keepAliveTimeout = 65_000;
   }
@@ -77,20 +73,16 @@ export class ApiHttpServer {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
-  #authorized(req: IncomingMessage): boolean {
-    const h = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(.+)$/i.exec(h);
-    if (!m) return false;
-    // Compare digests so the comparison is constant-time whatever the presented token's length.
-    return timingSafeEqual(digest(m[1]!.trim()), this.#tokenDigest);
-  }
-
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
       if (['/healthz', '/livez', '/readyz'].includes(url.pathname)) return this.#text(res, 200, 'ok');
-      if (!this.#authorized(req)) throw errors.unauthorized();
-      await this.#route(req, res, url);
+      const user = this.#o.auth.admit(req, url);
+      const served = await this.#o.auth.serve(req.method ?? '', url.pathname, user, async () =>
+        parseBody(await readBody(req), req.headers['content-type']),
+      );
+      if (served) return this.#json(res, served.code, served.body);
+      await this.#route(req, res, url, user);
     } catch (e) {
       const se = e instanceof StatusError ? e : errors.internal(e instanceof Error ? e.message : String(e));
       if (!(e instanceof StatusError))
@@ -100,7 +92,7 @@ export class ApiHttpServer {
     }
   }
 
-  async #route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async #route(req: IncomingMessage, res: ServerResponse, url: URL, user: UserInfo): Promise<void> {
     const p = url.pathname.replace(/\/+$/, '') || '/';
     const accept = req.headers.accept;
     const reg = this.#o.registry;
@@ -153,6 +145,7 @@ export class ApiHttpServer {
       dryRun: q.get('dryRun') === 'All',
       subresource,
       user: req.headers['user-agent'] ?? '',
+      userInfo: user,
       warnings: [],
     });
     const r = this.#o.resources;

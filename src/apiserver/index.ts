@@ -16,12 +16,18 @@ import { StatusError } from './status.js';
 import { isRecord, type KObject } from './types.js';
 import { loadOrCreateTls } from './tls.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { Authenticator } from './authn.js';
+import { RequestAuth } from './request-auth.js';
+import { bootstrapPolicy, RBAC_GROUP } from './authorizer.js';
+import { reviewTypes } from './auth-apis.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 
 export { Admission } from './admission.js';
 export type { AdmissionHook, AdmissionRequest } from './admission.js';
 export { StatusError, errors } from './status.js';
 export type { KObject } from './types.js';
+export type { UserInfo } from './authn.js';
+export { ADMIN_USERNAME } from './authn.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -119,7 +125,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   if (opened.tornBytes > 0)
     log.warn({ tornBytes: opened.tornBytes }, 'cut an unacknowledged torn write from the end of the log');
   const registry = new Registry();
-  for (const t of builtinTypes()) registry.add(t);
+  for (const t of [...builtinTypes(), ...reviewTypes()]) registry.add(t);
   // CRDs already stored are served before anything else happens.
   for (const crd of store.list(resourceId('apiextensions.k8s.io', 'customresourcedefinitions'), '')) {
     if (!crd.metadata.deletionTimestamp) for (const t of crdToTypes(crd)) registry.add(t);
@@ -138,6 +144,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   for (const ns of o.namespaces ?? ['default', 'kube-system', 'kube-public', 'knative-serving']) {
     if (!store.get('/namespaces', '', ns))
       await resources.create(nsType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, sys());
+  }
+  // kube-apiserver's default cluster roles and bindings, created when missing (kept if an admin edited them).
+  for (const o of bootstrapPolicy()) {
+    const plural = o.kind === 'ClusterRole' ? 'clusterroles' : 'clusterrolebindings';
+    if (!store.get(resourceId(RBAC_GROUP, plural), '', o.metadata.name ?? ''))
+      await resources.create(registry.find(RBAC_GROUP, 'v1', plural)!, '', o, sys());
   }
   const crdType = registry.find('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
   for (const dir of o.crdDirs ?? []) {
@@ -167,8 +179,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     '::1',
     ...(o.host && o.host !== '0.0.0.0' ? [o.host] : []),
   ]);
+  const auth = new RequestAuth(await Authenticator.open(o.dataDir, token, store), store, clock);
   const http = new ApiHttpServer({
-    token,
+    auth,
     tls,
     store,
     registry,
@@ -194,6 +207,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     admission,
     async close() {
       await http.close();
+      auth.close();
       await store.close();
     },
   };

@@ -69,7 +69,8 @@ function objectMeta(buf: Buffer): Record<string, unknown> {
         m.name = str(f);
         break;
       case 2:
-        m.generateName = str(f);
+        // proto2 sends empty optional strings; JSON leaves them out.
+        if (str(f)) m.generateName = str(f);
         break;
       case 3:
         m.namespace = str(f);
@@ -103,6 +104,82 @@ function stringMap(entries: Field[], asBase64: boolean): Record<string, string> 
   for (const f of entries) {
     const [k, v] = mapEntry(f);
     out[k] = asBase64 ? v.toString('base64') : v.toString('utf8');
+  }
+  return out;
+}
+
+/**
+ * A protobuf message as a table of field number → [JSON name, type]: a scalar kind, a nested message, or a
+ * repeated one. Field numbers from k8s.io/api/{rbac,authentication,authorization}/v1/generated.proto.
+ */
+type FieldType = 'string' | 'strings' | 'int' | Message | { repeated: Message };
+interface Message {
+  [no: number]: [string, FieldType];
+}
+
+const RESOURCE_ATTRIBUTES: Message = {
+  1: ['namespace', 'string'],
+  2: ['verb', 'string'],
+  3: ['group', 'string'],
+  4: ['version', 'string'],
+  5: ['resource', 'string'],
+  6: ['subresource', 'string'],
+  7: ['name', 'string'],
+};
+const NON_RESOURCE_ATTRIBUTES: Message = { 1: ['path', 'string'], 2: ['verb', 'string'] };
+const SAR_SPEC: Message = {
+  1: ['resourceAttributes', RESOURCE_ATTRIBUTES],
+  2: ['nonResourceAttributes', NON_RESOURCE_ATTRIBUTES],
+  3: ['user', 'string'],
+  4: ['groups', 'strings'],
+  6: ['uid', 'string'],
+};
+const POLICY_RULE: Message = {
+  1: ['verbs', 'strings'],
+  2: ['apiGroups', 'strings'],
+  3: ['resources', 'strings'],
+  4: ['resourceNames', 'strings'],
+  5: ['nonResourceURLs', 'strings'],
+};
+const BINDING: Message = {
+  2: [
+    'subjects',
+    {
+      repeated: { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] },
+    },
+  ],
+  3: ['roleRef', { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] }],
+};
+/** Top-level messages (field 1, metadata, is decoded apart). */
+const MESSAGES: Record<string, Message> = {
+  TokenRequest: { 2: ['spec', { 1: ['audiences', 'strings'], 4: ['expirationSeconds', 'int'] }] },
+  SelfSubjectReview: {},
+  SelfSubjectAccessReview: {
+    2: [
+      'spec',
+      { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', NON_RESOURCE_ATTRIBUTES] },
+    ],
+  },
+  SubjectAccessReview: { 2: ['spec', SAR_SPEC] },
+  LocalSubjectAccessReview: { 2: ['spec', SAR_SPEC] },
+  Role: { 2: ['rules', { repeated: POLICY_RULE }] },
+  ClusterRole: { 2: ['rules', { repeated: POLICY_RULE }] },
+  RoleBinding: BINDING,
+  ClusterRoleBinding: BINDING,
+};
+
+function decodeMessage(buf: Buffer, msg: Message, skip = new Set<number>()): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields(buf)) {
+    const def = msg[f.no];
+    if (!def || skip.has(f.no)) continue;
+    const [name, type] = def;
+    if (type === 'string') out[name] = str(f);
+    else if (type === 'strings') out[name] = [...((out[name] as string[] | undefined) ?? []), str(f)];
+    else if (type === 'int') out[name] = typeof f.value === 'bigint' ? Number(f.value) : 0;
+    else if ('repeated' in type)
+      out[name] = [...((out[name] as unknown[] | undefined) ?? []), decodeMessage(bytes(f), type.repeated as Message)];
+    else out[name] = decodeMessage(bytes(f), type);
   }
   return out;
 }
@@ -143,9 +220,11 @@ export function decodeK8sProtobuf(body: Buffer): Record<string, unknown> {
       if (type) obj.type = str(type);
       const imm = by(5)[0];
       if (imm) obj.immutable = imm.value === 1n;
-    } else if (kind !== 'Namespace') {
+    } else if (MESSAGES[kind]) {
+      Object.assign(obj, decodeMessage(raw, MESSAGES[kind], new Set([1])));
+    } else if (kind !== 'Namespace' && kind !== 'ServiceAccount') {
       throw errors.notAcceptableMedia(
-        `protobuf is only understood for ConfigMap, Secret and Namespace, not ${kind}; send application/json`,
+        `protobuf is only understood for ConfigMap, Secret, Namespace, ServiceAccount, RBAC and auth review kinds, not ${kind}; send application/json`,
       );
     }
     return obj;

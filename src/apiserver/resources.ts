@@ -13,6 +13,7 @@ import { mergePatch, jsonPatch, serverSideApply, changedPaths, transferOwnership
 import type { Admission } from './admission.js';
 import { crdStatus, crdToTypes, validateCrd } from './crd.js';
 import type { Clock } from '../util/clock.js';
+import type { UserInfo } from './authn.js';
 
 export interface WriteOptions {
   fieldManager: string;
@@ -20,6 +21,8 @@ export interface WriteOptions {
   dryRun: boolean;
   subresource: string;
   user: string;
+  /** The authenticated user the request acts as (after impersonation); absent for the server's own writes. */
+  userInfo?: UserInfo;
   /** Warnings collected for the `Warning` response header. */
   warnings: string[];
 }
@@ -109,12 +112,19 @@ export class Resources {
         resource: rt,
         object: obj,
         user: opts.user,
+        ...(opts.userInfo ? { userInfo: opts.userInfo } : {}),
         ...(old ? { oldObject: old } : {}),
       });
     }
     const causes: StatusCause[] = [];
     const name = out.metadata.name ?? '';
-    if (op === 'CREATE') causes.push(...validateName(name, rt.plural === 'namespaces' ? 'label' : 'subdomain'));
+    if (op === 'CREATE')
+      causes.push(
+        ...validateName(
+          name,
+          rt.plural === 'namespaces' ? 'label' : rt.group === 'rbac.authorization.k8s.io' ? 'path' : 'subdomain',
+        ),
+      );
     if (rt.schema) causes.push(...validateAgainst(out, rt.schema));
     if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions')
       causes.push(...validateCrd(out));

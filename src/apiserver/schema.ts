@@ -249,7 +249,21 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Name validation as apimachinery's ValidateObjectMeta does for the given name rule. */
-export function validateName(name: string, rule: 'subdomain' | 'label'): StatusCause[] {
+export function validateName(name: string, rule: 'subdomain' | 'label' | 'path'): StatusCause[] {
+  if (rule === 'path') {
+    // RBAC names (system:discovery) only need to be a URL path segment (path.IsValidPathSegmentName).
+    const why =
+      name === '.'
+        ? "may not be '.'"
+        : name === '..'
+          ? "may not be '..'"
+          : name.includes('/')
+            ? "may not contain '/'"
+            : name.includes('%')
+              ? "may not contain '%'"
+              : '';
+    return why ? [{ field: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: ${why}` }] : [];
+  }
   if (rule === 'label') {
     if (name.length > 63)
       return [{ field: 'metadata.name', message: `Invalid value: "${name}": must be no more than 63 characters` }];
