@@ -17,7 +17,8 @@ import { isRecord, type KObject } from './types.js';
 import { loadOrCreateTls } from './tls.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { Authenticator } from './authn.js';
-import { RequestAuth } from './request-auth.js';
+import { RequestAuth, auditLine } from './request-auth.js';
+import { createWriteStream } from 'node:fs';
 import { bootstrapPolicy, RBAC_GROUP } from './authorizer.js';
 import { reviewTypes } from './auth-apis.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -42,6 +43,8 @@ export interface ApiServerOptions {
   admission?: Admission;
   bookmarkIntervalMs?: number;
   compactAtBytes?: number;
+  /** Append one audit.k8s.io/v1 Event line per request here (kube-apiserver's --audit-log-path). */
+  auditLogPath?: string;
 }
 
 export interface RunningApiServer {
@@ -179,7 +182,13 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     '::1',
     ...(o.host && o.host !== '0.0.0.0' ? [o.host] : []),
   ]);
-  const auth = new RequestAuth(await Authenticator.open(o.dataDir, token, store), store, clock);
+  const audit = o.auditLogPath ? createWriteStream(o.auditLogPath, { flags: 'a', mode: 0o600 }) : undefined;
+  const auth = new RequestAuth(
+    await Authenticator.open(o.dataDir, token, store),
+    store,
+    clock,
+    audit ? (a, allowed, uri) => audit.write(auditLine(a, allowed, uri, clock.now())) : undefined,
+  );
   const http = new ApiHttpServer({
     auth,
     tls,
@@ -208,6 +217,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     async close() {
       await http.close();
       auth.close();
+      if (audit) await new Promise<void>((r) => audit.end(() => r()));
       await store.close();
     },
   };

@@ -1,8 +1,10 @@
 // The brain: the rollout controller, the alert dispatcher and the Git source, behind one HTTP port
 // (`POST /hooks/git`, `/metrics`, `/healthz`). The same code runs embedded (`sluice start`) and on a
-// cluster (`sluice controller`); only the kubeconfig and the Prometheus URL differ. The rollout
-// controller runs only while this process holds the `sluice-controller` Lease.
-import { createServer, type Server } from 'node:http';
+// cluster (`sluice controller`); only the kubeconfig and the Prometheus URL differ. GitOps and the rollout
+// controller run only while this process holds the `sluice-controller` Lease; a follower forwards push
+// webhooks to the leader.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient, LeaderElector, R } from '../kube/index.js';
@@ -39,14 +41,23 @@ export interface BrainOptions {
   host: string;
   clock: Clock;
   log: Logger;
-  /** Lease holder identity: stable for one installation, so a restarted process leads again at once. */
+  /**
+   * Lease holder identity. Default: host name plus a random suffix, as client-go does, so two replicas on one
+   * machine never share one. `sluice start` passes a stable one so a restarted process leads again at once.
+   */
   identity?: string;
   leaseNamespace?: string;
+  /** Lease timing (defaults 15 s and 2 s, client-go's defaults are 15 s and 2 s). */
+  leaseDurationSec?: number;
+  leaseRetryMs?: number;
+  /** Where followers reach this replica's HTTP port (default: the listening URL). */
+  advertiseUrl?: string;
 }
 
 export interface Brain {
   url: string;
-  gitops: GitOps | undefined;
+  /** The GitOps loop, while this replica leads (undefined otherwise). */
+  readonly gitops: GitOps | undefined;
   isLeader(): boolean;
   close(): Promise<void>;
 }
@@ -90,6 +101,9 @@ class GitAwareNotifier implements Notifier {
   }
 }
 
+/** The Lease annotation naming where the leader's HTTP port is, so followers can hand it push webhooks. */
+export const LEADER_URL_ANNOTATION = 'delivery.sluice.dev/controller-url';
+
 export async function startBrain(o: BrainOptions): Promise<Brain> {
   const log = o.log.child({ component: 'controller' });
   const registry = new Registry();
@@ -103,9 +117,10 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
     registry,
     clock: o.clock,
   });
-  let gitops: GitOps | undefined;
-  if (o.git) {
-    gitops = await startGitOps({
+  const leaseNamespace = o.leaseNamespace ?? 'default';
+  const startGit = async (): Promise<GitOps | undefined> => {
+    if (!o.git) return undefined;
+    const g = await startGitOps({
       client: o.client.withFieldManager('sluice-gitops'),
       repo: o.git.repo,
       workDir: o.workDir,
@@ -123,46 +138,56 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
       { repo: redactUrl(o.git.repo), branch: o.git.branch ?? '(default)', path: o.git.path ?? '.' },
       'following Git',
     );
-  }
+    return g;
+  };
   const events = new EventNotifier(rolloutClient);
   const alerting = new AlertNotifier(dispatcher, { also: events });
-  const notifier: Notifier = gitops ? new GitAwareNotifier(alerting, o.client, gitops, log) : alerting;
 
+  // Everything that writes — GitOps apply, poll and revert, the failed-template marks, the rollout controller —
+  // runs only while this replica holds the Lease. Its memory is in the API (the gitops status ConfigMap, the
+  // Rollout objects), read afresh at each start of leadership, so a new leader resumes where the old one was.
+  let gitops: GitOps | undefined;
   let controller: RolloutController | undefined;
-  const elector = new LeaderElector(o.client, {
-    namespace: o.leaseNamespace ?? 'default',
-    name: 'sluice-controller',
-    identity: o.identity ?? hostname(),
-    clock: o.clock,
-    retryPeriodMs: 2_000,
-    leaseDurationSec: 15,
-    onStartedLeading: () => {
-      log.info('leading: starting the rollout controller');
-      controller = startRolloutController({
-        client: rolloutClient,
-        prometheusUrl: o.prometheusUrl,
-        clock: o.clock,
-        log,
-        notifier,
-        ...(o.policiesDir ? { policiesDir: o.policiesDir } : {}),
-      });
-      controller.ready.catch((e: unknown) => log.error({ err: e }, 'rollout controller failed to start'));
-    },
-    onStoppedLeading: () => {
-      log.warn('lost the lease: stopping the rollout controller');
-      const c = controller;
-      controller = undefined;
-      void c?.close();
-    },
-  });
-  elector.start();
+  /** Bumped on every change of leadership, so a start that finishes after a loss undoes itself. */
+  let term = 0;
+  const lead = async (myTerm: number): Promise<void> => {
+    const g = await startGit();
+    if (myTerm !== term) return void (await g?.close());
+    gitops = g;
+    const notifier: Notifier = g ? new GitAwareNotifier(alerting, o.client, g, log) : alerting;
+    controller = startRolloutController({
+      client: rolloutClient,
+      prometheusUrl: o.prometheusUrl,
+      clock: o.clock,
+      log,
+      notifier,
+      ...(o.policiesDir ? { policiesDir: o.policiesDir } : {}),
+    });
+    controller.ready.catch((e: unknown) => log.error({ err: e }, 'rollout controller failed to start'));
+  };
+  const stepDown = async (): Promise<void> => {
+    const c = controller;
+    const g = gitops;
+    controller = undefined;
+    gitops = undefined;
+    await c?.close();
+    await g?.close();
+  };
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/hooks/git' && req.method === 'POST') {
+      if (!o.git) {
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        return res.end('GitOps is not configured: start Sluice with --repo to accept push webhooks\n');
+      }
       if (gitops) return gitops.handler(req, res);
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      return res.end('GitOps is not configured: start Sluice with --repo to accept push webhooks\n');
+      // One hop only: a forwarded webhook that meets a replica which has just lost the lease is not bounced back.
+      if (req.headers['x-sluice-forwarded-by']) {
+        res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
+        return res.end(JSON.stringify({ error: 'leadership is changing; redeliver the webhook' }) + '\n');
+      }
+      return void forwardToLeader(req, res);
     }
     if (path === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
@@ -178,7 +203,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
     if (path === '/') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end(
-        JSON.stringify({ leader: elector.isLeader, gitops: gitops ? gitops.status() : null }, null, 2) + '\n',
+        JSON.stringify({ leader: elector.isLeader, identity, gitops: gitops ? gitops.status() : null }, null, 2) + '\n',
       );
     }
     res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -190,17 +215,93 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const url = `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${port}`;
+  const identity = o.identity ?? `${hostname()}_${randomUUID()}`;
+
+  /**
+   * A push webhook that reaches a follower (a Service spreads requests over both replicas) is handed to the
+   * leader named on the Lease, body and signature untouched, and the leader's answer is relayed; with no leader
+   * reachable the sender gets 503 and a sentence saying so (GitHub and GitLab show it and allow redelivery;
+   * the leader's poll catches up in any case).
+   */
+  const forwardToLeader = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const unavailable = (why: string): void => {
+      if (res.headersSent) return void res.end();
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
+      res.end(JSON.stringify({ error: `this replica is not the leader and ${why}; redeliver the webhook` }) + '\n');
+    };
+    try {
+      const lease = await o.client.tryGet(R.leases, leaseNamespace, LEASE_NAME);
+      const target = lease?.metadata.annotations?.[LEADER_URL_ANNOTATION];
+      if (!target) return unavailable('no leader is known yet');
+      if (target === advertise) return unavailable('it is only now becoming the leader');
+      const body = await readLimited(req, MAX_FORWARD_BYTES);
+      const headers: Record<string, string> = { 'x-sluice-forwarded-by': identity };
+      for (const [k, v] of Object.entries(req.headers))
+        if (typeof v === 'string' && FORWARDED_HEADERS.test(k)) headers[k] = v;
+      const r = await fetch(new URL('/hooks/git', target), { method: 'POST', headers, body, redirect: 'error' });
+      const text = await r.text();
+      res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/json' });
+      res.end(text);
+      log.info({ leader: target, status: r.status }, 'forwarded a push webhook to the leader');
+    } catch (e) {
+      unavailable(`the leader could not be reached (${e instanceof Error ? e.message : String(e)})`);
+    }
+  };
+  const advertise = o.advertiseUrl ?? url;
+
+  const elector = new LeaderElector(o.client, {
+    namespace: leaseNamespace,
+    name: LEASE_NAME,
+    identity,
+    clock: o.clock,
+    retryPeriodMs: o.leaseRetryMs ?? 2_000,
+    leaseDurationSec: o.leaseDurationSec ?? 15,
+    annotations: { [LEADER_URL_ANNOTATION]: advertise },
+    onStartedLeading: () => {
+      const myTerm = ++term;
+      log.info({ identity }, 'leading: starting GitOps and the rollout controller');
+      void lead(myTerm).catch((e: unknown) => log.error({ err: e }, 'could not start leading'));
+    },
+    onStoppedLeading: () => {
+      term++;
+      log.warn({ identity }, 'lost the lease: stopping GitOps and the rollout controller');
+      void stepDown();
+    },
+  });
+  elector.start();
+
   return {
-    url: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${port}`,
-    gitops,
+    url,
+    get gitops() {
+      return gitops;
+    },
     isLeader: () => elector.isLeader,
     async close() {
       elector.stop();
-      await controller?.close();
-      await gitops?.close();
+      term++;
+      await stepDown();
       await dispatcher.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+const LEASE_NAME = 'sluice-controller';
+const MAX_FORWARD_BYTES = 1024 * 1024;
+/** What a push webhook's verification and parsing need; nothing else crosses to the leader. */
+const FORWARDED_HEADERS =
+  /^(content-type|x-github-event|x-github-delivery|x-hub-signature-256|x-gitea-event|x-gitea-delivery|x-gitlab-event|x-gitlab-token|x-gitlab-event-uuid|user-agent)$/;
+
+async function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    const b = c as Buffer;
+    n += b.length;
+    if (n > max) throw new Error(`the webhook body is over ${max} bytes`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
 }

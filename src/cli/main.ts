@@ -109,6 +109,13 @@ withGit(
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
     .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
+    .option('--data <dir>', 'write <dir>/endpoints.json ({"controller": URL}) once listening')
+    .option('--advertise-url <url>', "where other replicas reach this one's port (default: the listening URL)")
+    .option(
+      '--lease-duration <seconds>',
+      'leader-election Lease duration; a follower takes over this long after the leader stops renewing',
+      '15',
+    )
     .addOption(LOG_LEVEL()),
 ).action(
   async (
@@ -121,6 +128,9 @@ withGit(
       logLevel: string;
       policies?: string;
       prometheusUrl?: string;
+      data?: string;
+      advertiseUrl?: string;
+      leaseDuration: string;
     },
   ) => {
     if (!o.prometheusUrl)
@@ -134,7 +144,10 @@ withGit(
       logLevel: o.logLevel,
       workDir: o.workDir,
       namespace: o.namespace,
+      leaseDurationSec: Number(o.leaseDuration),
       ...git,
+      ...(o.data ? { data: o.data } : {}),
+      ...(o.advertiseUrl ? { advertiseUrl: o.advertiseUrl } : {}),
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
       ...(o.policies ? { policiesDir: o.policies } : {}),
     });
@@ -147,10 +160,40 @@ program
   .option('--data <dir>', 'data directory', './.sluice')
   .option('--api-port <port>', 'port (0 picks a free one)', '0')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .option(
+    '--audit-log <path>',
+    'append one audit.k8s.io/v1 Event (JSON line) per request: user, verb, object, decision',
+  )
   .addOption(LOG_LEVEL())
-  .action(async (o: { data: string; apiPort: string; host: string; logLevel: string }) => {
+  .action(async (o: { data: string; apiPort: string; host: string; logLevel: string; auditLog?: string }) => {
     const { start } = await import('./start.js');
-    await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel, apiOnly: true });
+    await start({
+      data: o.data,
+      apiPort: Number(o.apiPort),
+      host: o.host,
+      logLevel: o.logLevel,
+      apiOnly: true,
+      ...(o.auditLog ? { auditLogPath: o.auditLog } : {}),
+    });
+  });
+
+program
+  .command('serving')
+  .description('run only the embedded Knative Serving (reconcilers, router, revision processes) against an API server')
+  .option('--kubeconfig <path>', 'kubeconfig of the API server (default: <data>/kubeconfig)')
+  .option('--data <dir>', 'data directory (revision logs, endpoints.json)', './.sluice')
+  .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
+  .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .addOption(LOG_LEVEL())
+  .action(async (o: { kubeconfig?: string; data: string; routerPort: string; host: string; logLevel: string }) => {
+    const { startServing } = await import('./start.js');
+    await startServing({
+      data: o.data,
+      routerPort: Number(o.routerPort),
+      host: o.host,
+      logLevel: o.logLevel,
+      ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+    });
   });
 
 program

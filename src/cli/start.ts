@@ -3,7 +3,7 @@
 // router, and the brain (rollout controller, alerts, Git source), then writes <data>/endpoints.json.
 // `sluice apiserver` (apiOnly) runs the API server alone; `sluice controller` runs only the brain against
 // any cluster.
-import { writeFile, rename } from 'node:fs/promises';
+import { writeFile, rename, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
@@ -39,6 +39,8 @@ export interface StartOptions extends GitFlags {
   /** Use this Prometheus instead of starting one. */
   prometheusUrl?: string;
   policiesDir?: string;
+  /** `sluice apiserver --audit-log PATH`. */
+  auditLogPath?: string;
 }
 
 async function writeEndpoints(data: string, endpoints: Record<string, string>): Promise<void> {
@@ -87,7 +89,8 @@ export async function start(o: StartOptions): Promise<void> {
   const data = resolve(o.data);
   const clock = systemClock;
   const admission = new Admission();
-  if (!o.apiOnly) registerServingAdmission(admission);
+  // Knative's webhooks belong to the API server's process, also when Serving runs in another (`sluice serving`).
+  registerServingAdmission(admission);
   const api = await startApiServer({
     dataDir: data,
     port: o.apiPort,
@@ -96,6 +99,7 @@ export async function start(o: StartOptions): Promise<void> {
     admission,
     clock,
     log: log.child({ component: 'apiserver' }),
+    ...(o.auditLogPath ? { auditLogPath: resolve(o.auditLogPath) } : {}),
   });
   if (o.apiOnly) {
     await writeEndpoints(data, { api: api.url });
@@ -175,6 +179,10 @@ function gitRest(o: GitFlags): Omit<NonNullable<GitFlags>, 'repo'> {
 
 export interface ControllerOptions extends GitFlags {
   kubeconfig?: string;
+  /** Where to write endpoints.json ({"controller": URL}); none: not written. */
+  data?: string;
+  advertiseUrl?: string;
+  leaseDurationSec?: number;
   prometheusUrl: string;
   port: number;
   host: string;
@@ -197,9 +205,47 @@ export async function startController(o: ControllerOptions): Promise<void> {
     clock: systemClock,
     log,
     leaseNamespace: o.namespace,
+    ...(o.advertiseUrl ? { advertiseUrl: o.advertiseUrl } : {}),
+    ...(o.leaseDurationSec
+      ? { leaseDurationSec: o.leaseDurationSec, leaseRetryMs: Math.max(200, (o.leaseDurationSec * 1000) / 7.5) }
+      : {}),
     ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
     ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
   });
+  if (o.data) {
+    await mkdir(resolve(o.data), { recursive: true });
+    await writeEndpoints(resolve(o.data), { controller: brain.url });
+  }
   process.stdout.write(`Sluice controller listening on ${brain.url} against ${client.server}\n`);
   onSignals(log, () => brain.close());
+}
+
+export interface ServingOptions {
+  kubeconfig?: string;
+  data: string;
+  routerPort: number;
+  host: string;
+  logLevel: string;
+}
+
+/**
+ * `sluice serving`: the embedded Knative Serving alone — reconcilers, router and revision processes — against
+ * any API server reachable through a kubeconfig. Writes `{"router": URL}` to <data>/endpoints.json.
+ */
+export async function startServing(o: ServingOptions): Promise<void> {
+  const log = createLogger({ level: o.logLevel, name: 'sluice' });
+  const data = resolve(o.data);
+  await mkdir(data, { recursive: true, mode: 0o700 });
+  const kubeconfigPath = resolve(o.kubeconfig ?? join(data, 'kubeconfig'));
+  const serving = await startEmbeddedServing({
+    kubeconfigPath,
+    dataDir: data,
+    routerPort: o.routerPort,
+    host: o.host,
+    clock: systemClock,
+    log,
+  });
+  await writeEndpoints(data, { router: serving.routerUrl });
+  process.stdout.write(`Sluice Serving: router on ${serving.routerUrl}, reconciling against ${kubeconfigPath}\n`);
+  onSignals(log, () => serving.close());
 }

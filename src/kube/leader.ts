@@ -72,6 +72,8 @@ export interface LeaderElectionOptions {
   leaseDurationSec?: number;
   retryPeriodMs?: number;
   clock?: Clock;
+  /** Written on the Lease while this identity holds it (e.g. where the leader can be reached). */
+  annotations?: Record<string, string>;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
 }
@@ -121,11 +123,18 @@ export class LeaderElector {
     try {
       if (d.action === 'create') {
         await this.#c.create<LeaseObject>(R.leases, {
-          metadata: { name: this.#o.name, namespace: this.#o.namespace },
+          metadata: {
+            name: this.#o.name,
+            namespace: this.#o.namespace,
+            ...(this.#o.annotations ? { annotations: this.#o.annotations } : {}),
+          },
           spec: d.spec,
         });
       } else {
-        await this.#c.update<LeaseObject>(R.leases, { ...cur!, spec: d.spec });
+        const metadata = this.#o.annotations
+          ? { ...cur!.metadata, annotations: { ...cur!.metadata.annotations, ...this.#o.annotations } }
+          : cur!.metadata;
+        await this.#c.update<LeaseObject>(R.leases, { ...cur!, metadata, spec: d.spec });
       }
       this.#lastRenewMs = clock.now();
       return true;

@@ -101,7 +101,7 @@ export interface SluiceProcess {
 
 /** Starts `sluice <command>` as a child process and waits for <data>/endpoints.json to name its servers. */
 export async function startSluice(
-  command: 'start' | 'apiserver',
+  command: 'start' | 'apiserver' | 'serving' | 'controller',
   dataDir: string,
   extra: string[] = [],
 ): Promise<SluiceProcess> {
@@ -112,7 +112,15 @@ export async function startSluice(
   const git = command === 'start' && !extra.includes('--repo') && !extra.includes('--no-repo') ? ['--no-repo'] : [];
   const child = spawn(
     process.execPath,
-    [SLUICE_BIN, command, '--data', dataDir, '--log-level', 'warn', ...git, ...extra],
+    [
+      SLUICE_BIN,
+      command,
+      '--data',
+      dataDir,
+      ...(extra.includes('--log-level') ? [] : ['--log-level', 'warn']),
+      ...git,
+      ...extra,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
