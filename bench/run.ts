@@ -36,6 +36,7 @@ const RATIO_PAIRS: Array<[string, string]> = [
   ['c64', 'c1'],
   ['compacted', 'wal'],
   ['wal', 'empty'],
+  ['rbac', 'admin'],
 ];
 
 function isBenchModule(m: unknown): m is BenchModule {
