@@ -193,7 +193,10 @@ async function killLeaderWhen(
   console.log(
     `# failover: leader killed → follower leads in ${((leads - at) / 1000).toFixed(2)} s (lease ${LEASE_SECONDS} s)`,
   );
-  assert.ok(leads - at <= (LEASE_SECONDS + 2) * 1000, 'the follower takes over within the lease duration');
+  assert.ok(
+    leads - at <= (LEASE_SECONDS + 3) * 1000,
+    'the follower takes over within the lease duration (+ retry periods on a loaded machine)',
+  );
   return { at, next: follower };
 }
 
