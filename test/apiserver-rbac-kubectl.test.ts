@@ -250,3 +250,33 @@ test('unknown and expired tokens get 401; kubectl create token enforces the 10 m
   assert.match(expired.stderr, /You must be logged in to the server \(Unauthorized\)/);
   assert.equal((await k(['get', 'ksvc', 'hello', '-o', 'name'])).code, 0, 'the admin token does not expire');
 });
+
+test('kubectl apply -k deploy/ installs the controller as written: RBAC, ServiceAccount, apps/v1 Deployment, Service', async () => {
+  const r = await k(['apply', '-k', join(ROOT, 'deploy')]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const line of [
+    'clusterrole.rbac.authorization.k8s.io/sluice created',
+    'clusterrole.rbac.authorization.k8s.io/sluice-prune created',
+    'clusterrolebinding.rbac.authorization.k8s.io/sluice created',
+    'deployment.apps/sluice created',
+    'service/sluice created',
+  ])
+    assert.ok(r.stdout.includes(line), `${line} in:\n${r.stdout}`);
+  const img = await k([
+    'get',
+    'deploy',
+    'sluice',
+    '-n',
+    'sluice-system',
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  ]);
+  assert.equal(img.stdout, 'sluice:dev', img.stderr);
+  // The ServiceAccount now holds the controller's role: patching a Knative Service is allowed.
+  const can = await k(['auth', 'can-i', 'patch', 'ksvc', `--as=${SA}`]);
+  assert.equal(can.stdout.trim(), 'yes');
+  assert.equal(
+    (await k(['apply', '-k', join(ROOT, 'deploy')])).stdout.includes('deployment.apps/sluice unchanged'),
+    true,
+  );
+});

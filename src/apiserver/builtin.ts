@@ -102,6 +102,62 @@ export function builtinTypes(): ResourceType[] {
       }),
     }),
     ...rbacTypes(),
+    // Stored, not run (no kubelet, no endpoints): so `kubectl apply -k deploy/` installs as on a cluster.
+    base('Service', 'services', {
+      shortNames: ['svc'],
+      statusSubresource: true,
+      categories: ['all'],
+      tableCells: (o, now) => {
+        const spec = isRecord(o.spec) ? o.spec : {};
+        const ports = Array.isArray(spec.ports)
+          ? spec.ports
+              .filter(isRecord)
+              .map((p) => `${String(p.port ?? '')}/${String(p.protocol ?? 'TCP')}`)
+              .join(',')
+          : '';
+        const cols = [
+          col('Type', '.spec.type'),
+          col('Cluster-IP', '.spec.clusterIP'),
+          col('Ports', '.spec.ports'),
+          AGE_COLUMN,
+        ];
+        return {
+          columns: cols,
+          cells: [
+            String(spec.type ?? 'ClusterIP'),
+            String(spec.clusterIP ?? '<none>'),
+            ports,
+            cellValue(o, AGE_COLUMN, now),
+          ],
+        };
+      },
+    }),
+    base('Deployment', 'deployments', {
+      group: 'apps',
+      shortNames: ['deploy'],
+      statusSubresource: true,
+      hasGeneration: true,
+      categories: ['all'],
+      tableCells: (o, now) => {
+        const spec = isRecord(o.spec) ? o.spec : {};
+        const st = isRecord(o.status) ? o.status : {};
+        const cols = [
+          col('Ready', '.status.readyReplicas'),
+          col('Up-to-date', '.status.updatedReplicas'),
+          col('Available', '.status.availableReplicas'),
+          AGE_COLUMN,
+        ];
+        return {
+          columns: cols,
+          cells: [
+            `${Number(st.readyReplicas ?? 0)}/${Number(spec.replicas ?? 1)}`,
+            Number(st.updatedReplicas ?? 0),
+            Number(st.availableReplicas ?? 0),
+            cellValue(o, AGE_COLUMN, now),
+          ],
+        };
+      },
+    }),
     base('CustomResourceDefinition', 'customresourcedefinitions', {
       group: 'apiextensions.k8s.io',
       namespaced: false,
