@@ -138,7 +138,7 @@ export async function startSluice(
         return undefined;
       }
     },
-    30_000,
+    90_000,
   );
   return {
     child,
