@@ -101,7 +101,7 @@ const cases: Case[] = [
     name: 'empty query',
     yaml: withLine(18, '        query: "  "'),
     want: [
-      'policies/web.yaml:18:16: spec.analysis.metrics[0].query: must not be empty; write a PromQL template such as sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))',
+      'policies/web.yaml:18:16: spec.analysis.metrics[0].query: must not be empty; write a PromQL template such as sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])), or leave it out and name a builtin',
     ],
   },
   {

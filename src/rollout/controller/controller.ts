@@ -16,6 +16,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../util/clock.js';
 import { AnalysisEngine, type AnalysisRequest } from '../analysis/engine.js';
 import { PrometheusClient } from '../analysis/prometheus.js';
+import type { MetricFamilySetting } from '../analysis/families.js';
 import type { AnalysisRound } from '../analysis/result.js';
 import { initialState, step } from '../machine/machine.js';
 import { makePlan } from '../machine/plan.js';
@@ -55,6 +56,8 @@ export interface RolloutControllerOptions {
   /** Reconciles in flight at once (distinct Services; one Service is never reconciled twice at once). */
   concurrency?: number;
   prometheusTimeoutMs?: number;
+  /** Knative request metrics for builtin checks and request counts (default `auto`: probed per namespace). */
+  metricsFamily?: MetricFamilySetting;
 }
 
 export interface RolloutControllerStats {
@@ -149,6 +152,7 @@ class Controller implements RolloutController {
       }),
       logger: o.log.child({ part: 'analysis' }),
       batch: true,
+      family: o.metricsFamily ?? 'auto',
     });
     const inf = { ...(o.namespace ? { namespace: o.namespace } : {}), log: o.log };
     this.#services = new Informer<ServiceObject>(o.client, R.services, inf);
