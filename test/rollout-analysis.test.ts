@@ -230,7 +230,10 @@ test('analysis: a series that does not exist is noData, never a pass; NaN too; e
   // web-00002 serves ~1000 requests/s: the query is the problem, and the message names the fix.
   assert.equal(n.cause, 'emptyQuery');
   assert.ok((n.requests ?? 0) >= 10, `requests counted: ${n.requests}`);
-  assert.match(n.reason, /^the query returned NaN although web-00002 served \d+ requests in the last 5s: .*or on\(\) vector\(0\)/);
+  assert.match(
+    n.reason,
+    /^the query returned NaN although web-00002 served \d+ requests in the last 5s: .*or on\(\) vector\(0\)/,
+  );
 });
 
 test('analysis: Prometheus stopped → noData with a reason, logged once, no crash', async () => {

@@ -47,8 +47,10 @@ export function analysisRecord(
     if (range?.min !== undefined) m.min = range.min;
     if (range?.max !== undefined) m.max = range.max;
     if (s.reason !== undefined) m.reason = s.reason;
-    const q = results.get(s.metric)?.query;
-    if (q) m.query = q;
+    const r = results.get(s.metric);
+    if (r?.query) m.query = r.query;
+    if (r?.family) m.family = r.family;
+    if (s.requests !== undefined) m.requests = s.requests;
     return m;
   });
   const verdict = metrics.some((m) => m.verdict === 'fail')

@@ -55,6 +55,10 @@ export interface AnalysisRunRecord {
     reason?: string;
     /** The PromQL sent (the batched form when batched). */
     query?: string;
+    /** Builtins: the Knative request metrics family the query was written for. */
+    family?: string;
+    /** No data: requests the revision served in the window, when counted. */
+    requests?: number;
   }[];
 }
 

@@ -370,7 +370,14 @@ class Run {
       st.passesInStep += 1;
       return;
     }
-    if (judged.verdict === 'hold') return;
+    if (judged.verdict === 'hold') {
+      // Say why the rollout is not moving: "success-rate: no requests reached web-00002 in the last 5s".
+      s.message = `holding for data: ${judged.summaries
+        .filter((m) => m.verdict === 'hold')
+        .map((m) => `${m.metric}: ${m.reason ?? 'no data'}`)
+        .join('; ')}`;
+      return;
+    }
     st.consecutiveFailures += 1;
     st.totalFailures += 1;
     st.passesInStep = 0;
