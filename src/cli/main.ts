@@ -183,6 +183,7 @@ program
     const { validatePaths } = await import('./validate.js');
     const r = await validatePaths(paths, o.namespace);
     for (const p of r.problems) process.stderr.write(`${p}\n`);
+    for (const w of r.warnings) process.stderr.write(`${w}\n`);
     if (r.problems.length > 0) {
       process.stderr.write(`${r.problems.length} problem(s) in ${r.files} file(s)\n`);
       process.exitCode = 1;
