@@ -4,11 +4,13 @@
 // every rate is its slope exactly and every expected value below is computed by hand in its row.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensurePrometheusBinary, startPrometheus, type PrometheusHandle } from '../src/cli/prometheus-process.js';
+import {
+  histogram as buckets,
+  openMetrics,
+  prometheusWith,
+  type FixedPrometheus,
+  type Series,
+} from './support/fixed-series.js';
 import { PrometheusClient } from '../src/rollout/analysis/prometheus.js';
 import { AnalysisEngine } from '../src/rollout/analysis/engine.js';
 import {
@@ -28,21 +30,12 @@ const SAMPLES = 121;
 const AT = (BASE + SAMPLES - 1) * 1000;
 const WINDOW = '30s';
 
-interface Series {
-  name: string;
-  labels: Record<string, string>;
-  /** Increase per second (0: a constant series). */
-  slope: number;
-  start?: number;
-}
 const series: Series[] = [];
 const add = (name: string, labels: Record<string, string>, slope: number, start = 0): void =>
   void series.push({ name, labels, slope, start });
 
-/** A histogram whose every observation falls in (lower, upper]: `perSecond` observations a second. */
 function histogram(name: string, labels: Record<string, string>, bounds: number[], upper: number, perSecond: number) {
-  for (const le of [...bounds.map(String), '+Inf'])
-    add(`${name}_bucket`, { ...labels, le }, le === '+Inf' || Number(le) >= upper ? perSecond : 0);
+  series.push(...buckets(name, labels, bounds, upper, perSecond));
 }
 const OC_BUCKETS = [
   5, 10, 20, 40, 60, 80, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800, 900, 1000, 2000, 5000,
@@ -113,47 +106,17 @@ info('hello', 'hello-00002-deployment-a', { k8s_namespace_name: 'pull', kn_revis
 info('hello', 'hello-00001-deployment-a', { k8s_namespace_name: 'pull', kn_revision_name: 'hello-00001' });
 info('activator', 'activator-0', { k8s_namespace_name: 'knative-serving' });
 
-function openMetrics(): string {
-  const lines: string[] = [];
-  const names = [...new Set(series.map((s) => s.name))];
-  for (const name of names) {
-    for (const s of series.filter((x) => x.name === name)) {
-      const labels = Object.entries(s.labels)
-        .map(([k, v]) => `${k}="${v}"`)
-        .join(',');
-      for (let i = 0; i < SAMPLES; i++) lines.push(`${name}{${labels}} ${(s.start ?? 0) + s.slope * i} ${BASE + i}`);
-    }
-  }
-  lines.push('# EOF');
-  return lines.join('\n') + '\n';
-}
-
 // ---------- Prometheus over those blocks ----------
-let dir: string;
-let prom: PrometheusHandle;
+let fixed: FixedPrometheus;
 let client: PrometheusClient;
 
-function promtool(): string {
-  ensurePrometheusBinary(true); // promtool ships in the same Debian package
-  for (const p of ['/usr/bin/promtool', '/usr/local/bin/promtool']) if (existsSync(p)) return p;
-  return 'promtool';
-}
-
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sluice-builtins-'));
-  const input = join(dir, 'series.om');
-  writeFileSync(input, openMetrics());
-  const r = spawnSync(promtool(), ['tsdb', 'create-blocks-from', 'openmetrics', '-q', input, join(dir, 'data')], {
-    encoding: 'utf8',
-  });
-  assert.equal(r.status, 0, `promtool: ${r.stderr}`);
-  prom = await startPrometheus({ targets: [], dataDir: dir, install: true });
-  client = new PrometheusClient({ url: prom.url });
+  fixed = await prometheusWith(openMetrics(series, BASE, SAMPLES));
+  client = new PrometheusClient({ url: fixed.prom.url });
 });
 
 after(async () => {
-  await prom?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await fixed?.stop();
 });
 
 /** The value per `namespace/revision` of a batched query's answer; NaN and empty both read as null. */

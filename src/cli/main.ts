@@ -203,6 +203,8 @@ program
 
 (await import('./rollout.js')).registerRolloutCommands(program);
 
+(await import('./analysis.js')).registerAnalysisCommands(program);
+
 (await import('./kn/index.js')).registerKnCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
