@@ -10,6 +10,7 @@ export interface Condition {
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;
+  lastTransitionTime?: string;
 }
 
 /** One entry of a Knative traffic block as stored: every field optional (Knative omits `percent: 0`). */
@@ -68,6 +69,7 @@ export interface RolloutObjectStatus extends Partial<Omit<RolloutStatus, 'state'
   analysisRuns?: AnalysisRunRecord[];
   pendingNotifications?: RolloutNotification[];
   observedGeneration?: number;
+  conditions?: Condition[];
 }
 
 export interface RolloutObject extends KubeObject {
