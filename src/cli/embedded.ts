@@ -4,6 +4,7 @@ import { StatusError, type Admission, type AdmissionRequest, type KObject } from
 import { KubeClient, R, type KubeObject } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import { Runtime, revisionSpecFromKnative, type RevisionSpec as RunSpec } from '../runtime/index.js';
+import type { ExportedMetricsFamily } from '../runtime/metrics.js';
 import {
   admit,
   defaultConfiguration,
@@ -78,6 +79,8 @@ export interface EmbeddedServingOptions {
   host: string;
   clock: Clock;
   log: Logger;
+  /** Request metrics the router exports (default knative-opencensus). */
+  metricsFamily?: ExportedMetricsFamily;
 }
 
 export interface EmbeddedServing {
@@ -101,6 +104,7 @@ export async function startEmbeddedServing(o: EmbeddedServingOptions): Promise<E
     clock: o.clock,
     logger: o.log.child({ component: 'runtime' }),
     autoscaler: neutralRuntimeConfig(atStart.config),
+    ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
   });
   const { url: routerUrl } = await runtime.listen(o.routerPort, o.host);
   const dataPlane: DataPlane<RunSpec> = runtime;

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 
 const program = new Command();
 program
@@ -67,6 +68,14 @@ withGit(
     .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
     .option('--port <port>', 'controller port: POST /hooks/git, /metrics (0 picks a free one)', '0')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .addOption(
+      new Option(
+        '--metrics-family <family>',
+        "request metrics the router exports: Knative ≤ 1.18's OpenCensus series or Knative ≥ 1.19's OpenTelemetry ones",
+      )
+        .choices(['knative-opencensus', 'knative-otel'])
+        .default('knative-opencensus'),
+    )
     .addOption(LOG_LEVEL()),
 ).action(
   async (
@@ -79,6 +88,7 @@ withGit(
       logLevel: string;
       policies?: string;
       prometheusUrl?: string;
+      metricsFamily: 'knative-opencensus' | 'knative-otel';
     },
   ) => {
     const git = await gitFlags(o, enclosingRepo());
@@ -93,6 +103,7 @@ withGit(
       ...git,
       ...(o.policies ? { policiesDir: o.policies } : {}),
       ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
+      metricsFamily: o.metricsFamily,
     });
   },
 );
@@ -109,6 +120,14 @@ withGit(
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
     .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
+    .addOption(
+      new Option(
+        '--metrics-family <family>',
+        'Knative request metrics for builtin checks (auto: detected per namespace)',
+      )
+        .choices(['auto', 'knative-opencensus', 'knative-otel', 'knative-otel-target-info'])
+        .default('auto'),
+    )
     .addOption(LOG_LEVEL()),
 ).action(
   async (
@@ -121,6 +140,7 @@ withGit(
       logLevel: string;
       policies?: string;
       prometheusUrl?: string;
+      metricsFamily: MetricFamilySetting;
     },
   ) => {
     if (!o.prometheusUrl)
@@ -134,6 +154,7 @@ withGit(
       logLevel: o.logLevel,
       workDir: o.workDir,
       namespace: o.namespace,
+      metricsFamily: o.metricsFamily,
       ...git,
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
       ...(o.policies ? { policiesDir: o.policies } : {}),
@@ -162,6 +183,7 @@ program
     const { validatePaths } = await import('./validate.js');
     const r = await validatePaths(paths, o.namespace);
     for (const p of r.problems) process.stderr.write(`${p}\n`);
+    for (const w of r.warnings) process.stderr.write(`${w}\n`);
     if (r.problems.length > 0) {
       process.stderr.write(`${r.problems.length} problem(s) in ${r.files} file(s)\n`);
       process.exitCode = 1;
@@ -180,6 +202,8 @@ program
   });
 
 (await import('./rollout.js')).registerRolloutCommands(program);
+
+(await import('./analysis.js')).registerAnalysisCommands(program);
 
 (await import('./kn/index.js')).registerKnCommands(program);
 

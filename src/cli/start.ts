@@ -15,6 +15,8 @@ import { registerServingAdmission, startEmbeddedServing, type EmbeddedServing } 
 import { startBrain, type Brain } from './brain.js';
 import { startPrometheus, type PrometheusHandle } from './prometheus-process.js';
 import { packageRoot } from './package-root.js';
+import type { ExportedMetricsFamily } from '../runtime/metrics.js';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 
 export interface GitFlags {
   repo?: string;
@@ -39,6 +41,8 @@ export interface StartOptions extends GitFlags {
   /** Use this Prometheus instead of starting one. */
   prometheusUrl?: string;
   policiesDir?: string;
+  /** Request metrics the router exports; the brain detects them (auto) like on a cluster. */
+  metricsFamily?: ExportedMetricsFamily;
 }
 
 async function writeEndpoints(data: string, endpoints: Record<string, string>): Promise<void> {
@@ -121,6 +125,7 @@ export async function start(o: StartOptions): Promise<void> {
       host: o.host,
       clock,
       log,
+      ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
     });
     prom = o.prometheusUrl ? undefined : await localPrometheus(data, serving.routerUrl, log);
     const prometheusUrl = o.prometheusUrl ?? prom?.url ?? 'http://127.0.0.1:9';
@@ -182,6 +187,7 @@ export interface ControllerOptions extends GitFlags {
   workDir: string;
   policiesDir?: string;
   namespace: string;
+  metricsFamily?: MetricFamilySetting;
 }
 
 /** `sluice controller`: only the brain, against a real cluster's Knative (or any Kubernetes API). */
@@ -197,6 +203,7 @@ export async function startController(o: ControllerOptions): Promise<void> {
     clock: systemClock,
     log,
     leaseNamespace: o.namespace,
+    ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
     ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
     ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
   });

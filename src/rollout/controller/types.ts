@@ -10,6 +10,7 @@ export interface Condition {
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;
+  lastTransitionTime?: string;
 }
 
 /** One entry of a Knative traffic block as stored: every field optional (Knative omits `percent: 0`). */
@@ -55,6 +56,10 @@ export interface AnalysisRunRecord {
     reason?: string;
     /** The PromQL sent (the batched form when batched). */
     query?: string;
+    /** Builtins: the Knative request metrics family the query was written for. */
+    family?: string;
+    /** No data: requests the revision served in the window, when counted. */
+    requests?: number;
   }[];
 }
 
@@ -64,6 +69,7 @@ export interface RolloutObjectStatus extends Partial<Omit<RolloutStatus, 'state'
   analysisRuns?: AnalysisRunRecord[];
   pendingNotifications?: RolloutNotification[];
   observedGeneration?: number;
+  conditions?: Condition[];
 }
 
 export interface RolloutObject extends KubeObject {
