@@ -109,6 +109,15 @@ withGit(
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
     .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
+    .option(
+      '--admission-port <port>',
+      'serve the RolloutPolicy validating admission webhook (HTTPS) on this port; off when not given',
+    )
+    .option(
+      '--admission-service <name>',
+      'the Service in front of the admission webhook (certificate names)',
+      'sluice-webhook',
+    )
     .addOption(LOG_LEVEL()),
 ).action(
   async (
@@ -121,6 +130,8 @@ withGit(
       logLevel: string;
       policies?: string;
       prometheusUrl?: string;
+      admissionPort?: string;
+      admissionService: string;
     },
   ) => {
     if (!o.prometheusUrl)
@@ -137,6 +148,9 @@ withGit(
       ...git,
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
       ...(o.policies ? { policiesDir: o.policies } : {}),
+      ...(o.admissionPort !== undefined
+        ? { admission: { port: Number(o.admissionPort), service: o.admissionService } }
+        : {}),
     });
   },
 );

@@ -13,6 +13,8 @@ import { systemClock } from '../util/clock.js';
 import { KubeClient } from '../kube/index.js';
 import { registerServingAdmission, startEmbeddedServing, type EmbeddedServing } from './embedded.js';
 import { startBrain, type Brain } from './brain.js';
+import { registerPolicyAdmission } from './policy-admission.js';
+import { startPolicyWebhook } from './policy-webhook.js';
 import { startPrometheus, type PrometheusHandle } from './prometheus-process.js';
 import { packageRoot } from './package-root.js';
 
@@ -88,6 +90,7 @@ export async function start(o: StartOptions): Promise<void> {
   const clock = systemClock;
   const admission = new Admission();
   if (!o.apiOnly) registerServingAdmission(admission);
+  registerPolicyAdmission(admission);
   const api = await startApiServer({
     dataDir: data,
     port: o.apiPort,
@@ -182,6 +185,8 @@ export interface ControllerOptions extends GitFlags {
   workDir: string;
   policiesDir?: string;
   namespace: string;
+  /** Serve the RolloutPolicy validating admission webhook (HTTPS) on this port, for this Service's DNS names. */
+  admission?: { port: number; service: string };
 }
 
 /** `sluice controller`: only the brain, against a real cluster's Knative (or any Kubernetes API). */
@@ -200,6 +205,20 @@ export async function startController(o: ControllerOptions): Promise<void> {
     ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
     ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
   });
+  const webhook = o.admission
+    ? await startPolicyWebhook({
+        client,
+        namespace: o.namespace,
+        service: o.admission.service,
+        port: o.admission.port,
+        host: o.host,
+        log: log.child({ component: 'admission' }),
+      })
+    : undefined;
   process.stdout.write(`Sluice controller listening on ${brain.url} against ${client.server}\n`);
-  onSignals(log, () => brain.close());
+  if (webhook) process.stdout.write(`  admission webhook ${webhook.url}/validate/rolloutpolicies\n`);
+  onSignals(log, async () => {
+    await webhook?.close();
+    await brain.close();
+  });
 }
