@@ -27,7 +27,8 @@ function routerOf(dataDir: string): string | undefined {
   }
 }
 
-function once(router: string, host: string): Promise<Answer> {
+/** One request through the router with this Host (a fresh connection). */
+export function once(router: string, host: string): Promise<Answer> {
   const url = new URL(router);
   return new Promise((resolve) => {
     const req = request(
