@@ -17,6 +17,8 @@ export interface Listers {
   configurations: Lister;
   revisions: Lister;
   routes: Lister;
+  /** networking.internal.knative.dev Ingresses (one per Route, holding the rollout annotation). */
+  ingresses: Lister;
   /** ConfigMaps of the knative-serving namespace. */
   configMaps: Lister;
 }

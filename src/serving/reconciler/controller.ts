@@ -5,7 +5,7 @@
 import { Informer, R, type KubeClient, type KubeObject } from '../../kube/index.js';
 import { silentLogger, type Logger } from '../../observability/logger.js';
 import { systemClock, type Clock } from '../../util/clock.js';
-import { LABEL_CONFIGURATION, LABEL_SERVICE } from '../keys.js';
+import { LABEL_CONFIGURATION, LABEL_ROUTE, LABEL_SERVICE } from '../keys.js';
 import type { Route } from '../types.js';
 import { reconcileConfiguration } from './configuration-reconciler.js';
 import { asServing, type KubeWriter, type Listers, type ReconcilerContext } from './context.js';
@@ -47,6 +47,7 @@ export class ServingController<Spec> {
     configurations: Informer;
     revisions: Informer;
     routes: Informer;
+    ingresses: Informer;
     configMaps: Informer;
   };
   readonly #o: ServingControllerOptions<Spec>;
@@ -63,6 +64,7 @@ export class ServingController<Spec> {
       configurations: inf(R.configurations),
       revisions: inf(R.revisions),
       routes: inf(R.routes),
+      ingresses: inf(R.ingresses),
       configMaps: inf(R.configMaps, { namespace: SYSTEM_NAMESPACE }),
     };
     const listers: Listers = this.#informers;
@@ -102,7 +104,7 @@ export class ServingController<Spec> {
   }
 
   #wire(): void {
-    const { services, configurations, revisions, routes, configMaps } = this.#informers;
+    const { services, configurations, revisions, routes, ingresses, configMaps } = this.#informers;
     const each = (inf: Informer, fn: (o: KubeObject) => void): void => {
       inf
         .onAdd(fn)
@@ -148,6 +150,11 @@ export class ServingController<Spec> {
         for (const n of [st?.latestCreatedRevisionName, st?.latestReadyRevisionName])
           if (n) this.queues.revisions.add({ namespace: ns, name: n });
       }
+    });
+    // An Ingress changed or deleted behind our back is put back by its Route.
+    each(ingresses, (o) => {
+      const route = ownerName(o, 'Route', LABEL_ROUTE);
+      if (route) this.queues.routes.add({ namespace: o.metadata.namespace ?? '', name: route });
     });
     each(configMaps, (o) => {
       for (const r of routes.list()) this.queues.routes.add(keyOf(r));
