@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.js';
-import { KubeClient, R, type KubeObject, type ResourceRef } from '../src/kube/index.js';
+import { KubeClient, noEvents, R, type KubeObject, type ResourceRef } from '../src/kube/index.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { ManualClock } from '../src/util/clock.js';
 import { IngressTable, reconcileRoute, type Lister, type Listers } from '../src/serving/reconciler/index.js';
@@ -112,7 +112,7 @@ async function play(restartAtMs?: number): Promise<Observation[]> {
         table = new IngressTable();
         routed = { routes: [] };
       }
-      const ctx = { client, listers: await listers(client), clock, log: silentLogger() };
+      const ctx = { client, listers: await listers(client), clock, log: silentLogger(), recorder: noEvents };
       await reconcileRoute(ctx, { dataPlane, ingress: table }, { namespace: NS, name: 'hello' });
       const ing = await client.get(R.ingresses, NS, 'hello');
       out.push({

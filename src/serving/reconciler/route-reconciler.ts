@@ -3,12 +3,13 @@
 // reads the caches, writes the Route's Ingress (networking.internal.knative.dev, with the rollout
 // annotation, so a gradual rollout survives a restart), programs the router with every Route's entry,
 // writes the status once, and asks to be called back for the next step of a rollout-duration rollout.
-import { isNotFound, R, type KubeObject } from '../../kube/index.js';
+import { isConflict, isNotFound, R, type KubeObject } from '../../kube/index.js';
+import { errorMessage } from '../../util/errors.js';
 import { ANNOTATION_ROLLOUT } from '../keys.js';
 import { makeIngress, readyIngressStatus } from '../resources/ingress.js';
 import { reconcileRoute as computeRoute } from '../route-reconcile.js';
 import type { Configuration, Revision, Route } from '../types.js';
-import { asKube, asServing, inNamespace, type ReconcilerContext } from './context.js';
+import { asKube, asServing, inNamespace, isAlreadyExists, type ReconcilerContext } from './context.js';
 import type { DataPlane, DataPlaneRoute, DataPlaneRouteTable } from './data-plane.js';
 import { CONFIG_DOMAIN, CONFIG_NETWORK, networkConfigFromData, SYSTEM_NAMESPACE } from './network-config.js';
 import { dataPlaneRoute } from './route-table.js';
@@ -123,7 +124,22 @@ async function writeIngress(
 ): Promise<void> {
   let obj = existing;
   if (!obj) {
-    obj = await ctx.client.create(R.ingresses, desired);
+    const routeObj = ctx.listers.routes.get(key.namespace, key.name);
+    const name = JSON.stringify(desired.metadata.name ?? '');
+    try {
+      obj = await ctx.client.create(R.ingresses, desired);
+    } catch (e) {
+      if (routeObj && !isAlreadyExists(e) && !isConflict(e))
+        ctx.recorder.event(
+          routeObj,
+          R.routes,
+          'Warning',
+          'CreationFailed',
+          `Failed to create Ingress: ${errorMessage(e)}`,
+        );
+      throw e;
+    }
+    if (routeObj) ctx.recorder.event(routeObj, R.routes, 'Normal', 'Created', `Created Ingress ${name}`);
   } else if (!ingressSame(obj, desired)) {
     const next: KubeObject = {
       ...obj,
