@@ -20,6 +20,7 @@ import { startGitOps, type GitOps } from '../gitops/index.js';
 import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
 import { packageRoot } from './package-root.js';
 
@@ -52,6 +53,8 @@ export interface BrainOptions {
   leaseRetryMs?: number;
   /** Where followers reach this replica's HTTP port (default: the listening URL). */
   advertiseUrl?: string;
+  /** Knative request metrics family for builtin checks (default auto). */
+  metricsFamily?: MetricFamilySetting;
 }
 
 export interface Brain {
@@ -162,6 +165,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
       log,
       notifier,
       ...(o.policiesDir ? { policiesDir: o.policiesDir } : {}),
+      ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
     });
     controller.ready.catch((e: unknown) => log.error({ err: e }, 'rollout controller failed to start'));
   };
@@ -176,7 +180,11 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/hooks/git' && req.method === 'POST') {
+    if (path === '/hooks/git') {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { 'Content-Type': 'text/plain', Allow: 'POST' });
+        return res.end(`${req.method ?? ''} is not allowed on /hooks/git; push events are POSTed\n`);
+      }
       if (!o.git) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         return res.end('GitOps is not configured: start Sluice with --repo to accept push webhooks\n');

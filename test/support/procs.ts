@@ -138,6 +138,7 @@ export async function startSluice(
         return undefined;
       }
     },
+    // `sluice start` is four processes; on a machine shared with other test runs they need a while.
     90_000,
   );
   return {
