@@ -1,6 +1,6 @@
 // What every Sluice server process does around its work: announce where it listens (supervised: to the
 // supervisor over IPC; standalone: into <data>/endpoints.json), and shut down cleanly on SIGTERM/SIGINT.
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../observability/logger.js';
 import { reportReady, supervised } from './supervisor.js';
@@ -24,6 +24,8 @@ async function writeEndpoints(data: string, endpoints: Record<string, unknown>, 
       /* none yet */
     }
   }
+  // `sluice controller --data DIR` may name a directory nothing has created yet.
+  await mkdir(data, { recursive: true, mode: 0o700 });
   const tmp = join(data, `endpoints.json.${process.pid}.tmp`);
   await writeFile(tmp, JSON.stringify({ ...cur, ...endpoints }, null, 2) + '\n');
   await rename(tmp, join(data, 'endpoints.json'));
