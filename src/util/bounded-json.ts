@@ -109,8 +109,7 @@ export function yamlDepth(text: string, max = Infinity): number {
       else if (c === '[' || c === '{') {
         lineFlowPeak = Math.max(lineFlowPeak, ++flow);
         if (indents.length + compact + lineFlowPeak > max) return indents.length + compact + lineFlowPeak;
-      }
-      else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+      } else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
     }
     const d = indents.length + compact + lineFlowPeak;
     if (d > deepest) {
