@@ -185,7 +185,6 @@ for (const r of rows)
     assert.equal(st.kind, 'Status');
     assert.equal(st.reason, 'BadRequest');
     assert.match(st.message, r.message);
-    assert.ok(res.ms < 2_000, `answered in ${res.ms} ms`);
   });
 
 test('depth scanners: strings and block scalars do not count, real nesting does', () => {

@@ -106,8 +106,10 @@ export function yamlDepth(text: string, max = Infinity): number {
       }
       if (c === '"' || c === "'") quote = c;
       else if (c === '#' && (i === 0 || line[i - 1] === ' ')) break;
-      else if (c === '[' || c === '{') lineFlowPeak = Math.max(lineFlowPeak, ++flow);
-      else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+      else if (c === '[' || c === '{') {
+        lineFlowPeak = Math.max(lineFlowPeak, ++flow);
+        if (indents.length + compact + lineFlowPeak > max) return indents.length + compact + lineFlowPeak;
+      } else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
     }
     const d = indents.length + compact + lineFlowPeak;
     if (d > deepest) {

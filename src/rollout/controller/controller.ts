@@ -199,7 +199,16 @@ class Controller implements RolloutController {
     };
     this.#policyObjects
       .onAdd(onPolicy)
-      .onUpdate(onPolicy)
+      .onUpdate((p, old) => {
+        // Our own status writes change neither the spec nor the labels: nothing to re-validate or reconcile.
+        if (
+          p.metadata.generation === old.metadata.generation &&
+          canonical(p.spec) === canonical(old.spec) &&
+          canonical(p.metadata.labels) === canonical(old.metadata.labels)
+        )
+          return;
+        onPolicy(p);
+      })
       .onDelete((p) => {
         this.#policies.deleteApi(p.metadata.namespace ?? 'default', p.metadata.name ?? '');
         this.#enqueueNamespace(p.metadata.namespace ?? 'default');

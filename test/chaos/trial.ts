@@ -1,0 +1,247 @@
+// One chaos trial: a real `sluice start` (fresh data directory), the canary policy and Service of the reliability
+// report (../shared/reference/reliability-2026-12-04.md), steady traffic through the router, a new template (good:
+// answers 200; bad: answers 500), then one fault at a seeded random moment, and the verdict: the same decision as
+// without the fault (good → Succeeded on hello-00002; bad → RolledBack to hello-00001), nothing orphaned, no stuck
+// rollout. Faults: kill -9 of `sluice start` (then restarted on the same data), of the brain, of the API server,
+// of Prometheus, and an invalid policy edit (refused by the API) followed by a kill -9 of `sluice start`.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KubeClient, R } from '../../src/kube/index.js';
+import type { RolloutObject } from '../../src/rollout/controller/types.js';
+import {
+  helloServiceYaml,
+  kubectl,
+  removeDir,
+  startSluice,
+  tempDir,
+  waitFor,
+  type SluiceProcess,
+} from '../support/procs.js';
+import { startTraffic } from '../support/traffic.js';
+
+export type Fault = 'killStart' | 'killBrain' | 'killApiserver' | 'killPrometheus' | 'invalidPolicyThenKill';
+export type Template = 'good' | 'bad';
+
+export interface TrialSpec {
+  fault: Fault;
+  template: Template;
+  /** Seconds after the template is applied. */
+  delaySeconds: number;
+}
+
+export interface TrialResult extends TrialSpec {
+  correct: boolean;
+  final: string;
+  /** Phase, weight and step when the fault hit. */
+  atFault: string;
+  /** ms from the fault (or the restart, for killStart) to the terminal phase. */
+  toDecisionMs: number | null;
+  /** Requests that got no HTTP answer (connection refused/reset) from the fault until the decision. */
+  refused: number;
+  /** Processes of the killed tree still alive 3 s after the kill. */
+  orphans: number;
+  /** For killStart: ms from the restart to "Sluice is up". */
+  restartMs: number | null;
+  error?: string;
+}
+
+const SEL = 'namespace_name="{{namespace}}",revision_name="{{revision}}"';
+const SUCCESS_RATE = `(sum(rate(revision_request_count{${SEL},response_code_class!="5xx"}[{{interval}}])) or sum(rate(revision_request_count{${SEL}}[{{interval}}])) * 0) / sum(rate(revision_request_count{${SEL}}[{{interval}}]))`;
+const FIVE_HUNDRED = `require('http').createServer((q, s) => { s.statusCode = 500; s.end('bad') }).listen(process.env.PORT)`;
+const HOST = 'hello.default.svc.cluster.local';
+
+function policy(firstWeight = 20, query = SUCCESS_RATE): string {
+  return JSON.stringify({
+    apiVersion: 'delivery.sluice.dev/v1alpha1',
+    kind: 'RolloutPolicy',
+    metadata: { name: 'hello', namespace: 'default' },
+    spec: {
+      targetRef: { name: 'hello' },
+      strategy: {
+        canary: {
+          steps: [
+            { setWeight: firstWeight },
+            { pause: { duration: '2s' } },
+            { analysis: {} },
+            { setWeight: 50 },
+            { pause: { duration: '2s' } },
+            { analysis: {} },
+          ],
+        },
+      },
+      analysis: {
+        interval: '1s',
+        window: '10s',
+        failureLimit: 2,
+        metrics: [
+          { name: 'success-rate', query, thresholdRange: { min: 0.99 }, onNoData: 'hold', noDataTimeout: '1m' },
+        ],
+      },
+      rollback: { to: 'pinned' },
+    },
+  });
+}
+
+function template(kind: Template, target: string): string {
+  const y = helloServiceYaml(target);
+  return kind === 'good'
+    ? y
+    : y.replace('          env:', `          command: ["node", "-e", ${JSON.stringify(FIVE_HUNDRED)}]\n          env:`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const out = new Set<number>([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of parent)
+      if (!out.has(pid) && out.has(ppid)) {
+        out.add(pid);
+        grew = true;
+      }
+  }
+  out.delete(root);
+  return [...out];
+}
+
+const TERMINAL = ['Succeeded', 'RolledBack', 'Aborted'];
+
+export async function runTrial(spec: TrialSpec, timeoutMs = 120_000): Promise<TrialResult> {
+  const dir = await tempDir('sluice-chaos-');
+  const data = join(dir, 'data');
+  const cache = join(dir, 'cache');
+  const kc = (args: string[], input?: string) => kubectl(join(data, 'kubeconfig'), cache, args, input);
+  const res: TrialResult = {
+    ...spec,
+    correct: false,
+    final: '',
+    atFault: '',
+    toDecisionMs: null,
+    refused: 0,
+    orphans: 0,
+    restartMs: null,
+  };
+  let sluice: SluiceProcess | undefined;
+  let traffic: ReturnType<typeof startTraffic> | undefined;
+  const stray: number[] = [];
+  try {
+    sluice = await startSluice('start', data);
+    // Built anew after a restart: the API server may come back on another port (its kubeconfig is rewritten).
+    let client = KubeClient.fromFile(join(data, 'kubeconfig'), 'chaos');
+    const rollout = () => client.tryGet<RolloutObject>(R.rollouts, 'default', 'hello').catch(() => undefined);
+    const pids = (): Record<string, number> =>
+      (JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8')) as { pids: Record<string, number> }).pids;
+    let r = await kc(['apply', '-f', '-'], policy());
+    if (r.code !== 0) throw new Error(`apply policy: ${r.stderr}`);
+    r = await kc(['apply', '-f', '-'], template('good', 'v1'));
+    if (r.code !== 0) throw new Error(`apply service: ${r.stderr}`);
+    await waitFor(
+      'hello-00001 pinned',
+      async () => {
+        const ro = await rollout();
+        return ro?.status?.phase === 'Succeeded' && ro.status.stableRevision === 'hello-00001';
+      },
+      60_000,
+    );
+    traffic = startTraffic(data, HOST, 50);
+    await waitFor('traffic', () => traffic!.answers.filter((a) => a.status === 200).length >= 20, 30_000);
+    r = await kc(['apply', '-f', '-'], template(spec.template, 'v2'));
+    if (r.code !== 0) throw new Error(`apply template: ${r.stderr}`);
+    await new Promise((ok) => setTimeout(ok, spec.delaySeconds * 1000));
+    if (spec.fault === 'invalidPolicyThenKill') {
+      const bad = await kc(['apply', '-f', '-'], policy(30, `(${SUCCESS_RATE}`));
+      if (bad.code === 0) throw new Error('the API accepted an invalid policy');
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
+    const st = (await rollout())?.status;
+    res.atFault = `${st?.phase ?? '?'}/${st?.canaryWeight ?? 0}%/step${st?.currentStep ?? 0}`;
+    const tFault = Date.now();
+    let tFrom = tFault;
+    if (spec.fault === 'killStart' || spec.fault === 'invalidPolicyThenKill') {
+      const tree = descendants(sluice.child.pid!);
+      await sluice.stop('SIGKILL');
+      await new Promise((ok) => setTimeout(ok, 3_000));
+      const left = tree.filter(alive);
+      res.orphans = left.length;
+      stray.push(...left);
+      const t = Date.now();
+      sluice = await startSluice('start', data);
+      res.restartMs = Date.now() - t;
+      client = KubeClient.fromFile(join(data, 'kubeconfig'), 'chaos');
+      tFrom = t;
+    } else {
+      const part = { killBrain: 'brain', killApiserver: 'apiserver', killPrometheus: 'prometheus' }[spec.fault];
+      const pid = pids()[part];
+      if (!pid) throw new Error(`no pid for ${part}`);
+      process.kill(pid, 'SIGKILL');
+    }
+    const done = await waitFor(
+      'a terminal phase for hello-00002',
+      async () => {
+        const ro = await rollout();
+        const s = ro?.status;
+        return s?.canaryRevision === 'hello-00002' && s.phase && TERMINAL.includes(s.phase) ? ro : undefined;
+      },
+      timeoutMs,
+      100,
+    ).catch(() => undefined);
+    const s = done?.status ?? (await rollout())?.status;
+    res.final = `${s?.phase ?? '?'} stable=${s?.stableRevision ?? '?'}`;
+    if (done) res.toDecisionMs = Date.now() - tFrom;
+    const want = spec.template === 'good' ? ['Succeeded', 'hello-00002'] : ['RolledBack', 'hello-00001'];
+    res.correct = !!done && s?.phase === want[0] && s?.stableRevision === want[1];
+    res.refused = traffic.since(tFault).filter((a) => a.status === 0).length;
+  } catch (e) {
+    res.error = e instanceof Error ? e.message : String(e);
+  } finally {
+    await traffic?.stop();
+    await sluice?.stop();
+    for (const p of stray) if (alive(p)) process.kill(p, 'SIGKILL');
+    await removeDir(dir);
+  }
+  return res;
+}
+
+/** mulberry32: a fixed seed gives the same trials (templates and kill moments) on every run. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The trial plan of a seed: templates alternate good/bad, kill moments uniform in [0.3, 3.5] s. */
+export function plan(seed: number, faults: Fault[], perFault: number): TrialSpec[] {
+  const rnd = seeded(seed);
+  const out: TrialSpec[] = [];
+  for (const fault of faults)
+    for (let i = 0; i < perFault; i++)
+      out.push({
+        fault,
+        template: fault === 'invalidPolicyThenKill' || i % 2 === 1 ? 'bad' : 'good',
+        delaySeconds: Math.round((0.3 + 3.2 * rnd()) * 100) / 100,
+      });
+  return out;
+}
