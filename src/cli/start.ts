@@ -8,6 +8,9 @@ import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
 import { Admission, startApiServer } from '../apiserver/index.js';
+import { resourceId } from '../apiserver/store.js';
+import { clusterServingConfig } from '../serving/index.js';
+import { SYSTEM_NAMESPACE } from '../serving/reconciler/index.js';
 import { createLogger, redactUrl, type Logger } from '../observability/logger.js';
 import { systemClock } from '../util/clock.js';
 import { KubeClient } from '../kube/index.js';
@@ -87,7 +90,9 @@ export async function start(o: StartOptions): Promise<void> {
   const data = resolve(o.data);
   const clock = systemClock;
   const admission = new Admission();
-  if (!o.apiOnly) registerServingAdmission(admission);
+  // Admission reads the knative-serving ConfigMaps from the store on every request: changes apply at once.
+  let readConfigMap = (_name: string): Record<string, string> | undefined => undefined;
+  if (!o.apiOnly) registerServingAdmission(admission, () => clusterServingConfig((n) => readConfigMap(n)));
   const api = await startApiServer({
     dataDir: data,
     port: o.apiPort,
@@ -97,6 +102,8 @@ export async function start(o: StartOptions): Promise<void> {
     clock,
     log: log.child({ component: 'apiserver' }),
   });
+  readConfigMap = (n) =>
+    api.store.get(resourceId('', 'configmaps'), SYSTEM_NAMESPACE, n)?.['data'] as Record<string, string> | undefined;
   if (o.apiOnly) {
     await writeEndpoints(data, { api: api.url });
     process.stdout.write(`Sluice API server listening on ${api.url}\n  kubeconfig: ${api.kubeconfigPath}\n`);
