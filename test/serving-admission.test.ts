@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admit, deniedMessage, VALIDATION_WEBHOOK_NAME, type AdmissionOperation } from '../src/serving/admission.js';
 import type { ServingKind } from '../src/serving/types.js';
+import { clusterServingConfig } from '../src/serving/cluster-config.js';
+import { requestUsername } from '../src/cli/embedded.js';
 
 const svc = (
   name: string,
@@ -254,4 +256,64 @@ test('deniedMessage: kubectl text', () => {
       `admission webhook "${VALIDATION_WEBHOOK_NAME}" denied the request: validation failed: Traffic targets sum to 110, want 100: spec.traffic\nexpected 0 <= 110 <= 100: spec.traffic[0].percent`,
     );
   }
+});
+
+test('clusterServingConfig reads config-defaults, config-features and config-autoscaler with Knative key names', () => {
+  const cases: Array<{ name: string; data: Record<string, Record<string, string>>; want: Record<string, unknown> }> = [
+    { name: 'no ConfigMaps: Knative defaults', data: {}, want: { fieldRef: false, allowZero: false, maxTimeout: 600 } },
+    {
+      name: 'enabled / allowed permit, case-insensitive; booleans and integers parsed',
+      data: {
+        'config-features': { 'kubernetes.podspec-fieldref': 'Allowed' },
+        'config-autoscaler': { 'allow-zero-initial-scale': 'true', 'max-scale-limit': '10' },
+        'config-defaults': { 'max-revision-timeout-seconds': '900', 'container-name-template': 'app' },
+      },
+      want: { fieldRef: true, allowZero: true, maxTimeout: 900, maxScaleLimit: 10, container: 'app' },
+    },
+    {
+      name: 'unparsable values keep the default',
+      data: {
+        'config-features': { 'kubernetes.podspec-fieldref': 'yes' },
+        'config-autoscaler': { 'allow-zero-initial-scale': 'maybe' },
+        'config-defaults': { 'max-revision-timeout-seconds': '9m' },
+      },
+      want: { fieldRef: false, allowZero: false, maxTimeout: 600 },
+    },
+  ];
+  for (const c of cases) {
+    const cfg = clusterServingConfig((n) => c.data[n]);
+    const got: Record<string, unknown> = {
+      fieldRef: cfg.features.fieldRef,
+      allowZero: cfg.autoscaler.allowZeroInitialScale,
+      maxTimeout: cfg.defaults.maxRevisionTimeoutSeconds,
+    };
+    if ('maxScaleLimit' in c.want) got['maxScaleLimit'] = cfg.autoscaler.maxScaleLimit;
+    if ('container' in c.want) got['container'] = cfg.defaults.userContainerName;
+    assert.deepEqual(got, c.want, c.name);
+  }
+});
+
+test('creator and lastModifier are the authenticated user of the request', () => {
+  const base = {
+    operation: 'CREATE' as const,
+    resource: { group: 'serving.knative.dev', version: 'v1', plural: 'services' } as never,
+    object: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'who' } },
+    user: 'kubectl/v1.31',
+  };
+  assert.equal(requestUsername(base), 'sluice-admin', 'no authenticated user: the embedded single user');
+  assert.equal(
+    requestUsername({ ...base, userInfo: { username: 'system:serviceaccount:default:deployer' } } as never),
+    'system:serviceaccount:default:deployer',
+  );
+  const svc = {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name: 'who', namespace: 'default' },
+    spec: { template: { spec: { containers: [{ image: 'x' }] } } },
+  };
+  const r = admit('Service', 'CREATE', svc, undefined, { username: 'alice' });
+  assert.ok(r.ok);
+  const ann = (r.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations;
+  assert.equal(ann['serving.knative.dev/creator'], 'alice');
+  assert.equal(ann['serving.knative.dev/lastModifier'], 'alice');
 });

@@ -327,6 +327,55 @@ test("kubectl apply of traffic summing to 110 prints Knative's webhook message a
   assert.equal(afterSvc?.metadata.resourceVersion, before?.metadata.resourceVersion);
 });
 
+test("admission reads config-autoscaler and config-features live, as Knative's webhook does", async () => {
+  const zero = service('zero', helloContainer('Zero')).replace(
+    '  template:\n',
+    '  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/initial-scale: "0"\n',
+  );
+  const denied = await apply(zero, 'zero.yaml');
+  assert.notEqual(denied.code, 0);
+  assert.match(
+    denied.stderr,
+    /validation failed: invalid value: 0: spec\.template\.metadata\.annotations\.autoscaling\.knative\.dev\/initial-scale=0 not allowed by cluster/,
+  );
+  const fieldRef = service(
+    'fieldref',
+    `        - image: ghcr.io/knative/helloworld-go
+          env:
+            - name: NODE
+              valueFrom:
+                fieldRef:
+                  fieldPath: spec.nodeName`,
+  );
+  const deniedRef = await apply(fieldRef, 'fieldref.yaml');
+  assert.notEqual(deniedRef.code, 0);
+  assert.match(
+    deniedRef.stderr,
+    /must not set the field\(s\): spec\.template\.spec\.containers\[0\]\.env\[0\]\.valueFrom\.fieldRef/,
+  );
+  const cms = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: config-features, namespace: knative-serving}
+data: {kubernetes.podspec-fieldref: enabled}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: config-autoscaler, namespace: knative-serving}
+data: {allow-zero-initial-scale: "true"}`;
+  assert.equal((await apply(cms, 'cms.yaml')).code, 0);
+  try {
+    const ok = await apply(zero, 'zero.yaml');
+    assert.equal(ok.code, 0, ok.stderr);
+    const okRef = await apply(fieldRef, 'fieldref.yaml');
+    assert.equal(okRef.code, 0, okRef.stderr);
+    const svc = await getJson('ksvc', 'zero');
+    assert.ok(svc, 'ksvc zero stored');
+  } finally {
+    await k(['delete', 'ksvc', 'zero', 'fieldref', '--ignore-not-found']);
+    await k(['delete', 'configmap', '-n', 'knative-serving', 'config-features', 'config-autoscaler']);
+  }
+});
+
 test('deleting the Service cascades to its Configuration, Route and Revisions and the router forgets it', async () => {
   const r = await k(['delete', 'ksvc', 'hello']);
   assert.equal(r.code, 0, r.stderr);

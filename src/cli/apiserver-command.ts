@@ -2,6 +2,9 @@
 // RolloutPolicy admission (the same checks as `sluice validate`).
 import { join, resolve } from 'node:path';
 import { Admission, startApiServer } from '../apiserver/index.js';
+import { resourceId } from '../apiserver/store.js';
+import { clusterServingConfig } from '../serving/cluster-config.js';
+import { SYSTEM_NAMESPACE } from '../serving/reconciler/network-config.js';
 import { createLogger } from '../observability/logger.js';
 import { systemClock } from '../util/clock.js';
 import { registerServingAdmission } from './serving-admission.js';
@@ -24,7 +27,9 @@ export async function startApiServerCommand(o: ApiServerCommandOptions): Promise
   const log = createLogger({ level: o.logLevel, name: 'sluice' });
   const data = resolve(o.data);
   const admission = new Admission();
-  registerServingAdmission(admission);
+  // Admission reads the knative-serving ConfigMaps from the store on every request: changes apply at once.
+  let readConfigMap = (_name: string): Record<string, string> | undefined => undefined;
+  registerServingAdmission(admission, () => clusterServingConfig((n) => readConfigMap(n)));
   registerPolicyAdmission(admission);
   const api = await startApiServer({
     dataDir: data,
@@ -36,6 +41,8 @@ export async function startApiServerCommand(o: ApiServerCommandOptions): Promise
     log: log.child({ component: 'apiserver' }),
     ...(o.auditLogPath ? { auditLogPath: resolve(o.auditLogPath) } : {}),
   });
+  readConfigMap = (n) =>
+    api.store.get(resourceId('', 'configmaps'), SYSTEM_NAMESPACE, n)?.['data'] as Record<string, string> | undefined;
   if (!supervised())
     process.stdout.write(`Sluice API server listening on ${api.url}\n  kubeconfig: ${api.kubeconfigPath}\n`);
   await announce(data, { api: api.url }, log, () => api.close());

@@ -14,7 +14,7 @@ import {
 import { clusterAutoscalingFromData, neutralRuntimeConfig, withClusterAutoscaling } from './config-autoscaler.js';
 import type { Clock } from '../util/clock.js';
 
-export { EMBEDDED_USERNAME, registerServingAdmission } from './serving-admission.js';
+export { EMBEDDED_USERNAME, registerServingAdmission, requestUsername } from './serving-admission.js';
 
 export interface EmbeddedServingOptions {
   kubeconfigPath: string;

@@ -3,11 +3,13 @@
 import { StatusError, type Admission, type AdmissionRequest, type KObject } from '../apiserver/index.js';
 import {
   admit,
+  clusterServingConfig,
   defaultConfiguration,
   defaultRevision,
   defaultRoute,
   defaultService,
   GROUP,
+  type ClusterServingConfig,
   type DefaultingContext,
   type ServingKind,
 } from '../serving/index.js';
@@ -25,8 +27,17 @@ const SERVING_RESOURCES: ReadonlyArray<[plural: string, kind: ServingKind]> = [
   ['routes', 'Route'],
 ];
 
-function defaulted(kind: ServingKind, req: AdmissionRequest): KObject {
-  const ctx: DefaultingContext = { operation: req.operation, username: EMBEDDED_USERNAME };
+/**
+ * serving.knative.dev/creator and lastModifier: the authenticated user of the request (the API server's
+ * userInfo once it authenticates users), else the embedded API server's single user.
+ */
+export function requestUsername(req: AdmissionRequest): string {
+  const info = (req as AdmissionRequest & { userInfo?: { username?: string } }).userInfo;
+  return info?.username || EMBEDDED_USERNAME;
+}
+
+function defaulted(kind: ServingKind, req: AdmissionRequest, cfg: ClusterServingConfig): KObject {
+  const ctx: DefaultingContext = { operation: req.operation, username: requestUsername(req), defaults: cfg.defaults };
   const old = req.oldObject as never;
   const o = req.object as never;
   switch (kind) {
@@ -47,12 +58,18 @@ function defaulted(kind: ServingKind, req: AdmissionRequest): KObject {
  * `admission webhook "validation.webhook.serving.knative.dev" denied the request: validation failed: …`.
  * The API server does not run admission for status writes, as Knative skips them.
  */
-export function registerServingAdmission(admission: Admission): void {
+export function registerServingAdmission(
+  admission: Admission,
+  config: () => ClusterServingConfig = () => clusterServingConfig(() => undefined),
+): void {
   for (const [plural, kind] of SERVING_RESOURCES) {
     admission.register(GROUP, plural, {
-      mutate: (req) => defaulted(kind, req),
+      mutate: (req) => defaulted(kind, req, config()),
       validate: (req) => {
-        const r = admit(kind, req.operation, req.object, req.oldObject, { username: EMBEDDED_USERNAME });
+        const r = admit(kind, req.operation, req.object, req.oldObject, {
+          username: requestUsername(req),
+          ...config(),
+        });
         if (!r.ok) throw new StatusError(400, 'BadRequest', r.message);
       },
     });

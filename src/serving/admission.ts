@@ -16,6 +16,7 @@ import { validateConfiguration } from './configuration-validation.js';
 import { validateRoute } from './route-validation.js';
 import { validateRevision, type RevisionValidationOptions } from './revision-validation.js';
 import { securityWarnings, type PodSpecFeatures } from './pod-spec-validation.js';
+import type { AutoscalerConfig } from './autoscaling-annotations.js';
 import type { Configuration, Revision, RevisionSpec, Route, Service, ServingKind } from './types.js';
 
 export const VALIDATION_WEBHOOK_NAME = 'validation.webhook.serving.knative.dev';
@@ -30,6 +31,8 @@ export interface AdmissionOptions {
   subresource?: 'status';
   defaults?: ServingDefaults;
   features?: PodSpecFeatures;
+  /** config-autoscaler's keys for annotation validation; Knative's defaults when absent. */
+  autoscaler?: AutoscalerConfig;
 }
 
 export type AdmissionResult<T = unknown> =
@@ -63,7 +66,11 @@ export function admit(
   }
   const old = operation === 'UPDATE' && isRecord(oldObject) ? oldObject : undefined;
   const dctx = { operation, username: opts.username, defaults: opts.defaults };
-  const vopts: RevisionValidationOptions = { defaults: opts.defaults, features: opts.features };
+  const vopts: RevisionValidationOptions = {
+    defaults: opts.defaults,
+    features: opts.features,
+    autoscaler: opts.autoscaler,
+  };
 
   let defaulted: Service | Configuration | Route | Revision;
   let errs: FieldError;

@@ -29,3 +29,4 @@ export * from './configuration-lifecycle.js';
 export * from './revision-lifecycle.js';
 export { parseGoDuration, formatGoDuration } from './go-duration.js';
 export { runConformanceCase } from './conformance.js';
+export * from './cluster-config.js';

@@ -18,7 +18,7 @@ import {
   AUTOSCALING_GROUP,
   getByPriority,
 } from './keys.js';
-import { validateAutoscalingAnnotations } from './autoscaling-annotations.js';
+import { validateAutoscalingAnnotations, type AutoscalerConfig } from './autoscaling-annotations.js';
 import type { ObjectMeta, OwnerReference } from './types.js';
 import { deepEqual } from './json.js';
 
@@ -44,10 +44,11 @@ export function validateObjectMetadata(meta: ObjectMeta | undefined): FieldError
 export function validateServingObjectMetadata(
   meta: ObjectMeta | undefined,
   allowAutoscalingAnnotations: boolean,
+  autoscaler?: AutoscalerConfig,
 ): FieldError {
   const errs = validateObjectMetadata(meta);
   if (allowAutoscalingAnnotations)
-    return errs.also(validateAutoscalingAnnotations(meta?.annotations).viaField('annotations'));
+    return errs.also(validateAutoscalingAnnotations(meta?.annotations, autoscaler).viaField('annotations'));
   return errs.also(validateHasNoAutoscalingAnnotation(meta?.annotations).viaField('annotations'));
 }
 

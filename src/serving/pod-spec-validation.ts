@@ -150,7 +150,20 @@ function validateVolumes(
   return [byName, errs];
 }
 
-function validateEnv(env: Container['env'], sidecar: boolean): FieldError {
+/** EnvVarSourceMask and the key selector masks: fieldRef/resourceFieldRef only with the fieldref feature. */
+function validateEnvValueFrom(src: unknown, fieldRef: boolean): FieldError {
+  if (!isRecord(src)) return FieldError.none;
+  const allowed = new Set(['configMapKeyRef', 'secretKeyRef', ...(fieldRef ? ['fieldRef', 'resourceFieldRef'] : [])]);
+  let errs = disallowedFields(src, (k) => allowed.has(k));
+  for (const sel of ['configMapKeyRef', 'secretKeyRef']) {
+    const v = src[sel];
+    if (isRecord(v))
+      errs = errs.also(disallowedFields(v, (k) => k === 'key' || k === 'optional' || k === 'name').viaField(sel));
+  }
+  return errs;
+}
+
+function validateEnv(env: Container['env'], sidecar: boolean, fieldRef: boolean): FieldError {
   let errs = FieldError.none;
   (env ?? []).forEach((e, i) => {
     let ee = disallowedFields(e, (k) => k === 'name' || k === 'value' || k === 'valueFrom');
@@ -159,6 +172,7 @@ function validateEnv(env: Container['env'], sidecar: boolean): FieldError {
     else if ((sidecar ? RESERVED_SIDECAR_ENV : RESERVED_ENV).has(name)) {
       ee = ee.also(errGeneric(`${JSON.stringify(name)} is a reserved environment variable`, 'name'));
     }
+    ee = ee.also(validateEnvValueFrom((e as Record<string, unknown>)['valueFrom'], fieldRef).viaField('valueFrom'));
     errs = errs.also(ee.viaIndex(i));
   });
   return errs;
@@ -166,7 +180,20 @@ function validateEnv(env: Container['env'], sidecar: boolean): FieldError {
 
 function validateEnvFrom(envFrom: Container['envFrom']): FieldError {
   let errs = FieldError.none;
-  (envFrom ?? []).forEach((ef) => {
+  (envFrom ?? []).forEach((ef, i) => {
+    // EnvFromSourceMask, then the Secret/ConfigMap env source masks (name and optional).
+    errs = errs.also(
+      disallowedFields(ef, (k) => k === 'prefix' || k === 'configMapRef' || k === 'secretRef').viaIndex(i),
+    );
+    for (const ref of ['configMapRef', 'secretRef']) {
+      const v = ef[ref];
+      if (isRecord(v))
+        errs = errs.also(
+          disallowedFields(v, (k) => k === 'name' || k === 'optional')
+            .viaField(ref)
+            .viaIndex(i),
+        );
+    }
     const cm = ef['configMapRef'] !== undefined;
     const sm = ef['secretRef'] !== undefined;
     if (cm && sm) errs = errs.also(errMultipleOneOf('configMapRef', 'secretRef'));
@@ -321,12 +348,17 @@ function validateSecurityContext(sc: Record<string, unknown> | undefined): Field
   return errs;
 }
 
-function validateContainerCommon(c: Container, volumes: Map<string, Volume>, sidecar: boolean): FieldError {
+function validateContainerCommon(
+  c: Container,
+  volumes: Map<string, Volume>,
+  sidecar: boolean,
+  f: PodSpecFeatures,
+): FieldError {
   if (Object.keys(c).every((k) => !isSet(c[k]))) return errMissingField(CURRENT_FIELD);
   let errs = disallowedFields(c, (k) => CONTAINER_KEYS.has(k));
   if (c.name === 'queue-proxy')
     errs = errs.also(errGeneric(`${JSON.stringify(c.name)} is a reserved container name`, 'name'));
-  errs = errs.also(validateEnv(c.env, sidecar).viaField('env'));
+  errs = errs.also(validateEnv(c.env, sidecar, f.fieldRef).viaField('env'));
   errs = errs.also(validateEnvFrom(c.envFrom).viaField('envFrom'));
   const image = c.image ?? '';
   if (image === '') errs = errs.also(errMissingField('image'));
@@ -347,12 +379,17 @@ function validateContainerCommon(c: Container, volumes: Map<string, Volume>, sid
   return errs.also(validateVolumeMounts(c.volumeMounts, volumes).viaField('volumeMounts'));
 }
 
-function validateUserContainer(c: Container, volumes: Map<string, Volume>, port: ContainerPort): FieldError {
+function validateUserContainer(
+  c: Container,
+  volumes: Map<string, Volume>,
+  port: ContainerPort,
+  f: PodSpecFeatures,
+): FieldError {
   return validateProbe(c.livenessProbe, port, true)
     .viaField('livenessProbe')
     .also(validateReadinessProbe(c.readinessProbe, port, true).viaField('readinessProbe'))
     .also(validateProbe(c.startupProbe, port, true).viaField('startupProbe'))
-    .also(validateContainerCommon(c, volumes, false));
+    .also(validateContainerCommon(c, volumes, false, f));
 }
 
 function validateSidecarContainer(c: Container, volumes: Map<string, Volume>, f: PodSpecFeatures): FieldError {
@@ -369,7 +406,7 @@ function validateSidecarContainer(c: Container, volumes: Map<string, Volume>, f:
       if (p) errs = errs.also(disallowedFields(p, () => false).viaField(field));
     }
   }
-  return errs.also(validateContainerCommon(c, volumes, true));
+  return errs.also(validateContainerCommon(c, volumes, true, f));
 }
 
 /** Knative's "Kubernetes default value is insecure" warnings; they never deny a request. */
@@ -439,7 +476,7 @@ export function validatePodSpec(spec: RevisionSpec, f: PodSpecFeatures = FEATURE
 
   if (containers.length === 0) errs = errs.also(errMissingField('containers'));
   else if (containers.length === 1) {
-    errs = errs.also(validateUserContainer(containers[0] ?? {}, volumes, port).viaFieldIndex('containers', 0));
+    errs = errs.also(validateUserContainer(containers[0] ?? {}, volumes, port, f).viaFieldIndex('containers', 0));
   } else if (!f.multiContainer) {
     errs = errs.also(new FieldError({ message: `multi-container is off, but found ${containers.length} containers` }));
   } else {
@@ -454,7 +491,7 @@ export function validatePodSpec(spec: RevisionSpec, f: PodSpecFeatures = FEATURE
       const ce =
         (c.ports?.length ?? 0) === 0
           ? validateSidecarContainer(c, volumes, f)
-          : validateUserContainer(c, volumes, port);
+          : validateUserContainer(c, volumes, port, f);
       errs = errs.also(ce.viaFieldIndex('containers', i));
     });
   }

@@ -3,7 +3,7 @@
 import { FieldError, errDisallowedFields, errInvalidValue, errOutOfBoundsValue, goSprint } from './field-error.js';
 import { nameIsDNS1035Label } from './k8s-names.js';
 import { validatePodSpec, FEATURE_DEFAULTS, type PodSpecFeatures } from './pod-spec-validation.js';
-import { validateAutoscalingAnnotations } from './autoscaling-annotations.js';
+import { validateAutoscalingAnnotations, type AutoscalerConfig } from './autoscaling-annotations.js';
 import {
   validateSecondsDurationAnnotation,
   validateServingObjectMetadata,
@@ -18,6 +18,8 @@ import type { ObjectMeta, Revision, RevisionSpec, RevisionTemplateSpec } from '.
 export interface RevisionValidationOptions {
   defaults?: ServingDefaults;
   features?: PodSpecFeatures;
+  /** config-autoscaler's keys that validation reads (allow-zero-initial-scale, max-scale-limit, class). */
+  autoscaler?: AutoscalerConfig;
 }
 
 /** Paths relative to the RevisionSpec. */
@@ -68,7 +70,7 @@ export function validateRevisionTemplate(
   const annotations = t?.metadata?.annotations;
   return validateRevisionSpec(t?.spec ?? {}, opts)
     .viaField('spec')
-    .also(validateAutoscalingAnnotations(annotations).viaField('metadata.annotations'))
+    .also(validateAutoscalingAnnotations(annotations, opts.autoscaler).viaField('metadata.annotations'))
     .also(validateRevisionName(t?.metadata, parent))
     .also(
       validateSecondsDurationAnnotation(annotations, ANNOTATION_PROGRESS_DEADLINE, 'progress-deadline').viaField(
@@ -102,7 +104,7 @@ export function verifyTemplateNameChange(
 
 export function validateRevision(rev: Revision, old?: Revision, opts: RevisionValidationOptions = {}): FieldError {
   const meta = rev.metadata;
-  let errs = validateServingObjectMetadata(meta, true);
+  let errs = validateServingObjectMetadata(meta, true, opts.autoscaler);
   const cfgLabel = meta?.labels?.[LABEL_CONFIGURATION];
   if (cfgLabel !== undefined) {
     errs = errs.also(
