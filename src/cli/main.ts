@@ -170,13 +170,17 @@ program
 
 program
   .command('conformance')
-  .description('run Knative Serving test vectors (see shared/conformance/FORMAT.md); prints one JSON line per case')
+  .description(
+    'run Knative Serving and Eventing test vectors (see shared/conformance/FORMAT.md); prints one JSON line per case',
+  )
   .argument('<file>', 'JSON array of cases')
   .action(async (file: string) => {
     const { runConformanceCase } = await import('../serving/conformance.js');
+    const { runEventingConformanceCase } = await import('../eventing/conformance.js');
     const cases: unknown = JSON.parse(await readFile(file, 'utf8'));
     if (!Array.isArray(cases)) throw new Error(`${file}: expected a JSON array of cases`);
-    for (const c of cases) process.stdout.write(JSON.stringify(runConformanceCase(c)) + '\n');
+    for (const c of cases)
+      process.stdout.write(JSON.stringify(runEventingConformanceCase(c) ?? runConformanceCase(c)) + '\n');
   });
 
 (await import('./rollout.js')).registerRolloutCommands(program);

@@ -7,7 +7,8 @@ import { writeFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
-import { Admission, startApiServer } from '../apiserver/index.js';
+import { Admission, startApiServer, type KObject } from '../apiserver/index.js';
+import { registerEventingAdmission } from '../eventing/reconciler/admission-hooks.js';
 import { createLogger, redactUrl, type Logger } from '../observability/logger.js';
 import { systemClock } from '../util/clock.js';
 import { KubeClient } from '../kube/index.js';
@@ -88,6 +89,9 @@ export async function start(o: StartOptions): Promise<void> {
   const clock = systemClock;
   const admission = new Admission();
   if (!o.apiOnly) registerServingAdmission(admission);
+  // Eventing's webhooks read knative-eventing ConfigMaps from the store once the server runs.
+  const live: { store?: { get(resource: string, namespace: string, name: string): KObject | undefined } } = {};
+  if (!o.apiOnly) registerEventingAdmission(admission, (ns, name) => live.store?.get('/configmaps', ns, name));
   const api = await startApiServer({
     dataDir: data,
     port: o.apiPort,
@@ -97,6 +101,7 @@ export async function start(o: StartOptions): Promise<void> {
     clock,
     log: log.child({ component: 'apiserver' }),
   });
+  live.store = api.store;
   if (o.apiOnly) {
     await writeEndpoints(data, { api: api.url });
     process.stdout.write(`Sluice API server listening on ${api.url}\n  kubeconfig: ${api.kubeconfigPath}\n`);
