@@ -53,7 +53,7 @@ async function getJson(kind: string, name: string): Promise<Obj | undefined> {
 const cond = (o: Obj | undefined, t: string): Condition | undefined => o?.status?.conditions?.find((c) => c.type === t);
 const ready = (o: Obj | undefined): boolean => cond(o, 'Ready')?.status === 'True';
 
-async function waitReady(kind: string, name: string, ms = 30_000): Promise<Obj> {
+async function waitReady(kind: string, name: string, ms = 60_000): Promise<Obj> {
   return waitFor(
     `${kind} ${name} Ready`,
     async () => {
