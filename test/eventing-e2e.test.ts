@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { sluiceStartFixture, waitFor } from './support/procs.js';
+import { run, SLUICE_BIN, sluiceStartFixture, waitFor } from './support/procs.js';
 
 interface Condition {
   type: string;
@@ -35,7 +35,7 @@ interface PlayerMessage {
   data: unknown;
 }
 
-const fx = sluiceStartFixture('sluice-eventing-e2e-');
+const fx = sluiceStartFixture('sluice-eventing-e2e-', ['--quickstart-broker']);
 const k = (args: string[], input?: string) => fx.kubectl(args, input);
 const INGRESS = 'broker-ingress.knative-eventing.svc.cluster.local';
 
@@ -127,12 +127,13 @@ ${ann}
 `;
 }
 
-test("kn quickstart: `kind: broker` (lowercase) through kubectl gives a Ready example-broker with Knative's address", async () => {
+test("--quickstart-broker's example-broker is Ready with Knative's address; kn quickstart's `kind: broker` applies", async () => {
+  const b = await waitReady('broker', 'example-broker');
   const r = await apply(
-    'apiVersion: eventing.knative.dev/v1\nkind: broker\nmetadata:\n name: example-broker\n namespace: default\n',
+    'apiVersion: eventing.knative.dev/v1\nkind: broker\nmetadata:\n name: kn-quickstart-broker\n namespace: default\n',
   );
   assert.equal(r.code, 0, r.stderr);
-  const b = await waitReady('broker', 'example-broker');
+  assert.equal(ready(await waitReady('broker', 'kn-quickstart-broker')), true);
   assert.equal(b.status?.address?.url, `http://${INGRESS}/default/example-broker`);
   assert.equal(b.metadata.annotations?.['eventing.knative.dev/broker.class'], 'MTChannelBasedBroker');
   assert.deepEqual(b.spec?.['delivery'], { retry: 10, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' });
@@ -395,4 +396,53 @@ spec:
   ]);
   assert.notEqual(immutable.code, 0);
   assert.match(immutable.stderr, /Immutable fields changed \(-old \+new\): broker, spec/);
+});
+
+test("kn-style commands: broker, trigger and source binding with kn's messages and columns", async () => {
+  const sluice = (...args: string[]) =>
+    run(process.execPath, [SLUICE_BIN, ...args], { env: { KUBECONFIG: join(fx.sluice.dataDir, 'kubeconfig') } });
+  const bl = await sluice('broker', 'list');
+  assert.equal(bl.code, 0, bl.stderr);
+  assert.match(bl.stdout, /^NAME\s+URL\s+AGE\s+CONDITIONS\s+READY\s+REASON\n/);
+  assert.match(
+    bl.stdout,
+    /example-broker\s+http:\/\/broker-ingress\.knative-eventing\.svc\.cluster\.local\/default\/example-broker\s+\S+\s+7 OK \/ 7\s+True/,
+  );
+  const bd = await sluice('broker', 'describe', 'example-broker');
+  assert.match(bd.stdout, /Name:\s+example-broker/);
+  assert.match(bd.stdout, /Address:\s*\n\s+URL:\s+http:\/\/broker-ingress/);
+  assert.match(bd.stdout, /\+\+ DeadLetterSinkResolved\s+\S+ DeadLetterSinkNotConfigured/);
+  const missing = await sluice('trigger', 'create', 'cli-trigger', '--sink', 'ksvc:nope', '--broker', 'example-broker');
+  assert.equal(missing.code, 1);
+  assert.match(
+    missing.stderr,
+    /Error: cannot create trigger 'cli-trigger' in namespace 'default' because: services\.serving\.knative\.dev "nope" not found/,
+  );
+  const tc = await sluice(
+    'trigger',
+    'create',
+    'cli-trigger',
+    '--sink',
+    'cloudevents-player',
+    '--broker',
+    'example-broker',
+    '--filter',
+    'type=cli',
+  );
+  assert.equal(tc.code, 0, tc.stderr);
+  assert.equal(tc.stdout, "Trigger 'cli-trigger' successfully created in namespace 'default'.\n");
+  await waitReady('trigger', 'cli-trigger');
+  const tl = await sluice('trigger', 'list');
+  assert.match(tl.stdout, /^NAME\s+BROKER\s+SINK\s+AGE\s+CONDITIONS\s+READY\s+REASON\n/);
+  assert.match(tl.stdout, /cli-trigger\s+example-broker\s+ksvc:cloudevents-player\s+\S+\s+7 OK \/ 7\s+True/);
+  const tu = await sluice('trigger', 'update', 'cli-trigger', '--filter', 'type-', '--filter', 'source=cli');
+  assert.equal(tu.stdout, "Trigger 'cli-trigger' updated in namespace 'default'.\n");
+  assert.deepEqual((await getJson('trigger', 'cli-trigger'))?.spec?.['filter'], { attributes: { source: 'cli' } });
+  const sl = await sluice('source', 'binding', 'list');
+  assert.match(
+    sl.stdout,
+    /ce-player-binding\s+Service:serving\.knative\.dev\/v1:cloudevents-player\s+broker:example-broker/,
+  );
+  const td = await sluice('trigger', 'delete', 'cli-trigger');
+  assert.equal(td.stdout, "Trigger 'cli-trigger' deleted in namespace 'default'.\n");
 });

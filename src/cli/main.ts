@@ -68,6 +68,7 @@ withGit(
     .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
     .option('--port <port>', 'controller port: POST /hooks/git, /metrics (0 picks a free one)', '0')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--quickstart-broker', 'create the Broker example-broker in namespace default, as `kn quickstart` does')
     .addOption(
       new Option(
         '--metrics-family <family>',
@@ -89,11 +90,13 @@ withGit(
       policies?: string;
       prometheusUrl?: string;
       metricsFamily: 'knative-opencensus' | 'knative-otel';
+      quickstartBroker?: boolean;
     },
   ) => {
     const git = await gitFlags(o, enclosingRepo());
     const { start } = await import('./start.js');
     await start({
+      ...(o.quickstartBroker ? { quickstartBroker: true } : {}),
       data: o.data,
       apiPort: Number(o.apiPort),
       routerPort: Number(o.routerPort),
