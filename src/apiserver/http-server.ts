@@ -110,6 +110,11 @@ export class ApiHttpServer {
         return this.#json(res, 200, disc.apiGroupList(reg));
       }
       if (p === '/openapi/v3') return this.#json(res, 200, disc.openapiRoot(reg));
+      if (p === '/openapi/v2') {
+        // An empty protobuf Document: no definitions, so kubectl skips client-side validation of that kind.
+        res.writeHead(200, { 'content-type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' });
+        return void res.end();
+      }
       const oa = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(p);
       if (oa) {
         const [g, v] = oa[1] ? ['', 'v1'] : [oa[2]!, oa[3]!];

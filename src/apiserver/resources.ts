@@ -74,7 +74,9 @@ export class Resources {
         `the API version in the data (${String(o.apiVersion)}) does not match the expected API version (${av})`,
       );
     }
-    if (o.kind !== undefined && o.kind !== rt.kind) {
+    // kubectl maps a lowercase kind (`kind: broker`, as `kn quickstart` applies it) to the resource and sends
+    // the body as written; the kube-apiserver stores it under the resource's kind, so only case may differ.
+    if (o.kind !== undefined && String(o.kind).toLowerCase() !== rt.kind.toLowerCase()) {
       throw errors.badRequest(`the kind in the data (${String(o.kind)}) does not match the expected kind (${rt.kind})`);
     }
     if (!isRecord(o.metadata)) o.metadata = {};

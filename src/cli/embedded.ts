@@ -13,6 +13,7 @@ import {
 } from '../serving/reconciler/index.js';
 import { clusterAutoscalingFromData, neutralRuntimeConfig, withClusterAutoscaling } from './config-autoscaler.js';
 import type { Clock } from '../util/clock.js';
+import { startEmbeddedEventing } from '../eventing/embedded.js';
 
 export { EMBEDDED_USERNAME, registerServingAdmission, requestUsername } from './serving-admission.js';
 
@@ -64,11 +65,19 @@ export async function startEmbeddedServing(o: EmbeddedServingOptions): Promise<E
   };
   const controller = new ServingController<RunSpec>({ client, dataPlane, toRunSpec, clock: o.clock, log });
   await controller.start();
+  const eventing = await startEmbeddedEventing({
+    client,
+    router: runtime.router,
+    routerUrl,
+    clock: o.clock,
+    log: o.log,
+  });
   return {
     runtime,
     controller,
     routerUrl,
     async close() {
+      await eventing.close();
       controller.stop();
       await runtime.close();
     },

@@ -68,6 +68,7 @@ withGit(
     .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
     .option('--port <port>', 'controller port: POST /hooks/git, /metrics (0 picks a free one)', '0')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--quickstart-broker', 'create the Broker example-broker in namespace default, as `kn quickstart` does')
     .addOption(
       new Option(
         '--metrics-family <family>',
@@ -89,11 +90,13 @@ withGit(
       policies?: string;
       prometheusUrl?: string;
       metricsFamily: 'knative-opencensus' | 'knative-otel';
+      quickstartBroker?: boolean;
     },
   ) => {
     const git = await gitFlags(o, enclosingRepo());
     const { start } = await import('./start.js');
     await start({
+      ...(o.quickstartBroker ? { quickstartBroker: true } : {}),
       data: o.data,
       apiPort: Number(o.apiPort),
       routerPort: Number(o.routerPort),
@@ -273,13 +276,17 @@ program
 
 program
   .command('conformance')
-  .description('run Knative Serving test vectors (see shared/conformance/FORMAT.md); prints one JSON line per case')
+  .description(
+    'run Knative Serving and Eventing test vectors (see shared/conformance/FORMAT.md); prints one JSON line per case',
+  )
   .argument('<file>', 'JSON array of cases')
   .action(async (file: string) => {
     const { runConformanceCase } = await import('../serving/conformance.js');
+    const { runEventingConformanceCase } = await import('../eventing/conformance.js');
     const cases: unknown = JSON.parse(await readFile(file, 'utf8'));
     if (!Array.isArray(cases)) throw new Error(`${file}: expected a JSON array of cases`);
-    for (const c of cases) process.stdout.write(JSON.stringify(runConformanceCase(c)) + '\n');
+    for (const c of cases)
+      process.stdout.write(JSON.stringify(runEventingConformanceCase(c) ?? runConformanceCase(c)) + '\n');
   });
 
 // The server commands are what `sluice start` runs as its children; they skip loading the client commands

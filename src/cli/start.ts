@@ -33,6 +33,8 @@ export interface StartOptions extends GitFlags {
   policiesDir?: string;
   /** Request metrics the router exports; the brain detects them (auto) like on a cluster. */
   metricsFamily?: ExportedMetricsFamily;
+  /** Create the Broker `example-broker` in `default` once the API is up, as `kn quickstart` does. */
+  quickstartBroker?: boolean;
 }
 
 // ---------- sluice start ----------
@@ -211,6 +213,11 @@ export async function start(o: StartOptions): Promise<void> {
       endpoints = { ...endpoints, ...eps };
     });
     await Promise.all([servingUp, brainUp]);
+    if (o.quickstartBroker) {
+      const { ensureQuickstartBroker } = await import('../eventing/quickstart.js');
+      const { KubeClient } = await import('../kube/index.js');
+      await ensureQuickstartBroker(KubeClient.fromFile(kubeconfig, 'sluice-quickstart'));
+    }
     const routerUrl = endpoints.router ?? '';
     up = true;
     await writeEndpoints(data, { ...endpoints, pids: pids() }, false);

@@ -136,6 +136,11 @@ export function builtinImageEntries(): ImageEntry[] {
       'rest-api-go: "Welcome to the ${RESOURCE} app!"',
     ),
     ...sample(
+      ['docker.io/ruromero/cloudevents-player', 'quay.io/ruben/cloudevents-player'],
+      'cloudevents-player.js',
+      'cloudevents-player (Knative tutorial): POST / receives, GET|POST|DELETE /messages; sends to BROKER_URI or K_SINK',
+    ),
+    ...sample(
       ['sluice.dev/samples/echo', 'docker.io/ealen/echo-server', 'docker.io/mendhak/http-https-echo'],
       'echo.js',
       'Generic echo: returns the request as JSON; /status/CODE, /sleep/MS, /crash, WebSocket echo',

@@ -43,6 +43,8 @@ export interface ReplicaOptions {
   command: ResolvedCommand;
   /** Added to the command's env: PORT and Knative's K_SERVICE, K_CONFIGURATION, K_REVISION. */
   extraEnv: Record<string, string>;
+  /** Applied before the command's env, so the container's own values win. */
+  baseEnv?: Record<string, string>;
   probe: Probe | undefined;
   log: Writable;
   backoff: BackoffConfig;
@@ -149,7 +151,7 @@ export class Replica extends EventEmitter {
       const v = process.env[k];
       if (v !== undefined) env[k] = v;
     }
-    Object.assign(env, command.env, this.#o.extraEnv, { PORT: String(port) });
+    Object.assign(env, this.#o.baseEnv, command.env, this.#o.extraEnv, { PORT: String(port) });
     const [file, ...args] = command.watchesParent ? command.argv : [process.execPath, REAPER, ...command.argv];
     env['SLUICE_LIFELINE'] = 'stdin';
     let child: ChildProcess;

@@ -59,6 +59,8 @@ export interface RevisionOptions {
   metrics: RuntimeMetrics;
   /** Something status-relevant may have changed. */
   onChange: () => void;
+  /** Environment every process starts with, under the container's own env (HTTP_PROXY to the router). */
+  processEnv?: () => Record<string, string>;
 }
 
 interface Waiter {
@@ -322,6 +324,7 @@ export class Revision {
       id: this.#nextId++,
       revisionKey: this.key,
       command: this.#command.command,
+      baseEnv: this.#o.processEnv?.() ?? {},
       extraEnv: {
         K_SERVICE: this.labels.service_name,
         K_CONFIGURATION: this.labels.configuration_name,

@@ -130,6 +130,7 @@ export class Router {
   #server: Server | undefined;
   #sockets = new Set<Socket | Duplex>();
   #inFlight = 0;
+  #hostHandlers = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
 
   constructor(o: RouterOptions) {
     this.#o = o;
@@ -166,6 +167,15 @@ export class Router {
     this.#hosts = hosts;
     this.#tagHeader = table.tagHeaderRouting ?? false;
     this.#o.metrics.routerHosts.set(hosts.size);
+  }
+
+  /**
+   * Hands every request for `host` to `handler` (undefined removes it): how the broker ingress of Eventing
+   * shares this port without the router knowing about brokers.
+   */
+  setHostHandler(host: string, handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined): void {
+    if (handler) this.#hostHandlers.set(normaliseHost(host), handler);
+    else this.#hostHandlers.delete(normaliseHost(host));
   }
 
   /** Hostnames currently routed, sorted. */
@@ -237,7 +247,25 @@ export class Router {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
+    // Revision processes get HTTP_PROXY=<this router>, so `http://x.ns.svc.cluster.local/…` arrives here in
+    // proxy (absolute) form; it is served like a request with that Host.
+    const proxied = /^http:\/\//i.test(req.url ?? '');
+    if (proxied) {
+      const u = new URL(req.url ?? '');
+      req.url = `${u.pathname}${u.search}`;
+      req.headers.host = u.host;
+    }
+    const handler = this.#hostHandlers.get(normaliseHost(req.headers.host));
+    if (handler) {
+      this.#count('proxied');
+      handler(req, res);
+      return;
+    }
     const pick = this.pick(req.headers.host, req.headers);
+    if (pick.kind === 'unknown-host' && proxied && !isClusterLocalHost(pick.host)) {
+      this.#forwardToOrigin(req, res);
+      return;
+    }
     if (pick.kind === 'unknown-host') {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -293,6 +321,27 @@ export class Router {
     res.once('finish', finish);
     res.once('close', finish);
     void this.#proxy(req, res, rev, started);
+  }
+
+  /** Plain forward proxying for a revision process's request to a host outside the cluster. */
+  #forwardToOrigin(req: IncomingMessage, res: ServerResponse): void {
+    const u = new URL(`http://${req.headers.host ?? ''}${req.url ?? '/'}`);
+    const up = request({
+      host: u.hostname,
+      port: u.port || 80,
+      method: req.method,
+      path: `${u.pathname}${u.search}`,
+      headers: forwardHeaders(req),
+      agent: false,
+    });
+    up.once('response', (ur) => {
+      const out: OutgoingHttpHeaders = {};
+      for (const [k, v] of Object.entries(ur.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
+      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, out);
+      ur.pipe(res);
+    });
+    up.once('error', (e) => plain(res, 502, `Could not reach ${u.host}: ${e.message}\n`));
+    req.pipe(up);
   }
 
   async #serveMetrics(res: ServerResponse): Promise<void> {
@@ -569,6 +618,11 @@ export class Router {
     });
     up.end();
   }
+}
+
+/** Knative's cluster-local names: served here or nowhere. */
+function isClusterLocalHost(host: string): boolean {
+  return host.endsWith('.svc.cluster.local') || host.endsWith('.svc');
 }
 
 function forwardHeaders(req: IncomingMessage): OutgoingHttpHeaders {

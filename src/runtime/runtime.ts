@@ -54,6 +54,7 @@ function statusKey(s: RevisionStatus): string {
 }
 
 export class Runtime extends EventEmitter<RuntimeEvents> {
+  #processEnv: Record<string, string> = {};
   readonly metrics: RuntimeMetrics;
   readonly router: Router;
   readonly dataDir: string;
@@ -134,6 +135,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       logger: this.#logger,
       metrics: this.metrics,
       onChange: () => this.#changed(key),
+      processEnv: () => this.#processEnv,
     });
     this.#revisions.set(key, rev);
     rev.start();
@@ -178,8 +180,17 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /** Serve the router (and /metrics). Port 0 picks a free one; the returned URL has the real port. */
-  listen(port = 0, host = '127.0.0.1'): Promise<{ port: number; url: string }> {
-    return this.router.listen(port, host);
+  async listen(port = 0, host = '127.0.0.1'): Promise<{ port: number; url: string }> {
+    const r = await this.router.listen(port, host);
+    // Cluster-local URLs (`http://svc.ns.svc.cluster.local`, the broker ingress) resolve nowhere on this
+    // machine; programs that honour HTTP_PROXY (curl, Go, Python, the samples) reach them through the router.
+    this.#processEnv = {
+      HTTP_PROXY: r.url,
+      http_proxy: r.url,
+      NO_PROXY: 'localhost,127.0.0.1,::1',
+      no_proxy: 'localhost,127.0.0.1,::1',
+    };
+    return r;
   }
 
   /** Close the router and stop every process (SIGTERM, then SIGKILL after the grace period). */

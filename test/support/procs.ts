@@ -175,14 +175,14 @@ export interface SluiceStartFixture {
 }
 
 /** One `sluice start` (without Git) per test file: started before the first test, stopped after the last. */
-export function sluiceStartFixture(prefix: string): SluiceStartFixture {
+export function sluiceStartFixture(prefix: string, extra: string[] = []): SluiceStartFixture {
   const f = {
     kubectl: (args: string[], input?: string) => kubectl(join(f.sluice.dataDir, 'kubeconfig'), f.cache, args, input),
   } as SluiceStartFixture;
   before(async () => {
     f.dir = await tempDir(prefix);
     f.cache = join(f.dir, 'kubectl-cache');
-    f.sluice = await startSluice('start', join(f.dir, 'data'));
+    f.sluice = await startSluice('start', join(f.dir, 'data'), extra);
     assert.ok(f.sluice.endpoints.router, 'endpoints.json names the router');
   });
   after(async () => {

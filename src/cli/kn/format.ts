@@ -89,7 +89,7 @@ export interface ListOptions {
   noHeaders?: boolean;
 }
 
-function table(headers: string[], rows: string[][], o: ListOptions): string {
+export function table(headers: string[], rows: string[][], o: ListOptions): string {
   const lines: string[] = [];
   const all = o.allNamespaces === true;
   if (!o.noHeaders) lines.push((all ? ['NAMESPACE', ...headers] : headers).join('\t'));
@@ -243,7 +243,7 @@ interface Meta {
   [k: string]: unknown;
 }
 
-function writeMetadata(dw: PrefixWriter, m: Meta | undefined, nowMs: number, details: boolean): void {
+export function writeMetadata(dw: PrefixWriter, m: Meta | undefined, nowMs: number, details: boolean): void {
   dw.writeAttribute('Name', m?.name ?? '');
   dw.writeAttribute('Namespace', m?.namespace ?? '');
   writeMapDesc(dw, m?.labels, 'Labels', details);
@@ -291,7 +291,12 @@ function pad(s: string, n: number, right = false): string {
   return right ? ' '.repeat(n - w) + s : s + ' '.repeat(n - w);
 }
 
-function writeConditions(dw: PrefixWriter, conditions: Condition[] | undefined, nowMs: number, details: boolean): void {
+export function writeConditions(
+  dw: PrefixWriter,
+  conditions: Condition[] | undefined,
+  nowMs: number,
+  details: boolean,
+): void {
   const section = dw.writeAttribute('Conditions', '');
   const cs = sortConditions(conditions ?? []);
   const maxLen = Math.max(0, ...cs.map((c) => c.type.length));

@@ -7,6 +7,7 @@ import { processIo, type KnIo } from './context.js';
 import { revisionCommand } from './revision.js';
 import { routeCommand } from './route.js';
 import { serviceCommand } from './service.js';
+import { eventingCommands } from './eventing.js';
 
 export type { KnIo } from './context.js';
 export { computeTraffic, verifyTraffic, splitSlice } from './traffic.js';
@@ -16,6 +17,7 @@ export function registerKnCommands(program: Command, io: KnIo = processIo()): vo
   program.addCommand(serviceCommand(io));
   program.addCommand(revisionCommand(io));
   program.addCommand(routeCommand(io));
+  for (const c of eventingCommands(io)) program.addCommand(c);
 }
 
 function forEachCommand(cmd: Command, f: (c: Command) => void): void {

@@ -25,7 +25,7 @@ const server = createServer((req, res) => {
     res.writeHead(ok ? 200 : 503).end(ok ? 'ok\n' : 'not ready\n');
     return;
   }
-  if (req.method === 'POST' || req.method === 'PUT') {
+  if ((req.method === 'POST' || req.method === 'PUT') && !status) {
     res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' });
     req.pipe(res);
     return;
