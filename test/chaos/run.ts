@@ -30,7 +30,7 @@ for (const [i, t] of trials.entries()) {
   const r = await runTrial(t);
   results.push(r);
   process.stdout.write(
-    `${String(i + 1).padStart(3)} ${r.fault.padEnd(22)} ${r.template.padEnd(4)} +${r.delaySeconds.toFixed(2)}s at ${r.atFault.padEnd(22)} → ${r.final.padEnd(34)} ${r.correct ? 'CORRECT' : 'WRONG'} decision ${r.toDecisionMs ?? '-'} ms, refused ${r.refused}, orphans ${r.orphans}${r.restartMs !== null ? `, restart→up ${r.restartMs} ms` : ''}${r.error ? `  ERROR ${r.error}` : ''}\n`,
+    `${String(i + 1).padStart(3)} ${r.fault.padEnd(22)} ${r.template.padEnd(4)} +${r.delaySeconds.toFixed(2)}s at ${r.atFault.padEnd(22)} → ${r.final.padEnd(34)} ${r.correct ? 'CORRECT' : 'WRONG'} decision ${r.toDecisionMs ?? '-'} ms, refused ${r.refused}, orphans ${r.orphans} (alive at 3 s: ${r.aliveAt3s}${r.aliveAt3sWhat.length ? ` ${r.aliveAt3sWhat.join(' | ')}` : ''})${r.restartMs !== null ? `, restart→up ${r.restartMs} ms` : ''}${r.error ? `  ERROR ${r.error}` : ''}\n`,
   );
 }
 process.stdout.write('\nfault                   trials correct  median ms to decision  max  refused  orphans\n');

@@ -38,8 +38,11 @@ export interface TrialResult extends TrialSpec {
   toDecisionMs: number | null;
   /** Requests that got no HTTP answer (connection refused/reset) from the fault until the decision. */
   refused: number;
-  /** Processes of the killed tree still alive 3 s after the kill. */
+  /** Processes of the killed tree still alive 15 s after a kill -9 of `sluice start` (then killed by the harness). */
   orphans: number;
+  /** Of those, how many were still exiting 3 s after the kill (the report's measure), and what they were. */
+  aliveAt3s: number;
+  aliveAt3sWhat: string[];
   /** For killStart: ms from the restart to "Sluice is up". */
   restartMs: number | null;
   error?: string;
@@ -137,6 +140,8 @@ export async function runTrial(spec: TrialSpec, timeoutMs = 120_000): Promise<Tr
     toDecisionMs: null,
     refused: 0,
     orphans: 0,
+    aliveAt3s: 0,
+    aliveAt3sWhat: [],
     restartMs: null,
   };
   let sluice: SluiceProcess | undefined;
@@ -179,6 +184,17 @@ export async function runTrial(spec: TrialSpec, timeoutMs = 120_000): Promise<Tr
       const tree = descendants(sluice.child.pid!);
       await sluice.stop('SIGKILL');
       await new Promise((ok) => setTimeout(ok, 3_000));
+      const at3 = tree.filter(alive);
+      res.aliveAt3s = at3.length;
+      res.aliveAt3sWhat = at3.map((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').slice(0, 120);
+        } catch {
+          return `${p} (gone)`;
+        }
+      });
+      const end = Date.now() + 12_000;
+      while (tree.some(alive) && Date.now() < end) await new Promise((ok) => setTimeout(ok, 200));
       const left = tree.filter(alive);
       res.orphans = left.length;
       stray.push(...left);
