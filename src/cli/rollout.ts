@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { stringify } from 'yaml';
-import { Informer, KubeClient, R, updateWithRetry } from '../kube/index.js';
+import { Informer, KubeClient, R } from '../kube/index.js';
+import { appendRolloutCommand } from '../rollout/controller/commands.js';
 import type { CommandKind } from '../rollout/machine/types.js';
 import type { AnalysisRunRecord, RolloutObject } from '../rollout/controller/types.js';
 
@@ -23,11 +24,7 @@ export function resolveKubeconfig(flag: string | undefined, env: string | undefi
   return path;
 }
 
-/**
- * Appends a command to the Rollout's spec.commands with seq = 1 + the highest seq seen (in spec or already
- * applied by the controller), and trims commands the controller has applied, keeping the last few for the
- * record. Returns the seq. Conflicts with concurrent writers are retried.
- */
+/** Appends a command to the Rollout's spec.commands (see appendRolloutCommand); returns its seq. */
 export async function appendCommand(
   client: KubeClient,
   namespace: string,
@@ -35,20 +32,14 @@ export async function appendCommand(
   kind: CommandKind,
   full = false,
   by?: string,
+  reason?: string,
 ): Promise<number> {
-  let seq = 0;
-  await updateWithRetry<RolloutObject>(client, R.rollouts, namespace, name, (cur) => {
-    const cmds = cur.spec?.commands ?? [];
-    const applied = cur.status?.state?.lastCommandSeq ?? 0;
-    seq = Math.max(applied, ...cmds.map((c) => c.seq), 0) + 1;
-    const next = { seq, kind, ...(full ? { full: true } : {}), ...(by ? { by } : {}) };
-    const keep = [...cmds.filter((c) => c.seq > applied), ...cmds.filter((c) => c.seq <= applied).slice(-5)].sort(
-      (a, b) => a.seq - b.seq,
-    );
-    cur.spec = { ...(cur.spec ?? {}), commands: [...keep, next] };
-    return cur;
+  return appendRolloutCommand(client, namespace, name, {
+    kind,
+    ...(full ? { full } : {}),
+    ...(by ? { by } : {}),
+    ...(reason ? { reason } : {}),
   });
-  return seq;
 }
 
 const BAR = 20;

@@ -24,6 +24,7 @@ import { EventNotifier } from './notifier.js';
 import { observedTraffic, pickStable, revisionReadiness, specTrafficIs } from './observe.js';
 import { PolicySet, type GoverningPolicy, type PolicyProblems } from './policies.js';
 import { analysisRecord, appendRun, buildStatus, canonical, notificationsOf } from './status.js';
+import { actionsOf, appendPast, appendTimeline, decisionsOf, finishedRollout, planSummary } from './timeline.js';
 import type {
   Notifier,
   RevisionObject,
@@ -440,11 +441,20 @@ class Controller implements RolloutController {
     const fresh = notificationsOf(res.actions, policy.spec.alerts, policy.spec.rollback?.gitRevert === true);
     const pending = [...(prev.pendingNotifications ?? []), ...fresh];
     const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
+    const before = prev.state && prev.state.service === name && prev.state.namespace === ns ? prev.state : undefined;
+    const timeline = appendTimeline(prev.timeline, [
+      ...actionsOf(ro.spec?.commands ?? [], state.lastCommandSeq, res.state, now),
+      ...decisionsOf(fresh),
+    ]);
+    const pastRollouts = appendPast(prev.pastRollouts, finishedRollout(before, res.state, runs.at(-1), now));
     const next = buildStatus(res.state, {
       policy: policy.source,
       analysisRuns: runs,
       pending,
       generation: ro.metadata.generation,
+      timeline,
+      pastRollouts,
+      plan: planSummary(makePlan(policy.spec)),
     });
     if (canonical(next) !== canonical(prev)) {
       if ((await this.#writeStatus(ro, next)) === null) return false;
