@@ -18,7 +18,9 @@ import { startGitOps, type GitOps } from '../gitops/index.js';
 import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
+import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
+import { join } from 'node:path';
 import { packageRoot } from './package-root.js';
 
 export interface BrainOptions {
@@ -42,12 +44,17 @@ export interface BrainOptions {
   /** Lease holder identity: stable for one installation, so a restarted process leads again at once. */
   identity?: string;
   leaseNamespace?: string;
+  /** The dashboard under /dashboard: its signing key lives in `dataDir`; readOnly refuses every action. */
+  dashboard?: { dataDir: string; readOnly?: boolean };
 }
 
 export interface Brain {
   url: string;
   gitops: GitOps | undefined;
   isLeader(): boolean;
+  /** A fresh one-time login URL of the dashboard for `user`; undefined without a dashboard. */
+  dashboardUrl(user: string): string | undefined;
+  dashboard: Dashboard | undefined;
   close(): Promise<void>;
 }
 
@@ -157,7 +164,9 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
   });
   elector.start();
 
+  let dashboard: Dashboard | undefined;
   const server: Server = createServer((req, res) => {
+    if (dashboard?.handle(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/hooks/git' && req.method === 'POST') {
       if (gitops) return gitops.handler(req, res);
@@ -190,12 +199,27 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const url = `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${port}`;
+  if (o.dashboard)
+    dashboard = startDashboard({
+      client: o.client.withFieldManager('sluice-dashboard'),
+      dataDir: o.dashboard.dataDir,
+      assetsDir: join(packageRoot(), 'src', 'dashboard', 'assets'),
+      host: o.host,
+      port,
+      readOnly: o.dashboard.readOnly === true,
+      now: () => o.clock.now(),
+      log: log.child({ component: 'dashboard' }),
+    });
   return {
-    url: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${port}`,
+    url,
     gitops,
+    dashboard,
+    dashboardUrl: (user) => dashboard?.loginUrl(url, user),
     isLeader: () => elector.isLeader,
     async close() {
       elector.stop();
+      dashboard?.close();
       await controller?.close();
       await gitops?.close();
       await dispatcher.close();

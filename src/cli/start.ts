@@ -39,6 +39,10 @@ export interface StartOptions extends GitFlags {
   /** Use this Prometheus instead of starting one. */
   prometheusUrl?: string;
   policiesDir?: string;
+  /** Dashboard: hide the buttons and refuse every action. */
+  readOnly?: boolean;
+  /** Who the printed dashboard URL signs in (the actor of dashboard actions). */
+  user?: string;
 }
 
 async function writeEndpoints(data: string, endpoints: Record<string, string>): Promise<void> {
@@ -136,13 +140,16 @@ export async function start(o: StartOptions): Promise<void> {
       ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
       // One stable identity per data directory: a restarted process takes its own Lease back at once.
       identity: `${hostname()}-${createHash('sha256').update(data).digest('hex').slice(0, 8)}`,
+      dashboard: { dataDir: data, readOnly: o.readOnly === true },
       ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
     });
+    const dashboardUrl = brain.dashboardUrl(o.user ?? 'sluice');
     await writeEndpoints(data, {
       api: api.url,
       router: serving.routerUrl,
       controller: brain.url,
       ...(prom ? { prometheus: prom.url } : {}),
+      ...(dashboardUrl ? { dashboard: dashboardUrl } : {}),
     });
     const out = process.stdout;
     out.write(`Sluice is up.\n`);
@@ -152,6 +159,8 @@ export async function start(o: StartOptions): Promise<void> {
     );
     out.write(`  controller   ${brain.url}   (POST /hooks/git, /metrics)\n`);
     out.write(`  prometheus   ${prom?.url ?? o.prometheusUrl ?? 'none: analysis sees no data'}\n`);
+    if (dashboardUrl)
+      out.write(`  dashboard    ${dashboardUrl}   (one-time login; \`sluice dashboard\` prints a fresh one)\n`);
     if (o.repo)
       out.write(
         `  git          ${redactUrl(o.repo)}${o.branch ? ` @ ${o.branch}` : ''}${o.path ? ` (path ${o.path})` : ''}\n`,
@@ -182,6 +191,7 @@ export interface ControllerOptions extends GitFlags {
   workDir: string;
   policiesDir?: string;
   namespace: string;
+  readOnly?: boolean;
 }
 
 /** `sluice controller`: only the brain, against a real cluster's Knative (or any Kubernetes API). */
@@ -197,9 +207,11 @@ export async function startController(o: ControllerOptions): Promise<void> {
     clock: systemClock,
     log,
     leaseNamespace: o.namespace,
+    dashboard: { dataDir: resolve(o.workDir), readOnly: o.readOnly === true },
     ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
     ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
   });
   process.stdout.write(`Sluice controller listening on ${brain.url} against ${client.server}\n`);
+  process.stdout.write(`  dashboard: \`sluice dashboard --data ${o.workDir} --url ${brain.url}\` prints a login URL\n`);
   onSignals(log, () => brain.close());
 }
