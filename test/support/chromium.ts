@@ -9,20 +9,24 @@ import { chromium, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** Installs Debian's chromium when it is missing (root only, as on CI); throws with what to do otherwise. */
-export function ensureChromium(): string {
-  if (existsSync(CHROMIUM)) return CHROMIUM;
+/** Installs a Debian package when `path` is missing (root only, as on CI); throws with what to do otherwise. */
+export function ensureDebian(path: string, pkg: string): string {
+  if (existsSync(path)) return path;
   if (process.getuid?.() !== 0)
-    throw new Error(`no ${CHROMIUM}: install the Debian package \`chromium\` (apt-get install chromium)`);
-  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'chromium']]) {
+    throw new Error(`no ${path}: install the Debian package \`${pkg}\` (apt-get install ${pkg})`);
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', pkg]]) {
     const r = spawnSync('apt-get', args, {
       stdio: 'inherit',
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
     if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${r.status})`);
   }
-  if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is missing`);
-  return CHROMIUM;
+  if (!existsSync(path)) throw new Error(`apt-get installed ${pkg} but ${path} is missing`);
+  return path;
+}
+
+export function ensureChromium(): string {
+  return ensureDebian(CHROMIUM, 'chromium');
 }
 
 export const CHROMIUM_FLAGS = [
