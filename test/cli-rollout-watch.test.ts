@@ -1,4 +1,5 @@
 // The terminal view of `sluice rollout get NAME --watch`, in a real terminal: tmux (installed when missing)
+/* eslint-disable no-control-regex -- the test reads the raw terminal bytes, escape codes included */
 // runs the real CLI against `sluice apiserver` (a real API server with the CRDs); the test changes the Rollout's
 // status through the API and reads the screen (capture-pane) and the raw bytes the CLI wrote (pipe-pane).
 // Also: NO_COLOR and TERM=dumb in the terminal, append-only frames and JSON lines when stdout is a pipe.

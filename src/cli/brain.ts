@@ -19,6 +19,7 @@ import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
 import { join } from 'node:path';
 import { packageRoot } from './package-root.js';
@@ -46,6 +47,8 @@ export interface BrainOptions {
   leaseNamespace?: string;
   /** The dashboard under /dashboard: its signing key lives in `dataDir`; readOnly refuses every action. */
   dashboard?: { dataDir: string; readOnly?: boolean };
+  /** Knative request metrics family for builtin checks (default auto). */
+  metricsFamily?: MetricFamilySetting;
 }
 
 export interface Brain {
@@ -152,6 +155,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
         log,
         notifier,
         ...(o.policiesDir ? { policiesDir: o.policiesDir } : {}),
+        ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
       });
       controller.ready.catch((e: unknown) => log.error({ err: e }, 'rollout controller failed to start'));
     },
@@ -168,7 +172,11 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
   const server: Server = createServer((req, res) => {
     if (dashboard?.handle(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/hooks/git' && req.method === 'POST') {
+    if (path === '/hooks/git') {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { 'Content-Type': 'text/plain', Allow: 'POST' });
+        return res.end(`${req.method ?? ''} is not allowed on /hooks/git; push events are POSTed\n`);
+      }
       if (gitops) return gitops.handler(req, res);
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       return res.end('GitOps is not configured: start Sluice with --repo to accept push webhooks\n');

@@ -1,7 +1,7 @@
 // The shapes the controller reads and writes: Knative Service and Revision (only the fields it needs), the
 // Rollout object, and the notification a Notifier receives.
 import type { KubeObject } from '../../kube/index.js';
-import type { AlertSpec } from '../policy/types.js';
+import type { AlertSpec, RolloutPolicySpec } from '../policy/types.js';
 import type { Command, EventKind, RolloutState, TrafficTarget } from '../machine/types.js';
 import type { RolloutStatus } from '../machine/status.js';
 import type { PastRollout, PlanSummary, TimelineEntry } from './timeline.js';
@@ -11,6 +11,7 @@ export interface Condition {
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;
+  lastTransitionTime?: string;
 }
 
 /** One entry of a Knative traffic block as stored: every field optional (Knative omits `percent: 0`). */
@@ -56,6 +57,10 @@ export interface AnalysisRunRecord {
     reason?: string;
     /** The PromQL sent (the batched form when batched). */
     query?: string;
+    /** Builtins: the Knative request metrics family the query was written for. */
+    family?: string;
+    /** No data: requests the revision served in the window, when counted. */
+    requests?: number;
   }[];
 }
 
@@ -71,6 +76,15 @@ export interface RolloutObjectStatus extends Partial<Omit<RolloutStatus, 'state'
   timeline?: TimelineEntry[];
   /** Finished rollouts of this Service, newest last (bounded: PAST_ROLLOUTS_LIMIT). */
   pastRollouts?: PastRollout[];
+  conditions?: Condition[];
+  /** The RolloutPolicy (name, generation, spec) the last decision was made under. */
+  governingPolicy?: { name: string; generation?: number; spec: RolloutPolicySpec };
+}
+
+/** What the controller writes on a RolloutPolicy. */
+export interface PolicyObjectStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
 }
 
 export interface RolloutObject extends KubeObject {
