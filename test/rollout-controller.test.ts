@@ -495,7 +495,7 @@ test('promote, pause, resume, abort, retry and promote --full are each applied o
 test('sluice rollout list|get|promote through the real CLI', async () => {
   const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
   const cli = (...args: string[]): Promise<RunResult> =>
-    run(process.execPath, [main, 'rollout', ...args, '--kubeconfig', api.kubeconfigPath], { timeoutMs: 20_000 });
+    run(process.execPath, [main, 'rollout', ...args, '--kubeconfig', api.kubeconfigPath], { timeoutMs: 90_000 });
   await until('default', 'cmd', 'the commands test finished', (r) => r.status?.phase === 'Succeeded');
   const list = await cli('list');
   assert.equal(list.code, 0, list.stderr);
