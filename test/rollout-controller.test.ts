@@ -443,7 +443,7 @@ test('promote, pause, resume, abort, retry and promote --full are each applied o
   );
   await appendCommand(c, 'default', 'cmd', 'retry');
   await until('default', 'cmd', 'retried from the first step', (r) => w(r, 'Paused', 1, 10));
-  const seq = await appendCommand(c, 'default', 'cmd', 'promote', true);
+  const seq = await appendCommand(c, 'default', 'cmd', 'promote', true, 'alice', 'metrics look good');
   ro = await until(
     'default',
     'cmd',
@@ -452,6 +452,35 @@ test('promote, pause, resume, abort, retry and promote --full are each applied o
   );
   assert.equal(ro.status?.state?.lastCommandSeq, seq);
   assert.equal(seq, 7);
+  // The timeline on the Rollout: every human action in order, with actor and reason, among the decisions.
+  const actions = (ro.status?.timeline ?? []).filter((e) => e.type === 'action');
+  assert.deepEqual(
+    actions.map((e) => e.event),
+    ['promote', 'pause', 'resume', 'promote', 'abort', 'retry', 'promote-full'],
+  );
+  assert.deepEqual(
+    { actor: actions.at(-1)?.actor, reason: actions.at(-1)?.reason },
+    { actor: 'alice', reason: 'metrics look good' },
+  );
+  assert.ok(
+    (ro.status?.timeline ?? []).some((e) => e.type === 'decision' && e.event === 'aborted'),
+    'the abort decision is on the timeline',
+  );
+  assert.deepEqual(
+    (ro.status?.pastRollouts ?? []).map((p) => [p.revision, p.outcome]),
+    [
+      ['cmd-00002', 'Aborted'],
+      ['cmd-00002', 'Succeeded'],
+    ],
+  );
+  assert.deepEqual(ro.status?.plan?.steps, [
+    { kind: 'setWeight', weight: 10 },
+    { kind: 'pause', durationMs: null },
+    { kind: 'setWeight', weight: 40 },
+    { kind: 'pause', durationMs: 3_600_000 },
+    { kind: 'setWeight', weight: 70 },
+    { kind: 'pause', durationMs: 3_600_000 },
+  ]);
   await waitFor(
     '100 % on the new revision',
     async () => (await specSplit('default', 'cmd')) === 'cmd-00002=100@stable',
@@ -466,7 +495,7 @@ test('promote, pause, resume, abort, retry and promote --full are each applied o
 test('sluice rollout list|get|promote through the real CLI', async () => {
   const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
   const cli = (...args: string[]): Promise<RunResult> =>
-    run(process.execPath, [main, 'rollout', ...args, '--kubeconfig', api.kubeconfigPath], { timeoutMs: 20_000 });
+    run(process.execPath, [main, 'rollout', ...args, '--kubeconfig', api.kubeconfigPath], { timeoutMs: 90_000 });
   await until('default', 'cmd', 'the commands test finished', (r) => r.status?.phase === 'Succeeded');
   const list = await cli('list');
   assert.equal(list.code, 0, list.stderr);

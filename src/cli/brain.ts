@@ -20,8 +20,10 @@ import { startGitOps, type GitOps } from '../gitops/index.js';
 import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
+import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
+import { join } from 'node:path';
 import { packageRoot } from './package-root.js';
 
 export interface BrainOptions {
@@ -53,6 +55,8 @@ export interface BrainOptions {
   leaseRetryMs?: number;
   /** Where followers reach this replica's HTTP port (default: the listening URL). */
   advertiseUrl?: string;
+  /** The dashboard under /dashboard: its signing key lives in `dataDir`; readOnly refuses every action. */
+  dashboard?: { dataDir: string; readOnly?: boolean };
   /** Knative request metrics family for builtin checks (default auto). */
   metricsFamily?: MetricFamilySetting;
 }
@@ -62,6 +66,9 @@ export interface Brain {
   /** The GitOps loop, while this replica leads (undefined otherwise). */
   readonly gitops: GitOps | undefined;
   isLeader(): boolean;
+  /** A fresh one-time login URL of the dashboard for `user`; undefined without a dashboard. */
+  dashboardUrl(user: string): string | undefined;
+  dashboard: Dashboard | undefined;
   close(): Promise<void>;
 }
 
@@ -178,7 +185,9 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
     await g?.close();
   };
 
+  let dashboard: Dashboard | undefined;
   const server: Server = createServer((req, res) => {
+    if (dashboard?.handle(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/hooks/git') {
       if (req.method !== 'POST') {
@@ -278,15 +287,29 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
     },
   });
   elector.start();
+  if (o.dashboard)
+    dashboard = startDashboard({
+      client: o.client.withFieldManager('sluice-dashboard'),
+      dataDir: o.dashboard.dataDir,
+      assetsDir: join(packageRoot(), 'src', 'dashboard', 'assets'),
+      host: o.host,
+      port,
+      readOnly: o.dashboard.readOnly === true,
+      now: () => o.clock.now(),
+      log: log.child({ component: 'dashboard' }),
+    });
 
   return {
     url,
     get gitops() {
       return gitops;
     },
+    dashboard,
+    dashboardUrl: (user) => dashboard?.loginUrl(url, user),
     isLeader: () => elector.isLeader,
     async close() {
       elector.stop();
+      dashboard?.close();
       term++;
       await stepDown();
       await dispatcher.close();

@@ -1,6 +1,7 @@
 // `sluice controller`: the brain alone (rollout controller, analysis, alerts, Git source, and optionally the
 // RolloutPolicy admission webhook), against a cluster running Knative or the embedded API server.
 import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
 import { createLogger } from '../observability/logger.js';
 import { systemClock } from '../util/clock.js';
 import { KubeClient } from '../kube/index.js';
@@ -31,6 +32,8 @@ export interface ControllerOptions extends GitFlags {
   admission?: { port: number; service: string };
   /** Knative request metrics for builtin checks (default auto: detected per namespace). */
   metricsFamily?: MetricFamilySetting;
+  /** Dashboard: hide the buttons and refuse every action. */
+  readOnly?: boolean;
 }
 
 function gitRest(o: GitFlags): Omit<NonNullable<GitFlags>, 'repo'> {
@@ -56,6 +59,8 @@ export async function startController(o: ControllerOptions): Promise<void> {
     clock: systemClock,
     log,
     leaseNamespace: o.namespace,
+    // The dashboard's signing key lives with the data (where `sluice dashboard --data` finds it).
+    dashboard: { dataDir: resolve(o.data ?? o.workDir), readOnly: o.readOnly === true },
     ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
     ...(o.identity ? { identity: o.identity } : {}),
     ...(o.advertiseUrl ? { advertiseUrl: o.advertiseUrl } : {}),
@@ -77,9 +82,13 @@ export async function startController(o: ControllerOptions): Promise<void> {
     : undefined;
   if (!supervised()) {
     process.stdout.write(`Sluice controller listening on ${brain.url} against ${client.server}\n`);
+    process.stdout.write(
+      `  dashboard: \`sluice dashboard --data ${o.data ?? o.workDir} --url ${brain.url}\` prints a login URL\n`,
+    );
     if (webhook) process.stdout.write(`  admission webhook ${webhook.url}/validate/rolloutpolicies\n`);
   }
-  await announce(o.data, { controller: brain.url }, log, async () => {
+  const dashboard = brain.dashboardUrl(userInfo().username);
+  await announce(o.data, { controller: brain.url, ...(dashboard ? { dashboard } : {}) }, log, async () => {
     await webhook?.close();
     await brain.close();
   });

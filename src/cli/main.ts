@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `sluice` command. Parses flags once and passes configuration down; nothing below reads process.env.
 import { Command, Option } from 'commander';
+import { userInfo } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import type { MetricFamilySetting } from '../rollout/analysis/families.js';
@@ -69,6 +70,7 @@ withGit(
     .option('--port <port>', 'controller port: POST /hooks/git, /metrics (0 picks a free one)', '0')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--quickstart-broker', 'create the Broker example-broker in namespace default, as `kn quickstart` does')
+    .option('--read-only', 'dashboard: show rollouts but hide the action buttons and refuse every action')
     .addOption(
       new Option(
         '--metrics-family <family>',
@@ -81,6 +83,7 @@ withGit(
 ).action(
   async (
     o: GitCli & {
+      readOnly?: boolean;
       data: string;
       apiPort: string;
       routerPort: string;
@@ -103,6 +106,7 @@ withGit(
       port: Number(o.port),
       host: o.host,
       logLevel: o.logLevel,
+      readOnly: o.readOnly === true,
       ...git,
       ...(o.policies ? { policiesDir: o.policies } : {}),
       ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
@@ -123,6 +127,7 @@ withGit(
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
     .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
+    .option('--read-only', 'dashboard: show rollouts but hide the action buttons and refuse every action')
     .addOption(
       new Option(
         '--metrics-family <family>',
@@ -154,6 +159,7 @@ withGit(
 ).action(
   async (
     o: GitCli & {
+      readOnly?: boolean;
       kubeconfig?: string;
       port: string;
       host: string;
@@ -182,6 +188,7 @@ withGit(
       logLevel: o.logLevel,
       workDir: o.workDir,
       namespace: o.namespace,
+      readOnly: o.readOnly === true,
       metricsFamily: o.metricsFamily,
       leaseDurationSec: Number(o.leaseDuration),
       ...(o.advertiseUrl ? { advertiseUrl: o.advertiseUrl } : {}),
@@ -196,6 +203,18 @@ withGit(
     });
   },
 );
+
+program
+  .command('dashboard')
+  .description("print a fresh one-time login URL of the dashboard (served on the controller's port)")
+  .option('--data <dir>', 'data directory of `sluice start` (or the --work-dir of `sluice controller`)', './.sluice')
+  .option('--url <url>', "the controller's URL (default: `controller` in <data>/endpoints.json)")
+  .action(async (o: { data: string; url?: string }) => {
+    const { dashboardUrl } = await import('./dashboard.js');
+    process.stdout.write(
+      dashboardUrl({ data: o.data, user: userInfo().username, ...(o.url ? { url: o.url } : {}) }) + '\n',
+    );
+  });
 
 program
   .command('apiserver')

@@ -4,7 +4,10 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { stringify } from 'yaml';
-import { Informer, KubeClient, R, updateWithRetry } from '../kube/index.js';
+import { Informer, KubeClient, R } from '../kube/index.js';
+import { appendRolloutCommand } from '../rollout/controller/commands.js';
+import { sentenceOf } from '../dashboard/view.js';
+import { LineScreen, paint, termStyle, type TermStyle } from './screen.js';
 import type { CommandKind } from '../rollout/machine/types.js';
 import type { AnalysisRunRecord, RolloutObject } from '../rollout/controller/types.js';
 
@@ -23,11 +26,7 @@ export function resolveKubeconfig(flag: string | undefined, env: string | undefi
   return path;
 }
 
-/**
- * Appends a command to the Rollout's spec.commands with seq = 1 + the highest seq seen (in spec or already
- * applied by the controller), and trims commands the controller has applied, keeping the last few for the
- * record. Returns the seq. Conflicts with concurrent writers are retried.
- */
+/** Appends a command to the Rollout's spec.commands (see appendRolloutCommand); returns its seq. */
 export async function appendCommand(
   client: KubeClient,
   namespace: string,
@@ -35,26 +34,21 @@ export async function appendCommand(
   kind: CommandKind,
   full = false,
   by?: string,
+  reason?: string,
 ): Promise<number> {
-  let seq = 0;
-  await updateWithRetry<RolloutObject>(client, R.rollouts, namespace, name, (cur) => {
-    const cmds = cur.spec?.commands ?? [];
-    const applied = cur.status?.state?.lastCommandSeq ?? 0;
-    seq = Math.max(applied, ...cmds.map((c) => c.seq), 0) + 1;
-    const next = { seq, kind, ...(full ? { full: true } : {}), ...(by ? { by } : {}) };
-    const keep = [...cmds.filter((c) => c.seq > applied), ...cmds.filter((c) => c.seq <= applied).slice(-5)].sort(
-      (a, b) => a.seq - b.seq,
-    );
-    cur.spec = { ...(cur.spec ?? {}), commands: [...keep, next] };
-    return cur;
+  return appendRolloutCommand(client, namespace, name, {
+    kind,
+    ...(full ? { full } : {}),
+    ...(by ? { by } : {}),
+    ...(reason ? { reason } : {}),
   });
-  return seq;
 }
 
 const BAR = 20;
-function bar(pct: number): string {
+const PLAIN: TermStyle = { color: false, ascii: false, inPlace: false };
+function bar(pct: number, style: TermStyle): string {
   const n = Math.round((Math.max(0, Math.min(100, pct)) / 100) * BAR);
-  return '█'.repeat(n) + '░'.repeat(BAR - n);
+  return style.ascii ? '#'.repeat(n) + '.'.repeat(BAR - n) : '█'.repeat(n) + '░'.repeat(BAR - n);
 }
 function pad(s: string, n: number): string {
   return s.length >= n ? s + ' ' : s + ' '.repeat(n - s.length);
@@ -76,14 +70,45 @@ function age(from: string | undefined, now: number): string {
   if (s < 7200) return `${Math.round(s / 60)}m`;
   return `${Math.round(s / 3600)}h`;
 }
+const PHASE_COLOR: Record<string, 'green' | 'red' | 'yellow' | 'blue'> = {
+  Succeeded: 'green',
+  RolledBack: 'red',
+  RollingBack: 'red',
+  Aborted: 'red',
+  Paused: 'yellow',
+  Pending: 'yellow',
+  Progressing: 'blue',
+  Promoting: 'blue',
+};
+const STATUS_COLOR: Record<string, 'green' | 'red' | 'yellow'> = {
+  pass: 'green',
+  fail: 'red',
+  noData: 'yellow',
+  error: 'yellow',
+};
+/** The sentence's dash, in ASCII when asked. */
+function ascii(s: string, style: TermStyle): string {
+  return style.ascii ? s.replace(/—/g, '-').replace(/→/g, '->').replace(/[≥]/g, '>=').replace(/[≤]/g, '<=') : s;
+}
 
-/** One screen: phase, step i/n, weights with bars, the last analysis values against thresholds, message. */
-export function renderRollout(ro: RolloutObject, now: number): string {
+/**
+ * One screen: phase, the status sentence and what happens next, step i/n, weights with bars, the last analysis
+ * values against thresholds, message. Colour and glyphs follow `style` (plain by default).
+ */
+export function renderRollout(ro: RolloutObject, now: number, style: TermStyle = PLAIN): string {
   const st = ro.status ?? {};
   const lines: string[] = [];
   const ns = ro.metadata.namespace ?? 'default';
+  const phase = st.phase ?? 'Unknown';
   lines.push(`Rollout:   ${ns}/${ro.metadata.name ?? ''}${st.policy ? `   (policy ${st.policy})` : ''}`);
-  lines.push(`Phase:     ${st.phase ?? 'Unknown'}${st.strategy ? `   strategy ${st.strategy}` : ''}`);
+  lines.push(
+    `Phase:     ${paint(style, PHASE_COLOR[phase] ?? 'bold', phase)}${st.strategy ? `   strategy ${st.strategy}` : ''}`,
+  );
+  if (st.phase) {
+    const s = sentenceOf(ro, now);
+    lines.push(`Status:    ${ascii(s.sentence, style)}`);
+    if (s.next) lines.push(`Next:      ${ascii(s.next, style)}`);
+  }
   if (st.totalSteps !== undefined)
     lines.push(`Step:      ${Math.min(st.currentStep ?? 0, st.totalSteps)}/${st.totalSteps}`);
   const traffic = st.traffic ?? [];
@@ -94,7 +119,9 @@ export function renderRollout(ro: RolloutObject, now: number): string {
       const role =
         t.revisionName === st.stableRevision ? 'stable' : t.revisionName === st.canaryRevision ? 'canary' : '';
       const tag = t.tag && t.tag !== role ? `${role ? ' ' : ''}(tag ${t.tag})` : '';
-      lines.push(`  ${pad(t.revisionName, w + 2)}${pad(`${t.percent}%`, 5)}${bar(t.percent)}  ${role}${tag}`.trimEnd());
+      lines.push(
+        `  ${pad(t.revisionName, w + 2)}${pad(`${t.percent}%`, 5)}${bar(t.percent, style)}  ${role}${tag}`.trimEnd(),
+      );
     }
   } else if (st.stableRevision) {
     lines.push(`Stable:    ${st.stableRevision}`);
@@ -112,12 +139,20 @@ export function renderRollout(ro: RolloutObject, now: number): string {
       const mw = Math.max(6, ...last.metrics.map((m) => m.metric.length));
       lines.push(`  ${pad('METRIC', mw + 1)}${pad('VALUE', 11)}${pad('THRESHOLD', 14)}${pad('STATUS', 8)}VERDICT`);
       for (const m of last.metrics) {
+        // Pad before painting, so colour codes do not shift the columns.
+        const status =
+          paint(style, STATUS_COLOR[m.status] ?? 'bold', m.status) + ' '.repeat(Math.max(1, 8 - m.status.length));
         lines.push(
-          `  ${pad(m.metric, mw + 1)}${pad(fmt(m.value), 11)}${pad(threshold(m), 14)}${pad(m.status, 8)}${m.verdict}${m.reason && m.status !== 'pass' ? `  (${m.reason})` : ''}`,
+          `  ${pad(m.metric, mw + 1)}${pad(fmt(m.value), 11)}${pad(threshold(m), 14)}${status}${m.verdict}${m.reason && m.status !== 'pass' ? `  (${m.reason})` : ''}`,
         );
       }
     }
   }
+  const lastAction = [...(st.timeline ?? [])].reverse().find((e) => e.type === 'action');
+  if (lastAction)
+    lines.push(
+      `Last action: ${lastAction.event} by ${lastAction.actor} ${age(lastAction.at, now)} ago${lastAction.reason ? ` (${lastAction.reason})` : ''}`,
+    );
   if (st.message) lines.push(`Message:   ${st.message}`);
   return lines.join('\n') + '\n';
 }
@@ -154,6 +189,71 @@ function listTable(items: RolloutObject[], now: number, allNamespaces: boolean):
       )
       .join('\n') + '\n'
   );
+}
+
+/**
+ * `get --watch`: JSON lines (-o json) or YAML documents (-o yaml) per change; on a terminal one screen redrawn
+ * line by line (also every second, so ages move); otherwise append-only frames, one per change.
+ */
+async function watchRollout(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  first: RolloutObject,
+  format: string | undefined,
+  style: TermStyle,
+): Promise<void> {
+  const out = (s: string): boolean => process.stdout.write(s);
+  const screen = style.inPlace && !format ? new LineScreen(out) : undefined;
+  let current = first;
+  let lastText = '';
+  const show = (r: RolloutObject, changed: boolean): void => {
+    if (format === 'json') {
+      if (changed) out(JSON.stringify(r) + '\n');
+      return;
+    }
+    if (format === 'yaml') {
+      if (changed) out(stringify(r) + '---\n');
+      return;
+    }
+    const text = renderRollout(r, Date.now(), style);
+    if (screen) screen.draw(text);
+    else if (changed && text !== lastText) out((lastText ? '\n' : '') + text);
+    lastText = text;
+  };
+  show(first, true);
+  let lastRv = first.metadata.resourceVersion;
+  const inf = new Informer<RolloutObject>(client, R.rollouts, { namespace, fieldSelector: `metadata.name=${name}` });
+  let finish: () => void = () => undefined;
+  let deleted = false;
+  const done = new Promise<void>((res) => (finish = res));
+  const onChange = (r: RolloutObject): void => {
+    if (r.metadata.name !== name || r.metadata.resourceVersion === lastRv) return;
+    lastRv = r.metadata.resourceVersion;
+    current = r;
+    show(r, true);
+  };
+  inf
+    .onAdd(onChange)
+    .onUpdate(onChange)
+    .onDelete(() => {
+      deleted = true;
+      finish();
+    });
+  const tick = screen ? setInterval(() => show(current, false), 1000) : undefined;
+  const stop = (): void => finish();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await inf.start();
+  await done;
+  inf.stop();
+  if (tick) clearInterval(tick);
+  if (screen) {
+    screen.stop();
+    // Leave the last frame on the normal screen.
+    if (lastText) out(lastText);
+  }
+  if (deleted && !format) out(`rollout "${name}" was deleted\n`);
 }
 
 export function registerRolloutCommands(program: Command): void {
@@ -193,53 +293,34 @@ export function registerRolloutCommands(program: Command): void {
   ro.command('get')
     .description('show one rollout on one screen')
     .argument('<name>', "the Service's name")
-    .option('-w, --watch', 'keep showing it as it changes')
+    .option('-w, --watch', 'keep showing it as it changes (on a terminal: redraws only the lines that change)')
+    .option('--no-color', 'no colours (also: NO_COLOR set, TERM=dumb)')
+    .option('--ascii', 'ASCII glyphs only (also: TERM=dumb)')
     .addOption(outOpt())
-    .action(async (name: string, o: { watch?: boolean; output?: string }, cmd: Command) => {
-      const { client, g } = clientOf(cmd);
-      const show = (r: RolloutObject): void => {
-        const out = output(o.output, r);
-        if (out !== null) {
-          process.stdout.write(out + (o.watch && o.output === 'yaml' ? '---\n' : ''));
+    .action(
+      async (name: string, o: { watch?: boolean; output?: string; color?: boolean; ascii?: boolean }, cmd: Command) => {
+        const { client, g } = clientOf(cmd);
+        const style = termStyle(
+          { noColor: o.color === false, ascii: o.ascii === true },
+          process.env,
+          process.stdout.isTTY === true,
+        );
+        const first = await client.tryGet<RolloutObject>(R.rollouts, g.namespace, name);
+        if (!first)
+          throw new Error(
+            `rollout "${name}" not found in namespace ${g.namespace}; a Rollout exists once a RolloutPolicy governs the Service (see \`sluice rollout list -A\`)`,
+          );
+        if (!o.watch) {
+          process.stdout.write(
+            o.output === 'json'
+              ? JSON.stringify(first) + '\n'
+              : (output(o.output, first) ?? renderRollout(first, Date.now(), style)),
+          );
           return;
         }
-        const clear = o.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
-        process.stdout.write(clear + renderRollout(r, Date.now()) + (o.watch && !clear ? '\n' : ''));
-      };
-      const first = await client.tryGet<RolloutObject>(R.rollouts, g.namespace, name);
-      if (!first)
-        throw new Error(
-          `rollout "${name}" not found in namespace ${g.namespace}; a Rollout exists once a RolloutPolicy governs the Service (see \`sluice rollout list -A\`)`,
-        );
-      show(first);
-      if (!o.watch) return;
-      let lastRv = first.metadata.resourceVersion;
-      const inf = new Informer<RolloutObject>(client, R.rollouts, {
-        namespace: g.namespace,
-        fieldSelector: `metadata.name=${name}`,
-      });
-      const onChange = (r: RolloutObject): void => {
-        if (r.metadata.name !== name || r.metadata.resourceVersion === lastRv) return;
-        lastRv = r.metadata.resourceVersion;
-        show(r);
-      };
-      inf
-        .onAdd(onChange)
-        .onUpdate(onChange)
-        .onDelete(() => {
-          process.stdout.write(`rollout "${name}" was deleted\n`);
-          inf.stop();
-        });
-      await inf.start();
-      await new Promise<void>((res) => {
-        const stop = (): void => {
-          inf.stop();
-          res();
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-    });
+        await watchRollout(client, g.namespace, name, first, o.output, style);
+      },
+    );
 
   const verbs: { kind: CommandKind; help: string }[] = [
     { kind: 'promote', help: 'skip the current step (with --full: all remaining steps, straight to 100 %)' },
@@ -251,11 +332,12 @@ export function registerRolloutCommands(program: Command): void {
   for (const v of verbs) {
     const c = ro.command(v.kind).description(v.help).argument('<name>', "the Service's name");
     if (v.kind === 'promote') c.option('--full', 'promote to 100 % now, skipping remaining steps and analysis');
-    c.action(async (name: string, o: { full?: boolean }, cmd: Command) => {
+    c.option('--reason <text>', "why (recorded in the rollout's timeline)");
+    c.action(async (name: string, o: { full?: boolean; reason?: string }, cmd: Command) => {
       const { client, g } = clientOf(cmd);
       const exists = await client.tryGet<RolloutObject>(R.rollouts, g.namespace, name);
       if (!exists) throw new Error(`rollout "${name}" not found in namespace ${g.namespace}`);
-      const seq = await appendCommand(client, g.namespace, name, v.kind, o.full === true, process.env.USER);
+      const seq = await appendCommand(client, g.namespace, name, v.kind, o.full === true, process.env.USER, o.reason);
       process.stdout.write(
         `rollout "${name}": ${v.kind}${o.full ? ' --full' : ''} requested (command ${seq}); see \`sluice rollout get ${name}\`\n`,
       );

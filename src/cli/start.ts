@@ -35,6 +35,8 @@ export interface StartOptions extends GitFlags {
   metricsFamily?: ExportedMetricsFamily;
   /** Create the Broker `example-broker` in `default` once the API is up, as `kn quickstart` does. */
   quickstartBroker?: boolean;
+  /** Dashboard: hide the buttons and refuse every action. */
+  readOnly?: boolean;
 }
 
 // ---------- sluice start ----------
@@ -177,6 +179,7 @@ export async function start(o: StartOptions): Promise<void> {
           identity,
           ...git,
           ...(o.policiesDir ? ['--policies', resolve(o.policiesDir)] : []),
+          ...(o.readOnly ? ['--read-only'] : []),
           ...common,
         ],
         // The secret travels in the environment, never on a command line `ps` shows.
@@ -227,6 +230,8 @@ export async function start(o: StartOptions): Promise<void> {
     out.write(`  router       ${routerUrl}   (curl -H 'Host: hello.default.svc.cluster.local' ${routerUrl})\n`);
     out.write(`  controller   ${endpoints.controller ?? ''}   (POST /hooks/git, /metrics)\n`);
     out.write(`  prometheus   ${prom?.url ?? o.prometheusUrl ?? 'none: analysis sees no data'}\n`);
+    if (endpoints.dashboard)
+      out.write(`  dashboard    ${endpoints.dashboard}   (one-time login; \`sluice dashboard\` prints a fresh one)\n`);
     if (o.repo)
       out.write(
         `  git          ${redactUrl(o.repo)}${o.branch ? ` @ ${o.branch}` : ''}${o.path ? ` (path ${o.path})` : ''}\n`,

@@ -34,6 +34,7 @@ import {
   canonical,
   notificationsOf,
 } from './status.js';
+import { actionsOf, appendPast, appendTimeline, decisionsOf, finishedRollout, planSummary } from './timeline.js';
 import type {
   Notifier,
   RevisionObject,
@@ -532,12 +533,21 @@ class Controller implements RolloutController {
     const fresh = notificationsOf(res.actions, policy.spec.alerts, policy.spec.rollback?.gitRevert === true);
     const pending = [...(prev.pendingNotifications ?? []), ...fresh];
     const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
+    const before = prev.state && prev.state.service === name && prev.state.namespace === ns ? prev.state : undefined;
+    const timeline = appendTimeline(prev.timeline, [
+      ...actionsOf(ro.spec?.commands ?? [], state.lastCommandSeq, res.state, now),
+      ...decisionsOf(fresh),
+    ]);
+    const pastRollouts = appendPast(prev.pastRollouts, finishedRollout(before, res.state, runs.at(-1), now));
     const next = buildStatus(res.state, {
       policy: policy.source,
       governing: policy,
       analysisRuns: runs,
       pending,
       generation: ro.metadata.generation,
+      timeline,
+      pastRollouts,
+      plan: planSummary(makePlan(policy.spec)),
       conditions: prev.conditions ?? [],
       now,
     });

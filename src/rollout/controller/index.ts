@@ -20,4 +20,19 @@ export {
   matchesLabels,
 } from './observe.js';
 export { buildStatus, analysisRecord, appendRun, notificationsOf, canonical, ANALYSIS_HISTORY } from './status.js';
+export {
+  actionsOf,
+  appendPast,
+  appendTimeline,
+  decisionsOf,
+  finishedRollout,
+  TIMELINE_LIMIT,
+  PAST_ROLLOUTS_LIMIT,
+  CONTROLLER_ACTOR,
+  type TimelineEntry,
+  type PastRollout,
+  planSummary,
+  type PlanSummary,
+} from './timeline.js';
+export { appendRolloutCommand, REASON_MAX, type CommandRequest } from './commands.js';
 export type * from './types.js';

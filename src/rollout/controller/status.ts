@@ -5,6 +5,7 @@ import type { Action, RolloutState } from '../machine/types.js';
 import type { AnalysisRound } from '../analysis/result.js';
 import type { RolloutPolicySpec } from '../policy/types.js';
 import type { AnalysisRunRecord, Condition, RolloutNotification, RolloutObjectStatus } from './types.js';
+import type { PastRollout, PlanSummary, TimelineEntry } from './timeline.js';
 
 /** How many analysis rounds a Rollout keeps in `status.analysisRuns`. */
 export const ANALYSIS_HISTORY = 10;
@@ -18,6 +19,9 @@ export function buildStatus(
     analysisRuns: AnalysisRunRecord[];
     pending: RolloutNotification[];
     generation: number | undefined;
+    timeline?: TimelineEntry[];
+    pastRollouts?: PastRollout[];
+    plan?: PlanSummary;
     /** The stored conditions (their lastTransitionTime is kept while the status does not change), and now. */
     conditions?: Condition[];
     now?: number;
@@ -29,6 +33,9 @@ export function buildStatus(
     analysisRuns: extra.analysisRuns,
     pendingNotifications: extra.pending,
   };
+  if (extra.plan) st.plan = extra.plan;
+  if (extra.timeline && extra.timeline.length > 0) st.timeline = extra.timeline;
+  if (extra.pastRollouts && extra.pastRollouts.length > 0) st.pastRollouts = extra.pastRollouts;
   if (extra.generation !== undefined) st.observedGeneration = extra.generation;
   const metrics = metricsCondition(state, extra.conditions ?? [], extra.now ?? 0);
   if (metrics) st.conditions = [metrics];

@@ -4,6 +4,7 @@ import type { KubeObject } from '../../kube/index.js';
 import type { AlertSpec, RolloutPolicySpec } from '../policy/types.js';
 import type { Command, EventKind, RolloutState, TrafficTarget } from '../machine/types.js';
 import type { RolloutStatus } from '../machine/status.js';
+import type { PastRollout, PlanSummary, TimelineEntry } from './timeline.js';
 
 export interface Condition {
   type: string;
@@ -69,6 +70,12 @@ export interface RolloutObjectStatus extends Partial<Omit<RolloutStatus, 'state'
   analysisRuns?: AnalysisRunRecord[];
   pendingNotifications?: RolloutNotification[];
   observedGeneration?: number;
+  /** The policy's steps and limits as the controller walks them (for views). */
+  plan?: PlanSummary;
+  /** Every decision and human action, newest last (bounded: TIMELINE_LIMIT). */
+  timeline?: TimelineEntry[];
+  /** Finished rollouts of this Service, newest last (bounded: PAST_ROLLOUTS_LIMIT). */
+  pastRollouts?: PastRollout[];
   conditions?: Condition[];
   /** The RolloutPolicy (name, generation, spec) the last decision was made under. */
   governingPolicy?: { name: string; generation?: number; spec: RolloutPolicySpec };
@@ -81,7 +88,12 @@ export interface PolicyObjectStatus {
 }
 
 export interface RolloutObject extends KubeObject {
-  spec?: { serviceName?: string; policyRef?: { name: string }; commands?: (Command & { by?: string })[] };
+  spec?: {
+    serviceName?: string;
+    policyRef?: { name: string };
+    /** `by`: who asked (the CLI's $USER, the dashboard's signed-in user); `reason`: why, shown in the timeline. */
+    commands?: (Command & { by?: string; reason?: string })[];
+  };
   status?: RolloutObjectStatus;
 }
 
