@@ -1,21 +1,26 @@
 // The embedded data plane's router, measured with the `Runtime` library (what `sluice start` embeds) in a
-// forked child process (bench/router-runtime.ts), the load generator (autocannon) in this one:
-//   1. throughput and latency to a helloworld revision through the router vs the same process reached
-//      directly on its own port (from the revision's status endpoints), side by side, alternating cells;
+// forked child process (bench/router-runtime.ts), and then inside `sluice start` itself:
+//   1. throughput and latency to a helloworld revision: direct to its process, through nginx (one worker,
+//      keep-alive upstream; Debian's package) and through the router, alternating cells so drift hits all three;
+//      `wrk` (Debian's package, one thread) is the load generator, CPU per request is read from /proc;
+//   1b. the same three inside `sluice start` (API server, Serving, Prometheus scraping, controller running);
 //   2. split accuracy: 10,000 requests to a route split 50/25/25 over three revisions, by response header;
 //   3. cold start to the first response byte: revisions created at zero (`initial-scale: 0`), then the same
 //      revisions again after they idled back to zero;
-//   4. scale-out under a step in load: from the step to the second replica ready, and to the desired count.
-// About 40 s on 2 cores. SLUICE_BENCH_ROUTER=throughput runs part 1 only; SLUICE_BENCH_ROUTER_NODE_ARGS adds node
-// flags to the runtime's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the router under load.
+//   4. scale-out under a step in load (autocannon): from the step to the second replica ready, and to the
+//      desired count.
+// About 80 s on 2 cores. SLUICE_BENCH_ROUTER=throughput runs part 1 only, =start part 1b only;
+// SLUICE_BENCH_ROUTER_NODE_ARGS adds node flags to the runtime's process, e.g. `--cpu-prof
+// --cpu-prof-dir=/tmp/prof` to profile the router under load. wrk and nginx are installed with apt-get if missing.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freePort } from '../src/runtime/ports.js';
+import { kubectl, startSluice, waitFor } from '../test/support/procs.js';
 import { cpuMicros, Nginx, wrk, type WrkCell } from './http-tools.js';
 import type { RevisionSpec, RevisionStatus, RouteSpec } from '../src/runtime/types.js';
 import type { RuntimeMessage, RuntimeRequest } from './router-runtime.js';
@@ -231,6 +236,63 @@ async function throughput(rt: RuntimeChild, f: Figures, scratch: string): Promis
   }
 }
 
+/**
+ * The same comparison inside `sluice start` (API server, Serving, router, Prometheus scraping the router every
+ * second, the rollout controller): the helloworld Service applied with kubectl, kept at one process.
+ */
+async function inSluiceStart(f: Figures, scratch: string): Promise<void> {
+  const dir = join(scratch, 'start');
+  const sluice = await startSluice('start', join(dir, 'data'), ['--no-repo']);
+  let nginx: Nginx | undefined;
+  try {
+    const svc = `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: hello, namespace: default}
+spec:
+  template:
+    metadata:
+      annotations: {autoscaling.knative.dev/min-scale: "1", autoscaling.knative.dev/max-scale: "1"}
+    spec:
+      containers: [{image: ${HELLO}}]
+`;
+    const applied = await kubectl(join(sluice.dataDir, 'kubeconfig'), join(dir, 'kcache'), ['apply', '-f', '-'], svc);
+    if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.stderr}`);
+    const hostName = 'hello.default.svc.cluster.local';
+    const routerUrl = sluice.endpoints.router ?? '';
+    await waitFor(
+      'the hello Service to answer through the router',
+      async () => (await timedRequest(routerUrl, hostName).catch(() => undefined))?.status === 200 || undefined,
+      60_000,
+    );
+    // The process's port, from the supervisor's note in the revision's log.
+    const log = await readFile(join(sluice.dataDir, 'logs', 'default', 'hello-00001.log'), 'utf8');
+    const port = [...log.matchAll(/started pid \d+ on port (\d+)/g)].at(-1)?.[1];
+    if (!port) throw new Error(`no port in the revision log: ${log.slice(0, 500)}`);
+    const direct = `http://127.0.0.1:${port}`;
+    // The router's process: the data plane's own when `sluice start` runs one, else `sluice start` itself.
+    const ends = JSON.parse(await readFile(join(sluice.dataDir, 'endpoints.json'), 'utf8')) as {
+      pids?: Record<string, number>;
+    };
+    const routerPid = ends.pids?.['dataplane'] ?? sluice.child.pid ?? 0;
+    f['start_router_process'] = ends.pids?.['dataplane'] ? 'data plane process' : 'sluice start process';
+    nginx = await Nginx.start(join(dir, 'nginx'), await freePort(), Number(port));
+    const n = nginx;
+    await compareTargets(
+      [
+        { name: 'direct', url: direct, host: undefined },
+        { name: 'nginx', url: n.url, host: undefined, cpu: () => n.cpu() },
+        { name: 'router', url: routerUrl, host: hostName, cpu: () => cpuMicros(routerPid) },
+      ],
+      'start',
+      f,
+    );
+  } finally {
+    await nginx?.stop();
+    await sluice.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function split(rt: RuntimeChild, f: Figures): Promise<void> {
   const names = ['split-00001', 'split-00002', 'split-00003'];
   const weights = [50, 25, 25];
@@ -381,9 +443,15 @@ export async function run(): Promise<Figures> {
       routes.push({ namespace: NS, name: c.replace(/-\d+$/, ''), traffic: [{ revisionName: c, percent: 100 }] });
     await rt.call({ op: 'routes', table: { domain: 'example.com', routes } });
 
-    await throughput(rt, f, dataDir);
-    phase('throughput');
-    if (process.env['SLUICE_BENCH_ROUTER'] === 'throughput') return f;
+    const only = process.env['SLUICE_BENCH_ROUTER'];
+    if (only !== 'start') {
+      await throughput(rt, f, dataDir);
+      phase('throughput');
+    }
+    if (only === 'throughput') return f;
+    await inSluiceStart(f, dataDir);
+    phase('sluice-start');
+    if (only === 'start') return f;
     await split(rt, f);
     phase('split');
     // Created cold: `initial-scale: 0` (allow-zero-initial-scale is on in the child), a 6 s stable window so

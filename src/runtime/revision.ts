@@ -95,6 +95,7 @@ export class Revision {
   #rr = 0;
   #log: WriteStream;
   #logFd: number | undefined;
+  readonly #untrack: () => void;
   #averager: ConcurrencyAverager;
   #window: ConcurrencyWindow;
   #asState: AutoscalerState = initialAutoscalerState();
@@ -132,6 +133,11 @@ export class Revision {
     this.#hash = podHash(o.spec);
     this.#desired = this.#command.ok ? this.#autoscaling.initialScale : 0;
     for (const w of this.#autoscaling.warnings) o.logger.warn({ revision: this.key }, w);
+    this.#untrack = o.metrics.trackRevision({
+      labels: this.labels,
+      concurrency: () => this.concurrency,
+      queued: () => this.#waiters.length,
+    });
   }
 
   get spec(): RevisionSpec {
@@ -328,8 +334,6 @@ export class Revision {
     const c = this.concurrency;
     this.#averager.set(now, c);
     if (c > 0) this.#lastActiveAt = now;
-    this.#o.metrics.activatorConcurrency.set(this.labels, c);
-    this.#o.metrics.queueDepth.set(this.labels, this.#waiters.length);
   }
 
   #newReplica(): Replica {
@@ -573,6 +577,7 @@ export class Revision {
       await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.all(this.#replicas.map((r) => r.stop()));
+    this.#untrack();
     this.#o.metrics.forgetRevision(this.labels);
     await new Promise<void>((r) => this.#log.end(r));
     if (this.#logFd !== undefined) closeSync(this.#logFd);

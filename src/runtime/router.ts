@@ -120,6 +120,7 @@ export class Router {
   constructor(o: RouterOptions) {
     this.#o = o;
     this.#proxyContext = { count: (outcome) => this.#count(outcome), logger: o.logger };
+    o.metrics.trackRouterInFlight(() => this.#inFlight);
   }
 
   /**
@@ -260,13 +261,11 @@ export class Router {
       return;
     }
     this.#inFlight++;
-    this.#o.metrics.routerInFlight.set(this.#inFlight);
     let done = false;
     const finish = (): void => {
       if (done) return;
       done = true;
       this.#inFlight--;
-      this.#o.metrics.routerInFlight.set(this.#inFlight);
       // A client that left before any answer has no response code to report.
       if (!res.headersSent) return;
       const status = res.statusCode;
@@ -334,7 +333,6 @@ export class Router {
       return;
     }
     this.#inFlight++;
-    this.#o.metrics.routerInFlight.set(this.#inFlight);
     let released = false;
     const release = (): void => {
       if (released) return;
@@ -342,7 +340,6 @@ export class Router {
       clearTimeout(timer);
       lease.release();
       this.#inFlight--;
-      this.#o.metrics.routerInFlight.set(this.#inFlight);
     };
     const headers: OutgoingHttpHeaders = { ...req.headers };
     const up = request({
