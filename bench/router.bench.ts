@@ -213,8 +213,10 @@ async function throughput(rt: RuntimeChild, f: Figures, scratch: string): Promis
   await rt.call({
     op: 'upsert',
     spec: revision('hello-00001', process.env['SLUICE_BENCH_ROUTER_IMAGE'] ?? HELLO, {
+      // One process, kept up: the direct and nginx cells send the router nothing for longer than the
+      // scale-to-zero window, and the direct URL must keep naming the process being measured.
+      'autoscaling.knative.dev/min-scale': '1',
       'autoscaling.knative.dev/max-scale': '1',
-      'autoscaling.knative.dev/window': '6s',
     }),
   });
   const st = await rt.waitStatus('hello-00001', (s) => s.replicas === 1 && s.endpoints.length === 1, 20_000);
