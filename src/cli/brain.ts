@@ -19,6 +19,7 @@ import { startGitOps, type GitOps } from '../gitops/index.js';
 import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
 import { packageRoot } from './package-root.js';
 
@@ -43,6 +44,8 @@ export interface BrainOptions {
   /** Lease holder identity: stable for one installation, so a restarted process leads again at once. */
   identity?: string;
   leaseNamespace?: string;
+  /** Knative request metrics family for builtin checks (default auto). */
+  metricsFamily?: MetricFamilySetting;
 }
 
 export interface Brain {
@@ -148,6 +151,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
         notifier,
         metrics: controllerMetrics,
         ...(o.policiesDir ? { policiesDir: o.policiesDir } : {}),
+        ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
       });
       controller.ready.catch((e: unknown) => log.error({ err: e }, 'rollout controller failed to start'));
     },
@@ -162,7 +166,11 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/hooks/git' && req.method === 'POST') {
+    if (path === '/hooks/git') {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { 'Content-Type': 'text/plain', Allow: 'POST' });
+        return res.end(`${req.method ?? ''} is not allowed on /hooks/git; push events are POSTed\n`);
+      }
       if (gitops) return gitops.handler(req, res);
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       return res.end('GitOps is not configured: start Sluice with --repo to accept push webhooks\n');

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 
 const program = new Command();
 program
@@ -67,6 +68,14 @@ withGit(
     .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
     .option('--port <port>', 'controller port: POST /hooks/git, /metrics (0 picks a free one)', '0')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .addOption(
+      new Option(
+        '--metrics-family <family>',
+        "request metrics the router exports: Knative ≤ 1.18's OpenCensus series or Knative ≥ 1.19's OpenTelemetry ones",
+      )
+        .choices(['knative-opencensus', 'knative-otel'])
+        .default('knative-opencensus'),
+    )
     .addOption(LOG_LEVEL()),
 ).action(
   async (
@@ -79,6 +88,7 @@ withGit(
       logLevel: string;
       policies?: string;
       prometheusUrl?: string;
+      metricsFamily: 'knative-opencensus' | 'knative-otel';
     },
   ) => {
     const git = await gitFlags(o, enclosingRepo());
@@ -93,6 +103,7 @@ withGit(
       ...git,
       ...(o.policies ? { policiesDir: o.policies } : {}),
       ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
+      metricsFamily: o.metricsFamily,
     });
   },
 );
@@ -109,6 +120,25 @@ withGit(
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
     .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
+    .addOption(
+      new Option(
+        '--metrics-family <family>',
+        'Knative request metrics for builtin checks (auto: detected per namespace)',
+      )
+        .choices(['auto', 'knative-opencensus', 'knative-otel', 'knative-otel-target-info'])
+        .default('auto'),
+    )
+    .option(
+      '--admission-port <port>',
+      'serve the RolloutPolicy validating admission webhook (HTTPS) on this port; off when not given',
+    )
+    .option(
+      '--admission-service <name>',
+      'the Service in front of the admission webhook (certificate names)',
+      'sluice-webhook',
+    )
+    .option('--data <dir>', 'write the controller URL into <dir>/endpoints.json')
+    .addOption(new Option('--identity <id>', 'leader-election identity (default: the host name)').hideHelp())
     .addOption(LOG_LEVEL()),
 ).action(
   async (
@@ -121,12 +151,17 @@ withGit(
       logLevel: string;
       policies?: string;
       prometheusUrl?: string;
+      metricsFamily: MetricFamilySetting;
+      admissionPort?: string;
+      admissionService: string;
+      data?: string;
+      identity?: string;
     },
   ) => {
     if (!o.prometheusUrl)
       throw new Error('sluice controller needs --prometheus-url (the Prometheus that scrapes your Knative revisions)');
     const git = await gitFlags(o, undefined);
-    const { startController } = await import('./start.js');
+    const { startController } = await import('./controller-command.js');
     await startController({
       prometheusUrl: o.prometheusUrl,
       port: Number(o.port),
@@ -134,24 +169,69 @@ withGit(
       logLevel: o.logLevel,
       workDir: o.workDir,
       namespace: o.namespace,
+      metricsFamily: o.metricsFamily,
       ...git,
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
       ...(o.policies ? { policiesDir: o.policies } : {}),
+      ...(o.data ? { data: o.data } : {}),
+      ...(o.identity ? { identity: o.identity } : {}),
+      ...(o.admissionPort !== undefined
+        ? { admission: { port: Number(o.admissionPort), service: o.admissionService } }
+        : {}),
     });
   },
 );
 
 program
   .command('apiserver')
-  .description('run only the embedded Kubernetes-compatible API server (no Serving, no controller)')
+  .description(
+    "run only the embedded Kubernetes-compatible API server, with Knative Serving's and RolloutPolicy admission",
+  )
   .option('--data <dir>', 'data directory', './.sluice')
   .option('--api-port <port>', 'port (0 picks a free one)', '0')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .addOption(LOG_LEVEL())
   .action(async (o: { data: string; apiPort: string; host: string; logLevel: string }) => {
-    const { start } = await import('./start.js');
-    await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel, apiOnly: true });
+    const { startApiServerCommand } = await import('./apiserver-command.js');
+    await startApiServerCommand({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel });
   });
+
+program
+  .command('serving')
+  .description('run only embedded Knative Serving: reconcilers, router, activator and revision processes')
+  .option('--kubeconfig <path>', 'kubeconfig of the API server (default: <data>/kubeconfig)')
+  .option('--data <dir>', 'data directory (revision logs, endpoints.json)', './.sluice')
+  .option('--router-port <port>', 'router port (0 picks a free one)', '0')
+  .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .addOption(
+    new Option(
+      '--metrics-family <family>',
+      "request metrics the router exports: Knative ≤ 1.18's OpenCensus series or Knative ≥ 1.19's OpenTelemetry ones",
+    )
+      .choices(['knative-opencensus', 'knative-otel'])
+      .default('knative-opencensus'),
+  )
+  .addOption(LOG_LEVEL())
+  .action(
+    async (o: {
+      kubeconfig?: string;
+      data: string;
+      routerPort: string;
+      host: string;
+      logLevel: string;
+      metricsFamily: 'knative-opencensus' | 'knative-otel';
+    }) => {
+      const { startServingCommand } = await import('./serving-command.js');
+      await startServingCommand({
+        kubeconfig: o.kubeconfig ?? `${o.data}/kubeconfig`,
+        data: o.data,
+        routerPort: Number(o.routerPort),
+        host: o.host,
+        logLevel: o.logLevel,
+        metricsFamily: o.metricsFamily,
+      });
+    },
+  );
 
 program
   .command('validate')
@@ -162,6 +242,7 @@ program
     const { validatePaths } = await import('./validate.js');
     const r = await validatePaths(paths, o.namespace);
     for (const p of r.problems) process.stderr.write(`${p}\n`);
+    for (const w of r.warnings) process.stderr.write(`${w}\n`);
     if (r.problems.length > 0) {
       process.stderr.write(`${r.problems.length} problem(s) in ${r.files} file(s)\n`);
       process.exitCode = 1;
@@ -179,9 +260,14 @@ program
     for (const c of cases) process.stdout.write(JSON.stringify(runConformanceCase(c)) + '\n');
   });
 
-(await import('./rollout.js')).registerRolloutCommands(program);
-
-(await import('./kn/index.js')).registerKnCommands(program);
+// The server commands are what `sluice start` runs as its children; they skip loading the client commands
+// (the Kubernetes client and kn's formatting take seconds of CPU on a busy machine, once per child).
+const SERVER_COMMANDS = ['start', 'apiserver', 'serving', 'controller'];
+if (!SERVER_COMMANDS.includes(process.argv[2] ?? '')) {
+  (await import('./rollout.js')).registerRolloutCommands(program);
+  (await import('./analysis.js')).registerAnalysisCommands(program);
+  (await import('./kn/index.js')).registerKnCommands(program);
+}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);

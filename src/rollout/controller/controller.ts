@@ -16,6 +16,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../util/clock.js';
 import { AnalysisEngine, type AnalysisRequest } from '../analysis/engine.js';
 import { PrometheusClient } from '../analysis/prometheus.js';
+import type { MetricFamilySetting } from '../analysis/families.js';
 import type { AnalysisRound } from '../analysis/result.js';
 import { initialState, step } from '../machine/machine.js';
 import { makePlan } from '../machine/plan.js';
@@ -31,14 +32,24 @@ import {
 import type { ControllerMetrics } from './metrics.js';
 import { EventNotifier } from './notifier.js';
 import { observedTraffic, pickStable, revisionReadiness, specTrafficIs } from './observe.js';
+import type { PolicyError } from '../errors.js';
 import { PolicySet, type GoverningPolicy, type PolicyProblems } from './policies.js';
-import { analysisRecord, appendRun, buildStatus, canonical, notificationsOf } from './status.js';
+import {
+  METRICS_CONDITION,
+  METRICS_MISSING_REASON,
+  analysisRecord,
+  appendRun,
+  buildStatus,
+  canonical,
+  notificationsOf,
+} from './status.js';
 import type {
   Notifier,
   RevisionObject,
   RolloutNotification,
   RolloutObject,
   RolloutObjectStatus,
+  PolicyObjectStatus,
   ServiceObject,
 } from './types.js';
 
@@ -66,6 +77,8 @@ export interface RolloutControllerOptions {
   prometheusTimeoutMs?: number;
   /** The brain's series (`sluice_analysis_*`, `sluice_rollout*`, reconcile counts and times); none: not exported. */
   metrics?: ControllerMetrics;
+  /** Knative request metrics for builtin checks and request counts (default `auto`: probed per namespace). */
+  metricsFamily?: MetricFamilySetting;
 }
 
 export interface RolloutControllerStats {
@@ -161,6 +174,7 @@ class Controller implements RolloutController {
       }),
       logger: o.log.child({ part: 'analysis' }),
       batch: true,
+      family: o.metricsFamily ?? 'auto',
     });
     const inf = { ...(o.namespace ? { namespace: o.namespace } : {}), log: o.log };
     this.#services = new Informer<ServiceObject>(o.client, R.services, inf);
@@ -190,8 +204,9 @@ class Controller implements RolloutController {
       })
       .onDelete((ro) => this.#enqueue(svcKey(ro)));
     const onPolicy = (p: KubeObject): void => {
-      const problems = this.#policies.setApi(p);
-      if (problems) this.#report(problems);
+      const { errors, report } = this.#policies.setApi(p);
+      if (report) this.#report(report);
+      void this.#writePolicyStatus(p, errors);
       this.#enqueueNamespace(p.metadata.namespace ?? 'default');
     };
     this.#policyObjects
@@ -250,6 +265,74 @@ class Controller implements RolloutController {
       { source: p.source, errors: p.errors.map((e) => e.where()) },
       `invalid rollout policy ${p.source}; the last good version (if any) stays in force:\n${p.errors.map((e) => `  ${e.where()}`).join('\n')}`,
     );
+  }
+
+  /**
+   * After a restart the in-memory last good version of an API policy is gone. If the RolloutPolicy that governed
+   * this Service still exists but its stored spec is invalid, the spec recorded on the Rollout (the one the last
+   * decision was made under) keeps governing, so no Service is left ungoverned mid-rollout. A deleted policy, or
+   * a valid one that no longer selects the Service, ends the governance as before.
+   */
+  #recordedPolicy(svc: ServiceObject): GoverningPolicy | null {
+    const ns = svc.metadata.namespace ?? 'default';
+    const rec = this.#rollouts.get(ns, svc.metadata.name ?? '')?.status?.governingPolicy;
+    if (!rec?.spec || !rec.name) return null;
+    const obj = this.#policyObjects.get(ns, rec.name);
+    if (!obj || obj.metadata.deletionTimestamp || this.#policies.api(ns, rec.name)) return null;
+    const p: GoverningPolicy = {
+      namespace: ns,
+      name: rec.name,
+      source: `RolloutPolicy ${ns}/${rec.name}`,
+      spec: rec.spec,
+    };
+    if (rec.generation !== undefined) p.generation = rec.generation;
+    return p;
+  }
+
+  /**
+   * RolloutPolicy status: `observedGeneration` and a `Ready` condition saying whether this generation is in force
+   * (and if not, every error with its field path, and which generation governs instead). Written only on change.
+   */
+  async #writePolicyStatus(p: KubeObject, errors: readonly PolicyError[]): Promise<void> {
+    const ns = p.metadata.namespace ?? 'default';
+    const name = p.metadata.name ?? '';
+    const gen = p.metadata.generation;
+    const inForce = this.#policies.api(ns, name);
+    const ready = errors.length === 0;
+    const message = ready
+      ? 'the policy is valid and in force'
+      : `${errors.map((e) => e.message).join('; ')}${
+          inForce?.generation !== undefined && inForce.generation !== gen
+            ? `; generation ${inForce.generation} stays in force`
+            : ''
+        }`;
+    const cur = (p as { status?: PolicyObjectStatus }).status;
+    const curReady = cur?.conditions?.find((c) => c.type === 'Ready');
+    const status = ready ? 'True' : 'False';
+    if (cur?.observedGeneration === gen && curReady?.status === status && curReady.message === message) return;
+    const condition = {
+      type: 'Ready',
+      status,
+      reason: ready ? 'Valid' : 'InvalidSpec',
+      message,
+      lastTransitionTime:
+        curReady?.status === status && curReady.lastTransitionTime
+          ? curReady.lastTransitionTime
+          : new Date(this.#clock.now()).toISOString(),
+    };
+    try {
+      await this.#client.patch(
+        R.rolloutPolicies,
+        ns,
+        name,
+        { status: { ...(gen !== undefined ? { observedGeneration: gen } : {}), conditions: [condition] } },
+        'merge',
+        { subresource: 'status' },
+      );
+    } catch (e) {
+      if (!this.#closed)
+        this.#log.warn({ policy: `${ns}/${name}`, err: msg(e) }, 'could not write RolloutPolicy status');
+    }
   }
 
   #enqueueNamespace(ns: string): void {
@@ -335,7 +418,7 @@ class Controller implements RolloutController {
       this.#forget(key);
       return;
     }
-    const policy = this.#policies.match(svc);
+    const policy = this.#policies.match(svc) ?? this.#recordedPolicy(svc);
     if (!policy) {
       if (this.#governed.delete(key))
         this.#log.info(
@@ -465,13 +548,17 @@ class Controller implements RolloutController {
     const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
     const next = buildStatus(res.state, {
       policy: policy.source,
+      governing: policy,
       analysisRuns: runs,
       pending,
       generation: ro.metadata.generation,
+      conditions: prev.conditions ?? [],
+      now,
     });
     if (canonical(next) !== canonical(prev)) {
       if ((await this.#writeStatus(ro, next)) === null) return false;
     }
+    await this.#metricsMissingEvent(ro, prev, next);
     // The state is durable: now act.
     if (round && this.#rounds.get(key) === round) this.#rounds.delete(key);
     if (res.state.phase !== state.phase && TERMINAL_PHASES.includes(res.state.phase))
@@ -481,6 +568,30 @@ class Controller implements RolloutController {
     if (pending.length > 0) await this.#deliver(key, pending);
     this.#schedule(key, res.wakeAt);
     return true;
+  }
+
+  /** A Warning event when MetricsAvailable turns False: the condition says it, the event makes it seen. */
+  async #metricsMissingEvent(ro: RolloutObject, prev: RolloutObjectStatus, next: RolloutObjectStatus): Promise<void> {
+    const was = prev.conditions?.find((c) => c.type === METRICS_CONDITION);
+    const now = next.conditions?.find((c) => c.type === METRICS_CONDITION);
+    if (!now || now.status !== 'False' || was?.status === 'False') return;
+    const ns = ro.metadata.namespace ?? 'default';
+    const name = ro.metadata.name ?? '';
+    this.#log.warn({ rollout: `${ns}/${name}` }, now.message ?? METRICS_MISSING_REASON);
+    await this.#client
+      .create(R.events, {
+        metadata: { generateName: `${name}.`, namespace: ns },
+        involvedObject: { apiVersion: 'delivery.sluice.dev/v1alpha1', kind: 'Rollout', namespace: ns, name },
+        reason: METRICS_MISSING_REASON,
+        message: now.message ?? '',
+        type: 'Warning',
+        count: 1,
+        firstTimestamp: now.lastTransitionTime,
+        lastTimestamp: now.lastTransitionTime,
+        source: { component: 'sluice-rollout' },
+        reportingComponent: 'sluice-rollout',
+      })
+      .catch((e: unknown) => this.#log.warn({ rollout: `${ns}/${name}`, err: msg(e) }, 'could not record an event'));
   }
 
   /** The stored Rollout, or null on a conflict (someone wrote since `ro` was read). */

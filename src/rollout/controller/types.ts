@@ -1,7 +1,7 @@
 // The shapes the controller reads and writes: Knative Service and Revision (only the fields it needs), the
 // Rollout object, and the notification a Notifier receives.
 import type { KubeObject } from '../../kube/index.js';
-import type { AlertSpec } from '../policy/types.js';
+import type { AlertSpec, RolloutPolicySpec } from '../policy/types.js';
 import type { Command, EventKind, RolloutState, TrafficTarget } from '../machine/types.js';
 import type { RolloutStatus } from '../machine/status.js';
 
@@ -10,6 +10,7 @@ export interface Condition {
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;
+  lastTransitionTime?: string;
 }
 
 /** One entry of a Knative traffic block as stored: every field optional (Knative omits `percent: 0`). */
@@ -55,6 +56,10 @@ export interface AnalysisRunRecord {
     reason?: string;
     /** The PromQL sent (the batched form when batched). */
     query?: string;
+    /** Builtins: the Knative request metrics family the query was written for. */
+    family?: string;
+    /** No data: requests the revision served in the window, when counted. */
+    requests?: number;
   }[];
 }
 
@@ -64,6 +69,15 @@ export interface RolloutObjectStatus extends Partial<Omit<RolloutStatus, 'state'
   analysisRuns?: AnalysisRunRecord[];
   pendingNotifications?: RolloutNotification[];
   observedGeneration?: number;
+  conditions?: Condition[];
+  /** The RolloutPolicy (name, generation, spec) the last decision was made under. */
+  governingPolicy?: { name: string; generation?: number; spec: RolloutPolicySpec };
+}
+
+/** What the controller writes on a RolloutPolicy. */
+export interface PolicyObjectStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
 }
 
 export interface RolloutObject extends KubeObject {
