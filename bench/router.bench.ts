@@ -1,20 +1,27 @@
 // The embedded data plane's router, measured with the `Runtime` library (what `sluice start` embeds) in a
-// forked child process (bench/router-runtime.ts), the load generator (autocannon) in this one:
-//   1. throughput and latency to a helloworld revision through the router vs the same process reached
-//      directly on its own port (from the revision's status endpoints), side by side, alternating cells;
+// forked child process (bench/router-runtime.ts), and then inside `sluice start` itself:
+//   1. throughput and latency to a helloworld revision: direct to its process, through nginx (one worker,
+//      keep-alive upstream; Debian's package) and through the router, alternating cells so drift hits all three;
+//      `wrk` (Debian's package, one thread) is the load generator, CPU per request is read from /proc;
+//   1b. the same three inside `sluice start` (API server, Serving, Prometheus scraping, controller running);
 //   2. split accuracy: 10,000 requests to a route split 50/25/25 over three revisions, by response header;
 //   3. cold start to the first response byte: revisions created at zero (`initial-scale: 0`), then the same
 //      revisions again after they idled back to zero;
-//   4. scale-out under a step in load: from the step to the second replica ready, and to the desired count.
-// About 40 s on 2 cores. SLUICE_BENCH_ROUTER=throughput runs part 1 only; SLUICE_BENCH_ROUTER_NODE_ARGS adds node
-// flags to the runtime's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the router under load.
+//   4. scale-out under a step in load (autocannon): from the step to the second replica ready, and to the
+//      desired count.
+// About 80 s on 2 cores. SLUICE_BENCH_ROUTER=throughput runs part 1 only, =start part 1b only;
+// SLUICE_BENCH_ROUTER_NODE_ARGS adds node flags to the runtime's process, e.g. `--cpu-prof
+// --cpu-prof-dir=/tmp/prof` to profile the router under load. wrk and nginx are installed with apt-get if missing.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { freePort } from '../src/runtime/ports.js';
+import { kubectl, startSluice, waitFor } from '../test/support/procs.js';
+import { cpuMicros, Nginx, wrk, type WrkCell } from './http-tools.js';
 import type { RevisionSpec, RevisionStatus, RouteSpec } from '../src/runtime/types.js';
 import type { RuntimeMessage, RuntimeRequest } from './router-runtime.js';
 
@@ -115,42 +122,6 @@ function revision(name: string, image: string, annotations: Record<string, strin
   return { namespace: NS, name, serviceName: name.replace(/-\d+$/, ''), annotations, containers: [{ image }] };
 }
 
-interface Cell {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-/** One autocannon run; latencies from its per-response event (sub-millisecond, unlike its histogram). */
-async function cannon(
-  url: string,
-  hostHeader: string | undefined,
-  connections: number,
-  seconds: number,
-): Promise<Cell> {
-  const lat: number[] = [];
-  const inst = autocannon({
-    url,
-    connections,
-    duration: seconds,
-    ...(hostHeader ? { headers: { host: hostHeader } } : {}),
-  });
-  inst.on('response', (_c, status, _b, ms) => {
-    if (status >= 200 && status < 300) lat.push(ms);
-  });
-  const res = await inst;
-  lat.sort((a, b) => a - b);
-  return {
-    rps: res['2xx'] / res.duration,
-    p50: percentile(lat, 50),
-    p99: percentile(lat, 99),
-    non2xx: res.non2xx,
-    errors: res.errors,
-  };
-}
-
 /** Time to the response's first byte (headers) and to its end, on a fresh connection. */
 function timedRequest(
   url: string,
@@ -180,65 +151,148 @@ function timedRequest(
   });
 }
 
-async function throughput(rt: RuntimeChild, f: Figures): Promise<void> {
+/** A way to reach the helloworld process: direct, through nginx, through the router. */
+interface Target {
+  name: string;
+  url: string;
+  host: string | undefined;
+  /** CPU µs of the process(es) in the middle so far; undefined for direct (nothing in the middle). */
+  cpu?: () => number;
+}
+
+/**
+ * The same cells for every target, alternating target by target so drift hits all: 16 connections (2 rounds of
+ * `secs` s each), then 1 connection (`secs1` s). Figures `<prefix>_<target>_c16_rps` etc., ratios to direct.
+ */
+export async function compareTargets(
+  targets: Target[],
+  prefix: string,
+  f: Figures,
+  secs = 4,
+  secs1 = 3,
+): Promise<void> {
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const t of targets) await wrk(t.url, t.host, 16, 1); // warm-up: JIT, connections, pools
+  for (const [conns, rounds, s] of [
+    [16, 2, secs],
+    [1, 1, secs1],
+  ] as const) {
+    const cells = new Map<string, WrkCell[]>();
+    const cpu = new Map<string, number>();
+    for (let round = 0; round < rounds; round++) {
+      for (const t of targets) {
+        const c0 = t.cpu?.() ?? 0;
+        const cell = await wrk(t.url, t.host, conns, s);
+        if (t.cpu) cpu.set(t.name, (cpu.get(t.name) ?? 0) + t.cpu() - c0);
+        cells.set(t.name, [...(cells.get(t.name) ?? []), cell]);
+      }
+    }
+    const direct = mean((cells.get('direct') ?? []).map((c) => c.rps));
+    const directP50 = mean((cells.get('direct') ?? []).map((c) => c.p50Ms));
+    for (const t of targets) {
+      const cs = cells.get(t.name) ?? [];
+      const k = `${prefix}_${t.name}_c${conns}`;
+      const rps = mean(cs.map((c) => c.rps));
+      f[`${k}_rps`] = Math.round(rps);
+      if (cs.length > 1) f[`${k}_rps_cells`] = cs.map((c) => Math.round(c.rps)).join(' / ');
+      f[`${k}_p50_ms`] = r3(mean(cs.map((c) => c.p50Ms)));
+      f[`${k}_p99_ms`] = r3(mean(cs.map((c) => c.p99Ms)));
+      f[`${k}_errors`] = cs.reduce((a, c) => a + c.errors, 0);
+      if (t.name === 'direct') continue;
+      f[`${k}_vs_direct_ratio`] = r3(rps / direct);
+      f[`${k}_added_p50_ms`] = r3(mean(cs.map((c) => c.p50Ms)) - directP50);
+      const reqs = cs.reduce((a, c) => a + c.requests, 0);
+      if (t.cpu) f[`${k}_cpu_us_per_req`] = Math.round((cpu.get(t.name) ?? 0) / reqs);
+    }
+  }
+}
+
+async function throughput(rt: RuntimeChild, f: Figures, scratch: string): Promise<void> {
   // SLUICE_BENCH_ROUTER_IMAGE: another sample for part 1, e.g. gcr.io/knative-samples/autoscale-go, which
   // (unlike helloworld) writes no log line per request.
   await rt.call({
     op: 'upsert',
     spec: revision('hello-00001', process.env['SLUICE_BENCH_ROUTER_IMAGE'] ?? HELLO, {
+      // One process, kept up: the direct and nginx cells send the router nothing for longer than the
+      // scale-to-zero window, and the direct URL must keep naming the process being measured.
+      'autoscaling.knative.dev/min-scale': '1',
       'autoscaling.knative.dev/max-scale': '1',
-      'autoscaling.knative.dev/window': '6s',
     }),
   });
   const st = await rt.waitStatus('hello-00001', (s) => s.replicas === 1 && s.endpoints.length === 1, 20_000);
   const direct = st.endpoints[0] ?? '';
-  const router = rt.url;
-  const h = host('hello');
   f['throughput_image'] = process.env['SLUICE_BENCH_ROUTER_IMAGE'] ?? HELLO;
-  // Warm-up: JIT, connection set-up, the router's per-replica agent.
-  await cannon(direct, undefined, 16, 1);
-  await cannon(router, h, 16, 1);
-
-  const C = 16;
-  const SECS = 4;
-  const d: Cell[] = [];
-  const r: Cell[] = [];
-  let routerCpu = 0;
-  let routerReqs = 0;
-  for (let round = 0; round < 2; round++) {
-    d.push(await cannon(direct, undefined, C, SECS));
-    const cpu0 = await rt.call<number>({ op: 'cpu' });
-    const cell = await cannon(router, h, C, SECS);
-    routerCpu += (await rt.call<number>({ op: 'cpu' })) - cpu0;
-    routerReqs += cell.rps * SECS;
-    r.push(cell);
+  const nginx = await Nginx.start(join(scratch, 'nginx'), await freePort(), Number(new URL(direct).port));
+  try {
+    await compareTargets(
+      [
+        { name: 'direct', url: direct, host: undefined },
+        { name: 'nginx', url: nginx.url, host: undefined, cpu: () => nginx.cpu() },
+        { name: 'router', url: rt.url, host: host('hello'), cpu: () => cpuMicros(rt.proc.pid ?? 0) },
+      ],
+      'hello',
+      f,
+    );
+  } finally {
+    await nginx.stop();
   }
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const dRps = mean(d.map((c) => c.rps));
-  const rRps = mean(r.map((c) => c.rps));
-  f['hello_direct_c16_rps'] = Math.round(dRps);
-  f['hello_router_c16_rps'] = Math.round(rRps);
-  f['hello_direct_c16_rps_cells'] = d.map((c) => Math.round(c.rps)).join(' / ');
-  f['hello_router_c16_rps_cells'] = r.map((c) => Math.round(c.rps)).join(' / ');
-  f['router_vs_direct_c16_rps_ratio'] = r3(rRps / dRps);
-  f['hello_direct_c16_p50_ms'] = r3(mean(d.map((c) => c.p50)));
-  f['hello_router_c16_p50_ms'] = r3(mean(r.map((c) => c.p50)));
-  f['hello_direct_c16_p99_ms'] = r3(mean(d.map((c) => c.p99)));
-  f['hello_router_c16_p99_ms'] = r3(mean(r.map((c) => c.p99)));
-  f['router_cpu_us_per_req'] = Math.round(routerCpu / routerReqs);
-  f['hello_c16_errors_non2xx'] = [...d, ...r].reduce((s, c) => s + c.errors + c.non2xx, 0);
+}
 
-  // One connection: the latency a single request pays, with no queueing.
-  const d1 = await cannon(direct, undefined, 1, 3);
-  const r1 = await cannon(router, h, 1, 3);
-  f['hello_direct_c1_rps'] = Math.round(d1.rps);
-  f['hello_router_c1_rps'] = Math.round(r1.rps);
-  f['hello_direct_c1_p50_ms'] = r3(d1.p50);
-  f['hello_router_c1_p50_ms'] = r3(r1.p50);
-  f['hello_direct_c1_p99_ms'] = r3(d1.p99);
-  f['hello_router_c1_p99_ms'] = r3(r1.p99);
-  f['router_added_c1_p50_ms'] = r3(r1.p50 - d1.p50);
-  f['router_added_c16_p50_ms'] = r3(mean(r.map((c) => c.p50)) - mean(d.map((c) => c.p50)));
+/**
+ * The same comparison inside `sluice start` (API server, Serving, router, Prometheus scraping the router every
+ * second, the rollout controller): the helloworld Service applied with kubectl, kept at one process.
+ */
+async function inSluiceStart(f: Figures, scratch: string): Promise<void> {
+  const dir = join(scratch, 'start');
+  const sluice = await startSluice('start', join(dir, 'data'), ['--no-repo']);
+  let nginx: Nginx | undefined;
+  try {
+    const svc = `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: hello, namespace: default}
+spec:
+  template:
+    metadata:
+      annotations: {autoscaling.knative.dev/min-scale: "1", autoscaling.knative.dev/max-scale: "1"}
+    spec:
+      containers: [{image: ${HELLO}}]
+`;
+    const applied = await kubectl(join(sluice.dataDir, 'kubeconfig'), join(dir, 'kcache'), ['apply', '-f', '-'], svc);
+    if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.stderr}`);
+    const hostName = 'hello.default.svc.cluster.local';
+    const routerUrl = sluice.endpoints.router ?? '';
+    await waitFor(
+      'the hello Service to answer through the router',
+      async () => (await timedRequest(routerUrl, hostName).catch(() => undefined))?.status === 200 || undefined,
+      60_000,
+    );
+    // The process's port, from the supervisor's note in the revision's log.
+    const log = await readFile(join(sluice.dataDir, 'logs', 'default', 'hello-00001.log'), 'utf8');
+    const port = [...log.matchAll(/started pid \d+ on port (\d+)/g)].at(-1)?.[1];
+    if (!port) throw new Error(`no port in the revision log: ${log.slice(0, 500)}`);
+    const direct = `http://127.0.0.1:${port}`;
+    // The router's process: the data plane's own when `sluice start` runs one, else `sluice start` itself.
+    const ends = JSON.parse(await readFile(join(sluice.dataDir, 'endpoints.json'), 'utf8')) as {
+      pids?: Record<string, number>;
+    };
+    const routerPid = ends.pids?.['dataplane'] ?? sluice.child.pid ?? 0;
+    f['start_router_process'] = ends.pids?.['dataplane'] ? 'data plane process' : 'sluice start process';
+    nginx = await Nginx.start(join(dir, 'nginx'), await freePort(), Number(port));
+    const n = nginx;
+    await compareTargets(
+      [
+        { name: 'direct', url: direct, host: undefined },
+        { name: 'nginx', url: n.url, host: undefined, cpu: () => n.cpu() },
+        { name: 'router', url: routerUrl, host: hostName, cpu: () => cpuMicros(routerPid) },
+      ],
+      'start',
+      f,
+    );
+  } finally {
+    await nginx?.stop();
+    await sluice.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function split(rt: RuntimeChild, f: Figures): Promise<void> {
@@ -391,9 +445,15 @@ export async function run(): Promise<Figures> {
       routes.push({ namespace: NS, name: c.replace(/-\d+$/, ''), traffic: [{ revisionName: c, percent: 100 }] });
     await rt.call({ op: 'routes', table: { domain: 'example.com', routes } });
 
-    await throughput(rt, f);
-    phase('throughput');
-    if (process.env['SLUICE_BENCH_ROUTER'] === 'throughput') return f;
+    const only = process.env['SLUICE_BENCH_ROUTER'];
+    if (only !== 'start') {
+      await throughput(rt, f, dataDir);
+      phase('throughput');
+    }
+    if (only === 'throughput') return f;
+    await inSluiceStart(f, dataDir);
+    phase('sluice-start');
+    if (only === 'start') return f;
     await split(rt, f);
     phase('split');
     // Created cold: `initial-scale: 0` (allow-zero-initial-scale is on in the child), a 6 s stable window so

@@ -545,3 +545,42 @@ test(
     await waitFor('the Route serves gate-00002 at 100 %', () => served('gate') === 'gate-00002=100@stable', 15_000);
   },
 );
+
+test("the controller's /metrics counts what happened above: queries, rounds, phases, weights, durations, reconciles", async () => {
+  const url = sluice.endpoints.controller;
+  assert.ok(url, 'endpoints.json names the controller');
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (series: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    assert.ok(
+      line,
+      `${series} is exported:\n${text
+        .split('\n')
+        .filter((l) => l.startsWith('sluice_'))
+        .join('\n')}`,
+    );
+    return Number(line.slice(series.length + 1));
+  };
+  // Four rollouts ran above, each judged in several rounds; batching sends fewer queries than rounds × metrics
+  // only when rounds coincide, so the floor is one query per round.
+  const rounds = value('sluice_analysis_rounds_total');
+  assert.ok(rounds >= 2 + 2 + 2, `rounds: ${rounds}`);
+  assert.ok(value('sluice_analysis_queries_total') >= 1, 'queries were sent');
+  // Every Rollout is in one phase; by now good, bg and gate Succeeded and bad RolledBack.
+  assert.ok(value('sluice_rollouts{phase="Succeeded"}') >= 3);
+  assert.equal(value('sluice_rollouts{phase="RolledBack"}'), 1);
+  assert.equal(value('sluice_rollouts{phase="Progressing"}'), 0);
+  assert.equal(value('sluice_rollout_canary_weight{namespace="default",service="bad"}'), 0);
+  // Durations by result: three promotions, one rollback, each between a second and a minute.
+  assert.ok(value('sluice_rollout_duration_seconds_count{result="succeeded"}') >= 3);
+  assert.equal(value('sluice_rollout_duration_seconds_count{result="rolled_back"}'), 1);
+  assert.equal(value('sluice_rollout_duration_seconds_bucket{le="1",result="rolled_back"}'), 0);
+  assert.equal(value('sluice_rollout_duration_seconds_bucket{le="60",result="rolled_back"}'), 1);
+  assert.equal(value('sluice_rollout_duration_seconds_count{result="aborted"}'), 0);
+  // Reconciles, controller-runtime style.
+  const ok =
+    value('sluice_controller_reconcile_total{controller="rollout",result="success"}') +
+    value('sluice_controller_reconcile_total{controller="rollout",result="requeue_after"}');
+  assert.ok(ok >= rounds, `reconciles: ${ok}, rounds ${rounds}`);
+  assert.ok(value('sluice_controller_reconcile_time_seconds_count{controller="rollout"}') >= ok);
+});

@@ -10,6 +10,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient, LeaderElector, R } from '../kube/index.js';
 import {
   startRolloutController,
+  ControllerMetrics,
   EventNotifier,
   type RolloutController,
   type Notifier,
@@ -118,6 +119,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
   const log = o.log.child({ component: 'controller' });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const controllerMetrics = new ControllerMetrics(registry);
   const rolloutClient = o.client.withFieldManager('sluice-rollout');
   const dispatcher = new AlertDispatcher({
     secrets: new KubeSecretResolver(
@@ -171,6 +173,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
       clock: o.clock,
       log,
       notifier,
+      metrics: controllerMetrics,
       ...(o.policiesDir ? { policiesDir: o.policiesDir } : {}),
       ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
     });

@@ -53,6 +53,13 @@ const CLASS_CODES = [100, 200, 300, 400, 500];
 export type RouterOutcome =
   'proxied' | 'unknown_host' | 'no_traffic' | 'upstream_error' | 'timeout' | 'unavailable' | 'client_abort' | 'metrics';
 
+/** What a live revision reports at scrape time: requests in flight plus queued, and queued alone. */
+export interface RevisionLoad {
+  labels: RevisionLabels;
+  concurrency(): number;
+  queued(): number;
+}
+
 export class RuntimeMetrics {
   readonly registry: Registry;
   readonly requestCount: Counter<RespLabel>;
@@ -72,6 +79,10 @@ export class RuntimeMetrics {
   readonly routerRequests: Counter<'outcome'>;
   readonly routerInFlight: Gauge<string>;
   readonly routerHosts: Gauge<string>;
+  /** Revisions whose load gauges are read at scrape time (they change twice per request: not worth a set each). */
+  readonly #loads = new Map<string, RevisionLoad>();
+  /** Requests the router handles now, read at scrape time for the same reason. */
+  #routerInFlight: () => number = () => 0;
   /** Only with family knative-otel. */
   readonly httpServerDuration: Histogram<OtelLabel> | undefined;
   readonly family: ExportedMetricsFamily;
@@ -123,12 +134,18 @@ export class RuntimeMetrics {
       help: 'The current number of items in the serving and waiting queue, or not reported if unlimited concurrency',
       labelNames: REV,
       registers,
+      collect: () => {
+        for (const l of this.#loads.values()) this.queueDepth.set(l.labels, l.queued());
+      },
     });
     this.activatorConcurrency = new Gauge({
       name: 'activator_request_concurrency',
       help: 'Concurrent requests that are routed to Activator',
       labelNames: REV,
       registers,
+      collect: () => {
+        for (const l of this.#loads.values()) this.activatorConcurrency.set(l.labels, l.concurrency());
+      },
     });
     this.desiredPods = new Gauge({
       name: 'autoscaler_desired_pods',
@@ -188,8 +205,24 @@ export class RuntimeMetrics {
       name: 'sluice_router_in_flight_requests',
       help: 'Requests and upgraded connections the router is handling now',
       registers,
+      collect: () => this.routerInFlight.set(this.#routerInFlight()),
     });
     this.routerHosts = new Gauge({ name: 'sluice_router_hosts', help: 'Hostnames in the routing table', registers });
+  }
+
+  /** Report a revision's load (activator_request_concurrency, revision_queue_depth); returns the undo. */
+  trackRevision(load: RevisionLoad): () => void {
+    const key = `${load.labels.namespace_name}/${load.labels.revision_name}`;
+    this.#loads.set(key, load);
+    return () => {
+      // A revision created again under the same name has replaced this entry already: leave it.
+      if (this.#loads.get(key) === load) this.#loads.delete(key);
+    };
+  }
+
+  /** Where sluice_router_in_flight_requests is read from. */
+  trackRouterInFlight(read: () => number): void {
+    this.#routerInFlight = read;
   }
 
   /**

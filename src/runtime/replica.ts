@@ -3,11 +3,11 @@
 // The Revision decides how many replicas exist and which get requests; a Replica only keeps itself alive.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { Agent } from 'node:http';
 import type { Writable } from 'node:stream';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
+import { Pool } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
@@ -47,6 +47,12 @@ export interface ReplicaOptions {
   baseEnv?: Record<string, string>;
   probe: Probe | undefined;
   log: Writable;
+  /**
+   * The log file opened for appending: the process writes its stdout there itself, so a chatty process costs
+   * the data plane nothing per line. Unset: stdout is copied through `log`. stderr is always copied (its tail
+   * explains a crash).
+   */
+  stdoutFd?: number;
   backoff: BackoffConfig;
   probeTiming: ProbeTiming;
   /** SIGTERM → SIGKILL delay when stopping. */
@@ -66,7 +72,7 @@ export class Replica extends EventEmitter {
   #state: ReplicaState = 'starting';
   #child: ChildProcess | undefined;
   #port = 0;
-  #agent: Agent | undefined;
+  #pool: Pool | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #stderrTail = '';
@@ -100,8 +106,9 @@ export class Replica extends EventEmitter {
   get pid(): number | undefined {
     return this.#child?.pid;
   }
-  get agent(): Agent | undefined {
-    return this.#agent;
+  /** Keep-alive connections to this process for the router (undici: cheaper per request than node:http). */
+  get pool(): Pool | undefined {
+    return this.#pool;
   }
   /** Accepts new requests. */
   get routable(): boolean {
@@ -159,7 +166,7 @@ export class Replica extends EventEmitter {
       child = spawn(file ?? process.execPath, args, {
         env,
         ...(command.workingDir !== undefined ? { cwd: command.workingDir } : {}),
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: ['pipe', this.#o.stdoutFd ?? 'pipe', 'pipe'],
         // Own process group: close() kills the group, so grandchildren go too.
         detached: true,
       });
@@ -169,7 +176,15 @@ export class Replica extends EventEmitter {
     }
     this.#child = child;
     this.#startedAt = this.#o.clock.now();
-    this.#agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
+    // No connection limit (the Revision's containerConcurrency is the limit), no pipelining (one slow request
+    // must not hold up others behind it), and no undici timeouts: the router enforces timeoutSeconds itself.
+    this.#pool = new Pool(`http://127.0.0.1:${port}`, {
+      connections: null,
+      pipelining: 1,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 4_000,
+    });
     this.#note(`started pid ${child.pid ?? '?'} on port ${port}: ${command.argv.join(' ')}`);
     child.stdout?.pipe(this.#o.log, { end: false });
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -242,8 +257,7 @@ export class Replica extends EventEmitter {
   #onExit(code: number | null, signal: NodeJS.Signals | null, startError: string): void {
     clearTimeout(this.#probeTimer);
     this.#child = undefined;
-    this.#agent?.destroy();
-    this.#agent = undefined;
+    this.#closePool();
     const now = this.#o.clock.now();
     const tail = (startError ? `${startError}\n` : '') + this.#stderrTail;
     this.lastTermination = { exitCode: code, signal, at: now, stderrTail: lastLines(tail, 5, 600) };
@@ -279,7 +293,7 @@ export class Replica extends EventEmitter {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) {
       this.#child = undefined;
-      this.#agent?.destroy();
+      this.#closePool();
       this.#set('stopped');
       return Promise.resolve();
     }
@@ -291,6 +305,13 @@ export class Replica extends EventEmitter {
       void gone.then(() => clearTimeout(t));
     }
     return gone;
+  }
+
+  #closePool(): void {
+    const p = this.#pool;
+    this.#pool = undefined;
+    // Requests still on it fail with a socket error, which the router reports as the process going away.
+    p?.destroy().catch(() => undefined);
   }
 
   /** The router could not connect: stop routing here until the probe passes again (or the exit arrives). */

@@ -1,9 +1,9 @@
 // One revision's share of the data plane: its processes (Replicas), the queue in front of them (Knative's
 // activator and queue-proxy breaker in one: requests wait while the revision is cold or at its
 // containerConcurrency limit), the autoscaler's inputs and decisions, and the status the reconciler reads.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { Agent } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import { resolveAutoscaling, type AutoscalerConfig, type ResolvedAutoscaling } from './annotations.js';
@@ -35,7 +35,8 @@ export class UnavailableError extends Error {
 /** Permission to send one request (or hold one upgraded connection) to one process. Release exactly once. */
 export interface Lease {
   port: number;
-  agent: Agent | undefined;
+  /** Connections to the process; undefined only while it is being replaced. */
+  dispatcher: Dispatcher | undefined;
   replicaId: number;
   release(): void;
   /** Say the process refused the connection; it is taken out of rotation until its probe passes again. */
@@ -95,6 +96,8 @@ export class Revision {
   #inFlight = 0;
   #rr = 0;
   #log: WriteStream;
+  #logFd: number | undefined;
+  readonly #untrack: () => void;
   #averager: ConcurrencyAverager;
   #window: ConcurrencyWindow;
   #asState: AutoscalerState = initialAutoscalerState();
@@ -116,6 +119,12 @@ export class Revision {
     this.logFile = join(dir, `${o.spec.name}.log`);
     this.#log = createWriteStream(this.logFile, { flags: 'a' });
     this.#log.on('error', (e) => o.logger.error({ err: e, revision: this.key }, 'cannot write revision log'));
+    try {
+      // O_APPEND: the processes' lines and ours interleave whole, each write at the end.
+      this.#logFd = openSync(this.logFile, 'a');
+    } catch (e) {
+      o.logger.warn({ err: e, revision: this.key }, 'cannot open the revision log for the process; copying it');
+    }
     const now = o.clock.now();
     this.#createdAt = now;
     this.#lastActiveAt = now;
@@ -126,6 +135,11 @@ export class Revision {
     this.#hash = podHash(o.spec);
     this.#desired = this.#command.ok ? this.#autoscaling.initialScale : 0;
     for (const w of this.#autoscaling.warnings) o.logger.warn({ revision: this.key }, w);
+    this.#untrack = o.metrics.trackRevision({
+      labels: this.labels,
+      concurrency: () => this.concurrency,
+      queued: () => this.#waiters.length,
+    });
   }
 
   get spec(): RevisionSpec {
@@ -180,6 +194,16 @@ export class Revision {
   /** Requests in flight plus queued: what the autoscaler and the activator gauge see. */
   get concurrency(): number {
     return this.#inFlight + this.#waiters.length;
+  }
+
+  /**
+   * A lease at once when a process has room and nobody is queued ahead; undefined means: call acquire(), which
+   * queues or explains. The router's fast path: no promise, no abort signal.
+   */
+  tryAcquire(): Lease | undefined {
+    if (this.#closed || !this.#command.ok || this.#waiters.length > 0 || this.#failFastMessage()) return undefined;
+    const r = this.#pick();
+    return r ? this.#lease(r) : undefined;
   }
 
   /**
@@ -259,7 +283,7 @@ export class Revision {
     let released = false;
     return {
       port: r.port,
-      agent: r.agent,
+      dispatcher: r.pool,
       replicaId: r.id,
       release: () => {
         if (released) return;
@@ -312,8 +336,6 @@ export class Revision {
     const c = this.concurrency;
     this.#averager.set(now, c);
     if (c > 0) this.#lastActiveAt = now;
-    this.#o.metrics.activatorConcurrency.set(this.labels, c);
-    this.#o.metrics.queueDepth.set(this.labels, this.#waiters.length);
   }
 
   #newReplica(): Replica {
@@ -332,6 +354,7 @@ export class Revision {
       },
       probe: c?.readinessProbe,
       log: this.#log,
+      ...(this.#logFd !== undefined ? { stdoutFd: this.#logFd } : {}),
       backoff: this.#o.backoff,
       probeTiming: this.#o.probeTiming,
       terminationGraceMs: this.#o.terminationGraceMs,
@@ -557,8 +580,11 @@ export class Revision {
       await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.all(this.#replicas.map((r) => r.stop()));
+    this.#untrack();
     this.#o.metrics.forgetRevision(this.labels);
     await new Promise<void>((r) => this.#log.end(r));
+    if (this.#logFd !== undefined) closeSync(this.#logFd);
+    this.#logFd = undefined;
   }
 
   killNow(): void {

@@ -18,32 +18,17 @@ import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { RouterOutcome, RuntimeMetrics } from './metrics.js';
+import { forwardHeaders, HOP_BY_HOP, plain, ProxiedRequest, type ProxyContext } from './proxy.js';
 import { UnavailableError, type Lease, type Revision } from './revision.js';
 import type { RouteSpec, RouteTable } from './types.js';
 import { SmoothWeightedRoundRobin } from './weighted-split.js';
 
-export const REVISION_HEADER = 'knative-serving-revision';
-export const SLUICE_REVISION_HEADER = 'x-sluice-revision';
+export { REVISION_HEADER, SLUICE_REVISION_HEADER } from './proxy.js';
 export const TAG_HEADER = 'knative-serving-tag';
 
 const DEFAULT_DOMAIN = 'example.com';
 const DEFAULT_DOMAIN_TEMPLATE = '{{.Name}}.{{.Namespace}}.{{.Domain}}';
 const DEFAULT_TAG_TEMPLATE = '{{.Tag}}-{{.Name}}';
-/** How often a request is re-queued when its process refused the connection (it died, or is restarting). */
-const MAX_CONNECT_RETRIES = 5;
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
 interface CompiledRoute {
   namespace: string;
   name: string;
@@ -131,9 +116,12 @@ export class Router {
   #sockets = new Set<Socket | Duplex>();
   #inFlight = 0;
   #hostHandlers = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
+  readonly #proxyContext: ProxyContext;
 
   constructor(o: RouterOptions) {
     this.#o = o;
+    this.#proxyContext = { count: (outcome) => this.#count(outcome), logger: o.logger };
+    o.metrics.trackRouterInFlight(() => this.#inFlight);
   }
 
   /**
@@ -301,13 +289,11 @@ export class Router {
       return;
     }
     this.#inFlight++;
-    this.#o.metrics.routerInFlight.set(this.#inFlight);
     let done = false;
     const finish = (): void => {
       if (done) return;
       done = true;
       this.#inFlight--;
-      this.#o.metrics.routerInFlight.set(this.#inFlight);
       // A client that left before any answer has no response code to report.
       if (!res.headersSent) return;
       this.#o.metrics.recordRequest(
@@ -320,7 +306,7 @@ export class Router {
     };
     res.once('finish', finish);
     res.once('close', finish);
-    void this.#proxy(req, res, rev, started);
+    new ProxiedRequest(this.#proxyContext, req, res, rev, started).start();
   }
 
   /** Plain forward proxying for a revision process's request to a host outside the cluster. */
@@ -352,168 +338,6 @@ export class Router {
     } catch (e) {
       plain(res, 500, `metrics failed: ${errorMessage(e)}\n`);
     }
-  }
-
-  async #proxy(req: IncomingMessage, res: ServerResponse, rev: Revision, started: number): Promise<void> {
-    const name = rev.spec.name;
-    const timeoutMs = rev.timeoutMs;
-    const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        abort.abort(
-          new UnavailableError(
-            504,
-            `Revision "${rev.key}" did not start answering within ${timeoutMs / 1000} s (timeoutSeconds).`,
-          ),
-        );
-      },
-      Math.max(0, timeoutMs - (performance.now() - started)),
-    );
-    let clientGone = false;
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        clientGone = true;
-        abort.abort(new UnavailableError(503, 'client went away'));
-      }
-      clearTimeout(timer);
-    });
-
-    for (let attempt = 0; ; attempt++) {
-      let lease: Lease;
-      try {
-        lease = await rev.acquire(abort.signal);
-      } catch (e) {
-        clearTimeout(timer);
-        if (clientGone) {
-          this.#count('client_abort');
-          return;
-        }
-        const status = e instanceof UnavailableError ? e.status : 503;
-        this.#count(status === 504 ? 'timeout' : 'unavailable');
-        req.resume();
-        plain(res, status, `${errorMessage(e)}\n`, name);
-        return;
-      }
-      const outcome = await this.#forward(req, res, rev, lease, abort.signal, () => timedOut);
-      if (outcome === 'retry' && attempt < MAX_CONNECT_RETRIES && !abort.signal.aborted) continue;
-      clearTimeout(timer);
-      if (outcome === 'retry') {
-        this.#count('upstream_error');
-        req.resume();
-        plain(
-          res,
-          502,
-          `Revision "${rev.key}" refused the connection ${attempt + 1} times; its process is not listening (see the revision's status and log).\n`,
-          name,
-        );
-      }
-      return;
-    }
-  }
-
-  /** One attempt. 'retry' only when the connection was refused, so no byte of the request was sent. */
-  #forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    rev: Revision,
-    lease: Lease,
-    signal: AbortSignal,
-    timedOut: () => boolean,
-  ): Promise<'done' | 'retry'> {
-    return new Promise((resolve) => {
-      const name = rev.spec.name;
-      const headers = forwardHeaders(req);
-      const up = request({
-        host: '127.0.0.1',
-        port: lease.port,
-        method: req.method,
-        path: req.url,
-        headers,
-        agent: lease.agent ?? false,
-      });
-      let connected = false;
-      let settled = false;
-      const settle = (v: 'done' | 'retry'): void => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
-        lease.release();
-        resolve(v);
-      };
-      const startBody = (): void => {
-        if (connected) return;
-        connected = true;
-        req.pipe(up);
-      };
-      const onAbort = (): void => {
-        up.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      up.once('socket', (s: Socket) => {
-        if (s.connecting) s.once('connect', startBody);
-        else startBody();
-      });
-      up.once('response', (ur) => {
-        signal.removeEventListener('abort', onAbort);
-        const out: OutgoingHttpHeaders = {};
-        for (const [k, v] of Object.entries(ur.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
-        out[REVISION_HEADER] = name;
-        out[SLUICE_REVISION_HEADER] = name;
-        res.writeHead(ur.statusCode ?? 502, ur.statusMessage, out);
-        ur.pipe(res);
-        ur.once('error', () => res.destroy());
-        ur.once('aborted', () => res.destroy());
-        res.once('close', () => {
-          if (!ur.complete) ur.destroy();
-          settle('done');
-        });
-        ur.once('end', () => settle('done'));
-      });
-      up.once('error', (e: NodeJS.ErrnoException) => {
-        req.unpipe(up);
-        if (!connected && e.code === 'ECONNREFUSED' && !signal.aborted) {
-          lease.refused();
-          settle('retry');
-          return;
-        }
-        // A connection that breaks mid-request usually means the process died; stop sending it work until
-        // its exit is seen or its probe passes again, so the next request waits instead of failing too.
-        if (e.code === 'ECONNRESET' || e.message === 'socket hang up') lease.refused();
-        settle('done');
-        if (res.headersSent) {
-          res.destroy();
-          return;
-        }
-        if (
-          signal.aborted &&
-          signal.reason instanceof UnavailableError &&
-          signal.reason.message === 'client went away'
-        ) {
-          this.#count('client_abort');
-          return;
-        }
-        if (timedOut()) {
-          this.#count('timeout');
-          plain(
-            res,
-            504,
-            `Revision "${rev.key}" did not start answering within ${rev.timeoutMs / 1000} s (timeoutSeconds).\n`,
-            name,
-          );
-          return;
-        }
-        this.#count('upstream_error');
-        const why =
-          e.code === 'ECONNRESET' || e.message === 'socket hang up'
-            ? 'the connection closed before a response (did the process exit? see the revision status)'
-            : (e.code ?? e.message);
-        this.#o.logger.warn({ revision: rev.key, err: e.message }, 'upstream failed');
-        plain(res, 502, `Revision "${rev.key}" failed to answer: ${why}.\n`, name);
-      });
-      up.once('response', () => this.#count('proxied'));
-    });
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -560,7 +384,6 @@ export class Router {
       return;
     }
     this.#inFlight++;
-    this.#o.metrics.routerInFlight.set(this.#inFlight);
     let released = false;
     const release = (): void => {
       if (released) return;
@@ -568,7 +391,6 @@ export class Router {
       clearTimeout(timer);
       lease.release();
       this.#inFlight--;
-      this.#o.metrics.routerInFlight.set(this.#inFlight);
     };
     const headers: OutgoingHttpHeaders = { ...req.headers };
     const up = request({
@@ -623,33 +445,6 @@ export class Router {
 /** Knative's cluster-local names: served here or nowhere. */
 function isClusterLocalHost(host: string): boolean {
   return host.endsWith('.svc.cluster.local') || host.endsWith('.svc');
-}
-
-function forwardHeaders(req: IncomingMessage): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
-  const remote = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  out['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;
-  out['x-forwarded-proto'] = 'http';
-  return out;
-}
-
-function plain(res: ServerResponse, status: number, body: string, revision?: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const headers: OutgoingHttpHeaders = {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  };
-  if (revision) {
-    headers[REVISION_HEADER] = revision;
-    headers[SLUICE_REVISION_HEADER] = revision;
-  }
-  res.writeHead(status, headers);
-  res.end(body);
 }
 
 function rawResponse(socket: Duplex, status: number, body: string, revision?: string): void {

@@ -24,6 +24,8 @@ export interface PrometheusClientOptions {
   /** Larger bodies are cut off with SLUICE_ERR_PROM_TOO_LARGE (default 8 MiB). */
   maxResponseBytes?: number;
   headers?: Record<string, string>;
+  /** Called once per query sent (the controller's `sluice_analysis_queries_total`). */
+  onQuery?: () => void;
 }
 
 export interface QueryOptions {
@@ -43,6 +45,7 @@ export class PrometheusClient {
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
   readonly #headers: Record<string, string>;
+  readonly #onQuery: (() => void) | undefined;
   /** Queries sent, for tests and the benchmark. */
   queries = 0;
 
@@ -52,11 +55,13 @@ export class PrometheusClient {
     this.#timeoutMs = opts.timeoutMs ?? 5000;
     this.#maxBytes = opts.maxResponseBytes ?? 8 * 1024 * 1024;
     this.#headers = opts.headers ?? {};
+    this.#onQuery = opts.onQuery;
   }
 
   /** Runs one instant query. Throws PrometheusError (code SLUICE_ERR_PROM_*) on any failure. */
   async query(promql: string, opts: QueryOptions = {}): Promise<PromData> {
     this.queries++;
+    this.#onQuery?.();
     const form = new URLSearchParams({ query: promql });
     if (opts.time !== undefined) form.set('time', (opts.time / 1000).toFixed(3));
     const timeout = AbortSignal.timeout(this.#timeoutMs);

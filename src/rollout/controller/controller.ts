@@ -20,7 +20,16 @@ import type { MetricFamilySetting } from '../analysis/families.js';
 import type { AnalysisRound } from '../analysis/result.js';
 import { initialState, step } from '../machine/machine.js';
 import { makePlan } from '../machine/plan.js';
-import type { Action, Command, Observations, Readiness, RolloutState, StepResult } from '../machine/types.js';
+import {
+  TERMINAL_PHASES,
+  type Action,
+  type Command,
+  type Observations,
+  type Readiness,
+  type RolloutState,
+  type StepResult,
+} from '../machine/types.js';
+import type { ControllerMetrics } from './metrics.js';
 import { EventNotifier } from './notifier.js';
 import { observedTraffic, pickStable, revisionReadiness, specTrafficIs } from './observe.js';
 import type { PolicyError } from '../errors.js';
@@ -67,6 +76,8 @@ export interface RolloutControllerOptions {
   /** Reconciles in flight at once (distinct Services; one Service is never reconciled twice at once). */
   concurrency?: number;
   prometheusTimeoutMs?: number;
+  /** The brain's series (`sluice_analysis_*`, `sluice_rollout*`, reconcile counts and times); none: not exported. */
+  metrics?: ControllerMetrics;
   /** Knative request metrics for builtin checks and request counts (default `auto`: probed per namespace). */
   metricsFamily?: MetricFamilySetting;
 }
@@ -160,6 +171,7 @@ class Controller implements RolloutController {
       client: new PrometheusClient({
         url: o.prometheusUrl,
         ...(o.prometheusTimeoutMs ? { timeoutMs: o.prometheusTimeoutMs } : {}),
+        ...(o.metrics ? { onQuery: () => o.metrics?.analysisQueries.inc() } : {}),
       }),
       logger: o.log.child({ part: 'analysis' }),
       batch: true,
@@ -223,6 +235,14 @@ class Controller implements RolloutController {
     await this.#services.start();
     if (this.#closed) return;
     this.#started = true;
+    this.#o.metrics?.setSource(() =>
+      this.#rollouts.list().map((ro) => ({
+        namespace: ro.metadata.namespace ?? 'default',
+        service: ro.metadata.name ?? '',
+        phase: ro.status?.phase,
+        canaryWeight: ro.status?.canaryWeight,
+      })),
+    );
     for (const s of this.#services.list()) this.#enqueue(svcKey(s));
     const resync = this.#o.resyncMs ?? 30_000;
     this.#resyncTimer = setInterval(() => {
@@ -356,11 +376,14 @@ class Controller implements RolloutController {
 
   async #work(key: string): Promise<void> {
     this.stats.reconciles++;
+    const t0 = performance.now();
     try {
       await this.#reconcile(key);
       this.#failures.delete(key);
+      this.#o.metrics?.reconciled(this.#timers.has(key) ? 'requeue_after' : 'success', (performance.now() - t0) / 1000);
     } catch (e) {
       if (this.#closed) return;
+      this.#o.metrics?.reconciled('error', (performance.now() - t0) / 1000);
       this.stats.errors++;
       const n = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, n);
@@ -557,6 +580,8 @@ class Controller implements RolloutController {
     await this.#metricsMissingEvent(ro, prev, next);
     // The state is durable: now act.
     if (round && this.#rounds.get(key) === round) this.#rounds.delete(key);
+    if (res.state.phase !== state.phase && TERMINAL_PHASES.includes(res.state.phase))
+      this.#o.metrics?.rolloutEnded(res.state.phase, (now - res.state.startedAt) / 1000);
     this.#logDecision(key, state, res);
     await this.#act(svc, res.state, res.actions);
     if (pending.length > 0) await this.#deliver(key, pending);
@@ -718,6 +743,7 @@ class Controller implements RolloutController {
       this.stats.analysisRequests += requests.length;
       this.stats.maxRequestsPerRun = Math.max(this.stats.maxRequestsPerRun, requests.length);
       const rounds = await this.#engine.run(requests, at, this.#abort.signal);
+      this.#o.metrics?.analysisRounds.inc(rounds.size);
       for (const [k, r] of rounds) {
         this.#rounds.set(k, r);
         this.#enqueue(k);
@@ -734,6 +760,7 @@ class Controller implements RolloutController {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#o.metrics?.setSource(undefined);
     this.#abort.abort();
     for (const inf of [this.#services, this.#revisions, this.#rollouts, this.#policyObjects]) inf.stop();
     for (const t of this.#timers.values()) clearTimeout(t.timer);

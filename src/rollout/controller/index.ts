@@ -8,6 +8,7 @@ export {
   type RolloutControllerOptions,
   type RolloutControllerStats,
 } from './controller.js';
+export { ControllerMetrics, ROLLOUT_PHASES, type RolloutGaugeSource } from './metrics.js';
 export { EventNotifier, eventName } from './notifier.js';
 export { PolicySet, validateApiPolicy, type GoverningPolicy, type PolicyProblems } from './policies.js';
 export {
