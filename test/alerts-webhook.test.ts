@@ -344,6 +344,9 @@ test('a permanent 4xx is not retried', async () => {
   assert.equal(d.stats()[0]!.dropped, 1);
 });
 
+// Independence is shown by order, not by a latency bound (figures are in `npm run bench`): the hanging sink's
+// first attempt only ends at its timeout, so a good sink queued behind it would get nothing before an
+// AlertTimeout is logged. It must get all five events before that.
 test('a dead sink (connection refused, hanging) does not delay another sink', async () => {
   const refusedPort = await freePort();
   const hanging = await receiver(() => {
@@ -352,7 +355,10 @@ test('a dead sink (connection refused, hanging) does not delay another sink', as
   cleanups.push(hanging.close);
   const good = await receiver();
   cleanups.push(good.close);
-  const d = dispatcher({ timeoutMs: 400 });
+  const timeoutMs = 4000;
+  const d = dispatcher({ timeoutMs });
+  const logsBefore = logLines.length;
+  const mine = (): string[] => logLines.slice(logsBefore);
   const sinks: AlertSinkSpec[] = [
     // credentials in userinfo and query, to check they never reach a log line
     {
@@ -363,16 +369,15 @@ test('a dead sink (connection refused, hanging) does not delay another sink', as
     { type: 'webhook', url: hanging.url },
     { type: 'webhook', url: good.url },
   ];
-  const latencies: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
     const r = d.notify(event({ type: 'step', step: { index: i, total: 5 } }), sinks);
-    assert.ok(performance.now() - t0 < 50, 'notify returns at once');
     assert.equal(r.queued, 3);
-    await waitFor(`good sink gets event ${i}`, () => good.got.length === i + 1, 5000, 2);
-    latencies.push(good.got[i]!.at - t0);
+    await waitFor(`good sink gets event ${i}`, () => good.got.length === i + 1, 2 * timeoutMs, 2);
   }
-  assert.ok(Math.max(...latencies) < 300, `good sink latencies ${latencies.map((l) => l.toFixed(1)).join(', ')} ms`);
+  assert.ok(
+    !mine().some((l) => l.includes('AlertTimeout')),
+    'all five reached the good sink before the hanging sink timed out once',
+  );
   assert.deepEqual(
     good.got.map((g) => (JSON.parse(g.body) as AlertEvent).step?.index),
     [0, 1, 2, 3, 4],
@@ -382,14 +387,14 @@ test('a dead sink (connection refused, hanging) does not delay another sink', as
   await waitFor(
     'refused and timed-out attempts logged',
     () =>
-      logLines.some((l) => l.includes('AlertNetwork') && l.includes('ECONNREFUSED')) &&
-      logLines.some((l) => l.includes('AlertTimeout')),
-    5000,
+      mine().some((l) => l.includes('AlertNetwork') && l.includes('ECONNREFUSED')) &&
+      mine().some((l) => l.includes('AlertTimeout')),
+    4 * timeoutMs,
   );
+  await waitFor('the good sink counted five deliveries', () => d.stats()[2]!.delivered === 5, 5000);
   const stats = d.stats();
   assert.ok(stats[0]!.failedAttempts >= 1 && stats[0]!.delivered === 0);
   assert.ok(stats[1]!.failedAttempts >= 1 && stats[1]!.delivered === 0);
-  assert.equal(stats[2]!.delivered, 5);
 });
 
 test('de-duplication: the same event key to the same sink within the window is sent once', async () => {
