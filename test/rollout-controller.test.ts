@@ -267,9 +267,25 @@ async function specSplit(ns: string, name: string): Promise<string> {
   return split((await c.get<ServiceObject>(R.services, ns, name)).spec?.traffic);
 }
 async function events(ns: string, name: string): Promise<Record<string, number>> {
-  const list = await c.list<KubeObject & { involvedObject?: { name?: string }; reason?: string }>(R.events, ns);
-  const out: Record<string, number> = {};
-  for (const e of list.items) if (e.involvedObject?.name === name && e.reason) out[e.reason] = (out[e.reason] ?? 0) + 1;
+  const count = async (): Promise<{ out: Record<string, number>; svc: Record<string, number> }> => {
+    const list = await c.list<KubeObject & { involvedObject?: { name?: string; kind?: string }; reason?: string }>(
+      R.events,
+      ns,
+    );
+    const out: Record<string, number> = {};
+    const svc: Record<string, number> = {};
+    for (const e of list.items) {
+      if (e.involvedObject?.name !== name || !e.reason) continue;
+      if (e.involvedObject.kind === 'Rollout') out[e.reason] = (out[e.reason] ?? 0) + 1;
+      if (e.involvedObject.kind === 'Service') svc[e.reason] = (svc[e.reason] ?? 0) + 1;
+    }
+    return { out, svc };
+  };
+  // Every decision recorded on the Rollout is recorded on its Knative Service too, right after.
+  const { out } = await waitFor(`events of Service ${ns}/${name} match its Rollout's`, async () => {
+    const r = await count();
+    return JSON.stringify(r.svc) === JSON.stringify(r.out) ? r : undefined;
+  });
   return out;
 }
 /** A Service with one ready revision, governed by `spec`, pinned. */

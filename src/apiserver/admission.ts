@@ -27,11 +27,28 @@ export class Admission {
     this.#hooks.set(k, [...(this.#hooks.get(k) ?? []), hook]);
   }
 
-  run(req: AdmissionRequest): KObject {
-    const hooks = this.#hooks.get(`${req.resource.group}/${req.resource.plural}`) ?? [];
+  /** Mutating hooks in registration order; returns the object to validate and store. */
+  mutate(req: AdmissionRequest): KObject {
     let obj = req.object;
-    for (const h of hooks) if (h.mutate) obj = h.mutate({ ...req, object: obj });
-    for (const h of hooks) h.validate?.({ ...req, object: obj });
+    for (const h of this.#of(req)) if (h.mutate) obj = h.mutate({ ...req, object: obj });
     return obj;
+  }
+
+  /**
+   * Validating hooks. kube-apiserver runs them after the schema check, so a request that breaks the schema is
+   * answered with the schema's message and a validating hook only ever sees a structurally valid object.
+   */
+  validate(req: AdmissionRequest): void {
+    for (const h of this.#of(req)) h.validate?.(req);
+  }
+
+  run(req: AdmissionRequest): KObject {
+    const obj = this.mutate(req);
+    this.validate({ ...req, object: obj });
+    return obj;
+  }
+
+  #of(req: AdmissionRequest): AdmissionHook[] {
+    return this.#hooks.get(`${req.resource.group}/${req.resource.plural}`) ?? [];
   }
 }

@@ -4,7 +4,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { Registry, ResourceType } from './registry.js';
@@ -18,6 +17,8 @@ import { toTable } from './table.js';
 import { EXTRA_FIELD_SELECTORS } from './builtin.js';
 import * as disc from './discovery.js';
 import { decodeK8sProtobuf } from './protobuf.js';
+import { LimitError, parseJsonBounded } from '../util/bounded-json.js';
+import { YamlParser } from './yaml-offload.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -49,6 +50,7 @@ export class ApiHttpServer {
   #o: HttpOptions;
   #tokenDigest: Buffer;
   #watches = new Set<ServerResponse>();
+  readonly #yaml = new YamlParser();
   /**
    * The encoded watch lines of the event being fanned out, by event type and apiVersion: the store hands one
    * event to every watcher in turn, so it is serialized once rather than once per watcher. Only the latest
@@ -75,6 +77,7 @@ export class ApiHttpServer {
     for (const w of this.#watches) w.end();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
+    await this.#yaml.close();
   }
 
   #authorized(req: IncomingMessage): boolean {
@@ -179,14 +182,20 @@ export class ApiHttpServer {
         if (name) throw errors.methodNotAllowed('post', p);
         const opts = wopts();
         const body = await readBody(req);
-        const o = await r.create(rt, namespace, parseBody(body, req.headers['content-type']), opts);
+        const o = await r.create(rt, namespace, await parseBody(this.#yaml, body, req.headers['content-type']), opts);
         return this.#json(res, 201, o, undefined, opts.warnings);
       }
       case 'PUT': {
         if (!name) throw errors.methodNotAllowed('put', p);
         const opts = wopts();
         const body = await readBody(req);
-        const o = await r.update(rt, namespace, name, parseBody(body, req.headers['content-type']), opts);
+        const o = await r.update(
+          rt,
+          namespace,
+          name,
+          await parseBody(this.#yaml, body, req.headers['content-type']),
+          opts,
+        );
         return this.#json(res, 200, o, undefined, opts.warnings);
       }
       case 'PATCH': {
@@ -208,13 +217,13 @@ export class ApiHttpServer {
         const opts = { ...wopts(), force: q.get('force') === 'true' };
         if (type === 'apply') opts.fieldManager = q.get('fieldManager') ?? '';
         const body = await readBody(req);
-        const parsed = type === 'apply' ? parseBody(body, 'application/yaml') : parseBody(body, 'application/json');
+        const parsed = await parseBody(this.#yaml, body, type === 'apply' ? 'application/yaml' : 'application/json');
         const o = await r.patch(rt, namespace, name, type, parsed, opts);
         return this.#json(res, 200, o, undefined, opts.warnings);
       }
       case 'DELETE': {
         const body = await readBody(req);
-        const raw = body.length > 0 ? parseBody(body, req.headers['content-type']) : {};
+        const raw = body.length > 0 ? await parseBody(this.#yaml, body, req.headers['content-type']) : {};
         const dopts: DeleteOptions = {};
         const pp =
           (isRecord(raw) && typeof raw.propagationPolicy === 'string' ? raw.propagationPolicy : undefined) ??
@@ -332,6 +341,12 @@ export class ApiHttpServer {
     const fsel = parseFieldSelector(q.get('fieldSelector'), EXTRA_FIELD_SELECTORS[`${rt.group}/${rt.plural}`] ?? []);
     const match = (o: KObject): boolean => sel(o.metadata.labels) && fsel(o);
     const rvParam = q.get('resourceVersion');
+    // kube-apiserver parses the resourceVersion before it answers, so a malformed one is a 400, not a watch
+    // that ends at once (which a client would take as normal and re-open in a loop).
+    if (rvParam && !/^[0-9]{1,20}$/.test(rvParam))
+      throw errors.badRequest(
+        `invalid resource version: resourceVersion: Invalid value: ${JSON.stringify(rvParam)}: strconv.ParseUint: parsing ${JSON.stringify(rvParam)}: invalid syntax`,
+      );
     await this.#o.store.barrier();
     const store = this.#o.store;
     const r = this.#o.resources;
@@ -377,7 +392,6 @@ export class ApiHttpServer {
       from = store.resourceVersion;
     } else {
       from = Number(rvParam);
-      if (!Number.isFinite(from)) throw errors.badRequest(`invalid resource version: "${rvParam}"`);
     }
     // Objects that start or stop matching a selector appear as ADDED / DELETED, as with kube-apiserver.
     const seen = new Map<string, boolean>();
@@ -482,7 +496,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function parseBody(buf: Buffer, contentType: string | undefined): unknown {
+async function parseBody(yaml: YamlParser, buf: Buffer, contentType: string | undefined): Promise<unknown> {
   if (
     (contentType ?? '').includes('protobuf') ||
     (buf.length >= 4 && buf.subarray(0, 4).toString('latin1') === 'k8s\0')
@@ -494,16 +508,18 @@ function parseBody(buf: Buffer, contentType: string | undefined): unknown {
   const ct = (contentType ?? '').toLowerCase();
   if (ct.includes('yaml')) {
     try {
-      return parseYaml(text, { prettyErrors: true });
+      return await yaml.parse(text);
     } catch (e) {
+      if (e instanceof LimitError) throw errors.badRequest(`the request body is not accepted: ${e.message}`);
       throw errors.badRequest(
         `the request body is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
       );
     }
   }
   try {
-    return JSON.parse(text);
+    return parseJsonBounded(text);
   } catch (e) {
+    if (e instanceof LimitError) throw errors.badRequest(`the request body is not accepted: ${e.message}`);
     throw errors.badRequest(`the request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

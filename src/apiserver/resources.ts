@@ -103,15 +103,8 @@ export class Resources {
     }
     if (rt.group === '' && rt.plural === 'secrets') foldStringData(obj);
     let out = obj;
-    if (opts.subresource === '') {
-      out = this.#admission.run({
-        operation: op,
-        resource: rt,
-        object: obj,
-        user: opts.user,
-        ...(old ? { oldObject: old } : {}),
-      });
-    }
+    const req = { operation: op, resource: rt, user: opts.user, ...(old ? { oldObject: old } : {}) };
+    if (opts.subresource === '') out = this.#admission.mutate({ ...req, object: obj });
     const causes: StatusCause[] = [];
     const name = out.metadata.name ?? '';
     if (op === 'CREATE') causes.push(...validateName(name, rt.plural === 'namespaces' ? 'label' : 'subdomain'));
@@ -119,6 +112,7 @@ export class Resources {
     if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions')
       causes.push(...validateCrd(out));
     if (causes.length > 0) throw errors.invalid(rt.kind, rt.group, name, causes);
+    if (opts.subresource === '') this.#admission.validate({ ...req, object: out });
     return out;
   }
 

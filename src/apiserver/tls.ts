@@ -24,10 +24,14 @@ function pem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
-async function generate(hosts: string[]): Promise<TlsMaterial> {
+/** A fresh private CA and a serving certificate it signed for `hosts` (IPs and DNS names). */
+export async function generateTls(
+  hosts: string[],
+  o: { subject?: string; validDays?: number } = {},
+): Promise<TlsMaterial> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const now = new Date();
-  const later = new Date(now.getTime() + 10 * 365 * 24 * 3600 * 1000);
+  const later = new Date(now.getTime() + (o.validDays ?? 10 * 365) * 24 * 3600 * 1000);
   const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
@@ -46,7 +50,7 @@ async function generate(hosts: string[]): Promise<TlsMaterial> {
   const dns = hosts.filter((h) => !ips.includes(h));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: '02',
-    subject: 'CN=sluice-apiserver',
+    subject: o.subject ?? 'CN=sluice-apiserver',
     issuer: ca.subject,
     notBefore: now,
     notAfter: later,
@@ -78,7 +82,7 @@ export async function loadOrCreateTls(dataDir: string, hosts: string[]): Promise
   } catch {
     /* first start */
   }
-  const m = await generate(hosts);
+  const m = await generateTls(hosts);
   await writeFile(join(dataDir, files.caPem), m.caPem);
   await writeFile(join(dataDir, files.certPem), m.certPem);
   await writeFile(join(dataDir, files.keyPem), m.keyPem, { mode: 0o600 });

@@ -163,7 +163,11 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/hooks/git' && req.method === 'POST') {
+    if (path === '/hooks/git') {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { 'Content-Type': 'text/plain', Allow: 'POST' });
+        return res.end(`${req.method ?? ''} is not allowed on /hooks/git; push events are POSTed\n`);
+      }
       if (gitops) return gitops.handler(req, res);
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       return res.end('GitOps is not configured: start Sluice with --repo to accept push webhooks\n');

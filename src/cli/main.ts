@@ -128,6 +128,17 @@ withGit(
         .choices(['auto', 'knative-opencensus', 'knative-otel', 'knative-otel-target-info'])
         .default('auto'),
     )
+    .option(
+      '--admission-port <port>',
+      'serve the RolloutPolicy validating admission webhook (HTTPS) on this port; off when not given',
+    )
+    .option(
+      '--admission-service <name>',
+      'the Service in front of the admission webhook (certificate names)',
+      'sluice-webhook',
+    )
+    .option('--data <dir>', 'write the controller URL into <dir>/endpoints.json')
+    .addOption(new Option('--identity <id>', 'leader-election identity (default: the host name)').hideHelp())
     .addOption(LOG_LEVEL()),
 ).action(
   async (
@@ -141,12 +152,16 @@ withGit(
       policies?: string;
       prometheusUrl?: string;
       metricsFamily: MetricFamilySetting;
+      admissionPort?: string;
+      admissionService: string;
+      data?: string;
+      identity?: string;
     },
   ) => {
     if (!o.prometheusUrl)
       throw new Error('sluice controller needs --prometheus-url (the Prometheus that scrapes your Knative revisions)');
     const git = await gitFlags(o, undefined);
-    const { startController } = await import('./start.js');
+    const { startController } = await import('./controller-command.js');
     await startController({
       prometheusUrl: o.prometheusUrl,
       port: Number(o.port),
@@ -158,21 +173,65 @@ withGit(
       ...git,
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
       ...(o.policies ? { policiesDir: o.policies } : {}),
+      ...(o.data ? { data: o.data } : {}),
+      ...(o.identity ? { identity: o.identity } : {}),
+      ...(o.admissionPort !== undefined
+        ? { admission: { port: Number(o.admissionPort), service: o.admissionService } }
+        : {}),
     });
   },
 );
 
 program
   .command('apiserver')
-  .description('run only the embedded Kubernetes-compatible API server (no Serving, no controller)')
+  .description(
+    "run only the embedded Kubernetes-compatible API server, with Knative Serving's and RolloutPolicy admission",
+  )
   .option('--data <dir>', 'data directory', './.sluice')
   .option('--api-port <port>', 'port (0 picks a free one)', '0')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .addOption(LOG_LEVEL())
   .action(async (o: { data: string; apiPort: string; host: string; logLevel: string }) => {
-    const { start } = await import('./start.js');
-    await start({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel, apiOnly: true });
+    const { startApiServerCommand } = await import('./apiserver-command.js');
+    await startApiServerCommand({ data: o.data, apiPort: Number(o.apiPort), host: o.host, logLevel: o.logLevel });
   });
+
+program
+  .command('serving')
+  .description('run only embedded Knative Serving: reconcilers, router, activator and revision processes')
+  .option('--kubeconfig <path>', 'kubeconfig of the API server (default: <data>/kubeconfig)')
+  .option('--data <dir>', 'data directory (revision logs, endpoints.json)', './.sluice')
+  .option('--router-port <port>', 'router port (0 picks a free one)', '0')
+  .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .addOption(
+    new Option(
+      '--metrics-family <family>',
+      "request metrics the router exports: Knative ≤ 1.18's OpenCensus series or Knative ≥ 1.19's OpenTelemetry ones",
+    )
+      .choices(['knative-opencensus', 'knative-otel'])
+      .default('knative-opencensus'),
+  )
+  .addOption(LOG_LEVEL())
+  .action(
+    async (o: {
+      kubeconfig?: string;
+      data: string;
+      routerPort: string;
+      host: string;
+      logLevel: string;
+      metricsFamily: 'knative-opencensus' | 'knative-otel';
+    }) => {
+      const { startServingCommand } = await import('./serving-command.js');
+      await startServingCommand({
+        kubeconfig: o.kubeconfig ?? `${o.data}/kubeconfig`,
+        data: o.data,
+        routerPort: Number(o.routerPort),
+        host: o.host,
+        logLevel: o.logLevel,
+        metricsFamily: o.metricsFamily,
+      });
+    },
+  );
 
 program
   .command('validate')
@@ -201,11 +260,14 @@ program
     for (const c of cases) process.stdout.write(JSON.stringify(runConformanceCase(c)) + '\n');
   });
 
-(await import('./rollout.js')).registerRolloutCommands(program);
-
-(await import('./analysis.js')).registerAnalysisCommands(program);
-
-(await import('./kn/index.js')).registerKnCommands(program);
+// The server commands are what `sluice start` runs as its children; they skip loading the client commands
+// (the Kubernetes client and kn's formatting take seconds of CPU on a busy machine, once per child).
+const SERVER_COMMANDS = ['start', 'apiserver', 'serving', 'controller'];
+if (!SERVER_COMMANDS.includes(process.argv[2] ?? '')) {
+  (await import('./rollout.js')).registerRolloutCommands(program);
+  (await import('./analysis.js')).registerAnalysisCommands(program);
+  (await import('./kn/index.js')).registerKnCommands(program);
+}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -2,16 +2,24 @@
 // apt-get when missing and allowed, started on a free loopback port with a generated config that scrapes the
 // given targets. On a cluster users point Sluice at their own Prometheus with --prometheus-url instead.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** runtime/reaper.js: runs a command in its own process group and kills the group when its stdin closes. */
+const REAPER = resolvePath(dirname(fileURLToPath(import.meta.url)), '..', 'runtime', 'reaper.js');
 
 export interface PrometheusHandle {
   url: string;
   port: number;
   dataDir: string;
   running(): boolean;
+  /** The prometheus binary's pid. */
+  pid(): number | undefined;
+  /** Resolves when it exits, with how: `signal SIGKILL`, `exit code 1`. */
+  exited: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +35,33 @@ export interface PrometheusOptions {
   readyTimeoutMs?: number;
   /** Install the Debian package when the binary is missing (needs root and apt-get). */
   install?: boolean;
+  /**
+   * Die with this process: run it through runtime/reaper.js in its own process group, with a stdin pipe the
+   * reaper watches, so a `kill -9` of this process takes Prometheus down too (as revision processes are).
+   */
+  lifeline?: boolean;
+}
+
+/** Pids of prometheus processes whose TSDB is `tsdbPath` (Linux /proc; empty elsewhere). */
+export function prometheusPidsOn(tsdbPath: string): number[] {
+  const flag = `--storage.tsdb.path=${tsdbPath}`;
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      if (argv.includes(flag) && /prometheus$/.test(argv[0] ?? '')) out.push(Number(e));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
 }
 
 function onPath(cmd: string): string | null {
@@ -91,26 +126,29 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusH
   const port = o.port || (await freePort());
   const configFile = join(o.dataDir, 'prometheus.yml');
   await writeFile(configFile, prometheusConfig(o.targets, o.scrapeInterval ?? '1s', o.metricsPath ?? '/metrics'));
-  const child: ChildProcess = spawn(
-    bin,
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(o.dataDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--storage.tsdb.retention.time=1d',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const tsdb = join(o.dataDir, 'data');
+  const args = [
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${tsdb}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--storage.tsdb.retention.time=1d',
+    '--log.level=warn',
+  ];
+  const child: ChildProcess = o.lifeline
+    ? spawn(process.execPath, [REAPER, bin, ...args], { stdio: ['pipe', 'ignore', 'pipe'], detached: true })
+    : spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The stdin pipe is the reaper's lifeline: never written; an error only means it is gone.
+  child.stdin?.on('error', () => undefined);
+  let binPid: number | undefined = o.lifeline ? undefined : child.pid;
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
   let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+  const exit = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => {
       exited = true;
-      resolve();
+      resolve(signal ? `signal ${signal}` : `exit code ${code ?? '?'}`);
     }),
   );
   const url = `http://127.0.0.1:${port}`;
@@ -119,6 +157,8 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusH
     port,
     dataDir: o.dataDir,
     running: () => !exited,
+    pid: () => (exited ? undefined : binPid),
+    exited: exit,
     async stop() {
       if (exited) return;
       child.kill('SIGTERM');
@@ -131,7 +171,10 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusH
   for (;;) {
     if (exited) throw new Error(`prometheus exited: ${stderr}`);
     try {
-      if ((await fetch(`${url}/-/ready`)).ok) return handle;
+      if ((await fetch(`${url}/-/ready`)).ok) {
+        binPid ??= prometheusPidsOn(tsdb)[0];
+        return handle;
+      }
     } catch {
       /* not listening yet */
     }

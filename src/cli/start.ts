@@ -1,43 +1,33 @@
-// `sluice start`: the embedded default on one machine. Brings up the API server with Knative's admission,
-// the data plane (router + revision processes), the Serving reconcilers, a local Prometheus scraping the
-// router, and the brain (rollout controller, alerts, Git source), then writes <data>/endpoints.json.
-// `sluice apiserver` (apiOnly) runs the API server alone; `sluice controller` runs only the brain against
-// any cluster.
-import { writeFile, rename } from 'node:fs/promises';
+// `sluice start`: the embedded default on one machine, as a supervisor of separate processes (supervisor.ts):
+//   apiserver  `sluice apiserver`   the API server with Knative's and Sluice's admission
+//   dataplane  `sluice serving`     Serving reconcilers, router, activator, revision processes, their metrics
+//   brain      `sluice controller`  rollout controller, analysis, alerts, Git source
+// plus a local Prometheus scraping the router (prometheus-supervisor.ts). A crash of one part restarts that part
+// only; the router keeps serving through a brain crash. When everything is up it writes <data>/endpoints.json with
+// each part's URL and process id. Each command also runs alone (`sluice apiserver|serving|controller`), writing
+// the endpoints.json keys it serves; on a cluster `sluice controller` is the whole of Sluice.
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
-import { Admission, startApiServer } from '../apiserver/index.js';
-import { createLogger, redactUrl, type Logger } from '../observability/logger.js';
-import { systemClock } from '../util/clock.js';
-import { KubeClient } from '../kube/index.js';
-import { registerServingAdmission, startEmbeddedServing, type EmbeddedServing } from './embedded.js';
-import { startBrain, type Brain } from './brain.js';
-import { startPrometheus, type PrometheusHandle } from './prometheus-process.js';
+import { createLogger, redactUrl } from '../observability/logger.js';
+import { supervisePrometheus, type SupervisedPrometheus } from './prometheus-supervisor.js';
+import { freePort } from './prometheus-process.js';
 import { packageRoot } from './package-root.js';
 import type { ExportedMetricsFamily } from '../runtime/metrics.js';
-import type { MetricFamilySetting } from '../rollout/analysis/families.js';
+import { SupervisedChild } from './supervisor.js';
+import { onSignals, writeEndpoints, type GitFlags } from './process-lifecycle.js';
 
-export interface GitFlags {
-  repo?: string;
-  branch?: string;
-  path?: string;
-  pollCron?: string | false;
-  webhookSecret?: string;
-  prune?: boolean;
-}
+export type { GitFlags };
 
 export interface StartOptions extends GitFlags {
   data: string;
   apiPort: number;
-  /** Router port; 0 picks a free one. Ignored with apiOnly. */
+  /** Router port; 0 picks a free one. */
   routerPort?: number;
   /** Controller port (webhooks, metrics); 0 picks a free one. */
   port?: number;
   host: string;
   logLevel: string;
-  /** Only the API server: `sluice apiserver`. */
-  apiOnly?: boolean;
   /** Use this Prometheus instead of starting one. */
   prometheusUrl?: string;
   policiesDir?: string;
@@ -45,117 +35,190 @@ export interface StartOptions extends GitFlags {
   metricsFamily?: ExportedMetricsFamily;
 }
 
-async function writeEndpoints(data: string, endpoints: Record<string, string>): Promise<void> {
-  const tmp = join(data, 'endpoints.json.tmp');
-  await writeFile(tmp, JSON.stringify(endpoints, null, 2) + '\n');
-  await rename(tmp, join(data, 'endpoints.json'));
-}
+// ---------- sluice start ----------
 
-function onSignals(log: Logger, close: () => Promise<void>): void {
-  let stopping = false;
-  const stop = async (sig: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal: sig }, 'shutting down');
-    try {
-      await close();
-    } catch (e) {
-      log.error({ err: e }, 'error while shutting down');
-      process.exit(1);
-    }
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-/** A local Prometheus scraping the router, or none (analysis then reports no data) when it cannot run. */
-async function localPrometheus(data: string, routerUrl: string, log: Logger): Promise<PrometheusHandle | undefined> {
-  try {
-    return await startPrometheus({
-      targets: [new URL(routerUrl).host],
-      dataDir: join(data, 'prometheus'),
-      install: process.getuid?.() === 0,
-    });
-  } catch (e) {
-    log.warn(
-      { err: e instanceof Error ? e.message : String(e) },
-      'no local Prometheus: rollout analysis will see "no data" (install the Debian package `prometheus` or pass --prometheus-url)',
-    );
-    return undefined;
-  }
+function portOf(url: string | undefined): string {
+  return url ? new URL(url).port : '0';
 }
 
 export async function start(o: StartOptions): Promise<void> {
   const log = createLogger({ level: o.logLevel, name: 'sluice' });
   const data = resolve(o.data);
-  const clock = systemClock;
-  const admission = new Admission();
-  if (!o.apiOnly) registerServingAdmission(admission);
-  const api = await startApiServer({
-    dataDir: data,
-    port: o.apiPort,
-    host: o.host,
-    crdDirs: [join(packageRoot(), 'deploy', 'crds')],
-    admission,
-    clock,
-    log: log.child({ component: 'apiserver' }),
-  });
-  if (o.apiOnly) {
-    await writeEndpoints(data, { api: api.url });
-    process.stdout.write(`Sluice API server listening on ${api.url}\n  kubeconfig: ${api.kubeconfigPath}\n`);
-    onSignals(log, () => api.close());
-    return;
-  }
-  let serving: EmbeddedServing | undefined;
-  let prom: PrometheusHandle | undefined;
-  let brain: Brain | undefined;
-  const closeAll = async (): Promise<void> => {
-    // The brain and reconcilers first, so nothing writes to a closing API server; then processes.
-    await brain?.close();
-    await serving?.close();
-    await prom?.stop();
-    await api.close();
+  const bin = join(packageRoot(), 'bin', 'sluice.js');
+  const kubeconfig = join(data, 'kubeconfig');
+  const common = ['--host', o.host, '--log-level', o.logLevel];
+  let prom: SupervisedPrometheus | undefined;
+  const parts: SupervisedChild[] = [];
+  let endpoints: Record<string, string> = {};
+  const pids = (): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const p of parts) if (p.pid !== undefined) out[p.name] = p.pid;
+    const pp = prom?.pid();
+    if (pp !== undefined) out.prometheus = pp;
+    out.supervisor = process.pid;
+    return out;
   };
+  let up = false;
+  const rewrite = (): void => {
+    if (!up) return;
+    writeEndpoints(data, { ...endpoints, pids: pids() }, false).catch((e: unknown) =>
+      log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not write endpoints.json'),
+    );
+  };
+  const event = (reason: string, message: string): void => {
+    // A Warning Event in `default`, so `kubectl get events` shows what the supervisor did.
+    const now = new Date().toISOString();
+    // Loaded on first use: the supervisor itself stays light (it starts first and restarts the others).
+    import('../kube/index.js')
+      .then(({ KubeClient, R }) =>
+        KubeClient.fromFile(kubeconfig, 'sluice-supervisor').create(R.events, {
+          metadata: { generateName: 'sluice-', namespace: 'default' },
+          ...{
+            involvedObject: { kind: 'Component', name: reason.startsWith('Prometheus') ? 'prometheus' : 'sluice' },
+            reason,
+            message,
+            type: 'Warning',
+            source: { component: 'sluice-supervisor' },
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
+          },
+        } as never),
+      )
+      .catch((e: unknown) =>
+        log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not record an event'),
+      );
+  };
+  const events = {
+    onReady: () => rewrite(),
+    onExit: (name: string, how: string, restart: number, delayMs: number) =>
+      event('ProcessRestarted', `${name} exited (${how}); restart ${restart} in ${delayMs} ms`),
+  };
+  const closeAll = async (): Promise<void> => {
+    // The brain first, so nothing decides against a closing data plane; the API server last.
+    for (const p of [...parts].reverse().filter((p) => p.name !== 'apiserver')) await p.stop();
+    await prom?.stop();
+    await parts.find((p) => p.name === 'apiserver')?.stop();
+  };
+  onSignals(log, closeAll);
   try {
-    serving = await startEmbeddedServing({
-      kubeconfigPath: api.kubeconfigPath,
-      dataDir: data,
-      routerPort: o.routerPort ?? 0,
-      host: o.host,
-      clock,
+    const api = new SupervisedChild(
+      {
+        name: 'apiserver',
+        args: (prev) => [
+          'apiserver',
+          '--data',
+          data,
+          '--api-port',
+          prev ? portOf(prev.api) : String(o.apiPort),
+          ...common,
+        ],
+      },
+      bin,
       log,
-      ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
-    });
-    prom = o.prometheusUrl ? undefined : await localPrometheus(data, serving.routerUrl, log);
-    const prometheusUrl = o.prometheusUrl ?? prom?.url ?? 'http://127.0.0.1:9';
-    const client = KubeClient.fromFile(api.kubeconfigPath, 'sluice');
-    brain = await startBrain({
-      client,
-      prometheusUrl,
-      workDir: join(data, 'git'),
-      port: o.port ?? 0,
-      host: o.host,
-      clock,
+      events,
+    );
+    parts.push(api);
+    endpoints = { ...endpoints, ...(await api.start()) };
+    const serving = new SupervisedChild(
+      {
+        name: 'dataplane',
+        args: (prev) => [
+          'serving',
+          '--kubeconfig',
+          kubeconfig,
+          '--data',
+          data,
+          '--router-port',
+          prev ? portOf(prev.router) : String(o.routerPort ?? 0),
+          ...(o.metricsFamily ? ['--metrics-family', o.metricsFamily] : []),
+          ...common,
+        ],
+      },
+      bin,
       log,
-      ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
-      // One stable identity per data directory: a restarted process takes its own Lease back at once.
-      identity: `${hostname()}-${createHash('sha256').update(data).digest('hex').slice(0, 8)}`,
-      ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
+      events,
+    );
+    parts.push(serving);
+    // Prometheus gets its port now, so the brain (which only needs the URL) starts alongside the data plane.
+    const promPort = o.prometheusUrl ? 0 : await freePort();
+    const prometheusUrl = o.prometheusUrl ?? `http://127.0.0.1:${promPort}`;
+    // One stable identity per data directory: a restarted brain takes its own Lease back at once.
+    const identity = `${hostname()}-${createHash('sha256').update(data).digest('hex').slice(0, 8)}`;
+    const git = o.repo
+      ? [
+          '--repo',
+          o.repo,
+          ...(o.branch ? ['--branch', o.branch] : []),
+          ...(o.path ? ['--path', o.path] : []),
+          '--poll',
+          o.pollCron === false ? 'off' : (o.pollCron ?? '*/10 * * * * *'),
+          ...(o.prune ? ['--prune'] : []),
+        ]
+      : ['--no-repo'];
+    const brain = new SupervisedChild(
+      {
+        name: 'brain',
+        args: (prev) => [
+          'controller',
+          '--kubeconfig',
+          kubeconfig,
+          '--data',
+          data,
+          '--prometheus-url',
+          prometheusUrl,
+          '--port',
+          prev ? portOf(prev.controller) : String(o.port ?? 0),
+          '--work-dir',
+          join(data, 'git'),
+          '--identity',
+          identity,
+          ...git,
+          ...(o.policiesDir ? ['--policies', resolve(o.policiesDir)] : []),
+          ...common,
+        ],
+        // The secret travels in the environment, never on a command line `ps` shows.
+        env: o.webhookSecret ? { SLUICE_WEBHOOK_SECRET: o.webhookSecret } : {},
+      },
+      bin,
+      log,
+      events,
+    );
+    parts.push(brain);
+    const servingUp = serving.start().then(async (eps) => {
+      endpoints = { ...endpoints, ...eps };
+      if (o.prometheusUrl) return;
+      try {
+        prom = await supervisePrometheus({
+          targets: [new URL(eps.router ?? '').host],
+          dataDir: join(data, 'prometheus'),
+          port: promPort,
+          install: process.getuid?.() === 0,
+          log: log.child({ component: 'prometheus' }),
+          onRestart: (r) =>
+            event('PrometheusRestarted', `Prometheus exited (${r.how}); restart ${r.restart} in ${r.delayMs} ms`),
+          onStarted: () => rewrite(),
+        });
+        endpoints.prometheus = prom.url;
+      } catch (e) {
+        log.warn(
+          { err: e instanceof Error ? e.message : String(e) },
+          'no local Prometheus: rollout analysis will see "no data" (install the Debian package `prometheus` or pass --prometheus-url)',
+        );
+      }
     });
-    await writeEndpoints(data, {
-      api: api.url,
-      router: serving.routerUrl,
-      controller: brain.url,
-      ...(prom ? { prometheus: prom.url } : {}),
+    const brainUp = brain.start().then((eps) => {
+      endpoints = { ...endpoints, ...eps };
     });
+    await Promise.all([servingUp, brainUp]);
+    const routerUrl = endpoints.router ?? '';
+    up = true;
+    await writeEndpoints(data, { ...endpoints, pids: pids() }, false);
     const out = process.stdout;
     out.write(`Sluice is up.\n`);
-    out.write(`  API server   ${api.url}   (export KUBECONFIG=${api.kubeconfigPath})\n`);
-    out.write(
-      `  router       ${serving.routerUrl}   (curl -H 'Host: hello.default.svc.cluster.local' ${serving.routerUrl})\n`,
-    );
-    out.write(`  controller   ${brain.url}   (POST /hooks/git, /metrics)\n`);
+    out.write(`  API server   ${endpoints.api ?? ''}   (export KUBECONFIG=${kubeconfig})\n`);
+    out.write(`  router       ${routerUrl}   (curl -H 'Host: hello.default.svc.cluster.local' ${routerUrl})\n`);
+    out.write(`  controller   ${endpoints.controller ?? ''}   (POST /hooks/git, /metrics)\n`);
     out.write(`  prometheus   ${prom?.url ?? o.prometheusUrl ?? 'none: analysis sees no data'}\n`);
     if (o.repo)
       out.write(
@@ -165,48 +228,4 @@ export async function start(o: StartOptions): Promise<void> {
     await closeAll().catch(() => undefined);
     throw e;
   }
-  onSignals(log, closeAll);
-}
-
-function gitRest(o: GitFlags): Omit<NonNullable<GitFlags>, 'repo'> {
-  return {
-    ...(o.branch ? { branch: o.branch } : {}),
-    ...(o.path ? { path: o.path } : {}),
-    ...(o.pollCron !== undefined ? { pollCron: o.pollCron } : {}),
-    ...(o.webhookSecret ? { webhookSecret: o.webhookSecret } : {}),
-    ...(o.prune ? { prune: true } : {}),
-  };
-}
-
-export interface ControllerOptions extends GitFlags {
-  kubeconfig?: string;
-  prometheusUrl: string;
-  port: number;
-  host: string;
-  logLevel: string;
-  workDir: string;
-  policiesDir?: string;
-  namespace: string;
-  metricsFamily?: MetricFamilySetting;
-}
-
-/** `sluice controller`: only the brain, against a real cluster's Knative (or any Kubernetes API). */
-export async function startController(o: ControllerOptions): Promise<void> {
-  const log = createLogger({ level: o.logLevel, name: 'sluice' });
-  const client = o.kubeconfig ? KubeClient.fromFile(o.kubeconfig, 'sluice') : KubeClient.fromDefault('sluice');
-  const brain = await startBrain({
-    client,
-    prometheusUrl: o.prometheusUrl,
-    workDir: resolve(o.workDir),
-    port: o.port,
-    host: o.host,
-    clock: systemClock,
-    log,
-    leaseNamespace: o.namespace,
-    ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
-    ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
-    ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
-  });
-  process.stdout.write(`Sluice controller listening on ${brain.url} against ${client.server}\n`);
-  onSignals(log, () => brain.close());
 }

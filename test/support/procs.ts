@@ -130,7 +130,8 @@ export async function startSluice(
         return undefined;
       }
     },
-    30_000,
+    // `sluice start` is four processes; on a machine shared with other test runs they need a while.
+    90_000,
   );
   return {
     child,

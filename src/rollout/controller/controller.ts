@@ -23,6 +23,7 @@ import { makePlan } from '../machine/plan.js';
 import type { Action, Command, Observations, Readiness, RolloutState, StepResult } from '../machine/types.js';
 import { EventNotifier } from './notifier.js';
 import { observedTraffic, pickStable, revisionReadiness, specTrafficIs } from './observe.js';
+import type { PolicyError } from '../errors.js';
 import { PolicySet, type GoverningPolicy, type PolicyProblems } from './policies.js';
 import {
   METRICS_CONDITION,
@@ -39,6 +40,7 @@ import type {
   RolloutNotification,
   RolloutObject,
   RolloutObjectStatus,
+  PolicyObjectStatus,
   ServiceObject,
 } from './types.js';
 
@@ -190,8 +192,9 @@ class Controller implements RolloutController {
       })
       .onDelete((ro) => this.#enqueue(svcKey(ro)));
     const onPolicy = (p: KubeObject): void => {
-      const problems = this.#policies.setApi(p);
-      if (problems) this.#report(problems);
+      const { errors, report } = this.#policies.setApi(p);
+      if (report) this.#report(report);
+      void this.#writePolicyStatus(p, errors);
       this.#enqueueNamespace(p.metadata.namespace ?? 'default');
     };
     this.#policyObjects
@@ -242,6 +245,74 @@ class Controller implements RolloutController {
       { source: p.source, errors: p.errors.map((e) => e.where()) },
       `invalid rollout policy ${p.source}; the last good version (if any) stays in force:\n${p.errors.map((e) => `  ${e.where()}`).join('\n')}`,
     );
+  }
+
+  /**
+   * After a restart the in-memory last good version of an API policy is gone. If the RolloutPolicy that governed
+   * this Service still exists but its stored spec is invalid, the spec recorded on the Rollout (the one the last
+   * decision was made under) keeps governing, so no Service is left ungoverned mid-rollout. A deleted policy, or
+   * a valid one that no longer selects the Service, ends the governance as before.
+   */
+  #recordedPolicy(svc: ServiceObject): GoverningPolicy | null {
+    const ns = svc.metadata.namespace ?? 'default';
+    const rec = this.#rollouts.get(ns, svc.metadata.name ?? '')?.status?.governingPolicy;
+    if (!rec?.spec || !rec.name) return null;
+    const obj = this.#policyObjects.get(ns, rec.name);
+    if (!obj || obj.metadata.deletionTimestamp || this.#policies.api(ns, rec.name)) return null;
+    const p: GoverningPolicy = {
+      namespace: ns,
+      name: rec.name,
+      source: `RolloutPolicy ${ns}/${rec.name}`,
+      spec: rec.spec,
+    };
+    if (rec.generation !== undefined) p.generation = rec.generation;
+    return p;
+  }
+
+  /**
+   * RolloutPolicy status: `observedGeneration` and a `Ready` condition saying whether this generation is in force
+   * (and if not, every error with its field path, and which generation governs instead). Written only on change.
+   */
+  async #writePolicyStatus(p: KubeObject, errors: readonly PolicyError[]): Promise<void> {
+    const ns = p.metadata.namespace ?? 'default';
+    const name = p.metadata.name ?? '';
+    const gen = p.metadata.generation;
+    const inForce = this.#policies.api(ns, name);
+    const ready = errors.length === 0;
+    const message = ready
+      ? 'the policy is valid and in force'
+      : `${errors.map((e) => e.message).join('; ')}${
+          inForce?.generation !== undefined && inForce.generation !== gen
+            ? `; generation ${inForce.generation} stays in force`
+            : ''
+        }`;
+    const cur = (p as { status?: PolicyObjectStatus }).status;
+    const curReady = cur?.conditions?.find((c) => c.type === 'Ready');
+    const status = ready ? 'True' : 'False';
+    if (cur?.observedGeneration === gen && curReady?.status === status && curReady.message === message) return;
+    const condition = {
+      type: 'Ready',
+      status,
+      reason: ready ? 'Valid' : 'InvalidSpec',
+      message,
+      lastTransitionTime:
+        curReady?.status === status && curReady.lastTransitionTime
+          ? curReady.lastTransitionTime
+          : new Date(this.#clock.now()).toISOString(),
+    };
+    try {
+      await this.#client.patch(
+        R.rolloutPolicies,
+        ns,
+        name,
+        { status: { ...(gen !== undefined ? { observedGeneration: gen } : {}), conditions: [condition] } },
+        'merge',
+        { subresource: 'status' },
+      );
+    } catch (e) {
+      if (!this.#closed)
+        this.#log.warn({ policy: `${ns}/${name}`, err: msg(e) }, 'could not write RolloutPolicy status');
+    }
   }
 
   #enqueueNamespace(ns: string): void {
@@ -324,7 +395,7 @@ class Controller implements RolloutController {
       this.#forget(key);
       return;
     }
-    const policy = this.#policies.match(svc);
+    const policy = this.#policies.match(svc) ?? this.#recordedPolicy(svc);
     if (!policy) {
       if (this.#governed.delete(key))
         this.#log.info(
@@ -454,6 +525,7 @@ class Controller implements RolloutController {
     const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
     const next = buildStatus(res.state, {
       policy: policy.source,
+      governing: policy,
       analysisRuns: runs,
       pending,
       generation: ro.metadata.generation,

@@ -4,11 +4,11 @@
 // Git never leaves a Service ungoverned mid-rollout; the errors are reported once per distinct text.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import type { KubeObject } from '../../kube/index.js';
 import type { PolicyError } from '../errors.js';
 import { parsePolicies } from '../policy/parse.js';
-import { API_VERSION, POLICY_KIND, type RolloutPolicySpec } from '../policy/types.js';
+import { checkPolicyObject } from '../policy/object.js';
+import type { RolloutPolicySpec } from '../policy/types.js';
 import { matchesLabels } from './observe.js';
 import type { ServiceObject } from './types.js';
 
@@ -18,6 +18,8 @@ export interface GoverningPolicy {
   /** `RolloutPolicy default/web` or `policies/web.yaml:3`. */
   source: string;
   spec: RolloutPolicySpec;
+  /** metadata.generation of the API object this spec was read from (API policies only). */
+  generation?: number;
 }
 
 export interface PolicyProblems {
@@ -25,18 +27,15 @@ export interface PolicyProblems {
   errors: PolicyError[];
 }
 
-/** Validates an API object with the file parser; positions read `RolloutPolicy default/web:12:9`. */
+/** Validates an API object with the file parser; errors carry field paths (an API object has no lines). */
 export function validateApiPolicy(obj: KubeObject): { policy: GoverningPolicy | null; errors: PolicyError[] } {
   const ns = obj.metadata.namespace ?? 'default';
   const name = obj.metadata.name ?? '';
-  const source = `RolloutPolicy ${ns}/${name}`;
-  const meta: Record<string, unknown> = { name, namespace: ns };
-  if (obj.metadata.labels) meta.labels = obj.metadata.labels;
-  const text = stringify({ apiVersion: API_VERSION, kind: POLICY_KIND, metadata: meta, spec: obj.spec });
-  const r = parsePolicies(text, source);
-  const p = r.policies[0];
-  if (r.errors.length > 0 || !p) return { policy: null, errors: r.errors };
-  return { policy: { namespace: ns, name, source, spec: p.policy.spec }, errors: [] };
+  const { spec, errors } = checkPolicyObject(obj);
+  if (!spec) return { policy: null, errors };
+  const policy: GoverningPolicy = { namespace: ns, name, source: `RolloutPolicy ${ns}/${name}`, spec };
+  if (obj.metadata.generation !== undefined) policy.generation = obj.metadata.generation;
+  return { policy, errors: [] };
 }
 
 interface FileEntry {
@@ -51,18 +50,23 @@ export class PolicySet {
   readonly #reported = new Map<string, string>();
 
   /**
-   * Adds or replaces an API policy. Invalid: the last good version (if any) stays in force and the errors are
-   * returned the first time this exact set is seen (an empty list afterwards, so callers can log once).
+   * Adds or replaces an API policy. Invalid: the last good version (if any) stays in force. `report` holds the
+   * errors the first time this exact set is seen (null afterwards, so callers can log once); `errors` always.
    */
-  setApi(obj: KubeObject): PolicyProblems | null {
+  setApi(obj: KubeObject): { errors: PolicyError[]; report: PolicyProblems | null } {
     const { policy, errors } = validateApiPolicy(obj);
     const key = `${obj.metadata.namespace ?? 'default'}/${obj.metadata.name ?? ''}`;
     if (policy) {
       this.#api.set(key, policy);
       this.#reported.delete(`api:${key}`);
-      return null;
+      return { errors: [], report: null };
     }
-    return this.#once(`api:${key}`, `RolloutPolicy ${key}`, errors);
+    return { errors, report: this.#once(`api:${key}`, `RolloutPolicy ${key}`, errors) };
+  }
+
+  /** The API policy in force under this name (the last good version when the current one is invalid). */
+  api(namespace: string, name: string): GoverningPolicy | undefined {
+    return this.#api.get(`${namespace}/${name}`);
   }
 
   deleteApi(namespace: string, name: string): void {

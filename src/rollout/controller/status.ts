@@ -13,6 +13,8 @@ export function buildStatus(
   state: RolloutState,
   extra: {
     policy: string;
+    /** The policy this decision was made under; recorded so a restart finds it even if the stored one turned invalid. */
+    governing?: { name: string; source: string; generation?: number; spec: RolloutPolicySpec };
     analysisRuns: AnalysisRunRecord[];
     pending: RolloutNotification[];
     generation: number | undefined;
@@ -30,6 +32,14 @@ export function buildStatus(
   if (extra.generation !== undefined) st.observedGeneration = extra.generation;
   const metrics = metricsCondition(state, extra.conditions ?? [], extra.now ?? 0);
   if (metrics) st.conditions = [metrics];
+  if (extra.governing && extra.governing.source.startsWith('RolloutPolicy ')) {
+    const g = extra.governing;
+    st.governingPolicy = {
+      name: g.name,
+      spec: g.spec,
+      ...(g.generation !== undefined ? { generation: g.generation } : {}),
+    };
+  }
   return st;
 }
 

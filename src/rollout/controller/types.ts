@@ -1,7 +1,7 @@
 // The shapes the controller reads and writes: Knative Service and Revision (only the fields it needs), the
 // Rollout object, and the notification a Notifier receives.
 import type { KubeObject } from '../../kube/index.js';
-import type { AlertSpec } from '../policy/types.js';
+import type { AlertSpec, RolloutPolicySpec } from '../policy/types.js';
 import type { Command, EventKind, RolloutState, TrafficTarget } from '../machine/types.js';
 import type { RolloutStatus } from '../machine/status.js';
 
@@ -68,6 +68,14 @@ export interface RolloutObjectStatus extends Partial<Omit<RolloutStatus, 'state'
   policy?: string;
   analysisRuns?: AnalysisRunRecord[];
   pendingNotifications?: RolloutNotification[];
+  observedGeneration?: number;
+  conditions?: Condition[];
+  /** The RolloutPolicy (name, generation, spec) the last decision was made under. */
+  governingPolicy?: { name: string; generation?: number; spec: RolloutPolicySpec };
+}
+
+/** What the controller writes on a RolloutPolicy. */
+export interface PolicyObjectStatus {
   observedGeneration?: number;
   conditions?: Condition[];
 }

@@ -1,0 +1,78 @@
+// `sluice controller`: the brain alone (rollout controller, analysis, alerts, Git source, and optionally the
+// RolloutPolicy admission webhook), against a cluster running Knative or the embedded API server.
+import { resolve } from 'node:path';
+import { createLogger } from '../observability/logger.js';
+import { systemClock } from '../util/clock.js';
+import { KubeClient } from '../kube/index.js';
+import { startBrain } from './brain.js';
+import { startPolicyWebhook } from './policy-webhook.js';
+import { announce, type GitFlags } from './process-lifecycle.js';
+import { supervised } from './supervisor.js';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
+
+export interface ControllerOptions extends GitFlags {
+  kubeconfig?: string;
+  prometheusUrl: string;
+  port: number;
+  host: string;
+  logLevel: string;
+  workDir: string;
+  policiesDir?: string;
+  namespace: string;
+  /** Writes `controller` into <data>/endpoints.json when given (standalone). */
+  data?: string;
+  /** Lease holder identity (default: the host name). */
+  identity?: string;
+  /** Serve the RolloutPolicy validating admission webhook (HTTPS) on this port, for this Service's DNS names. */
+  admission?: { port: number; service: string };
+  /** Knative request metrics for builtin checks (default auto: detected per namespace). */
+  metricsFamily?: MetricFamilySetting;
+}
+
+function gitRest(o: GitFlags): Omit<NonNullable<GitFlags>, 'repo'> {
+  return {
+    ...(o.branch ? { branch: o.branch } : {}),
+    ...(o.path ? { path: o.path } : {}),
+    ...(o.pollCron !== undefined ? { pollCron: o.pollCron } : {}),
+    ...(o.webhookSecret ? { webhookSecret: o.webhookSecret } : {}),
+    ...(o.prune ? { prune: true } : {}),
+  };
+}
+
+/** `sluice controller`: only the brain, against a real cluster's Knative (or any Kubernetes API). */
+export async function startController(o: ControllerOptions): Promise<void> {
+  const log = createLogger({ level: o.logLevel, name: 'sluice' });
+  const client = o.kubeconfig ? KubeClient.fromFile(o.kubeconfig, 'sluice') : KubeClient.fromDefault('sluice');
+  const brain = await startBrain({
+    client,
+    prometheusUrl: o.prometheusUrl,
+    workDir: resolve(o.workDir),
+    port: o.port,
+    host: o.host,
+    clock: systemClock,
+    log,
+    leaseNamespace: o.namespace,
+    ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
+    ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
+    ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
+  });
+  const webhook = o.admission
+    ? await startPolicyWebhook({
+        client,
+        namespace: o.namespace,
+        service: o.admission.service,
+        port: o.admission.port,
+        host: o.host,
+        log: log.child({ component: 'admission' }),
+      })
+    : undefined;
+  if (!supervised()) {
+    process.stdout.write(`Sluice controller listening on ${brain.url} against ${client.server}\n`);
+    if (webhook) process.stdout.write(`  admission webhook ${webhook.url}/validate/rolloutpolicies\n`);
+  }
+  await announce(o.data, { controller: brain.url }, log, async () => {
+    await webhook?.close();
+    await brain.close();
+  });
+}
