@@ -236,6 +236,61 @@ test('analysis: a series that does not exist is noData, never a pass; NaN too; e
   );
 });
 
+test('analysis: templates the rewrite cannot batch (`or on() vector(0)`, {{stableRevision}}, Mann-Whitney on a guarded query) still cost one query each per round, joined with `or`, and agree with per-rollout queries', async () => {
+  const SELECT = 'namespace_name="{{namespace}}",revision_name="{{revision}}"';
+  const metrics: MetricSpec[] = [
+    {
+      name: 'guarded',
+      query: `(sum(rate(revision_request_count{${SELECT},response_code_class!="5xx"}[{{interval}}])) or on() vector(0)) / (sum(rate(revision_request_count{${SELECT}}[{{interval}}])) > 0)`,
+      thresholdRange: { min: 0.95 },
+    },
+    {
+      name: 'vs-stable',
+      query:
+        'sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])) / sum(rate(revision_request_count{revision_name="{{stableRevision}}"}[{{interval}}]))',
+      thresholdRange: { max: 5 },
+    },
+    {
+      name: 'latency-guarded',
+      query: 'max(revision_latency_ms{revision_name="{{revision}}"}) or on() vector(0)',
+      judge: { type: 'mannWhitney', direction: 'increase', lookback: '4s', resolution: '1s' },
+    },
+  ];
+  const reqs = ROLLOUTS.map((r) => ({ ...r, metrics }));
+  const at = Date.now();
+  const joinedClient = new PrometheusClient({ url: prom.url });
+  const joined = await new AnalysisEngine({ client: joinedClient }).run(reqs, at);
+  assert.equal(joinedClient.queries, metrics.length, 'one query per template for all three rollouts');
+  const flatClient = new PrometheusClient({ url: prom.url });
+  const flat = await new AnalysisEngine({ client: flatClient, batch: false }).run(reqs, at);
+  assert.equal(flatClient.queries, ROLLOUTS.length * (metrics.length + 1));
+  for (const r of reqs) {
+    const a = byMetric(joined.get(r.key)?.results);
+    const b = byMetric(flat.get(r.key)?.results);
+    for (const m of metrics) {
+      assert.equal(a[m.name]?.status, b[m.name]?.status, `${r.key} ${m.name}: ${JSON.stringify(a[m.name])}`);
+      assert.ok(a[m.name]?.status === 'pass' || a[m.name]?.status === 'fail', JSON.stringify(a[m.name]));
+      const va = value(a[m.name]);
+      const vb = value(b[m.name]);
+      assert.ok(va === vb || Math.abs((va ?? 0) - (vb ?? 0)) < 1e-9, `${r.key} ${m.name}: ${va} vs ${vb}`);
+      // Each rollout's record shows its own query, not the join.
+      assert.ok(a[m.name]?.query.includes(r.revision) && !a[m.name]?.query.includes('sluice_leg'), a[m.name]?.query);
+    }
+  }
+  // api-00005 answers 1 × 2xx + 1 × 5xx and 300 ms against its stable's 100 ms: both checks fail there.
+  assert.equal(
+    byMetric(joined.get('default/api')?.results).guarded?.status,
+    'fail',
+    JSON.stringify(byMetric(joined.get('default/api')?.results).guarded),
+  );
+  assert.equal(
+    byMetric(joined.get('default/api')?.results)['latency-guarded']?.status,
+    'fail',
+    JSON.stringify(byMetric(joined.get('default/api')?.results)['latency-guarded']),
+  );
+  assert.equal(byMetric(joined.get('default/web')?.results).guarded?.status, 'pass');
+});
+
 test('analysis: Prometheus stopped → noData with a reason, logged once, no crash', async () => {
   const lines: string[] = [];
   const sink = new Writable({

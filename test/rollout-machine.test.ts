@@ -1012,7 +1012,9 @@ test('scenario: an hour-long canary (5% every 3m, 1s checks) succeeds in millise
   assert.equal(last?.phase, 'Succeeded');
   assert.equal(last?.stableRevision, NEW);
   assert.ok(clock.now() - T0 >= 60 * 60_000, `simulated at least an hour, got ${(clock.now() - T0) / 60_000} min`);
-  assert.ok(wall < 5000, `took ${wall} ms`);
+  // The point is that no real time passes (an hour of rounds, no timers): bounded far below an hour, loosely enough
+  // for a loaded 2-core machine (it takes ~1 s idle).
+  assert.ok(wall < 60_000, `took ${wall} ms`);
   assert.equal(events.filter((e) => e === 'step').length, 20);
   assert.deepEqual([events[0], events.at(-2), events.at(-1)], ['started', 'promoted', 'succeeded']);
 });

@@ -17,7 +17,8 @@
 //     / sum by (revision_name) (rate(revision_request_count{revision_name=~"a-1|b-1|c-1"}[1m]))
 // and the three series {revision_name="a-1"}, {…"b-1"}, {…"c-1"} are each rollout's value.
 //
-// LIMITS (such templates fall back to one query per rollout, which is always correct):
+// LIMITS (such templates are sent as the per-rollout queries joined with `or`, each tagged by label_replace — still
+// one query per interval, see AnalysisEngine#joined — or, when Prometheus refuses that, one query per rollout):
 //   - `{{revision}}`/`{{namespace}}`/`{{service}}` anywhere else (label_replace strings, `!=` matchers, regexes);
 //   - `{{stableRevision}}` in the template (canary/stable ratios need both revisions in one series);
 //   - vector matching modifiers `on(`, `ignoring(`, `group_left`, `group_right`, and functions that drop labels

@@ -66,6 +66,10 @@ interface Group {
 }
 /** A namespace's family: found, none answers (null), or Prometheus could not be asked. */
 type Fam = MetricFamily | null | PrometheusError;
+/** Legs per joined query: keeps one query's parse and evaluation small. */
+const JOINED_LEGS = 100;
+/** The label a joined query tags each leg with. */
+const LEG_LABEL = 'sluice_leg';
 /** How long a detected family is trusted before it is probed again. */
 const FAMILY_TTL_MS = 5 * 60_000;
 
@@ -125,6 +129,8 @@ export class AnalysisEngine {
   readonly #concurrency: number;
   readonly #family: MetricFamilySetting;
   readonly #familyCache = new Map<string, { family: MetricFamily; at: number }>();
+  /** Templates Prometheus refused to join with `or` (they are asked per rollout). */
+  readonly #unjoinable = new Set<string>();
   #down: string | null = null;
   readonly #loggedQueryErrors = new Set<string>();
 
@@ -270,6 +276,13 @@ export class AnalysisEngine {
             }
           });
         }
+      } else if (this.#batch && g.members.length > 1 && !this.#unjoinable.has(query)) {
+        // Not rewritable (guarded with `or on() vector(0)`, a target_info join, {{stableRevision}}, ...): still one
+        // query per interval, the per-rollout queries joined with `or`, each tagged by label_replace with its leg.
+        for (let i = 0; i < g.members.length; i += JOINED_LEGS) {
+          const chunk = g.members.slice(i, i + JOINED_LEGS);
+          tasks.push(() => this.#joined(query, g.windowMs, chunk, at, signal, push));
+        }
       } else {
         for (const m of g.members) {
           tasks.push(async () => {
@@ -305,6 +318,70 @@ export class AnalysisEngine {
     const out = new Map<string, AnalysisRound>();
     for (const req of requests) out.set(req.key, { revision: req.revision, at, results: results.get(req.key) ?? [] });
     return out;
+  }
+
+  /**
+   * One query for many rollouts of a template that cannot be rewritten: `label_replace((Q1), "sluice_leg", "0", "",
+   * "") or label_replace((Q2), "sluice_leg", "1", "", "") or …` (the tag makes every leg's label sets distinct, so
+   * `or` keeps them all), split back by the tag. Each rollout's record shows its own rendered query. A template
+   * Prometheus refuses to join (one returning a scalar, say) is remembered and asked per rollout from then on.
+   */
+  async #joined(
+    query: string,
+    windowMs: number,
+    chunk: readonly Member[],
+    at: number,
+    signal: AbortSignal | undefined,
+    push: (key: string, r: MetricResult) => void,
+  ): Promise<void> {
+    const interval = formatPromDuration(windowMs);
+    const render = (m: Member, revision: string): string =>
+      renderTemplate(query, {
+        revision,
+        stableRevision: m.req.stableRevision,
+        namespace: m.req.namespace,
+        service: m.req.service,
+        interval,
+      });
+    const legs: { m: Member; revision: string }[] = chunk.flatMap((m) =>
+      this.#isStatistical(m.metric)
+        ? [
+            { m, revision: m.req.revision },
+            { m, revision: m.req.stableRevision },
+          ]
+        : [{ m, revision: m.req.revision }],
+    );
+    const first = chunk[0] as Member;
+    const joined = legs.map((l, i) => `label_replace((${render(l.m, l.revision)}), "${LEG_LABEL}", "${i}", "", "")`);
+    const promql = this.#wrap(first.metric, joined.join(' or '));
+    const outcome = await this.#ask(promql, at, signal);
+    if (outcome instanceof PrometheusError && outcome.code === RolloutErrorCode.PromQuery) {
+      this.#unjoinable.add(query);
+      this.#log?.info({ query }, 'template cannot be joined into one query; asking per rollout');
+      for (const m of chunk) {
+        const own = this.#wrap(m.metric, render(m, m.req.revision));
+        const o1 = await this.#ask(own, at, signal);
+        const o2 = this.#isStatistical(m.metric)
+          ? await this.#ask(this.#wrap(m.metric, render(m, m.req.stableRevision)), at, signal)
+          : o1;
+        push(
+          m.req.key,
+          this.#judge(m, own, o1, (rev) => this.#extract(rev === m.req.revision ? o1 : o2, (r) => [...r])),
+        );
+      }
+      return;
+    }
+    for (const m of chunk) {
+      const own = this.#wrap(m.metric, render(m, m.req.revision));
+      // Legs are in member order: the canary's, then (statistical judges) the stable revision's right after it.
+      const canaryLeg = legs.findIndex((l) => l.m === m);
+      const legOf = (rev: string): string => String(rev === m.req.revision ? canaryLeg : canaryLeg + 1);
+      const r = this.#judge(m, promql, outcome, (rev) =>
+        this.#extract(outcome, (series) => series.filter((x) => x.metric[LEG_LABEL] === legOf(rev))),
+      );
+      // The rollout's record shows its own query, not the whole join.
+      push(m.req.key, { ...r, query: own });
+    }
   }
 
   /**
