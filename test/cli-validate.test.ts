@@ -57,7 +57,53 @@ const cases: Array<{ name: string; file: string; text: string; code: number; wan
     text: 'apiVersion: delivery.sluice.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {name: p}\nspec:\n  targetRef: {name: hello}\n  analysis:\n    interval: soon\n',
     want: /policy\.yaml:7:\d+: spec\.analysis\.interval/,
   },
+  {
+    name: 'an unguarded ratio is a warning at the query; the file stays valid (exit 0)',
+    file: 'ratio.yaml',
+    code: 0,
+    text: policyWith(
+      'sum(rate(revision_request_count{revision_name="{{revision}}",response_code_class!="5xx"}[{{interval}}])) / sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))',
+    ),
+    want: /ratio\.yaml:13:16: warning: spec\.analysis\.metrics\[0\]\.query: the numerator sum\(rate\(revision_request_count.* filters on response_code_class!="5xx" .*or on\(\) vector\(0\)/,
+  },
+  {
+    name: 'a guarded ratio gets no warning',
+    file: 'guarded.yaml',
+    code: 0,
+    text: policyWith(
+      '(sum(rate(revision_request_count{revision_name="{{revision}}",response_code_class!="5xx"}[{{interval}}])) or on() vector(0)) / sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))',
+    ),
+    want: /^1 file\(s\), 1 object\(s\): valid\n$/,
+  },
+  {
+    name: 'a misspelt builtin is an error naming the builtins',
+    file: 'builtin.yaml',
+    code: 1,
+    text: policyWith(null, 'request-sucess-rate'),
+    want: /builtin\.yaml:12:\d+: spec\.analysis\.metrics\[0\]\.name: "request-sucess-rate" is not a builtin metric; did you mean "request-success-rate"\? Builtins: request-success-rate, request-duration, request-error-rate, request-rate/,
+  },
 ];
+
+/** A policy with one metric: `query` (null: none, a builtin by name). */
+function policyWith(query: string | null, name = 'm'): string {
+  return [
+    'apiVersion: delivery.sluice.dev/v1alpha1',
+    'kind: RolloutPolicy',
+    'metadata: {name: p}',
+    'spec:',
+    '  targetRef: {name: hello}',
+    '  strategy:',
+    '    canary:',
+    '      steps: [{setWeight: 50}, {analysis: {}}]',
+    '  analysis:',
+    '    interval: 1s',
+    '    metrics:',
+    `      - name: ${name}`,
+    ...(query === null ? [] : [`        query: '${query}'`]),
+    '        thresholdRange: {min: 0.99}',
+    '',
+  ].join('\n');
+}
 
 for (const c of cases) {
   test(`sluice validate: ${c.name}`, async () => {

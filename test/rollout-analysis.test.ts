@@ -203,7 +203,7 @@ test("analysis: bad PromQL is an error carrying Prometheus's message and the que
   assert.match(r.reason, /query: sum\(rate\(revision_request_count\{revision_name="web-00002"\}\[5s\]\)$/);
 });
 
-test('analysis: a series that does not exist is noData, never a pass; NaN too', async () => {
+test('analysis: a series that does not exist is noData, never a pass; NaN too; each says whether the revision was served', async () => {
   const client = new PrometheusClient({ url: prom.url });
   const nan: MetricSpec = {
     name: 'nan',
@@ -219,10 +219,21 @@ test('analysis: a series that does not exist is noData, never a pass; NaN too', 
   );
   const ghost = rounds.get('ghost')?.results[0];
   assert.equal(ghost?.status, 'noData');
-  assert.match(ghost?.status === 'noData' ? ghost.reason : '', /no series/);
+  if (ghost?.status !== 'noData') return;
+  // Nothing served ghost-00001: waiting for traffic is right.
+  assert.equal(ghost.cause, 'noTraffic');
+  assert.equal(ghost.requests, 0);
+  assert.equal(ghost.reason, 'no requests reached ghost-00001 in the last 5s');
   const n = rounds.get('web')?.results[0];
   assert.equal(n?.status, 'noData');
-  assert.match(n?.status === 'noData' ? n.reason : '', /NaN/);
+  if (n?.status !== 'noData') return;
+  // web-00002 serves ~1000 requests/s: the query is the problem, and the message names the fix.
+  assert.equal(n.cause, 'emptyQuery');
+  assert.ok((n.requests ?? 0) >= 10, `requests counted: ${n.requests}`);
+  assert.match(
+    n.reason,
+    /^the query returned NaN although web-00002 served \d+ requests in the last 5s: .*or on\(\) vector\(0\)/,
+  );
 });
 
 test('analysis: Prometheus stopped → noData with a reason, logged once, no crash', async () => {

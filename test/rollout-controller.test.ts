@@ -71,7 +71,7 @@ before(async () => {
     dataDir: join(dir, 'data'),
     crdDirs: [join(ROOT, 'deploy', 'crds')],
     log: silentLogger(),
-    namespaces: ['default', 'crash', 'promdown', 'knative-serving'],
+    namespaces: ['default', 'crash', 'promdown', 'dark', 'knative-serving'],
   });
   c = KubeClient.fromFile(api.kubeconfigPath, 'test');
 
@@ -267,9 +267,25 @@ async function specSplit(ns: string, name: string): Promise<string> {
   return split((await c.get<ServiceObject>(R.services, ns, name)).spec?.traffic);
 }
 async function events(ns: string, name: string): Promise<Record<string, number>> {
-  const list = await c.list<KubeObject & { involvedObject?: { name?: string }; reason?: string }>(R.events, ns);
-  const out: Record<string, number> = {};
-  for (const e of list.items) if (e.involvedObject?.name === name && e.reason) out[e.reason] = (out[e.reason] ?? 0) + 1;
+  const count = async (): Promise<{ out: Record<string, number>; svc: Record<string, number> }> => {
+    const list = await c.list<KubeObject & { involvedObject?: { name?: string; kind?: string }; reason?: string }>(
+      R.events,
+      ns,
+    );
+    const out: Record<string, number> = {};
+    const svc: Record<string, number> = {};
+    for (const e of list.items) {
+      if (e.involvedObject?.name !== name || !e.reason) continue;
+      if (e.involvedObject.kind === 'Rollout') out[e.reason] = (out[e.reason] ?? 0) + 1;
+      if (e.involvedObject.kind === 'Service') svc[e.reason] = (svc[e.reason] ?? 0) + 1;
+    }
+    return { out, svc };
+  };
+  // Every decision recorded on the Rollout is recorded on its Knative Service too, right after.
+  const { out } = await waitFor(`events of Service ${ns}/${name} match its Rollout's`, async () => {
+    const r = await count();
+    return JSON.stringify(r.svc) === JSON.stringify(r.out) ? r : undefined;
+  });
   return out;
 }
 /** A Service with one ready revision, governed by `spec`, pinned. */
@@ -509,6 +525,48 @@ test('no data holds the rollout, then fails it after noDataTimeout; PromQL error
   assert.match(res?.reason ?? '', /Prometheus rejected the query/);
   assert.match(typo.status?.message ?? '', /success-rate error/);
   assert.ok(typo.status?.analysisRuns?.at(-1)?.metrics[0]?.query?.includes('revision_request_count'));
+});
+
+test('no Knative request metrics in the namespace: the builtin holds, MetricsAvailable is False with what to set, and a Warning event says so', async (t) => {
+  // Nothing in namespace `dark` was ever served: no family answers there. A controller of its own watches it.
+  const dark = startRolloutController({
+    client: KubeClient.fromFile(api.kubeconfigPath, 'sluice-rollout-dark'),
+    prometheusUrl: prom.url,
+    namespace: 'dark',
+    clock: systemClock,
+    log: silentLogger(),
+    analysisCoalesceMs: 150,
+  });
+  await dark.ready;
+  t.after(() => dark.close());
+  await createService('dark', 'blind');
+  await addRevision('dark', 'blind', 'blind-00001', { ready: true });
+  await createPolicy('dark', 'blind', {
+    targetRef: { name: 'blind' },
+    strategy: { canary: { steps: [{ setWeight: 20 }, { analysis: {} }] } },
+    analysis: { interval: '1s', metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 } }] },
+  });
+  await until('dark', 'blind', 'pinned', (r) => r.status?.phase === 'Succeeded');
+  await addRevision('dark', 'blind', 'blind-00002', { ready: true });
+  const ro = await until('dark', 'blind', 'MetricsAvailable False', (r) =>
+    (r.status?.conditions ?? []).some((x) => x.type === 'MetricsAvailable' && x.status === 'False'),
+  );
+  const cond = ro.status?.conditions?.find((x) => x.type === 'MetricsAvailable');
+  assert.equal(cond?.reason, 'RequestMetricsMissing');
+  assert.match(
+    cond?.message ?? '',
+    /no Knative request metrics for namespace dark .*request-metrics-protocol .*config-observability/,
+  );
+  assert.ok(cond?.lastTransitionTime);
+  assert.equal(ro.status?.phase, 'Progressing', 'it holds (onNoData: hold), it does not pass');
+  assert.equal(ro.status?.analysis?.holding, true);
+  const events = await waitFor('a RequestMetricsMissing event', async () => {
+    const list = await c.list<KubeObject & { reason?: string; type?: string; message?: string }>(R.events, 'dark');
+    const e = list.items.filter((x) => x.reason === 'RequestMetricsMissing');
+    return e.length > 0 ? e : undefined;
+  });
+  assert.equal(events.length, 1, 'one event per transition, not one per round');
+  assert.equal(events[0]?.type, 'Warning');
 });
 
 test('Prometheus down is no data, logged once; policies can come from a directory', async () => {

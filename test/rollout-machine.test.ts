@@ -390,6 +390,58 @@ const cases: Case[] = [
     want: { phase: 'Progressing', consecutiveFailures: 1, message: /noDataTimeout 3s/ },
   },
   {
+    name: 'no data, hold, the revision served no requests → holding (waits for traffic)',
+    state: progressing,
+    observations: obs(CANARY, {
+      analysis: round(T0 + 2 * S, result('noData', 'success-rate', { cause: 'noTraffic', requests: 0 })),
+    }),
+    now: T0 + 2 * S,
+    want: { phase: 'Progressing', holding: ['success-rate'], consecutiveFailures: 0 },
+  },
+  {
+    name: 'no data, hold, served fewer than minRequests (10) → still holding',
+    state: progressing,
+    observations: obs(CANARY, {
+      analysis: round(T0 + 2 * S, result('noData', 'success-rate', { cause: 'noTraffic', requests: 9 })),
+    }),
+    now: T0 + 2 * S,
+    want: { phase: 'Progressing', holding: ['success-rate'], consecutiveFailures: 0 },
+  },
+  {
+    name: 'no data, hold, served 48 requests and the query is empty → the hold ends at once: a failed check',
+    state: progressing,
+    observations: obs(CANARY, {
+      analysis: round(
+        T0 + 2 * S,
+        result('noData', 'success-rate', {
+          cause: 'emptyQuery',
+          requests: 48,
+          reason: 'the query selected no series although web-00002 served 48 requests in the last 1s',
+        }),
+      ),
+    }),
+    now: T0 + 2 * S,
+    want: { phase: 'Progressing', holding: [], consecutiveFailures: 1, message: /served 48 requests/ },
+  },
+  {
+    name: 'no data, hold, minRequests 50 and 48 served → still holding',
+    state: () => progressing(canaryPolicy({}, { minRequests: 50 })),
+    observations: obs(canaryPolicy({}, { minRequests: 50 }), {
+      analysis: round(T0 + 2 * S, result('noData', 'success-rate', { cause: 'noTraffic', requests: 48 })),
+    }),
+    now: T0 + 2 * S,
+    want: { phase: 'Progressing', holding: ['success-rate'], consecutiveFailures: 0 },
+  },
+  {
+    name: 'no data, hold, served and empty with onNoDataTimeout pass → passes (reason kept)',
+    state: () => progressing(canaryPolicy({}, { onNoDataTimeout: 'pass' })),
+    observations: obs(canaryPolicy({}, { onNoDataTimeout: 'pass' }), {
+      analysis: round(T0 + 2 * S, result('noData', 'success-rate', { cause: 'emptyQuery', requests: 48 })),
+    }),
+    now: T0 + 2 * S,
+    want: { phase: 'Progressing', holding: [], consecutiveFailures: 0 },
+  },
+  {
     name: 'no data, hold, timeout reached with onNoDataTimeout pass → passes',
     state: () =>
       rounds(
@@ -881,7 +933,7 @@ test('plan: defaults (tags, failureLimit 1, consecutive, hold 5m then fail, dead
     windowMs: 1000,
     failureLimit: 1,
     counting: 'consecutive',
-    metrics: [{ name: 'm', onNoData: 'hold', noDataTimeoutMs: 300_000, onNoDataTimeout: 'fail' }],
+    metrics: [{ name: 'm', onNoData: 'hold', minRequests: 10, noDataTimeoutMs: 300_000, onNoDataTimeout: 'fail' }],
   });
   assert.equal(plan.progressDeadlineMs, 600_000);
 });

@@ -101,8 +101,46 @@ const cases: Case[] = [
     name: 'empty query',
     yaml: withLine(18, '        query: "  "'),
     want: [
-      'policies/web.yaml:18:16: spec.analysis.metrics[0].query: must not be empty; write a PromQL template such as sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))',
+      'policies/web.yaml:18:16: spec.analysis.metrics[0].query: must not be empty; write a PromQL template such as sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])), or leave it out and name a builtin',
     ],
+  },
+  {
+    name: 'a builtin by name needs no query',
+    yaml: withLine(17, '      - name: request-success-rate').replace(/^ {8}query: .*\n/m, ''),
+    want: [],
+  },
+  {
+    name: 'a misspelt builtin names the builtins and the closest one',
+    yaml: withLine(17, '      - name: request-sucess-rate').replace(/^ {8}query: .*\n/m, ''),
+    want: [
+      'policies/web.yaml:17:15: spec.analysis.metrics[0].name: "request-sucess-rate" is not a builtin metric; did you mean "request-success-rate"? Builtins: request-success-rate, request-duration, request-error-rate, request-rate; any other metric needs a query',
+    ],
+  },
+  {
+    name: 'request-duration percentile 100 is out of range',
+    yaml: withLine(17, '      - name: request-duration').replace(/^ {8}query: .*\n/m, '        percentile: 100\n'),
+    want: [
+      'policies/web.yaml:18:21: spec.analysis.metrics[0].percentile: must be between 0 and 100, exclusive (e.g. 99 or 99.9); got 100',
+    ],
+  },
+  {
+    name: 'request-duration percentile 0 is out of range',
+    yaml: withLine(17, '      - name: request-duration').replace(/^ {8}query: .*\n/m, '        percentile: 0\n'),
+    want: [
+      'policies/web.yaml:18:21: spec.analysis.metrics[0].percentile: must be between 0 and 100, exclusive (e.g. 99 or 99.9); got 0',
+    ],
+  },
+  {
+    name: 'percentile on a custom query',
+    yaml: withExtra(18, '        percentile: 95'),
+    want: [
+      'policies/web.yaml:19:9: spec.analysis.metrics[0].percentile: applies only to the builtin request-duration (a metric with that name and no query)',
+    ],
+  },
+  {
+    name: 'minRequests must not be negative',
+    yaml: withExtra(18, '        minRequests: -1'),
+    want: ['policies/web.yaml:19:22: spec.analysis.metrics[0].minRequests: must be >= 0; got -1'],
   },
   {
     name: 'onNoData enum',

@@ -198,6 +198,58 @@ test('a broken container gives a failed Revision with a readable reason while th
   }
 });
 
+/** The Events section of `kubectl describe`, as [type, reason, from, message] rows in the order printed. */
+async function describedEvents(kind: string, name: string): Promise<string[][]> {
+  const r = await k(['describe', kind, name]);
+  assert.equal(r.code, 0, r.stderr);
+  const section = r.stdout.split(/^Events:/m)[1] ?? '';
+  return section
+    .split('\n')
+    .map((l) => /^\s+(Normal|Warning)\s+(\S+)\s+.+?\s{2,}(\S+-controller)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1] ?? '', m[2] ?? '', m[3] ?? '', m[4] ?? '']);
+}
+
+test("kubectl describe lists the reconcilers' Events in order, with Knative's reasons and messages", async () => {
+  const want: Record<string, string[][]> = {
+    'ksvc/hello': [
+      ['Normal', 'Created', 'service-controller', 'Created Configuration "hello"'],
+      ['Normal', 'Created', 'service-controller', 'Created Route "hello"'],
+    ],
+    'configuration/hello': [
+      ['Normal', 'Created', 'configuration-controller', 'Created Revision "hello-00001"'],
+      ['Normal', 'ConfigurationReady', 'configuration-controller', 'Configuration becomes ready'],
+      ['Normal', 'LatestReadyUpdate', 'configuration-controller', 'LatestReadyRevisionName updated to "hello-00001"'],
+      ['Normal', 'Created', 'configuration-controller', 'Created Revision "hello-00002"'],
+      ['Normal', 'LatestReadyUpdate', 'configuration-controller', 'LatestReadyRevisionName updated to "hello-00002"'],
+      ['Normal', 'Created', 'configuration-controller', 'Created Revision "hello-00003"'],
+      [
+        'Warning',
+        'LatestCreatedFailed',
+        'configuration-controller',
+        'Latest created revision "hello-00003" has failed',
+      ],
+    ],
+    'route/hello': [['Normal', 'Created', 'route-controller', 'Created Ingress "hello"']],
+    'revision/hello-00001': [
+      ['Normal', 'RevisionReady', 'revision-controller', 'Revision becomes ready upon all resources being ready'],
+    ],
+  };
+  for (const [ref, rows] of Object.entries(want)) {
+    const [kind, name] = ref.split('/') as [string, string];
+    const reasons = new Set(rows.map((r) => r[1]));
+    let got: string[][] = [];
+    await waitFor(`events of ${ref}`, async () => {
+      // A failing revision may be reported more than once (aggregated as one row); compare the distinct rows.
+      got = (await describedEvents(kind, name)).filter(
+        (r, i, all) => reasons.has(r[1] ?? '') && all.findIndex((x) => x.join('|') === r.join('|')) === i,
+      );
+      return got.length >= rows.length;
+    });
+    assert.deepEqual(got, rows, ref);
+  }
+});
+
 test('a traffic-only change makes no new revision and each tag gets a URL that reaches its revision', async () => {
   const traffic = `  traffic:
     - revisionName: hello-00001

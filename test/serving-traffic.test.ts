@@ -198,3 +198,21 @@ test('reconcileRoute: a host that cannot be built fails AllTrafficAssigned with 
     `domain name error: invalid domain name "${name}.default.example.com": url: Invalid value: "${name}": must be no more than 63 characters`,
   );
 });
+
+test('reconcileRoute: a tag whose host is too long for a DNS label fails AllTrafficAssigned with ErrorConfig', () => {
+  const tag = `t${'a'.repeat(60)}`;
+  const r: Route = {
+    metadata: { name: 'hello', namespace: 'default', generation: 1 },
+    spec: { traffic: [{ configurationName: 'good-config', percent: 100, tag }] },
+  };
+  const net = networkConfig({ domains: parseConfigDomain({ 'example.com': '' }) });
+  const res = reconcileRoute({ route: r, configurations, revisions, network: net, nowNs: 1e18 });
+  const c = res.status.conditions?.find((x) => x.type === 'AllTrafficAssigned');
+  assert.equal(c?.status, 'False');
+  assert.equal(c?.reason, 'ErrorConfig');
+  assert.equal(
+    c?.message,
+    `domain name error: invalid domain name "${tag}-hello.default.example.com": url: Invalid value: "${tag}-hello": must be no more than 63 characters`,
+  );
+  assert.equal(res.ingress, undefined, 'nothing is programmed for a route whose hosts cannot be built');
+});

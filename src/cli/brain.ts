@@ -18,6 +18,7 @@ import { startGitOps, type GitOps } from '../gitops/index.js';
 import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
 import { packageRoot } from './package-root.js';
 
@@ -42,6 +43,8 @@ export interface BrainOptions {
   /** Lease holder identity: stable for one installation, so a restarted process leads again at once. */
   identity?: string;
   leaseNamespace?: string;
+  /** Knative request metrics family for builtin checks (default auto). */
+  metricsFamily?: MetricFamilySetting;
 }
 
 export interface Brain {
@@ -145,6 +148,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
         log,
         notifier,
         ...(o.policiesDir ? { policiesDir: o.policiesDir } : {}),
+        ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
       });
       controller.ready.catch((e: unknown) => log.error({ err: e }, 'rollout controller failed to start'));
     },

@@ -8,6 +8,7 @@ import { startBrain } from './brain.js';
 import { startPolicyWebhook } from './policy-webhook.js';
 import { announce, type GitFlags } from './process-lifecycle.js';
 import { supervised } from './supervisor.js';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 
 export interface ControllerOptions extends GitFlags {
   kubeconfig?: string;
@@ -24,6 +25,8 @@ export interface ControllerOptions extends GitFlags {
   identity?: string;
   /** Serve the RolloutPolicy validating admission webhook (HTTPS) on this port, for this Service's DNS names. */
   admission?: { port: number; service: string };
+  /** Knative request metrics for builtin checks (default auto: detected per namespace). */
+  metricsFamily?: MetricFamilySetting;
 }
 
 function gitRest(o: GitFlags): Omit<NonNullable<GitFlags>, 'repo'> {
@@ -49,6 +52,7 @@ export async function startController(o: ControllerOptions): Promise<void> {
     clock: systemClock,
     log,
     leaseNamespace: o.namespace,
+    ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
     ...(o.identity ? { identity: o.identity } : {}),
     ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
     ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),

@@ -3,6 +3,7 @@
 import { KubeClient, R, type KubeObject } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import { Runtime, revisionSpecFromKnative, type RevisionSpec as RunSpec } from '../runtime/index.js';
+import type { ExportedMetricsFamily } from '../runtime/metrics.js';
 import {
   CONFIG_AUTOSCALER,
   ServingController,
@@ -22,6 +23,8 @@ export interface EmbeddedServingOptions {
   host: string;
   clock: Clock;
   log: Logger;
+  /** Request metrics the router exports (default knative-opencensus). */
+  metricsFamily?: ExportedMetricsFamily;
 }
 
 export interface EmbeddedServing {
@@ -45,6 +48,7 @@ export async function startEmbeddedServing(o: EmbeddedServingOptions): Promise<E
     clock: o.clock,
     logger: o.log.child({ component: 'runtime' }),
     autoscaler: neutralRuntimeConfig(atStart.config),
+    ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
   });
   const { url: routerUrl } = await runtime.listen(o.routerPort, o.host);
   const dataPlane: DataPlane<RunSpec> = runtime;

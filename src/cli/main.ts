@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
+import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 
 const program = new Command();
 program
@@ -67,6 +68,14 @@ withGit(
     .option('--router-port <port>', 'router (data plane) port (0 picks a free one)', '0')
     .option('--port <port>', 'controller port: POST /hooks/git, /metrics (0 picks a free one)', '0')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .addOption(
+      new Option(
+        '--metrics-family <family>',
+        "request metrics the router exports: Knative ≤ 1.18's OpenCensus series or Knative ≥ 1.19's OpenTelemetry ones",
+      )
+        .choices(['knative-opencensus', 'knative-otel'])
+        .default('knative-opencensus'),
+    )
     .addOption(LOG_LEVEL()),
 ).action(
   async (
@@ -79,6 +88,7 @@ withGit(
       logLevel: string;
       policies?: string;
       prometheusUrl?: string;
+      metricsFamily: 'knative-opencensus' | 'knative-otel';
     },
   ) => {
     const git = await gitFlags(o, enclosingRepo());
@@ -93,6 +103,7 @@ withGit(
       ...git,
       ...(o.policies ? { policiesDir: o.policies } : {}),
       ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
+      metricsFamily: o.metricsFamily,
     });
   },
 );
@@ -109,6 +120,14 @@ withGit(
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
     .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
+    .addOption(
+      new Option(
+        '--metrics-family <family>',
+        'Knative request metrics for builtin checks (auto: detected per namespace)',
+      )
+        .choices(['auto', 'knative-opencensus', 'knative-otel', 'knative-otel-target-info'])
+        .default('auto'),
+    )
     .option(
       '--admission-port <port>',
       'serve the RolloutPolicy validating admission webhook (HTTPS) on this port; off when not given',
@@ -132,6 +151,7 @@ withGit(
       logLevel: string;
       policies?: string;
       prometheusUrl?: string;
+      metricsFamily: MetricFamilySetting;
       admissionPort?: string;
       admissionService: string;
       data?: string;
@@ -149,6 +169,7 @@ withGit(
       logLevel: o.logLevel,
       workDir: o.workDir,
       namespace: o.namespace,
+      metricsFamily: o.metricsFamily,
       ...git,
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
       ...(o.policies ? { policiesDir: o.policies } : {}),
@@ -182,17 +203,35 @@ program
   .option('--data <dir>', 'data directory (revision logs, endpoints.json)', './.sluice')
   .option('--router-port <port>', 'router port (0 picks a free one)', '0')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .addOption(
+    new Option(
+      '--metrics-family <family>',
+      "request metrics the router exports: Knative ≤ 1.18's OpenCensus series or Knative ≥ 1.19's OpenTelemetry ones",
+    )
+      .choices(['knative-opencensus', 'knative-otel'])
+      .default('knative-opencensus'),
+  )
   .addOption(LOG_LEVEL())
-  .action(async (o: { kubeconfig?: string; data: string; routerPort: string; host: string; logLevel: string }) => {
-    const { startServingCommand } = await import('./serving-command.js');
-    await startServingCommand({
-      kubeconfig: o.kubeconfig ?? `${o.data}/kubeconfig`,
-      data: o.data,
-      routerPort: Number(o.routerPort),
-      host: o.host,
-      logLevel: o.logLevel,
-    });
-  });
+  .action(
+    async (o: {
+      kubeconfig?: string;
+      data: string;
+      routerPort: string;
+      host: string;
+      logLevel: string;
+      metricsFamily: 'knative-opencensus' | 'knative-otel';
+    }) => {
+      const { startServingCommand } = await import('./serving-command.js');
+      await startServingCommand({
+        kubeconfig: o.kubeconfig ?? `${o.data}/kubeconfig`,
+        data: o.data,
+        routerPort: Number(o.routerPort),
+        host: o.host,
+        logLevel: o.logLevel,
+        metricsFamily: o.metricsFamily,
+      });
+    },
+  );
 
 program
   .command('validate')
@@ -203,6 +242,7 @@ program
     const { validatePaths } = await import('./validate.js');
     const r = await validatePaths(paths, o.namespace);
     for (const p of r.problems) process.stderr.write(`${p}\n`);
+    for (const w of r.warnings) process.stderr.write(`${w}\n`);
     if (r.problems.length > 0) {
       process.stderr.write(`${r.problems.length} problem(s) in ${r.files} file(s)\n`);
       process.exitCode = 1;
@@ -225,6 +265,7 @@ program
 const SERVER_COMMANDS = ['start', 'apiserver', 'serving', 'controller'];
 if (!SERVER_COMMANDS.includes(process.argv[2] ?? '')) {
   (await import('./rollout.js')).registerRolloutCommands(program);
+  (await import('./analysis.js')).registerAnalysisCommands(program);
   (await import('./kn/index.js')).registerKnCommands(program);
 }
 

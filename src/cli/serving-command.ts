@@ -6,6 +6,7 @@ import { systemClock } from '../util/clock.js';
 import { startEmbeddedServing } from './embedded.js';
 import { announce } from './process-lifecycle.js';
 import { supervised } from './supervisor.js';
+import type { ExportedMetricsFamily } from '../runtime/metrics.js';
 
 export interface ServingCommandOptions {
   kubeconfig: string;
@@ -13,6 +14,8 @@ export interface ServingCommandOptions {
   routerPort: number;
   host: string;
   logLevel: string;
+  /** Request metrics the router exports (Knative ≤ 1.18's or ≥ 1.19's generation). */
+  metricsFamily?: ExportedMetricsFamily;
 }
 
 /** `sluice serving`: Knative Serving's reconcilers and the data plane (router, revision processes). */
@@ -25,6 +28,7 @@ export async function startServingCommand(o: ServingCommandOptions): Promise<voi
     host: o.host,
     clock: systemClock,
     log,
+    ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
   });
   if (!supervised()) process.stdout.write(`Sluice Serving: router on ${serving.routerUrl}\n`);
   await announce(o.data, { router: serving.routerUrl }, log, () => serving.close());

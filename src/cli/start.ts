@@ -13,6 +13,7 @@ import { createLogger, redactUrl } from '../observability/logger.js';
 import { supervisePrometheus, type SupervisedPrometheus } from './prometheus-supervisor.js';
 import { freePort } from './prometheus-process.js';
 import { packageRoot } from './package-root.js';
+import type { ExportedMetricsFamily } from '../runtime/metrics.js';
 import { SupervisedChild } from './supervisor.js';
 import { onSignals, writeEndpoints, type GitFlags } from './process-lifecycle.js';
 
@@ -30,6 +31,8 @@ export interface StartOptions extends GitFlags {
   /** Use this Prometheus instead of starting one. */
   prometheusUrl?: string;
   policiesDir?: string;
+  /** Request metrics the router exports; the brain detects them (auto) like on a cluster. */
+  metricsFamily?: ExportedMetricsFamily;
 }
 
 // ---------- sluice start ----------
@@ -128,6 +131,7 @@ export async function start(o: StartOptions): Promise<void> {
           data,
           '--router-port',
           prev ? portOf(prev.router) : String(o.routerPort ?? 0),
+          ...(o.metricsFamily ? ['--metrics-family', o.metricsFamily] : []),
           ...common,
         ],
       },

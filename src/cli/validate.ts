@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { parseManifestFile, formatProblem } from '../gitops/index.js';
 import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
 import { packageRoot } from './package-root.js';
+import { parsePolicies } from '../rollout/policy/index.js';
 
 async function yamlFiles(p: string): Promise<string[]> {
   const st = await stat(p);
@@ -23,18 +24,24 @@ export interface ValidateResult {
   files: number;
   objects: number;
   problems: string[];
+  /** `file:line:column: warning: ...`; they do not make the files invalid. */
+  warnings: string[];
 }
 
 export async function validatePaths(paths: string[], namespace = 'default'): Promise<ValidateResult> {
   const check = await createManifestCheck(defaultCrdDir(packageRoot()));
-  const res: ValidateResult = { files: 0, objects: 0, problems: [] };
+  const res: ValidateResult = { files: 0, objects: 0, problems: [], warnings: [] };
   for (const p of paths) {
     for (const f of await yamlFiles(p)) {
       const shown = relative(process.cwd(), f) || f;
-      const parsed = parseManifestFile(await readFile(f, 'utf8'), shown, namespace, check);
+      const text = await readFile(f, 'utf8');
+      const parsed = parseManifestFile(text, shown, namespace, check);
       res.files++;
       res.objects += parsed.manifests.length;
       res.problems.push(...parsed.problems.map(formatProblem));
+      if (/kind:\s*["']?RolloutPolicy/.test(text))
+        for (const w of parsePolicies(text, shown).warnings)
+          res.warnings.push(`${w.file ?? shown}:${w.line ?? 1}:${w.column ?? 1}: warning: ${w.message}`);
     }
   }
   return res;

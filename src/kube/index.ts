@@ -17,4 +17,6 @@ export { updateWithRetry, patchWithRetry } from './update-retry.js';
 export { LeaderElector, decideLease, microTime } from './leader.js';
 export type { LeaseDecision, LeaseSpec } from './leader.js';
 export { R, apiVersionOf, pathOf } from './resources.js';
+export { KubeEventRecorder, noEvents } from './event-recorder.js';
+export type { EventRecorder, EventType, KubeEventRecorderOptions } from './event-recorder.js';
 export type { ResourceRef } from './resources.js';

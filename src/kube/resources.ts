@@ -27,6 +27,7 @@ export const R = {
   configurations: ref('serving.knative.dev', 'v1', 'configurations', 'Configuration'),
   revisions: ref('serving.knative.dev', 'v1', 'revisions', 'Revision'),
   routes: ref('serving.knative.dev', 'v1', 'routes', 'Route'),
+  ingresses: ref('networking.internal.knative.dev', 'v1alpha1', 'ingresses', 'Ingress'),
   rollouts: ref('delivery.sluice.dev', 'v1alpha1', 'rollouts', 'Rollout'),
   rolloutPolicies: ref('delivery.sluice.dev', 'v1alpha1', 'rolloutpolicies', 'RolloutPolicy'),
 } as const;

@@ -8,6 +8,8 @@ export const RolloutErrorCode = {
   PolicySchema: 'SLUICE_ERR_POLICY_SCHEMA',
   /** A policy is well-formed but means something impossible (weights going down, unknown template variable...). */
   PolicyInvalid: 'SLUICE_ERR_POLICY_INVALID',
+  /** A warning, not an error: a ratio query whose numerator can select nothing (empty instead of 0). */
+  PolicyUnguardedRatio: 'SLUICE_WARN_POLICY_UNGUARDED_RATIO',
   /** The CRD file with the schema could not be found or read. */
   PolicySchemaMissing: 'SLUICE_ERR_POLICY_SCHEMA_MISSING',
   /** Prometheus rejected a query (bad PromQL, bad parameters); carries the query and Prometheus's message. */

@@ -21,6 +21,35 @@ const RESP = [...REV, 'response_code', 'response_code_class'] as const;
 type RespLabel = (typeof RESP)[number];
 type RevLabel = (typeof REV)[number];
 
+/** OpenTelemetry's default histogram boundaries, seconds (otelhttp's http.server.request.duration in queue-proxy). */
+export const OTEL_DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+/**
+ * Which generation of Knative's request metrics the router exports: queue-proxy's OpenCensus series (Knative ≤ 1.18,
+ * the default) or the OpenTelemetry series of Knative ≥ 1.19 as Prometheus stores them with promoted resource
+ * attributes (`request-metrics-protocol: http/protobuf` and Knative's promstack values).
+ */
+export type ExportedMetricsFamily = 'knative-opencensus' | 'knative-otel';
+
+const OTEL = [
+  'http_request_method',
+  'http_response_status_code',
+  'network_protocol_name',
+  'network_protocol_version',
+  'url_scheme',
+  'k8s_namespace_name',
+  'kn_service_name',
+  'kn_configuration_name',
+  'kn_revision_name',
+  'k8s_container_name',
+  'otel_scope_name',
+] as const;
+type OtelLabel = (typeof OTEL)[number];
+/** The instrumentation scope otelhttp reports. */
+const OTEL_SCOPE = 'go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp';
+/** A representative code per class, for the zero series a revision starts with. */
+const CLASS_CODES = [100, 200, 300, 400, 500];
+
 export type RouterOutcome =
   'proxied' | 'unknown_host' | 'no_traffic' | 'upstream_error' | 'timeout' | 'unavailable' | 'client_abort' | 'metrics';
 
@@ -43,10 +72,26 @@ export class RuntimeMetrics {
   readonly routerRequests: Counter<'outcome'>;
   readonly routerInFlight: Gauge<string>;
   readonly routerHosts: Gauge<string>;
+  /** Only with family knative-otel. */
+  readonly httpServerDuration: Histogram<OtelLabel> | undefined;
+  readonly family: ExportedMetricsFamily;
+  /** Revisions served at least once (their zero series exist). */
+  readonly #served = new Set<string>();
 
-  constructor(registry: Registry = new Registry()) {
+  constructor(registry: Registry = new Registry(), family: ExportedMetricsFamily = 'knative-opencensus') {
     this.registry = registry;
+    this.family = family;
     const registers = [registry];
+    this.httpServerDuration =
+      family === 'knative-otel'
+        ? new Histogram({
+            name: 'http_server_request_duration_seconds',
+            help: 'Duration of HTTP server requests.',
+            labelNames: OTEL,
+            buckets: OTEL_DURATION_BUCKETS_S,
+            registers,
+          })
+        : undefined;
     this.requestCount = new Counter({
       name: 'revision_request_count',
       help: 'The number of requests that are routed to queue-proxy',
@@ -145,6 +190,42 @@ export class RuntimeMetrics {
       registers,
     });
     this.routerHosts = new Gauge({ name: 'sluice_router_hosts', help: 'Hostnames in the routing table', registers });
+  }
+
+  /**
+   * One answered request of a revision, in the exported family. With OpenCensus names, the first request of a
+   * revision also creates its counter for every response-code class at 0 (Prometheus' "avoid missing metrics"), so
+   * `sum(rate(non-5xx)) / sum(rate(all))` is 0 for a revision answering only 5xx, not empty. The OTel series are
+   * exported as Knative ≥ 1.19 does, created on first use, so a policy tried here meets what a cluster has.
+   */
+  recordRequest(l: RevisionLabels, status: number, ms: number, method = 'GET', httpVersion = '1.1'): void {
+    if (this.httpServerDuration) {
+      this.httpServerDuration.observe(
+        {
+          http_request_method: method,
+          http_response_status_code: String(status),
+          network_protocol_name: 'http',
+          network_protocol_version: httpVersion,
+          url_scheme: 'http',
+          k8s_namespace_name: l.namespace_name,
+          kn_service_name: l.service_name,
+          kn_configuration_name: l.configuration_name,
+          kn_revision_name: l.revision_name,
+          k8s_container_name: 'queue-proxy',
+          otel_scope_name: OTEL_SCOPE,
+        },
+        ms / 1000,
+      );
+      return;
+    }
+    const key = `${l.namespace_name}/${l.revision_name}`;
+    if (!this.#served.has(key)) {
+      this.#served.add(key);
+      for (const code of CLASS_CODES) this.requestCount.inc(responseLabels(l, code), 0);
+    }
+    const labels = responseLabels(l, status);
+    this.requestCount.inc(labels);
+    this.requestLatencies.observe(labels, ms);
   }
 
   /** Drop a removed revision's gauges so a scrape does not report processes that no longer exist. */

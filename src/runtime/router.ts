@@ -17,7 +17,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
-import { responseLabels, type RouterOutcome, type RuntimeMetrics } from './metrics.js';
+import type { RouterOutcome, RuntimeMetrics } from './metrics.js';
 import { UnavailableError, type Lease, type Revision } from './revision.js';
 import type { RouteSpec, RouteTable } from './types.js';
 import { SmoothWeightedRoundRobin } from './weighted-split.js';
@@ -282,11 +282,13 @@ export class Router {
       this.#o.metrics.routerInFlight.set(this.#inFlight);
       // A client that left before any answer has no response code to report.
       if (!res.headersSent) return;
-      const status = res.statusCode;
-      const labels = responseLabels(rev.labels, status);
-      const ms = performance.now() - started;
-      this.#o.metrics.requestCount.inc(labels);
-      this.#o.metrics.requestLatencies.observe(labels, ms);
+      this.#o.metrics.recordRequest(
+        rev.labels,
+        res.statusCode,
+        performance.now() - started,
+        req.method,
+        req.httpVersion,
+      );
     };
     res.once('finish', finish);
     res.once('close', finish);
@@ -546,7 +548,7 @@ export class Router {
       usock.once('close', end);
       usock.once('error', end);
       socket.once('close', end);
-      this.#o.metrics.requestCount.inc(responseLabels(rev.labels, ur.statusCode ?? 101));
+      this.#o.metrics.recordRequest(rev.labels, ur.statusCode ?? 101, 0, req.method, req.httpVersion);
     });
     up.once('response', (ur) => {
       // The process declined to upgrade: relay its answer as a plain response.

@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { knativeAutoscalerDefaults, type AutoscalerConfig } from './annotations.js';
 import { RuntimeError } from './errors.js';
 import { ImageTable } from './image-table.js';
-import { RuntimeMetrics } from './metrics.js';
+import { RuntimeMetrics, type ExportedMetricsFamily } from './metrics.js';
 import type { BackoffConfig, ProbeTiming } from './replica.js';
 import { Revision } from './revision.js';
 import { Router } from './router.js';
@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   maxQueueDepth?: number;
   /** Default: a new Registry (never the global one). */
   registry?: Registry;
+  /** Which Knative generation's request metrics the router exports (default knative-opencensus). */
+  metricsFamily?: ExportedMetricsFamily;
 }
 
 export interface RuntimeEvents {
@@ -82,7 +84,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     this.#autoscaler = { ...knativeAutoscalerDefaults, ...o.autoscaler };
     this.#backoff = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000, ...o.backoff };
     this.#probe = { aggressiveMs: 25, defaultPeriodMs: 1000, ...o.probe };
-    this.metrics = new RuntimeMetrics(o.registry);
+    this.metrics = new RuntimeMetrics(o.registry, o.metricsFamily);
     this.router = new Router({
       lookup: (ns, name) => this.#revisions.get(`${ns}/${name}`),
       metrics: this.metrics,

@@ -143,8 +143,11 @@ export function stepRevisions(goal: ConfigurationRollout, nowNs: number): Config
   return g;
 }
 
-/** Re-bases the previous state on a new configuration percentage: growth goes to the newest revision. */
-function adjustPercentage(goal: number, cr: ConfigurationRollout): void {
+/**
+ * Re-bases the previous state on a new configuration percentage, in place: growth goes to the newest
+ * revision, a cut is taken from the oldest first (dropping revisions it empties), 0% drops them all.
+ */
+export function adjustPercentage(goal: number, cr: ConfigurationRollout): void {
   const revs = cr.revisions ?? [];
   const diff = goal - cr.percent;
   if (goal === 0) {

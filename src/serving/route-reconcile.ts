@@ -29,7 +29,6 @@ import {
   markRevisionTargetTrafficError,
   markTLSNotEnabled,
   markTrafficAssigned,
-  markUnknownTrafficError,
   propagateIngressStatus,
 } from './route-lifecycle.js';
 import { getCondition } from './conditions.js';
@@ -126,7 +125,8 @@ export function reconcileRoute(input: RouteReconcileInput): RouteReconcileResult
     hosts = allDomainsAndTags(network, route, [...config.targets.keys()], visibility);
   } catch (e) {
     if (!(e instanceof DomainNameError)) throw e;
-    status = markUnknownTrafficError(status, now, e.message);
+    // A tag's host too long for a DNS name: Knative's reconcileKind marks ErrorConfig for ErrDomainName.
+    status = markRevisionTargetTrafficError(status, now, ERROR_CONFIG_REASON, e.message);
     return { status, error: { kind: 'domain', message: e.message }, statusTrafficUpdated: false, traffic: config };
   }
   status = markTrafficAssigned(status, now);

@@ -120,6 +120,7 @@ export async function startSluice(
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   let exited = false;
   child.on('exit', () => (exited = true));
+  // If it never comes up, stop it before failing: an orphan would keep the test runner waiting on its pipes.
   const endpoints = await waitFor(
     `sluice ${command} to write endpoints.json`,
     async () => {
@@ -132,7 +133,16 @@ export async function startSluice(
     },
     // `sluice start` is four processes; on a machine shared with other test runs they need a while.
     90_000,
-  );
+  ).catch(async (e: unknown) => {
+    if (!exited && child.exitCode === null) {
+      const gone = new Promise<void>((res) => child.once('exit', () => res()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    throw e;
+  });
   return {
     child,
     dataDir,

@@ -9,7 +9,22 @@ import { KNATIVE_LABELS, planBatch, renderBatch, seriesFor, type BatchLabels } f
 import { judgeMannWhitney } from './judges/mann-whitney.js';
 import { judgeThreshold } from './judges/threshold.js';
 import type { PromData, PrometheusClient } from './prometheus.js';
-import type { AnalysisRound, MetricResult } from './result.js';
+import type { AnalysisRound, MetricResult, NoDataResult } from './result.js';
+import {
+  BUILTIN_METRICS,
+  DEFAULT_MIN_REQUESTS,
+  FAMILY_LABEL,
+  METRIC_FAMILIES,
+  PROBE_NAMESPACE_LABEL,
+  builtinQuery,
+  familyLabels,
+  familyProbeQuery,
+  isBuiltin,
+  noFamilyMessage,
+  requestCountQuery,
+  type MetricFamily,
+  type MetricFamilySetting,
+} from './families.js';
 import { renderTemplate } from './template.js';
 
 /** What the machine's `runAnalysis` action asks for, plus a key to find the answer by. */
@@ -34,6 +49,8 @@ export interface AnalysisEngineOptions {
   maxRevisionsPerQuery?: number;
   /** Queries in flight at once. */
   concurrency?: number;
+  /** Knative request metrics for builtins and request counts; `auto` (default) probes each namespace. */
+  family?: MetricFamilySetting;
 }
 
 interface Member {
@@ -44,6 +61,49 @@ interface Group {
   metric: MetricSpec;
   windowMs: number;
   members: Member[];
+  /** Builtins: the family their query is written for. */
+  family: MetricFamily | undefined;
+}
+/** A namespace's family: found, none answers (null), or Prometheus could not be asked. */
+type Fam = MetricFamily | null | PrometheusError;
+/** How long a detected family is trusted before it is probed again. */
+const FAMILY_TTL_MS = 5 * 60_000;
+
+/**
+ * A no-data result with its cause, given the requests the revision served in the window. Worked example (window
+ * 5s, minRequests 10): 0 → "no requests reached hello-00003 in the last 5s" (noTraffic); 48 → "the query selected no
+ * series although hello-00003 served 48 requests in the last 5s: …" (emptyQuery).
+ */
+export function explained(
+  r: NoDataResult,
+  revision: string,
+  window: string,
+  requests: number,
+  spec: MetricSpec | undefined,
+): NoDataResult {
+  const min = spec?.minRequests ?? DEFAULT_MIN_REQUESTS;
+  if (requests <= 0)
+    return { ...r, cause: 'noTraffic', requests: 0, reason: `no requests reached ${revision} in the last ${window}` };
+  if (requests < min)
+    return {
+      ...r,
+      cause: 'noTraffic',
+      requests,
+      reason: `only ${requests} request(s) reached ${revision} in the last ${window} (minRequests ${min})`,
+    };
+  const what = /NaN/.test(r.reason) ? 'the query returned NaN' : 'the query selected no series';
+  const hint =
+    spec?.query === undefined
+      ? ''
+      : `: a ratio whose numerator selects no series (say, no non-5xx response) is empty, not 0; guard it, e.g. ` +
+        `(sum(rate(revision_request_count{…,response_code_class!="5xx"}[${window}])) or on() vector(0)) / …, ` +
+        `or use the builtin request-success-rate`;
+  return {
+    ...r,
+    cause: 'emptyQuery',
+    requests,
+    reason: `${what} although ${revision} served ${requests} requests in the last ${window}${hint}`,
+  };
 }
 
 /** Values per revision from a query result: one number (vector/scalar) or samples (matrix). */
@@ -63,6 +123,8 @@ export class AnalysisEngine {
   readonly #batch: boolean;
   readonly #maxRevisions: number;
   readonly #concurrency: number;
+  readonly #family: MetricFamilySetting;
+  readonly #familyCache = new Map<string, { family: MetricFamily; at: number }>();
   #down: string | null = null;
   readonly #loggedQueryErrors = new Set<string>();
 
@@ -73,6 +135,7 @@ export class AnalysisEngine {
     this.#batch = opts.batch ?? true;
     this.#maxRevisions = opts.maxRevisionsPerQuery ?? 500;
     this.#concurrency = Math.max(1, opts.concurrency ?? 4);
+    this.#family = opts.family ?? 'auto';
   }
 
   /**
@@ -85,18 +148,99 @@ export class AnalysisEngine {
     signal?: AbortSignal,
   ): Promise<Map<string, AnalysisRound>> {
     const results = new Map<string, MetricResult[]>(requests.map((r) => [r.key, []]));
+    const push = (key: string, r: MetricResult): void => void results.get(key)?.push(r);
+    // Builtins are written per metric family: find the family of every namespace that uses one (probe, cached).
+    const builtinNamespaces = [
+      ...new Set(requests.filter((r) => r.metrics.some((m) => m.query === undefined)).map((r) => r.namespace)),
+    ];
+    const families =
+      builtinNamespaces.length > 0 ? await this.#familiesFor(builtinNamespaces, at, signal) : new Map<string, Fam>();
     const groups = new Map<string, Group>();
     for (const req of requests) {
       for (const metric of req.metrics) {
-        const id = JSON.stringify([metric.query, req.windowMs, metric.judge ?? null, metric.thresholdRange ?? null]);
+        let id: string;
+        let family: MetricFamily | undefined;
+        if (metric.query === undefined) {
+          if (!isBuiltin(metric.name)) {
+            push(req.key, {
+              status: 'error',
+              metric: metric.name,
+              query: '',
+              code: RolloutErrorCode.PolicyInvalid,
+              reason: `${metric.name} has no query and is not a builtin (${BUILTIN_METRICS.join(', ')})`,
+            });
+            continue;
+          }
+          const f = families.get(req.namespace);
+          if (f instanceof PrometheusError) {
+            push(req.key, this.#failure(metric.name, '', f));
+            continue;
+          }
+          if (f === undefined || f === null) {
+            push(req.key, {
+              status: 'noData',
+              metric: metric.name,
+              query: '',
+              cause: 'noMetrics',
+              reason: noFamilyMessage(req.namespace),
+            });
+            continue;
+          }
+          family = f;
+          id = JSON.stringify([
+            'builtin',
+            metric.name,
+            f,
+            metric.percentile ?? null,
+            req.windowMs,
+            metric.judge ?? null,
+          ]);
+        } else {
+          id = JSON.stringify([metric.query, req.windowMs, metric.judge ?? null]);
+        }
         let g = groups.get(id);
-        if (!g) groups.set(id, (g = { metric, windowMs: req.windowMs, members: [] }));
+        if (!g) groups.set(id, (g = { metric, windowMs: req.windowMs, members: [], family }));
         g.members.push({ req, metric });
       }
     }
     const tasks: (() => Promise<void>)[] = [];
     for (const g of groups.values()) {
-      const plan = this.#batch ? planBatch(g.metric.query, this.#labels) : null;
+      const query = g.metric.query;
+      if (g.family !== undefined && isBuiltin(g.metric.name)) {
+        const fam = g.family;
+        const name = g.metric.name;
+        const labels = familyLabels(fam);
+        for (let i = 0; i < g.members.length; i += this.#maxRevisions) {
+          const chunk = g.members.slice(i, i + this.#maxRevisions);
+          tasks.push(async () => {
+            const targets = chunk.flatMap((m) =>
+              this.#isStatistical(m.metric) ? [m.req, { ...m.req, revision: m.req.stableRevision }] : [m.req],
+            );
+            const promql = this.#wrap(
+              g.metric,
+              builtinQuery(
+                fam,
+                name,
+                { namespaces: targets.map((t) => t.namespace), revisions: targets.map((t) => t.revision) },
+                formatPromDuration(g.windowMs),
+                g.metric.percentile !== undefined ? { percentile: g.metric.percentile } : {},
+              ),
+            );
+            const outcome = await this.#ask(promql, at, signal);
+            for (const m of chunk) {
+              const r = this.#judge(m, promql, outcome, (rev) =>
+                this.#extract(outcome, (res) =>
+                  seriesFor(res, labels.revision, labels.namespace, rev, m.req.namespace),
+                ),
+              );
+              push(m.req.key, { ...r, family: fam });
+            }
+          });
+        }
+        continue;
+      }
+      if (query === undefined) continue;
+      const plan = this.#batch ? planBatch(query, this.#labels) : null;
       if (plan && plan.batchable) {
         for (let i = 0; i < g.members.length; i += this.#maxRevisions) {
           const chunk = g.members.slice(i, i + this.#maxRevisions);
@@ -115,15 +259,14 @@ export class AnalysisEngine {
             const outcome = await this.#ask(promql, at, signal);
             for (const m of chunk) {
               const ns = plan.labelOf.namespace ?? this.#labels.namespace;
-              results
-                .get(m.req.key)
-                ?.push(
-                  this.#judge(m, promql, outcome, (rev) =>
-                    this.#extract(outcome, (r) =>
-                      seriesFor(r, plan.labelOf.revision ?? this.#labels.revision, ns, rev, m.req.namespace),
-                    ),
+              push(
+                m.req.key,
+                this.#judge(m, promql, outcome, (rev) =>
+                  this.#extract(outcome, (r) =>
+                    seriesFor(r, plan.labelOf.revision ?? this.#labels.revision, ns, rev, m.req.namespace),
                   ),
-                );
+                ),
+              );
             }
           });
         }
@@ -137,31 +280,142 @@ export class AnalysisEngine {
               service: m.req.service,
               interval: formatPromDuration(g.windowMs),
             };
-            const promql = this.#wrap(m.metric, renderTemplate(m.metric.query, vars));
+            const promql = this.#wrap(m.metric, renderTemplate(query, vars));
             const outcome = await this.#ask(promql, at, signal);
             let stableOutcome: PromData | PrometheusError = outcome;
             if (this.#isStatistical(m.metric)) {
               stableOutcome = await this.#ask(
-                this.#wrap(m.metric, renderTemplate(m.metric.query, { ...vars, revision: m.req.stableRevision })),
+                this.#wrap(m.metric, renderTemplate(query, { ...vars, revision: m.req.stableRevision })),
                 at,
                 signal,
               );
             }
-            results
-              .get(m.req.key)
-              ?.push(
-                this.#judge(m, promql, outcome, (rev) =>
-                  this.#extract(rev === m.req.revision ? outcome : stableOutcome, (r) => [...r]),
-                ),
-              );
+            push(
+              m.req.key,
+              this.#judge(m, promql, outcome, (rev) =>
+                this.#extract(rev === m.req.revision ? outcome : stableOutcome, (r) => [...r]),
+              ),
+            );
           });
         }
       }
     }
     await this.#pool(tasks);
+    await this.#explainNoData(requests, results, at, signal);
     const out = new Map<string, AnalysisRound>();
     for (const req of requests) out.set(req.key, { revision: req.revision, at, results: results.get(req.key) ?? [] });
     return out;
+  }
+
+  /**
+   * The metric family of each namespace: the forced one, or what the probe finds (one query for all namespaces not
+   * in the cache). A family found is cached for FAMILY_TTL_MS; "none" is asked again next round, since a revision's
+   * first request creates the series.
+   */
+  async #familiesFor(
+    namespaces: readonly string[],
+    at: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Map<string, Fam>> {
+    const out = new Map<string, Fam>();
+    if (this.#family !== 'auto') {
+      for (const ns of namespaces) out.set(ns, this.#family);
+      return out;
+    }
+    const need: string[] = [];
+    for (const ns of namespaces) {
+      const c = this.#familyCache.get(ns);
+      if (c && at >= c.at && at - c.at < FAMILY_TTL_MS) out.set(ns, c.family);
+      else need.push(ns);
+    }
+    if (need.length === 0) return out;
+    const outcome = await this.#ask(familyProbeQuery(need), at, signal);
+    for (const ns of need) {
+      if (outcome instanceof PrometheusError) {
+        out.set(ns, outcome);
+        continue;
+      }
+      const answering = new Set(
+        outcome.resultType === 'vector'
+          ? outcome.result.filter((s) => s.metric[PROBE_NAMESPACE_LABEL] === ns).map((s) => s.metric[FAMILY_LABEL])
+          : [],
+      );
+      const found = METRIC_FAMILIES.find((f) => answering.has(f)) ?? null;
+      const prev = this.#familyCache.get(ns);
+      if (found !== null) {
+        this.#familyCache.set(ns, { family: found, at });
+        if (prev?.family !== found) this.#log?.info({ namespace: ns, family: found }, 'Knative request metrics found');
+      } else this.#familyCache.delete(ns);
+      out.set(ns, found);
+    }
+    return out;
+  }
+
+  /** The family detected (or forced) for a namespace, probing when not known. */
+  async familyOf(namespace: string, at: number, signal?: AbortSignal): Promise<MetricFamily | null> {
+    const f = (await this.#familiesFor([namespace], at, signal)).get(namespace);
+    if (f instanceof PrometheusError) throw f;
+    return f ?? null;
+  }
+
+  /**
+   * Says why a check has no data. The family's request count tells "no requests reached the revision" (wait) from
+   * "the revision served N requests and the query is still empty" (the query is the problem; the machine ends a
+   * hold at once when N ≥ minRequests). One request-count query per family and window, only for rounds that need it.
+   */
+  async #explainNoData(
+    requests: readonly AnalysisRequest[],
+    results: Map<string, MetricResult[]>,
+    at: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const todo: { req: AnalysisRequest; index: number; r: NoDataResult; spec: MetricSpec | undefined }[] = [];
+    for (const req of requests) {
+      (results.get(req.key) ?? []).forEach((r, index) => {
+        if (r.status === 'noData' && r.cause === undefined)
+          todo.push({ req, index, r, spec: req.metrics.find((m) => m.name === r.metric) });
+      });
+    }
+    if (todo.length === 0) return;
+    const fams = await this.#familiesFor([...new Set(todo.map((t) => t.req.namespace))], at, signal);
+    const byQuery = new Map<string, { family: MetricFamily; windowMs: number; items: typeof todo }>();
+    for (const t of todo) {
+      const f = fams.get(t.req.namespace);
+      if (f === null || f === undefined) {
+        this.#replace(results, t.req.key, t.index, {
+          ...t.r,
+          cause: 'noMetrics',
+          reason: `${t.r.reason}; Sluice cannot count ${t.req.revision}'s requests: ${noFamilyMessage(t.req.namespace)}`,
+        });
+        continue;
+      }
+      if (f instanceof PrometheusError) continue;
+      const id = `${f}|${t.req.windowMs}`;
+      let g = byQuery.get(id);
+      if (!g) byQuery.set(id, (g = { family: f, windowMs: t.req.windowMs, items: [] }));
+      g.items.push(t);
+    }
+    for (const g of byQuery.values()) {
+      const window = formatPromDuration(g.windowMs);
+      const promql = requestCountQuery(
+        g.family,
+        { namespaces: g.items.map((t) => t.req.namespace), revisions: g.items.map((t) => t.req.revision) },
+        window,
+      );
+      const outcome = await this.#ask(promql, at, signal);
+      if (outcome instanceof PrometheusError || outcome.resultType !== 'vector') continue;
+      const labels = familyLabels(g.family);
+      for (const t of g.items) {
+        const series = seriesFor(outcome.result, labels.revision, labels.namespace, t.req.revision, t.req.namespace);
+        const n = Math.round(series.reduce((a, s) => a + (Number.isFinite(num(s.value[1])) ? num(s.value[1]) : 0), 0));
+        this.#replace(results, t.req.key, t.index, explained(t.r, t.req.revision, window, n, t.spec));
+      }
+    }
+  }
+
+  #replace(results: Map<string, MetricResult[]>, key: string, index: number, r: MetricResult): void {
+    const list = results.get(key);
+    if (list) list[index] = r;
   }
 
   #isStatistical(m: MetricSpec): boolean {
@@ -270,7 +524,7 @@ export class AnalysisEngine {
     ) {
       return { status: 'error', metric, query, code: e.code, reason: e.message };
     }
-    return { status: 'noData', metric, query, reason: `Prometheus unavailable: ${e.message}` };
+    return { status: 'noData', metric, query, cause: 'unavailable', reason: `Prometheus unavailable: ${e.message}` };
   }
 
   async #pool(tasks: (() => Promise<void>)[]): Promise<void> {

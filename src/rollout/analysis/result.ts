@@ -1,5 +1,6 @@
 // What one check of one metric for one rollout found. Never a boolean: "no data" and "could not ask" are
 // not "passed", and the machine needs the query and value to explain its decision.
+import type { MetricFamily } from './families.js';
 
 export interface MannWhitneyStats {
   /** Mann-Whitney U of canary vs stable, and the two-sided p-value (normal approximation, tie-corrected). */
@@ -25,6 +26,8 @@ interface Base {
   stats?: MannWhitneyStats;
   /** Kayenta: a critical metric that fails rolls back at once, whatever failureLimit says. */
   critical?: boolean;
+  /** For builtins: the Knative request metrics family the query was written for. */
+  family?: MetricFamily;
 }
 export interface PassResult extends Base {
   status: 'pass';
@@ -36,9 +39,18 @@ export interface FailResult extends Base {
   value: number | null;
   reason: string;
 }
+/**
+ * Why a check has no data: `noTraffic` (the revision served fewer than minRequests requests in the window: wait),
+ * `emptyQuery` (it served enough and the query is still empty or NaN: the query is the problem), `noMetrics` (no
+ * Knative request metrics family answers in the namespace), `unavailable` (Prometheus could not be asked).
+ */
+export type NoDataCause = 'noTraffic' | 'emptyQuery' | 'noMetrics' | 'unavailable';
 export interface NoDataResult extends Base {
   status: 'noData';
   reason: string;
+  cause?: NoDataCause;
+  /** Requests the revision served in the window, when Sluice could count them (the family's request count). */
+  requests?: number;
 }
 export interface ErrorResult extends Base {
   status: 'error';

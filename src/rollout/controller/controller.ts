@@ -16,6 +16,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../util/clock.js';
 import { AnalysisEngine, type AnalysisRequest } from '../analysis/engine.js';
 import { PrometheusClient } from '../analysis/prometheus.js';
+import type { MetricFamilySetting } from '../analysis/families.js';
 import type { AnalysisRound } from '../analysis/result.js';
 import { initialState, step } from '../machine/machine.js';
 import { makePlan } from '../machine/plan.js';
@@ -24,7 +25,15 @@ import { EventNotifier } from './notifier.js';
 import { observedTraffic, pickStable, revisionReadiness, specTrafficIs } from './observe.js';
 import type { PolicyError } from '../errors.js';
 import { PolicySet, type GoverningPolicy, type PolicyProblems } from './policies.js';
-import { analysisRecord, appendRun, buildStatus, canonical, notificationsOf } from './status.js';
+import {
+  METRICS_CONDITION,
+  METRICS_MISSING_REASON,
+  analysisRecord,
+  appendRun,
+  buildStatus,
+  canonical,
+  notificationsOf,
+} from './status.js';
 import type {
   Notifier,
   RevisionObject,
@@ -57,6 +66,8 @@ export interface RolloutControllerOptions {
   /** Reconciles in flight at once (distinct Services; one Service is never reconciled twice at once). */
   concurrency?: number;
   prometheusTimeoutMs?: number;
+  /** Knative request metrics for builtin checks and request counts (default `auto`: probed per namespace). */
+  metricsFamily?: MetricFamilySetting;
 }
 
 export interface RolloutControllerStats {
@@ -151,6 +162,7 @@ class Controller implements RolloutController {
       }),
       logger: o.log.child({ part: 'analysis' }),
       batch: true,
+      family: o.metricsFamily ?? 'auto',
     });
     const inf = { ...(o.namespace ? { namespace: o.namespace } : {}), log: o.log };
     this.#services = new Informer<ServiceObject>(o.client, R.services, inf);
@@ -526,10 +538,13 @@ class Controller implements RolloutController {
       analysisRuns: runs,
       pending,
       generation: ro.metadata.generation,
+      conditions: prev.conditions ?? [],
+      now,
     });
     if (canonical(next) !== canonical(prev)) {
       if ((await this.#writeStatus(ro, next)) === null) return false;
     }
+    await this.#metricsMissingEvent(ro, prev, next);
     // The state is durable: now act.
     if (round && this.#rounds.get(key) === round) this.#rounds.delete(key);
     this.#logDecision(key, state, res);
@@ -537,6 +552,30 @@ class Controller implements RolloutController {
     if (pending.length > 0) await this.#deliver(key, pending);
     this.#schedule(key, res.wakeAt);
     return true;
+  }
+
+  /** A Warning event when MetricsAvailable turns False: the condition says it, the event makes it seen. */
+  async #metricsMissingEvent(ro: RolloutObject, prev: RolloutObjectStatus, next: RolloutObjectStatus): Promise<void> {
+    const was = prev.conditions?.find((c) => c.type === METRICS_CONDITION);
+    const now = next.conditions?.find((c) => c.type === METRICS_CONDITION);
+    if (!now || now.status !== 'False' || was?.status === 'False') return;
+    const ns = ro.metadata.namespace ?? 'default';
+    const name = ro.metadata.name ?? '';
+    this.#log.warn({ rollout: `${ns}/${name}` }, now.message ?? METRICS_MISSING_REASON);
+    await this.#client
+      .create(R.events, {
+        metadata: { generateName: `${name}.`, namespace: ns },
+        involvedObject: { apiVersion: 'delivery.sluice.dev/v1alpha1', kind: 'Rollout', namespace: ns, name },
+        reason: METRICS_MISSING_REASON,
+        message: now.message ?? '',
+        type: 'Warning',
+        count: 1,
+        firstTimestamp: now.lastTransitionTime,
+        lastTimestamp: now.lastTransitionTime,
+        source: { component: 'sluice-rollout' },
+        reportingComponent: 'sluice-rollout',
+      })
+      .catch((e: unknown) => this.#log.warn({ rollout: `${ns}/${name}`, err: msg(e) }, 'could not record an event'));
   }
 
   /** The stored Rollout, or null on a conflict (someone wrote since `ro` was read). */

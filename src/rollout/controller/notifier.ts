@@ -31,20 +31,35 @@ export class EventNotifier implements Notifier {
   }
 
   async notify(n: RolloutNotification): Promise<void> {
+    await this.#record(n, eventName(n), {
+      apiVersion: 'delivery.sluice.dev/v1alpha1',
+      kind: 'Rollout',
+      namespace: n.namespace,
+      name: n.service,
+    });
+    // The same decision on the Knative Service, so `kubectl describe ksvc` shows it beside Serving's events
+    // (describe selects by uid, so the Service's is needed; a Service that is gone gets none).
+    const svc = await this.#client.tryGet(R.services, n.namespace, n.service);
+    if (svc?.metadata.uid)
+      await this.#record(n, `${eventName(n)}.ksvc`, {
+        apiVersion: 'serving.knative.dev/v1',
+        kind: 'Service',
+        namespace: n.namespace,
+        name: n.service,
+        uid: svc.metadata.uid,
+      });
+  }
+
+  async #record(n: RolloutNotification, name: string, involvedObject: Record<string, string>): Promise<void> {
     const at = new Date(n.at).toISOString();
     try {
       await this.#client.create(R.events, {
         metadata: {
-          name: eventName(n),
+          name,
           namespace: n.namespace,
           annotations: { 'delivery.sluice.dev/notification-id': n.id },
         },
-        involvedObject: {
-          apiVersion: 'delivery.sluice.dev/v1alpha1',
-          kind: 'Rollout',
-          namespace: n.namespace,
-          name: n.service,
-        },
+        involvedObject,
         reason: REASONS[n.event],
         message: n.message,
         type: WARNINGS.includes(n.event) ? 'Warning' : 'Normal',

@@ -4,7 +4,7 @@ import { toStatus } from '../machine/status.js';
 import type { Action, RolloutState } from '../machine/types.js';
 import type { AnalysisRound } from '../analysis/result.js';
 import type { RolloutPolicySpec } from '../policy/types.js';
-import type { AnalysisRunRecord, RolloutNotification, RolloutObjectStatus } from './types.js';
+import type { AnalysisRunRecord, Condition, RolloutNotification, RolloutObjectStatus } from './types.js';
 
 /** How many analysis rounds a Rollout keeps in `status.analysisRuns`. */
 export const ANALYSIS_HISTORY = 10;
@@ -18,6 +18,9 @@ export function buildStatus(
     analysisRuns: AnalysisRunRecord[];
     pending: RolloutNotification[];
     generation: number | undefined;
+    /** The stored conditions (their lastTransitionTime is kept while the status does not change), and now. */
+    conditions?: Condition[];
+    now?: number;
   },
 ): RolloutObjectStatus {
   const st: RolloutObjectStatus = {
@@ -27,6 +30,8 @@ export function buildStatus(
     pendingNotifications: extra.pending,
   };
   if (extra.generation !== undefined) st.observedGeneration = extra.generation;
+  const metrics = metricsCondition(state, extra.conditions ?? [], extra.now ?? 0);
+  if (metrics) st.conditions = [metrics];
   if (extra.governing && extra.governing.source.startsWith('RolloutPolicy ')) {
     const g = extra.governing;
     st.governingPolicy = {
@@ -36,6 +41,27 @@ export function buildStatus(
     };
   }
   return st;
+}
+
+export const METRICS_CONDITION = 'MetricsAvailable';
+export const METRICS_MISSING_REASON = 'RequestMetricsMissing';
+
+/**
+ * `MetricsAvailable`: False (reason RequestMetricsMissing) while the last analysis round found no Knative request
+ * metrics family in the namespace, with what to set; True once a round found them; absent before any round.
+ */
+export function metricsCondition(state: RolloutState, prev: readonly Condition[], now: number): Condition | null {
+  const results = state.analysis.lastResults;
+  if (results.length === 0) return prev.find((c) => c.type === METRICS_CONDITION) ?? null;
+  const missing = results.find((r) => r.cause === 'noMetrics');
+  const old = prev.find((c) => c.type === METRICS_CONDITION);
+  const status: Condition['status'] = missing ? 'False' : 'True';
+  const c: Condition = missing
+    ? { type: METRICS_CONDITION, status, reason: METRICS_MISSING_REASON, message: missing.reason ?? '' }
+    : { type: METRICS_CONDITION, status, reason: 'RequestMetricsFound' };
+  c.lastTransitionTime =
+    old && old.status === status && old.lastTransitionTime ? old.lastTransitionTime : new Date(now).toISOString();
+  return c;
 }
 
 /**
@@ -57,8 +83,10 @@ export function analysisRecord(
     if (range?.min !== undefined) m.min = range.min;
     if (range?.max !== undefined) m.max = range.max;
     if (s.reason !== undefined) m.reason = s.reason;
-    const q = results.get(s.metric)?.query;
-    if (q) m.query = q;
+    const r = results.get(s.metric);
+    if (r?.query) m.query = r.query;
+    if (r?.family) m.family = r.family;
+    if (s.requests !== undefined) m.requests = s.requests;
     return m;
   });
   const verdict = metrics.some((m) => m.verdict === 'fail')

@@ -56,6 +56,10 @@ export interface AnalysisRunRecord {
     reason?: string;
     /** The PromQL sent (the batched form when batched). */
     query?: string;
+    /** Builtins: the Knative request metrics family the query was written for. */
+    family?: string;
+    /** No data: requests the revision served in the window, when counted. */
+    requests?: number;
   }[];
 }
 
@@ -65,6 +69,7 @@ export interface RolloutObjectStatus extends Partial<Omit<RolloutStatus, 'state'
   analysisRuns?: AnalysisRunRecord[];
   pendingNotifications?: RolloutNotification[];
   observedGeneration?: number;
+  conditions?: Condition[];
   /** The RolloutPolicy (name, generation, spec) the last decision was made under. */
   governingPolicy?: { name: string; generation?: number; spec: RolloutPolicySpec };
 }

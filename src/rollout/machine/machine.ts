@@ -370,7 +370,14 @@ class Run {
       st.passesInStep += 1;
       return;
     }
-    if (judged.verdict === 'hold') return;
+    if (judged.verdict === 'hold') {
+      // Say why the rollout is not moving: "success-rate: no requests reached web-00002 in the last 5s".
+      s.message = `holding for data: ${judged.summaries
+        .filter((m) => m.verdict === 'hold')
+        .map((m) => `${m.metric}: ${m.reason ?? 'no data'}`)
+        .join('; ')}`;
+      return;
+    }
     st.consecutiveFailures += 1;
     st.totalFailures += 1;
     st.passesInStep = 0;
@@ -524,8 +531,11 @@ export interface JudgedRound {
 
 /**
  * Applies each metric's no-data policy to a round. A metric absent from the round counts as no data.
- * `hold` waits until `noDataTimeoutMs` after the first empty round, then becomes `onNoDataTimeout`.
+ * `hold` waits for traffic, not for a query that will stay empty: it lasts until `noDataTimeoutMs` after the first
+ * empty round, or ends at once when the round says the revision served at least `minRequests` requests in the
+ * window (the query is the problem then, not the traffic); either way `onNoDataTimeout` applies.
  * Worked example (interval 1s, noDataTimeout 3s): empty at t=1,2,3 → hold, hold, hold; t=4 → fail.
+ * With minRequests 10: empty at t=1 with 0 requests → hold; t=2 with 48 requests → fail.
  */
 export function judgeRound(
   round: AnalysisRound,
@@ -553,7 +563,10 @@ export function judgeRound(
     else {
       const since = prevNoDataSince[m.name] ?? round.at;
       noDataSince[m.name] = since;
-      if (round.at - since >= m.noDataTimeoutMs) {
+      const served = r.status === 'noData' && r.requests !== undefined && r.requests >= m.minRequests;
+      if (served) {
+        verdict = m.onNoDataTimeout;
+      } else if (round.at - since >= m.noDataTimeoutMs) {
         verdict = m.onNoDataTimeout;
         reason = `${r.reason}; no data for ${Math.round((round.at - since) / 1000)}s (noDataTimeout ${Math.round(m.noDataTimeoutMs / 1000)}s)`;
       } else {
@@ -563,6 +576,10 @@ export function judgeRound(
     if (verdict === 'fail' && r.critical) critical = true;
     const summary: MetricSummary = { metric: m.name, status: r.status, value, verdict };
     if (reason !== undefined) summary.reason = reason;
+    if (r.status === 'noData') {
+      if (r.cause !== undefined) summary.cause = r.cause;
+      if (r.requests !== undefined) summary.requests = r.requests;
+    }
     summaries.push(summary);
   }
   const verdict = summaries.some((x) => x.verdict === 'fail')

@@ -13,6 +13,8 @@ export type PlanStep =
 export interface PlanMetric {
   name: string;
   onNoData: OnNoData;
+  /** A hold ends at once when the revision served at least this many requests and the query is still empty. */
+  minRequests: number;
   noDataTimeoutMs: number;
   onNoDataTimeout: 'fail' | 'pass';
 }
@@ -45,6 +47,7 @@ export const DEFAULTS = {
   previewTag: 'preview',
   abTag: 'b',
   failureLimit: 1,
+  minRequests: 10,
   noDataTimeoutMs: 5 * 60_000,
   progressDeadlineMs: 10 * 60_000,
   maxWeight: 100,
@@ -94,6 +97,7 @@ export function makePlan(spec: RolloutPolicySpec): Plan {
         metrics: a.metrics.map((m) => ({
           name: m.name,
           onNoData: m.onNoData ?? 'hold',
+          minRequests: m.minRequests ?? DEFAULTS.minRequests,
           noDataTimeoutMs: ms(m.noDataTimeout, DEFAULTS.noDataTimeoutMs),
           onNoDataTimeout: m.onNoDataTimeout ?? 'fail',
         })),

@@ -1,7 +1,7 @@
 // The rollout machine's vocabulary. State is plain JSON (it is persisted in Rollout.status.state); every
 // time is milliseconds since the Unix epoch, supplied by the caller.
 import type { AbMatch, MetricSpec, RolloutPolicySpec } from '../policy/types.js';
-import type { AnalysisRound, MetricStatus } from '../analysis/result.js';
+import type { AnalysisRound, MetricStatus, NoDataCause } from '../analysis/result.js';
 
 export type Phase =
   'Pending' | 'Progressing' | 'Paused' | 'Promoting' | 'Succeeded' | 'RollingBack' | 'RolledBack' | 'Aborted';
@@ -23,6 +23,9 @@ export interface MetricSummary {
   reason?: string;
   /** The outcome after the no-data policy: `hold` while a metric waits for data. */
   verdict: 'pass' | 'fail' | 'hold';
+  /** For no data: why, and how many requests the revision served in the window (when counted). */
+  cause?: NoDataCause;
+  requests?: number;
 }
 
 export interface AnalysisState {

@@ -8,6 +8,7 @@ import type { ErrorObject } from 'ajv';
 import { PolicyError, RolloutErrorCode } from '../errors.js';
 import { policyValidator } from './schema.js';
 import { semanticProblems, type Problem } from './validate.js';
+import { unguardedRatios } from './promql-lint.js';
 import { API_VERSION, POLICY_KIND, type RolloutPolicy } from './types.js';
 
 export type PathSegment = string | number;
@@ -24,6 +25,8 @@ export interface ParsedPolicy {
 export interface ParseResult {
   policies: ParsedPolicy[];
   errors: PolicyError[];
+  /** Valid but probably wrong (an unguarded ratio); never blocks a policy. */
+  warnings: PolicyError[];
 }
 
 /** `spec.strategy.canary.steps[1].setWeight` */
@@ -158,7 +161,7 @@ function describe(e: ErrorObject): { path: PathSegment[]; detail: string; key: b
 export function parsePolicies(text: string, file: string): ParseResult {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
-  const result: ParseResult = { policies: [], errors: [] };
+  const result: ParseResult = { policies: [], errors: [], warnings: [] };
   const at = (offset: number): { file: string; line: number; column: number } => {
     const pos = lineCounter.linePos(offset);
     return { file, line: pos.line, column: pos.col };
@@ -236,6 +239,22 @@ export function parsePolicies(text: string, file: string): ParseResult {
       );
     }
     errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    if (errors.length === 0) {
+      const metrics = (obj as unknown as RolloutPolicy).spec.analysis?.metrics ?? [];
+      metrics.forEach((m, i) => {
+        if (m.query === undefined) return;
+        const path: PathSegment[] = ['spec', 'analysis', 'metrics', i, 'query'];
+        for (const w of unguardedRatios(m.query))
+          result.warnings.push(
+            new PolicyError(
+              RolloutErrorCode.PolicyUnguardedRatio,
+              formatPath(path),
+              w.detail,
+              at(locate(doc, path).offset),
+            ),
+          );
+      });
+    }
     if (errors.length > 0) result.errors.push(...errors);
     else result.policies.push({ policy: obj as unknown as RolloutPolicy, file, line: at(docStart).line, index });
   });
@@ -250,11 +269,12 @@ export function loadPolicyDir(dir: string, displayDir = 'policies'): ParseResult
   const names = readdirSync(dir)
     .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
     .sort();
-  const out: ParseResult = { policies: [], errors: [] };
+  const out: ParseResult = { policies: [], errors: [], warnings: [] };
   for (const name of names) {
     const r = parsePolicies(readFileSync(join(dir, name), 'utf8'), `${displayDir}/${name}`);
     out.policies.push(...r.policies);
     out.errors.push(...r.errors);
+    out.warnings.push(...r.warnings);
   }
   const seen = new Map<string, ParsedPolicy>();
   for (const p of out.policies) {

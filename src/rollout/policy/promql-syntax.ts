@@ -13,7 +13,8 @@ export interface PromqlSyntaxError {
 /** Placeholder values that keep a template valid PromQL wherever its variables may appear. */
 const PLACEHOLDER: Record<string, string> = { interval: '1m' };
 
-export function promqlSyntaxError(template: string): PromqlSyntaxError | undefined {
+/** The template with placeholders replaced by parseable values, and a map from rendered offsets back to it. */
+export function renderForParse(template: string): { rendered: string; toTemplate: number[] } {
   let rendered = '';
   const toTemplate: number[] = [];
   const re = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
@@ -33,6 +34,11 @@ export function promqlSyntaxError(template: string): PromqlSyntaxError | undefin
     rendered += template[i];
   }
   toTemplate.push(template.length);
+  return { rendered, toTemplate };
+}
+
+export function promqlSyntaxError(template: string): PromqlSyntaxError | undefined {
+  const { rendered, toTemplate } = renderForParse(template);
   let at: number | undefined;
   parser.parse(rendered).iterate({
     enter: (n) => {

@@ -91,9 +91,17 @@ export interface ThresholdJudgeSpec {
 export type JudgeSpec = ThresholdJudgeSpec | MannWhitneyJudgeSpec;
 
 export interface MetricSpec {
+  /** Without `query`, one of the builtins (request-success-rate, request-duration, request-error-rate, request-rate). */
   name: string;
   /** PromQL template; variables: {{service}} {{namespace}} {{revision}} {{stableRevision}} {{interval}}. */
-  query: string;
+  query?: string;
+  /** request-duration only: the latency percentile, 0 < p < 100 (default 99). */
+  percentile?: number;
+  /**
+   * Requests the revision must have served in the window before an empty or NaN result stops being "waiting for
+   * traffic" and ends an `onNoData: hold` at once (default 10).
+   */
+  minRequests?: number;
   thresholdRange?: { min?: number; max?: number };
   onNoData?: OnNoData;
   /** How long `hold` may last before `onNoDataTimeout` applies (default 5m). */

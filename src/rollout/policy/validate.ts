@@ -1,6 +1,7 @@
 // Semantic checks the schema cannot express. Pre: the policy passed the schema (types are right), so these
 // checks only look at meaning: weights that go down, placeholders that do not exist, empty queries...
 import { scanTemplate, usesVariable } from '../analysis/template.js';
+import { BUILTIN_METRICS, closestBuiltin, isBuiltin } from '../analysis/families.js';
 import { parseDuration } from './duration.js';
 import { promqlSyntaxError } from './promql-syntax.js';
 import type { PathSegment } from './parse.js';
@@ -86,21 +87,47 @@ function checkCanary(out: Problem[], c: CanaryStrategy, hasAnalysis: boolean): v
 
 function checkMetric(out: Problem[], m: MetricSpec, i: number): void {
   const base: PathSegment[] = ['spec', 'analysis', 'metrics', i];
-  if (m.query.trim() === '')
-    out.push({
-      path: [...base, 'query'],
-      detail:
-        'must not be empty; write a PromQL template such as sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))',
-    });
-  const scan = scanTemplate(m.query);
-  for (const p of scan.problems)
-    out.push({ path: [...base, 'query'], detail: `${p.detail} (at character ${p.offset + 1})` });
-  if (m.query.trim() !== '' && scan.problems.length === 0) {
-    const syntax = promqlSyntaxError(m.query);
-    if (syntax)
+  const query = m.query;
+  if (query === undefined) {
+    if (!isBuiltin(m.name)) {
+      const near = closestBuiltin(m.name);
+      out.push({
+        path: [...base, 'name'],
+        detail:
+          `${JSON.stringify(m.name)} is not a builtin metric${near ? `; did you mean ${JSON.stringify(near)}?` : ''} ` +
+          `Builtins: ${BUILTIN_METRICS.join(', ')}; any other metric needs a query`,
+      });
+    }
+  } else {
+    if (query.trim() === '')
       out.push({
         path: [...base, 'query'],
-        detail: `is not valid PromQL: syntax error at character ${syntax.offset + 1}, near ${syntax.near}`,
+        detail:
+          'must not be empty; write a PromQL template such as sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}])), or leave it out and name a builtin',
+      });
+    const scan = scanTemplate(query);
+    for (const p of scan.problems)
+      out.push({ path: [...base, 'query'], detail: `${p.detail} (at character ${p.offset + 1})` });
+    if (query.trim() !== '' && scan.problems.length === 0) {
+      const syntax = promqlSyntaxError(query);
+      if (syntax)
+        out.push({
+          path: [...base, 'query'],
+          detail: `is not valid PromQL: syntax error at character ${syntax.offset + 1}, near ${syntax.near}`,
+        });
+    }
+  }
+  if (m.percentile !== undefined) {
+    if (!(m.percentile > 0 && m.percentile < 100))
+      out.push({
+        path: [...base, 'percentile'],
+        detail: `must be between 0 and 100, exclusive (e.g. 99 or 99.9); got ${m.percentile}`,
+      });
+    else if (query !== undefined || m.name !== 'request-duration')
+      out.push({
+        path: [...base, 'percentile'],
+        detail: 'applies only to the builtin request-duration (a metric with that name and no query)',
+        key: true,
       });
   }
   const judge = m.judge?.type ?? 'threshold';
@@ -121,19 +148,21 @@ function checkMetric(out: Problem[], m: MetricSpec, i: number): void {
       detail: `must not exceed max (${m.thresholdRange.max}); got ${m.thresholdRange.min}`,
     });
   }
-  if (m.judge?.type === 'mannWhitney') {
-    if (!usesVariable(m.query, 'revision'))
+  if (m.judge?.type === 'mannWhitney' && query !== undefined) {
+    if (!usesVariable(query, 'revision'))
       out.push({
         path: [...base, 'query'],
         detail:
           'a mannWhitney metric must select one revision with {{revision}}; it is evaluated for the canary and for the stable revision',
       });
-    if (usesVariable(m.query, 'stableRevision'))
+    if (usesVariable(query, 'stableRevision'))
       out.push({
         path: [...base, 'query'],
         detail:
           'a mannWhitney metric must not use {{stableRevision}}; the judge already compares with the stable revision',
       });
+  }
+  if (m.judge?.type === 'mannWhitney') {
     checkDuration(out, [...base, 'judge', 'lookback'], m.judge.lookback);
     checkDuration(out, [...base, 'judge', 'resolution'], m.judge.resolution);
   }

@@ -20,7 +20,7 @@ import type { Configuration, ConfigurationStatus, Revision } from '../types.js';
 import { asKube, asServing, isAlreadyExists, type ReconcilerContext } from './context.js';
 import { jsonEqual, keepTransitionTimes } from './status-diff.js';
 import type { ReconcileKey, ReconcileResult } from './work-queue.js';
-import { KubeApiError } from '../../kube/index.js';
+import { KubeApiError, type KubeObject } from '../../kube/index.js';
 
 export async function reconcileConfiguration(ctx: ReconcilerContext, key: ReconcileKey): Promise<ReconcileResult> {
   const obj = ctx.listers.configurations.get(key.namespace, key.name);
@@ -38,11 +38,19 @@ export async function reconcileConfiguration(ctx: ReconcilerContext, key: Reconc
     try {
       revObj = await ctx.client.create(R.revisions, asKube(makeRevision(cfg, now)));
       ctx.log.info({ namespace: key.namespace, configuration: key.name, revision: name }, 'created revision');
+      ctx.recorder.event(obj, R.configurations, 'Normal', 'Created', `Created Revision ${JSON.stringify(name)}`);
     } catch (e) {
       if (isAlreadyExists(e)) revObj = await ctx.client.get(R.revisions, key.namespace, name);
-      else if (e instanceof KubeApiError && e.status >= 400 && e.status < 500 && !e.isConflict)
+      else if (e instanceof KubeApiError && e.status >= 400 && e.status < 500 && !e.isConflict) {
         createError = errorMessage(e);
-      else throw e;
+        ctx.recorder.event(
+          obj,
+          R.configurations,
+          'Warning',
+          'CreationFailed',
+          `Failed to create Revision: ${createError}`,
+        );
+      } else throw e;
     }
   }
   if (createError !== undefined) {
@@ -65,6 +73,40 @@ export async function reconcileConfiguration(ctx: ReconcilerContext, key: Reconc
   }
   status.observedGeneration = cfg.metadata?.generation ?? 0;
   status = keepTransitionTimes(cfg.status, status);
-  if (!jsonEqual(status, cfg.status)) await ctx.client.update(R.configurations, { ...obj, status }, 'status');
+  if (!jsonEqual(status, cfg.status)) {
+    await ctx.client.update(R.configurations, { ...obj, status }, 'status');
+    recordConfigurationEvents(ctx, obj, cfg.status, status);
+  }
   return {};
+}
+
+/** The Events pkg/reconciler/configuration records, decided from the status before and after. */
+function recordConfigurationEvents(
+  ctx: ReconcilerContext,
+  obj: KubeObject,
+  before: ConfigurationStatus | undefined,
+  after: ConfigurationStatus,
+): void {
+  const ev = (type: 'Normal' | 'Warning', reason: string, msg: string): void =>
+    ctx.recorder.event(obj, R.configurations, type, reason, msg);
+  const latest = after.latestCreatedRevisionName ?? '';
+  const readyBefore = getCondition(before, 'Ready');
+  const readyAfter = getCondition(after, 'Ready');
+  if (
+    readyAfter?.status === 'False' &&
+    readyAfter.reason === 'RevisionFailed' &&
+    latest !== '' &&
+    (readyAfter.message ?? '').startsWith(`Revision ${JSON.stringify(latest)} failed`) &&
+    (readyBefore?.status !== readyAfter.status || readyBefore.message !== readyAfter.message)
+  ) {
+    if (latest === (before?.latestReadyRevisionName ?? ''))
+      ev('Warning', 'LatestReadyFailed', `Latest ready revision ${JSON.stringify(latest)} has failed`);
+    else ev('Warning', 'LatestCreatedFailed', `Latest created revision ${JSON.stringify(latest)} has failed`);
+  }
+  const oldReady = before?.latestReadyRevisionName ?? '';
+  const newReady = after.latestReadyRevisionName ?? '';
+  if (newReady !== '' && newReady !== oldReady) {
+    if (oldReady === '') ev('Normal', 'ConfigurationReady', 'Configuration becomes ready');
+    ev('Normal', 'LatestReadyUpdate', `LatestReadyRevisionName updated to ${JSON.stringify(newReady)}`);
+  }
 }

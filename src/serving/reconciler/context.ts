@@ -1,7 +1,7 @@
 // What every reconciler is given: cached reads (informers), a writer (KubeClient), a clock and a logger.
 // Reads come from the caches, like Knative's listers; a write that races a stale cache fails with a
 // conflict and the work queue retries it from fresh state.
-import type { KubeClient, KubeObject } from '../../kube/index.js';
+import type { EventRecorder, KubeClient, KubeObject } from '../../kube/index.js';
 import { KubeApiError } from '../../kube/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../util/clock.js';
@@ -17,6 +17,8 @@ export interface Listers {
   configurations: Lister;
   revisions: Lister;
   routes: Lister;
+  /** networking.internal.knative.dev Ingresses (one per Route, holding the rollout annotation). */
+  ingresses: Lister;
   /** ConfigMaps of the knative-serving namespace. */
   configMaps: Lister;
 }
@@ -28,6 +30,8 @@ export interface ReconcilerContext {
   listers: Listers;
   clock: Clock;
   log: Logger;
+  /** core/v1 Events with Knative's reasons, from `<kind>-controller`. */
+  recorder: EventRecorder;
 }
 
 /** Serving's JSON shapes and client-node's are the same objects seen through two type lenses. */

@@ -2,13 +2,29 @@
 // object to the keys whose desired state may depend on it (a Revision → itself, its Configuration and the
 // Routes that target it; a Route → itself, its Service and the Revisions in its traffic; …), and each
 // reconciler re-reads the caches. The data plane's 'status' events requeue the Revision they name.
-import { Informer, R, type KubeClient, type KubeObject } from '../../kube/index.js';
+import {
+  Informer,
+  isConflict,
+  KubeEventRecorder,
+  R,
+  type KubeClient,
+  type KubeObject,
+  type ResourceRef,
+} from '../../kube/index.js';
+import { errorMessage } from '../../util/errors.js';
 import { silentLogger, type Logger } from '../../observability/logger.js';
 import { systemClock, type Clock } from '../../util/clock.js';
-import { LABEL_CONFIGURATION, LABEL_SERVICE } from '../keys.js';
+import { LABEL_CONFIGURATION, LABEL_ROUTE, LABEL_SERVICE } from '../keys.js';
 import type { Route } from '../types.js';
 import { reconcileConfiguration } from './configuration-reconciler.js';
-import { asServing, type KubeWriter, type Listers, type ReconcilerContext } from './context.js';
+import {
+  asServing,
+  isAlreadyExists,
+  type KubeWriter,
+  type Lister,
+  type Listers,
+  type ReconcilerContext,
+} from './context.js';
 import type { DataPlane } from './data-plane.js';
 import { CONFIG_AUTOSCALER, SYSTEM_NAMESPACE } from './network-config.js';
 import { reconcileRevision } from './revision-reconciler.js';
@@ -47,9 +63,11 @@ export class ServingController<Spec> {
     configurations: Informer;
     revisions: Informer;
     routes: Informer;
+    ingresses: Informer;
     configMaps: Informer;
   };
   readonly #o: ServingControllerOptions<Spec>;
+  readonly #recorders: KubeEventRecorder[] = [];
   readonly #log: Logger;
 
   constructor(o: ServingControllerOptions<Spec>) {
@@ -63,26 +81,59 @@ export class ServingController<Spec> {
       configurations: inf(R.configurations),
       revisions: inf(R.revisions),
       routes: inf(R.routes),
+      ingresses: inf(R.ingresses),
       configMaps: inf(R.configMaps, { namespace: SYSTEM_NAMESPACE }),
     };
     const listers: Listers = this.#informers;
-    const ctx = (name: string): ReconcilerContext => ({
-      client: o.writer ?? o.client,
-      listers,
-      clock: o.clock ?? systemClock,
-      log: this.#log.child({ reconciler: name }),
-    });
-    const q = (name: string, fn: (k: ReconcileKey) => Promise<{ requeueAfterMs?: number }>): WorkQueue =>
-      new WorkQueue({ name, reconcile: fn, workers: o.workers ?? 4, log: this.#log });
+    const ctx = (name: string): ReconcilerContext => {
+      const log = this.#log.child({ reconciler: name });
+      const recorder = new KubeEventRecorder(o.writer ?? o.client, {
+        component: `${name}-controller`,
+        clock: o.clock ?? systemClock,
+        onError: (err, ev) => log.debug({ err: String(err), reason: ev.reason }, 'event not recorded'),
+      });
+      this.#recorders.push(recorder);
+      return { client: o.writer ?? o.client, listers, clock: o.clock ?? systemClock, log, recorder };
+    };
+    // Like Knative's generated reconcilers, an error from a reconcile is also a Warning Event
+    // `InternalError` on the object; conflicts and already-exists are a stale cache, retried quietly.
+    const q = (
+      name: string,
+      lister: Lister,
+      ref: ResourceRef,
+      c: ReconcilerContext,
+      fn: (k: ReconcileKey) => Promise<{ requeueAfterMs?: number }>,
+    ): WorkQueue =>
+      new WorkQueue({
+        name,
+        reconcile: async (k) => {
+          try {
+            return await fn(k);
+          } catch (e) {
+            const obj = lister.get(k.namespace, k.name);
+            if (obj && !isConflict(e) && !isAlreadyExists(e))
+              c.recorder.event(obj, ref, 'Warning', 'InternalError', errorMessage(e));
+            throw e;
+          }
+        },
+        workers: o.workers ?? 4,
+        log: this.#log,
+      });
     const sctx = ctx('service'),
       cctx = ctx('configuration'),
       vctx = ctx('revision'),
       rctx = ctx('route');
     this.queues = {
-      services: q('service', (k) => reconcileService(sctx, k)),
-      configurations: q('configuration', (k) => reconcileConfiguration(cctx, k)),
-      revisions: q('revision', (k) => reconcileRevision(vctx, { dataPlane: o.dataPlane, toRunSpec: o.toRunSpec }, k)),
-      routes: q('route', (k) => reconcileRoute(rctx, { dataPlane: o.dataPlane, ingress: this.ingress }, k)),
+      services: q('service', listers.services, R.services, sctx, (k) => reconcileService(sctx, k)),
+      configurations: q('configuration', listers.configurations, R.configurations, cctx, (k) =>
+        reconcileConfiguration(cctx, k),
+      ),
+      revisions: q('revision', listers.revisions, R.revisions, vctx, (k) =>
+        reconcileRevision(vctx, { dataPlane: o.dataPlane, toRunSpec: o.toRunSpec }, k),
+      ),
+      routes: q('route', listers.routes, R.routes, rctx, (k) =>
+        reconcileRoute(rctx, { dataPlane: o.dataPlane, ingress: this.ingress }, k),
+      ),
     };
     this.#wire();
   }
@@ -102,7 +153,7 @@ export class ServingController<Spec> {
   }
 
   #wire(): void {
-    const { services, configurations, revisions, routes, configMaps } = this.#informers;
+    const { services, configurations, revisions, routes, ingresses, configMaps } = this.#informers;
     const each = (inf: Informer, fn: (o: KubeObject) => void): void => {
       inf
         .onAdd(fn)
@@ -149,6 +200,11 @@ export class ServingController<Spec> {
           if (n) this.queues.revisions.add({ namespace: ns, name: n });
       }
     });
+    // An Ingress changed or deleted behind our back is put back by its Route.
+    each(ingresses, (o) => {
+      const route = ownerName(o, 'Route', LABEL_ROUTE);
+      if (route) this.queues.routes.add({ namespace: o.metadata.namespace ?? '', name: route });
+    });
     each(configMaps, (o) => {
       for (const r of routes.list()) this.queues.routes.add(keyOf(r));
       // config-autoscaler feeds every Revision's run spec (see cli/config-autoscaler.ts).
@@ -172,7 +228,8 @@ export class ServingController<Spec> {
   async whenIdle(): Promise<void> {
     for (;;) {
       await Promise.all(Object.values(this.queues).map((q) => q.whenIdle()));
-      if (Object.values(this.queues).every((q) => q.length === 0)) return;
+      if (Object.values(this.queues).every((q) => q.length === 0)) break;
     }
+    await Promise.all(this.#recorders.map((r) => r.flush()));
   }
 }

@@ -10,6 +10,7 @@ import { setRoutingState } from '../resources/revision.js';
 import type { Configuration, Revision, Route } from '../types.js';
 import { asServing, inNamespace, type Listers, type ReconcilerContext } from './context.js';
 import type { DataPlane, DataPlaneRevisionStatus } from './data-plane.js';
+import { getCondition } from '../conditions.js';
 import { revisionStatusFromObservation } from './revision-status.js';
 import { jsonEqual, keepTransitionTimes } from './status-diff.js';
 import type { ReconcileKey, ReconcileResult } from './work-queue.js';
@@ -120,6 +121,17 @@ export async function reconcileRevision<Spec>(
     prev,
     revisionStatusFromObservation(prev, now, observed, obj.metadata.generation ?? 0),
   );
-  if (!jsonEqual(status, prev)) await ctx.client.update(R.revisions, { ...obj, status }, 'status');
+  if (!jsonEqual(status, prev)) {
+    await ctx.client.update(R.revisions, { ...obj, status }, 'status');
+    const wasReady = getCondition(prev, 'Ready')?.status === 'True';
+    if (!wasReady && getCondition(status, 'Ready')?.status === 'True')
+      ctx.recorder.event(
+        obj,
+        R.revisions,
+        'Normal',
+        'RevisionReady',
+        'Revision becomes ready upon all resources being ready',
+      );
+  }
   return {};
 }

@@ -2,7 +2,8 @@
 // references and the labels/annotations Knative propagates, then mirror their status into the Service's
 // (ConfigurationsReady, RoutesReady, latest revision names, url, address, traffic, observedGeneration).
 import type { KubeObject } from '../../kube/index.js';
-import { R } from '../../kube/index.js';
+import { isConflict, R } from '../../kube/index.js';
+import { errorMessage } from '../../util/errors.js';
 import { admit } from '../admission.js';
 import { getCondition } from '../conditions.js';
 import { configurationName, routeName } from '../names.js';
@@ -45,12 +46,27 @@ export async function ensureChild(
   ref: ResourceRef,
   existing: KubeObject | undefined,
   desired: Child,
+  /** The Service, for its Created / CreationFailed events. */
+  owner?: KubeObject,
 ): Promise<KubeObject> {
   if (!existing) {
+    const name = desired.metadata?.name ?? '';
     try {
-      return await ctx.client.create(ref, asKube(desired));
+      const created = await ctx.client.create(ref, asKube(desired));
+      if (owner) ctx.recorder.event(owner, R.services, 'Normal', 'Created', `Created ${kind} ${JSON.stringify(name)}`);
+      return created;
     } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
+      if (!isAlreadyExists(e)) {
+        if (owner && !isConflict(e))
+          ctx.recorder.event(
+            owner,
+            R.services,
+            'Warning',
+            'CreationFailed',
+            `Failed to create ${kind} ${JSON.stringify(name)}: ${errorMessage(e)}`,
+          );
+        throw e;
+      }
       // The cache had not seen it yet; continue with the stored object.
       existing = await ctx.client.get(ref, desired.metadata?.namespace ?? '', desired.metadata?.name ?? '');
     }
@@ -93,7 +109,7 @@ export async function reconcileService(ctx: ReconcilerContext, key: ReconcileKey
     status = markConfigurationNotOwned(status, now, cfgName);
   } else {
     const desired = makeConfiguration(svc, cfgCached ? asServing<Configuration>(cfgCached) : undefined);
-    cfg = asServing<Configuration>(await ensureChild(ctx, 'Configuration', R.configurations, cfgCached, desired));
+    cfg = asServing<Configuration>(await ensureChild(ctx, 'Configuration', R.configurations, cfgCached, desired, obj));
   }
 
   const rName = routeName(svc);
@@ -102,7 +118,7 @@ export async function reconcileService(ctx: ReconcilerContext, key: ReconcileKey
   if (routeCached && !isControlledBy(asServing<Route>(routeCached), 'Service', svc)) {
     status = markRouteNotOwned(status, now, rName);
   } else {
-    route = asServing<Route>(await ensureChild(ctx, 'Route', R.routes, routeCached, makeRoute(svc)));
+    route = asServing<Route>(await ensureChild(ctx, 'Route', R.routes, routeCached, makeRoute(svc), obj));
   }
 
   if (cfg) {
