@@ -231,7 +231,15 @@ export async function runTrial(spec: TrialSpec, timeoutMs = 120_000): Promise<Tr
     await traffic?.stop();
     await sluice?.stop();
     for (const p of stray) if (alive(p)) process.kill(p, 'SIGKILL');
-    await removeDir(dir);
+    // A part that is still stopping may write into the directory while it is removed: try again a few times.
+    for (let i = 0; i < 5; i++) {
+      try {
+        await removeDir(dir);
+        break;
+      } catch {
+        await new Promise((ok) => setTimeout(ok, 1_000));
+      }
+    }
   }
   return res;
 }
