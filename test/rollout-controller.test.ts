@@ -22,6 +22,7 @@ import {
   type RolloutObject,
   type ServiceObject,
 } from '../src/rollout/controller/index.js';
+import { METRICS_MISSING_REASON } from '../src/rollout/controller/status.js';
 import type { RolloutPolicySpec } from '../src/rollout/policy/types.js';
 import { appendCommand, renderRollout } from '../src/cli/rollout.js';
 import { systemClock } from '../src/util/clock.js';
@@ -276,17 +277,24 @@ async function events(ns: string, name: string): Promise<Record<string, number>>
     const svc: Record<string, number> = {};
     for (const e of list.items) {
       if (e.involvedObject?.name !== name || !e.reason) continue;
-      if (e.involvedObject.kind === 'Rollout') out[e.reason] = (out[e.reason] ?? 0) + 1;
+      // Decisions are mirrored on the Service; MetricsAvailable's Warning (RequestMetricsMissing) stays on the Rollout.
+      if (e.involvedObject.kind === 'Rollout' && e.reason !== METRICS_MISSING_REASON)
+        out[e.reason] = (out[e.reason] ?? 0) + 1;
       if (e.involvedObject.kind === 'Service') svc[e.reason] = (svc[e.reason] ?? 0) + 1;
     }
     return { out, svc };
   };
   // Every decision recorded on the Rollout is recorded on its Knative Service too, right after.
-  const { out } = await waitFor(`events of Service ${ns}/${name} match its Rollout's`, async () => {
-    const r = await count();
-    return JSON.stringify(r.svc) === JSON.stringify(r.out) ? r : undefined;
-  });
-  return out;
+  let last: { out: Record<string, number>; svc: Record<string, number> } | undefined;
+  try {
+    const { out } = await waitFor(`events of Service ${ns}/${name} match its Rollout's`, async () => {
+      last = await count();
+      return JSON.stringify(last.svc) === JSON.stringify(last.out) ? last : undefined;
+    });
+    return out;
+  } catch (e) {
+    throw new Error(`${String(e)}; Rollout: ${JSON.stringify(last?.out)}, Service: ${JSON.stringify(last?.svc)}`);
+  }
 }
 /** A Service with one ready revision, governed by `spec`, pinned. */
 async function governed(ns: string, name: string, spec: Omit<RolloutPolicySpec, 'targetRef'>): Promise<void> {
