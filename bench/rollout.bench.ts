@@ -30,6 +30,7 @@ import type { MetricSpec } from '../src/rollout/policy/types.js';
 import type { RolloutObject } from '../src/rollout/controller/types.js';
 import { kubectl, removeDir, ROOT, startSluice, tempDir, waitFor } from '../test/support/procs.js';
 import { startPrometheus } from '../test/support/prometheus.js';
+import { helloService } from '../test/support/manifests.js';
 
 type Figures = Record<string, number | string>;
 const NS = 'default';
@@ -59,26 +60,8 @@ interface RouteObject extends KubeObject {
 const pct = (r: RouteObject | undefined, rev: string): number =>
   (r?.status?.traffic ?? []).filter((t) => t.revisionName === rev).reduce((a, t) => a + (t.percent ?? 0), 0);
 
-function service(name: string, target: string, command?: string[]): Record<string, unknown> {
-  return {
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: NS },
-    spec: {
-      template: {
-        spec: {
-          containers: [
-            {
-              image: 'ghcr.io/knative/helloworld-go',
-              env: [{ name: 'TARGET', value: target }],
-              ...(command ? { command } : {}),
-            },
-          ],
-        },
-      },
-    },
-  };
-}
+const service = (name: string, target: string, command?: string[]): Record<string, unknown> =>
+  helloService(NS, name, target, command);
 function policy(name: string, failureLimit: number): Record<string, unknown> {
   return {
     apiVersion: 'delivery.sluice.dev/v1alpha1',

@@ -24,6 +24,7 @@ import {
   type SluiceProcess,
 } from './support/procs.js';
 import { launchChromium, type Browser } from './support/chromium.js';
+import { helloService } from './support/manifests.js';
 
 const NS = 'default';
 const SEL = 'namespace_name="{{namespace}}",revision_name="{{revision}}"';
@@ -31,26 +32,8 @@ const SUCCESS_RATE = `(sum(rate(revision_request_count{${SEL},response_code_clas
 const FIVE_HUNDRED =
   "require('http').createServer((q, s) => { s.writeHead(500, {'content-type': 'text/plain'}); s.end('boom\\n'); }).listen(process.env.PORT)";
 
-function service(name: string, target: string, command?: string[]): Record<string, unknown> {
-  return {
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: NS },
-    spec: {
-      template: {
-        spec: {
-          containers: [
-            {
-              image: 'ghcr.io/knative/helloworld-go',
-              env: [{ name: 'TARGET', value: target }],
-              ...(command ? { command } : {}),
-            },
-          ],
-        },
-      },
-    },
-  };
-}
+const service = (name: string, target: string, command?: string[]): Record<string, unknown> =>
+  helloService(NS, name, target, command);
 function policy(name: string, spec: Record<string, unknown>): Record<string, unknown> {
   return {
     apiVersion: 'delivery.sluice.dev/v1alpha1',

@@ -26,6 +26,7 @@ import {
   waitFor,
   type SluiceProcess,
 } from './support/procs.js';
+import { helloService } from './support/manifests.js';
 
 const NS = 'default';
 const host = (svc: string, tag?: string): string => `${tag ? `${tag}-` : ''}${svc}.${NS}.svc.cluster.local`;
@@ -39,26 +40,8 @@ const FIVE_HUNDRED =
   "require('http').createServer((q, s) => { s.writeHead(500, {'content-type': 'text/plain'}); s.end('boom\\n'); }).listen(process.env.PORT)";
 
 // ---------- manifests (a stream of JSON objects on kubectl apply -f -) ----------
-function service(name: string, target: string, command?: string[]): Record<string, unknown> {
-  return {
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: NS },
-    spec: {
-      template: {
-        spec: {
-          containers: [
-            {
-              image: 'ghcr.io/knative/helloworld-go',
-              env: [{ name: 'TARGET', value: target }],
-              ...(command ? { command } : {}),
-            },
-          ],
-        },
-      },
-    },
-  };
-}
+const service = (name: string, target: string, command?: string[]): Record<string, unknown> =>
+  helloService(NS, name, target, command);
 const analysis = {
   interval: '1s',
   window: '4s',

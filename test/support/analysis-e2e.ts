@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { Informer, KubeClient, R } from '../../src/kube/index.js';
 import type { RolloutObject } from '../../src/rollout/controller/types.js';
 import { kubectl, removeDir, startSluice, tempDir, waitFor, type SluiceProcess } from './procs.js';
+import { helloService } from './manifests.js';
+import { familyProbeQuery } from '../../src/rollout/analysis/families.js';
 
 const NS = 'default';
 const FAILURE_LIMIT = 2;
@@ -29,26 +31,8 @@ function unguarded(family: 'knative-opencensus' | 'knative-otel'): string {
   return `sum(rate(http_server_request_duration_seconds_count{${sel},http_response_status_code!~"5.."}[{{interval}}])) / sum(rate(http_server_request_duration_seconds_count{${sel}}[{{interval}}]))`;
 }
 
-function service(name: string, target: string, command?: string[]): Record<string, unknown> {
-  return {
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: NS },
-    spec: {
-      template: {
-        spec: {
-          containers: [
-            {
-              image: 'ghcr.io/knative/helloworld-go',
-              env: [{ name: 'TARGET', value: target }],
-              ...(command ? { command } : {}),
-            },
-          ],
-        },
-      },
-    },
-  };
-}
+const service = (name: string, target: string, command?: string[]): Record<string, unknown> =>
+  helloService(NS, name, target, command);
 function policy(name: string, metric: Record<string, unknown>): Record<string, unknown> {
   return {
     apiVersion: 'delivery.sluice.dev/v1alpha1',
@@ -155,6 +139,20 @@ export function analysisDefaultsScenario(family: 'knative-opencensus' | 'knative
     );
     for (const n of ['unguarded', 'builtin', 'good']) traffic(n);
     await waitFor('traffic answered', () => answers.filter((a) => a.status === 200).length > 30, 20_000);
+    // On a cluster the stable revisions' series exist long before a canary; here they are seconds old. Until
+    // Prometheus has scraped them the controller rightly holds with "no Knative request metrics … yet", which the
+    // round-by-round checks below would count against the rollback, so start once the family is visible.
+    const prometheus = (sluice.endpoints as { prometheus?: string }).prometheus ?? '';
+    await waitFor(
+      `Prometheus to see the ${family} series of namespace ${NS}`,
+      async () => {
+        const u = new URL('/api/v1/query', prometheus);
+        u.searchParams.set('query', familyProbeQuery([NS]));
+        const body = (await (await fetch(u)).json()) as { data?: { result?: unknown[] } };
+        return (body.data?.result?.length ?? 0) > 0;
+      },
+      30_000,
+    );
   });
 
   after(async () => {
