@@ -3,7 +3,7 @@
 // any, not, cesql). A non-empty `filters` replaces `filter`. Results follow Knative's three values — Pass,
 // Fail and NoFilter (only Fail drops) — plus NeedsCesql: an expression Sluice cannot evaluate, because no
 // maintained CloudEvents SQL library exists for Node.js. A NeedsCesql that decides the outcome is refused,
-// never guessed; one that cannot change it (e.g. next to a Fail in `all`) is ignored, as any evaluator would.
+// never guessed; one that cannot change it (e.g. next to a Fail in `all`) is ignored, as every evaluator would.
 import type { SubscriptionsAPIFilter, TriggerSpec } from './types.js';
 
 export type FilterResult = 'pass' | 'fail' | 'noFilter' | 'needsCesql';
