@@ -47,6 +47,8 @@ export interface DashboardOptions {
   /** SSE keep-alive comment interval (default 15 s, as argoproj/pkg does). */
   keepAliveMs?: number;
   coalesceMs?: number;
+  /** Show only this namespace's rollouts (a controller with a namespaced Role). */
+  namespace?: string;
 }
 
 export interface Dashboard {
@@ -79,6 +81,7 @@ export function startDashboard(o: DashboardOptions): Dashboard {
     now: o.now,
     log: o.log,
     ...(o.coalesceMs ? { coalesceMs: o.coalesceMs } : {}),
+    ...(o.namespace ? { namespace: o.namespace } : {}),
   });
   hub.ready.catch((e: unknown) => o.log.warn({ err: String(e) }, 'dashboard cache failed to start'));
   const assets = new Map<string, { type: string; body: Buffer }>([
