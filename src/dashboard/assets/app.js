@@ -3,10 +3,14 @@
 // HTML. Routes: #/ the fleet list, #/r/NAMESPACE/NAME one rollout.
 const csrf = document.querySelector('meta[name="sluice-csrf"]').content;
 const readOnly = document.querySelector('meta[name="sluice-read-only"]').content === 'true';
+// 'token': signed in with a Kubernetes token, acting as that user (RBAC); 'admin': the local one-time login.
+const auth = document.querySelector('meta[name="sluice-auth"]').content;
 const main = document.getElementById('main');
 const conn = document.getElementById('conn');
 const announceEl = document.getElementById('announce');
 window.sluiceLoadedAt = Date.now();
+document.getElementById('user').title =
+  auth === 'token' ? 'a Kubernetes user: actions run with your token, under your RBAC roles' : 'the local administrator (one-time login URL)';
 
 const PHASE_GLYPH = {
   Pending: '◷',
@@ -348,8 +352,28 @@ function openConfirm(v, a) {
   reason.focus();
 }
 
+// What the signed-in user may do to the open rollout (SelfSubjectAccessReview on the server, cached briefly).
+let access = null;
+async function loadAccess(ns, name) {
+  try {
+    access = await api(`/dashboard/api/access/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`);
+  } catch {
+    access = { rollout: `${ns}/${name}`, patch: false, actions: [], error: true };
+  }
+  if (current && current.row.key === access.rollout) renderRollout(current);
+}
+
 function actionBar(v) {
   if (readOnly) return h('p', { class: 'read-only' }, 'Read-only dashboard: actions are off (--read-only).');
+  if (!access || access.rollout !== v.row.key) return h('p', { class: 'read-only' }, 'Checking what you may do…');
+  if (!access.patch)
+    return h(
+      'p',
+      { class: 'read-only' },
+      access.error
+        ? 'Could not check your permissions; actions are hidden.'
+        : `You (${access.user}) may view this rollout but not change it: RBAC does not allow patch on rollouts in ${v.row.namespace}.`,
+    );
   return h(
     'div',
     { class: 'actions', role: 'group', 'aria-label': 'Actions' },
@@ -513,6 +537,8 @@ function renderRollout(v) {
 
 function showRollout(ns, name) {
   current = null;
+  access = null;
+  void loadAccess(ns, name);
   main.replaceChildren(h('p', {}, 'Loading…'));
   openStream(`/dashboard/api/events?rollout=${encodeURIComponent(`${ns}/${name}`)}`, {
     rollout: renderRollout,
@@ -539,6 +565,12 @@ setInterval(() => {
   for (const el of document.querySelectorAll('[data-ago]')) el.textContent = ago(el.dataset.ago);
 }, 1000);
 
+document.getElementById('logout').addEventListener('click', async () => {
+  closeStream();
+  streamUrl = '';
+  await fetch('/dashboard/logout', { method: 'POST', credentials: 'same-origin', headers: { 'X-Sluice-CSRF': csrf } });
+  location.assign('/dashboard/');
+});
 document.getElementById('help-button').addEventListener('click', () => document.getElementById('help').showModal());
 document.addEventListener('keydown', (e) => {
   if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || document.querySelector('dialog[open]')) return;
