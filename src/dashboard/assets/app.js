@@ -249,7 +249,11 @@ function chart(m) {
     H = 140,
     P = 28;
   const pts = m.points;
-  const values = pts.filter((p) => p.value !== undefined).map((p) => p.value);
+  // A comparing judge charts both means: canary solid, stable dashed (the table below has the numbers).
+  const cmp = m.judge ? pts.map((p) => p.compare) : [];
+  const values = m.judge
+    ? cmp.filter(Boolean).flatMap((c) => [c.canaryMean, c.stableMean])
+    : pts.filter((p) => p.value !== undefined).map((p) => p.value);
   const lines = [m.min, m.max].filter((v) => v !== undefined);
   let lo = Math.min(...values, ...lines),
     hi = Math.max(...values, ...lines);
@@ -268,6 +272,24 @@ function chart(m) {
     if (v === undefined) continue;
     g.append(s('line', { x1: P, x2: W - P, y1: y(v), y2: y(v), class: 'threshold' }));
     g.append(s('text', { x: 2, y: y(v) + 4, class: 'axis' }, `${label} ${num(v)}`));
+  }
+  if (m.judge) {
+    for (const [field, cls, label] of [
+      ['canaryMean', 'series', 'canary mean'],
+      ['stableMean', 'series series-stable', 'stable mean'],
+    ]) {
+      let d = '';
+      cmp.forEach((c, i) => {
+        if (c) d += `${d ? 'L' : 'M'}${x(i).toFixed(1)},${y(c[field]).toFixed(1)}`;
+      });
+      if (d) g.append(s('path', { d, class: cls }, s('title', {}, label)));
+    }
+    pts.forEach((p, i) => {
+      const c = p.compare;
+      if (!c) g.append(s('rect', { x: x(i) - 4, y: H - 10, width: 8, height: 8, class: `pt pt-${p.status}` }, s('title', {}, `${time(p.at)}: ${STATUS_TEXT[p.status]}`)));
+      else g.append(s('circle', { cx: x(i), cy: y(c.canaryMean), r: 3.5, class: `pt pt-${p.status}` }, s('title', {}, `${time(p.at)}: canary ${num(c.canaryMean)}, stable ${num(c.stableMean)} — ${STATUS_TEXT[p.status]}`)));
+    });
+    return g;
   }
   let d = '';
   pts.forEach((p, i) => {
@@ -299,6 +321,9 @@ function metricSection(m) {
       ` · threshold ${thr} · pass ${m.counts.pass} · fail ${m.counts.fail} · no data ${m.counts.noData} · error ${m.counts.error}`,
       latest && latest.reason ? ` · ${latest.reason}` : '',
     ),
+    m.compareLine
+      ? h('p', { class: 'compare' }, h('strong', {}, 'Canary vs stable (Mann-Whitney): '), m.compareLine)
+      : '',
     chart(m),
     h(
       'details',
@@ -307,8 +332,25 @@ function metricSection(m) {
       h(
         'table',
         {},
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Time'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Result'), h('th', { scope: 'col' }, 'Reason'))),
-        h('tbody', {}, ...m.points.slice().reverse().map((p) => h('tr', {}, h('td', {}, time(p.at)), h('td', { class: 'num' }, num(p.value)), h('td', {}, STATUS_TEXT[p.status]), h('td', {}, p.reason || '')))),
+        h('thead', {}, h('tr', {}, ...['Time', 'Value', ...(m.judge ? ['Canary mean', 'Stable mean'] : []), 'Result', 'Reason'].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'tbody',
+          {},
+          ...m.points
+            .slice()
+            .reverse()
+            .map((p) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, time(p.at)),
+                h('td', { class: 'num' }, num(p.value)),
+                m.judge ? [h('td', { class: 'num' }, num(p.compare && p.compare.canaryMean)), h('td', { class: 'num' }, num(p.compare && p.compare.stableMean))] : '',
+                h('td', {}, STATUS_TEXT[p.status]),
+                h('td', {}, p.reason || ''),
+              ),
+            ),
+        ),
       ),
     ),
     m.query
