@@ -2,7 +2,7 @@
 // ServiceAccounts with Roles applied by the real kubectl, tokens from `kubectl create token`, the dashboard on a
 // real HTTP port. A viewer (get/list/watch on rollouts in team-a) sees team-a only, gets no actions and a
 // forged POST is refused by the API server; a deployer (patch) appends a command recorded under its own name.
-// Plus the pure parts: the sealed token, bearer parsing, the merge patch that appends a command.
+// The metric panel's canary-vs-stable view in Chromium. Plus the pure parts: the sealed token, bearer parsing, the merge patch that appends a command.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
@@ -16,6 +16,7 @@ import { openToken, parseBearer, sealToken, BEARER_MAX_CHARS } from '../src/dash
 import { nextCommands } from '../src/rollout/controller/commands.js';
 import type { RolloutObject } from '../src/rollout/controller/types.js';
 import { ROOT, kubectl, removeDir, tempDir } from './support/procs.js';
+import { launchChromium } from './support/chromium.js';
 
 let api: RunningApiServer;
 let dir: string;
@@ -356,4 +357,56 @@ test('a revoked role shows once the short cache expires; logout ends the session
   assert.equal(cross.status, 403, 'login CSRF: a cross-site form cannot sign the browser in');
   assert.match(String(bad.headers['content-security-policy']), /form-action 'self'/);
   assert.ok(loadOrCreateKey(join(dir, 'dash')).length >= 32);
+});
+
+test('the metric panel shows canary and stable side by side where a Mann-Whitney judge compared them (Chromium)', async () => {
+  const cur = await admin.get<RolloutObject>(R.rollouts, 'team-b', 'web');
+  const round = (
+    s: number,
+    canaryMean: number,
+    stableMean: number,
+  ): NonNullable<RolloutObject['status']>['analysisRuns'] => [
+    {
+      at: new Date(Date.now() - s * 1000).toISOString(),
+      revision: 'web-00002',
+      step: 1,
+      verdict: 'pass',
+      metrics: [
+        {
+          metric: 'latency',
+          status: 'pass',
+          verdict: 'pass',
+          value: canaryMean / stableMean,
+          compare: {
+            judge: 'mannWhitney',
+            canaryMean,
+            stableMean,
+            canaryCount: 60,
+            stableCount: 60,
+            meanRatio: canaryMean / stableMean,
+            pValue: 0.2,
+          },
+        },
+        { metric: 'success-rate', status: 'pass', verdict: 'pass', value: 0.999, min: 0.99 },
+      ],
+    },
+  ];
+  cur.status = { ...cur.status, analysisRuns: [...(round(3, 101, 100) ?? []), ...(round(2, 104, 100) ?? [])] };
+  await admin.update(R.rollouts, cur, 'status');
+  const b = await launchChromium();
+  try {
+    const p = await b.context.newPage();
+    await p.goto(dashboard.loginUrl(base, 'root'));
+    await p.goto(`${base}/dashboard/#/r/team-b/web`);
+    const panel = p.locator('.metric').filter({ has: p.getByRole('heading', { name: 'latency' }) });
+    await panel.getByText('Canary vs stable (Mann-Whitney):').waitFor();
+    await panel.getByText('canary mean 104 · stable mean 100 · ratio 1.04 · p=0.2 · n=60/60').waitFor();
+    await panel.getByText('Values of latency (table)').click();
+    assert.equal(await panel.getByRole('columnheader', { name: 'Stable mean' }).count(), 1);
+    assert.equal(await panel.getByRole('cell', { name: '101', exact: true }).count(), 1);
+    const other = p.locator('.metric').filter({ has: p.getByRole('heading', { name: 'success-rate' }) });
+    assert.equal(await other.getByText('Canary vs stable').count(), 0, 'a threshold metric has no comparison');
+  } finally {
+    await b.close();
+  }
 });
