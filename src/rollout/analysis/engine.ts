@@ -274,12 +274,21 @@ export class AnalysisEngine {
               return;
             }
             for (const m of chunk) {
-              push(
-                m.req.key,
-                this.#judge(m, promql, outcome, (rev) =>
-                  this.#extract(outcome, (r) => seriesOfMember(r, plan, { ...m.req, revision: rev })),
-                ),
+              const r = this.#judge(m, promql, outcome, (rev) =>
+                this.#extract(outcome, (res) => seriesOfMember(res, plan, { ...m.req, revision: rev })),
               );
+              // The rollout's record shows its own query, not the batch (which grows with every rollout in it).
+              const own = this.#wrap(
+                m.metric,
+                renderTemplate(query, {
+                  revision: m.req.revision,
+                  stableRevision: m.req.stableRevision,
+                  namespace: m.req.namespace,
+                  service: m.req.service,
+                  interval: formatPromDuration(g.windowMs),
+                }),
+              );
+              push(m.req.key, { ...r, query: own });
             }
           });
         }
