@@ -62,6 +62,8 @@ export interface DashboardOptions {
   coalesceMs?: number;
   /** How long a per-user access decision is reused (default ACCESS_TTL_MS). */
   accessTtlMs?: number;
+  /** Show only this namespace's rollouts (a controller with a namespaced Role). */
+  namespace?: string;
 }
 
 export interface Dashboard {
@@ -110,6 +112,7 @@ export function startDashboard(o: DashboardOptions): Dashboard {
     now: o.now,
     log: o.log,
     ...(o.coalesceMs ? { coalesceMs: o.coalesceMs } : {}),
+    ...(o.namespace ? { namespace: o.namespace } : {}),
   });
   hub.ready.catch((e: unknown) => o.log.warn({ err: String(e) }, 'dashboard cache failed to start'));
   const assets = new Map<string, { type: string; body: Buffer }>([
