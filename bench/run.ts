@@ -38,6 +38,8 @@ const RATIO_PAIRS: Array<[string, string]> = [
   ['wal', 'empty'],
   ['rbac', 'admin'],
   ['10pages', '0pages'],
+  ['t10', 't1'],
+  ['t100', 't1'],
 ];
 
 function isBenchModule(m: unknown): m is BenchModule {
