@@ -27,6 +27,8 @@ export {
 } from './webhook.js';
 export { SlackSink, slackMessage, type SlackMessage } from './slack.js';
 export { CloudEventsSink, toCloudEvent, encodeCloudEvent, cloudEventType, CE_TYPE_PREFIX } from './cloudevents.js';
+export { BrokerSink, brokerTarget, brokerNotReadyReason, type BrokerLike, type BrokerSinkOptions } from './broker.js';
+export { post, postWithHost, type PostResult } from './http.js';
 export {
   AlertmanagerSink,
   alertFor,

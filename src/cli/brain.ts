@@ -16,7 +16,14 @@ import {
   type Notifier,
   type RolloutNotification,
 } from '../rollout/controller/index.js';
-import { AlertDispatcher, AlertNotifier, KubeSecretResolver, claimAlert, type SecretLike } from '../alerts/index.js';
+import {
+  AlertDispatcher,
+  AlertNotifier,
+  KubeSecretResolver,
+  claimAlert,
+  type BrokerLike,
+  type SecretLike,
+} from '../alerts/index.js';
 import { startGitOps, type GitOps } from '../gitops/index.js';
 import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/logger.js';
@@ -26,6 +33,7 @@ import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
 import { join } from 'node:path';
 import { packageRoot } from './package-root.js';
+import { ER } from '../eventing/reconciler/resources.js';
 
 export interface BrainOptions {
   client: KubeClient;
@@ -65,6 +73,11 @@ export interface BrainOptions {
   dashboard?: { dataDir: string; readOnly?: boolean };
   /** Knative request metrics family for builtin checks (default auto). */
   metricsFamily?: MetricFamilySetting;
+  /**
+   * The embedded router's URL (endpoints.json `router`), asked at each `type: broker` alert; undefined or absent
+   * on a cluster, where a Broker's address URL is reachable as it is.
+   */
+  routerUrl?: () => Promise<string | undefined>;
 }
 
 export interface Brain {
@@ -133,6 +146,10 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
     logger: log.child({ component: 'alerts' }),
     registry,
     clock: o.clock,
+    broker: {
+      getBroker: (ns, name) => o.client.tryGet(ER.brokers, ns, name) as Promise<BrokerLike | undefined>,
+      ...(o.routerUrl ? { routerUrl: o.routerUrl } : {}),
+    },
   });
   const leaseNamespace = o.leaseNamespace ?? 'default';
   const startGit = async (): Promise<GitOps | undefined> => {
