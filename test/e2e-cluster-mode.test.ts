@@ -466,13 +466,17 @@ test('the API server refused no request of either ServiceAccount (the controller
   console.log(`# used by sluice serving: ${[...used].sort().join(', ')}`);
 });
 
-test("deploy/controller.yaml's ClusterRole is least privilege: every verb it grants was used by the brain", async () => {
+test("deploy/controller.yaml's ClusterRoles are least privilege: every verb they grant was used by the brain", async () => {
   const docs = parseAllDocuments(await readFile(join(ROOT, 'deploy', 'controller.yaml'), 'utf8')).map(
     (d) => d.toJS() as { kind: string; rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> },
   );
-  const role = docs.find(
-    (d) => d.kind === 'ClusterRole' && (d as { metadata?: { name?: string } }).metadata?.name === 'sluice',
-  )!;
+  // The controller's ClusterRole, and the alert Secrets' one (bound in default, where the alert's Secret is).
+  const roles = docs.filter(
+    (d) =>
+      d.kind === 'ClusterRole' &&
+      ['sluice', 'sluice-alert-secrets'].includes((d as { metadata?: { name?: string } }).metadata?.name ?? ''),
+  );
+  assert.equal(roles.length, 2);
   const used = new Set<string>();
   for (const e of await auditEvents()) {
     if (e.user.username !== 'system:serviceaccount:sluice-system:sluice' || !e.objectRef) continue;
@@ -480,7 +484,7 @@ test("deploy/controller.yaml's ClusterRole is least privilege: every verb it gra
     used.add(`${e.verb} ${e.objectRef.apiGroup}/${r}`);
   }
   const granted: string[] = [];
-  for (const rule of role.rules ?? [])
+  for (const rule of roles.flatMap((r) => r.rules ?? []))
     for (const g of rule.apiGroups)
       for (const r of rule.resources) for (const v of rule.verbs) granted.push(`${v} ${g}/${r}`);
   // Needed, but only when a Service is deleted and created again under the same name (its old Rollout goes).
