@@ -37,6 +37,7 @@ const RATIO_PAIRS: Array<[string, string]> = [
   ['compacted', 'wal'],
   ['wal', 'empty'],
   ['rbac', 'admin'],
+  ['10pages', '0pages'],
   ['t10', 't1'],
   ['t100', 't1'],
 ];

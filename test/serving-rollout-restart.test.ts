@@ -35,6 +35,7 @@ async function listers(client: KubeClient): Promise<Listers> {
     routes: await snap(R.routes),
     ingresses: await snap(R.ingresses),
     configMaps: await snap(R.configMaps, 'knative-serving'),
+    secrets: await snap(R.secrets),
   };
 }
 

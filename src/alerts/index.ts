@@ -40,3 +40,4 @@ export {
 } from './alertmanager.js';
 export { AlertDispatcher, type DispatcherOptions, type NotifyReceipt, type SinkStats } from './dispatcher.js';
 export { AlertNotifier, type AlertNotifierOptions, type RolloutNotificationLike } from './notifier.js';
+export { ALERTS_SENT_ANNOTATION, ALERTS_SENT_LIMIT, claimAlert, recordSent, sentIds } from './ledger.js';

@@ -21,6 +21,8 @@ export interface ControllerOptions extends GitFlags {
   workDir: string;
   policiesDir?: string;
   namespace: string;
+  /** Watch and act in this namespace only (see BrainOptions.watchNamespace). */
+  watchNamespace?: string;
   /** Writes `controller` into <data>/endpoints.json when given (standalone). */
   data?: string;
   /** Lease holder identity (default: host name + random suffix, as client-go). */
@@ -76,6 +78,7 @@ export async function startController(o: ControllerOptions): Promise<void> {
     clock: systemClock,
     log,
     leaseNamespace: o.namespace,
+    ...(o.watchNamespace ? { watchNamespace: o.watchNamespace } : {}),
     // The dashboard's signing key lives with the data (where `sluice dashboard --data` finds it).
     dashboard: { dataDir: resolve(o.data ?? o.workDir), readOnly: o.readOnly === true },
     ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),

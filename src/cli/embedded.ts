@@ -13,6 +13,7 @@ import {
 } from '../serving/reconciler/index.js';
 import { clusterAutoscalingFromData, neutralRuntimeConfig, withClusterAutoscaling } from './config-autoscaler.js';
 import type { Clock } from '../util/clock.js';
+import { withConfigSources } from './serving-config-sources.js';
 import { startEmbeddedEventing } from '../eventing/embedded.js';
 
 export { EMBEDDED_USERNAME, registerServingAdmission, requestUsername } from './serving-admission.js';
@@ -61,7 +62,7 @@ export async function startEmbeddedServing(o: EmbeddedServingOptions): Promise<E
     const w = warnings.join('; ');
     if (w !== '' && w !== warned) log.warn({ configMap: `${SYSTEM_NAMESPACE}/${CONFIG_AUTOSCALER}` }, w);
     warned = w;
-    return withClusterAutoscaling(revisionSpecFromKnative(rev), config);
+    return withConfigSources(withClusterAutoscaling(revisionSpecFromKnative(rev), config), rev, listers);
   };
   const controller = new ServingController<RunSpec>({ client, dataPlane, toRunSpec, clock: o.clock, log });
   await controller.start();

@@ -75,8 +75,14 @@ export function servingContainer(spec: RevisionSpec): ContainerSpec | undefined 
   return spec.containers.find((c) => (c.ports?.length ?? 0) > 0) ?? spec.containers[0];
 }
 
+/**
+ * What replaces the processes when it changes. Values read from ConfigMaps and Secrets are left out: as on a
+ * cluster, a running process keeps the environment it started with, and only new processes see new values.
+ */
 function podHash(spec: RevisionSpec): string {
-  return JSON.stringify(servingContainer(spec) ?? null);
+  const c = servingContainer(spec);
+  const env = c?.env?.map((e) => (e.fromSource ? { name: e.name, fromSource: true } : e));
+  return JSON.stringify([c ? { ...c, ...(env ? { env } : {}) } : null, spec.containerConfigError ?? null]);
 }
 
 export class Revision {
@@ -160,7 +166,13 @@ export class Revision {
     return resolveAutoscaling(this.#spec.annotations, this.containerConcurrency, this.#o.autoscaler);
   }
 
+  get #progressDeadlineMs(): number {
+    return this.#spec.progressDeadlineMs ?? this.#o.progressDeadlineMs;
+  }
+
   #resolveCommand(): ResolveResult {
+    const err = this.#spec.containerConfigError;
+    if (err) return { ok: false, reason: err.reason, message: err.message };
     const c = servingContainer(this.#spec);
     if (!c) return { ok: false, reason: 'ContainerMissing', message: 'The revision has no containers.' };
     return this.#o.imageTable.resolve(c);
@@ -178,9 +190,10 @@ export class Revision {
     if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs)
       this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
     const hash = podHash(spec);
+    // Re-resolved every time: new processes start with the current values of ConfigMaps and Secrets.
+    this.#command = this.#resolveCommand();
     if (hash !== this.#hash) {
       this.#hash = hash;
-      this.#command = this.#resolveCommand();
       for (const r of this.#replicas) this.#drain(r);
       this.#hasBeenReady = false;
       this.#createdAt = this.#o.clock.now();
@@ -485,7 +498,22 @@ export class Revision {
     let message = '';
     let containerHealthy: RevisionCondition = { type: 'ContainerHealthy', status: 'True' };
     let resources: RevisionCondition = { type: 'ResourcesAvailable', status: 'True' };
-    if (!this.#command.ok) {
+    const configError = this.#spec.containerConfigError;
+    if (configError) {
+      // Knative: a container waiting with this reason marks ResourcesAvailable=False only once the
+      // deployment's progress deadline has passed; until then the Revision is deploying.
+      if (now - this.#createdAt > this.#progressDeadlineMs) {
+        ready_ = 'False';
+        reason = configError.reason;
+        message = configError.message;
+        resources = { type: 'ResourcesAvailable', status: 'False', reason, message };
+      } else {
+        ready_ = 'Unknown';
+        reason = 'Deploying';
+        containerHealthy = { type: 'ContainerHealthy', status: 'Unknown', reason };
+        resources = { type: 'ResourcesAvailable', status: 'Unknown', reason };
+      }
+    } else if (!this.#command.ok) {
       ready_ = 'False';
       reason = this.#command.reason;
       message = this.#command.message;
@@ -501,7 +529,7 @@ export class Revision {
       const delay = Math.max(0, latest.restartAt - t.at);
       message = `Container failed with ${describeExit(t.exitCode, t.signal)}${said}. Restart ${latest.restartCount} after a ${delay} ms back-off (CrashLoopBackOff); logs in ${this.logFile}`;
       containerHealthy = { type: 'ContainerHealthy', status: 'False', reason, message };
-    } else if (!this.#hasBeenReady && serving.length > 0 && now - this.#createdAt > this.#o.progressDeadlineMs) {
+    } else if (!this.#hasBeenReady && serving.length > 0 && now - this.#createdAt > this.#progressDeadlineMs) {
       ready_ = 'False';
       reason = 'ProgressDeadlineExceeded';
       const probe = serving.map((r) => r.lastProbe).find((p) => p !== '');

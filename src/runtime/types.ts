@@ -7,6 +7,8 @@ export interface EnvVar {
   name: string;
   /** Only literal values are used; `valueFrom` must be resolved by the reconciler before upsertRevision. */
   value?: string;
+  /** Resolved from a ConfigMap or Secret: a changed value does not replace running processes (env is read at start). */
+  fromSource?: boolean;
 }
 
 export interface HttpGetAction {
@@ -56,6 +58,13 @@ export interface RevisionSpec {
   containerConcurrency?: number;
   /** Seconds until the first response byte; default 300 (Knative's revision-timeout-seconds). */
   timeoutSeconds?: number;
+  /**
+   * The kubelet could not build the container's configuration (a missing ConfigMap, Secret or key): no process
+   * starts; after the progress deadline the Revision is ResourcesAvailable=False with this reason and message.
+   */
+  containerConfigError?: { reason: string; message: string };
+  /** Overrides the runtime's progress deadline (`serving.knative.dev/progress-deadline`, config-deployment). */
+  progressDeadlineMs?: number;
 }
 
 export interface LastTermination {

@@ -19,8 +19,10 @@ export interface Listers {
   routes: Lister;
   /** networking.internal.knative.dev Ingresses (one per Route, holding the rollout annotation). */
   ingresses: Lister;
-  /** ConfigMaps of the knative-serving namespace. */
+  /** ConfigMaps of every namespace: knative-serving's config-* and those a Revision's env or volumes name. */
   configMaps: Lister;
+  /** Secrets a Revision's env or volumes name. */
+  secrets: Lister;
 }
 
 export type KubeWriter = Pick<KubeClient, 'get' | 'tryGet' | 'create' | 'update' | 'patch'>;

@@ -27,6 +27,8 @@ import {
 } from './context.js';
 import type { DataPlane } from './data-plane.js';
 import { CONFIG_AUTOSCALER, SYSTEM_NAMESPACE } from './network-config.js';
+import { CONFIG_DEPLOYMENT } from '../cluster-config.js';
+import { referencedSources } from '../config-sources.js';
 import { reconcileRevision } from './revision-reconciler.js';
 import { IngressTable, reconcileRoute } from './route-reconciler.js';
 import { reconcileService } from './service-reconciler.js';
@@ -65,6 +67,7 @@ export class ServingController<Spec> {
     routes: Informer;
     ingresses: Informer;
     configMaps: Informer;
+    secrets: Informer;
   };
   readonly #o: ServingControllerOptions<Spec>;
   readonly #recorders: KubeEventRecorder[] = [];
@@ -82,7 +85,8 @@ export class ServingController<Spec> {
       revisions: inf(R.revisions),
       routes: inf(R.routes),
       ingresses: inf(R.ingresses),
-      configMaps: inf(R.configMaps, { namespace: SYSTEM_NAMESPACE }),
+      configMaps: inf(R.configMaps),
+      secrets: inf(R.secrets),
     };
     const listers: Listers = this.#informers;
     const ctx = (name: string): ReconcilerContext => {
@@ -153,7 +157,7 @@ export class ServingController<Spec> {
   }
 
   #wire(): void {
-    const { services, configurations, revisions, routes, ingresses, configMaps } = this.#informers;
+    const { services, configurations, revisions, routes, ingresses, configMaps, secrets } = this.#informers;
     const each = (inf: Informer, fn: (o: KubeObject) => void): void => {
       inf
         .onAdd(fn)
@@ -205,11 +209,23 @@ export class ServingController<Spec> {
       const route = ownerName(o, 'Route', LABEL_ROUTE);
       if (route) this.queues.routes.add({ namespace: o.metadata.namespace ?? '', name: route });
     });
+    // A ConfigMap or Secret a Revision reads (env, envFrom, volumes): the Revision re-resolves it — a missing
+    // one that appears lets it start, a changed one reaches new processes (and volumes).
+    const requeueReaders = (o: KubeObject, kind: 'configMaps' | 'secrets'): void => {
+      const ns = o.metadata.namespace ?? '';
+      for (const r of revisions.list())
+        if (r.metadata.namespace === ns && referencedSources(r['spec'])[kind].has(o.metadata.name ?? ''))
+          this.queues.revisions.add(keyOf(r));
+    };
     each(configMaps, (o) => {
+      requeueReaders(o, 'configMaps');
+      if (o.metadata.namespace !== SYSTEM_NAMESPACE) return;
       for (const r of routes.list()) this.queues.routes.add(keyOf(r));
-      // config-autoscaler feeds every Revision's run spec (see cli/config-autoscaler.ts).
-      if (o.metadata.name === CONFIG_AUTOSCALER) for (const r of revisions.list()) this.queues.revisions.add(keyOf(r));
+      // config-autoscaler and config-deployment feed every Revision's run spec (see cli/config-autoscaler.ts).
+      if (o.metadata.name === CONFIG_AUTOSCALER || o.metadata.name === CONFIG_DEPLOYMENT)
+        for (const r of revisions.list()) this.queues.revisions.add(keyOf(r));
     });
+    each(secrets, (o) => requeueReaders(o, 'secrets'));
     this.#o.dataPlane.on('status', (s) => this.queues.revisions.add({ namespace: s.namespace, name: s.name }));
   }
 
