@@ -131,11 +131,26 @@ ${ann}
 
 test("--quickstart-broker's example-broker is Ready with Knative's address; kn quickstart's `kind: broker` applies", async () => {
   const b = await waitReady('broker', 'example-broker');
-  const r = await apply(
+  // kn quickstart's manifest, byte for byte: kubectl maps the lowercase kind through discovery.
+  const file = join(fx.dir, 'kn-quickstart-broker.yaml');
+  await writeFile(
+    file,
     'apiVersion: eventing.knative.dev/v1\nkind: broker\nmetadata:\n name: kn-quickstart-broker\n namespace: default\n',
   );
+  const r = await k(['apply', '-f', file]);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^broker\.eventing\.knative\.dev\/kn-quickstart-broker created/);
   assert.equal(ready(await waitReady('broker', 'kn-quickstart-broker')), true);
+  const stored = await k(['get', 'broker', 'kn-quickstart-broker', '-o', 'jsonpath={.kind}']);
+  assert.equal(stored.stdout, 'Broker', 'stored under the served kind');
+  // Deleting it by the same file works (kubectl maps the kind again). A second `kubectl apply` of the file is
+  // refused by kubectl itself ("precondition failed for: map[kind:broker]": its three-way merge will not change
+  // `kind`), as against any server that stores the served kind.
+  const del = await k(['delete', '-f', file]);
+  assert.equal(del.code, 0, del.stderr);
+  await waitFor('kn-quickstart-broker to be gone', async () =>
+    (await getJson('broker', 'kn-quickstart-broker')) ? undefined : true,
+  );
   assert.equal(b.status?.address?.url, `http://${INGRESS}/default/example-broker`);
   assert.equal(b.metadata.annotations?.['eventing.knative.dev/broker.class'], 'MTChannelBasedBroker');
   assert.deepEqual(b.spec?.['delivery'], { retry: 10, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' });
