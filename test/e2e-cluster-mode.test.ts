@@ -417,6 +417,11 @@ test("deploy/controller.yaml's ClusterRole is least privilege: every verb it gra
     'delete delivery.sluice.dev/rollouts',
     'get admissionregistration.k8s.io/validatingwebhookconfigurations',
     'patch admissionregistration.k8s.io/validatingwebhookconfigurations',
+    // Eventing: only when a policy has a `type: broker` alert, and when Git holds Brokers/Triggers/SinkBindings.
+    'get eventing.knative.dev/brokers',
+    'patch eventing.knative.dev/brokers',
+    'patch eventing.knative.dev/triggers',
+    'patch sources.knative.dev/sinkbindings',
   ]);
   const unused = granted.filter((g) => !used.has(g) && !rare.has(g));
   console.log(`# used by the brain: ${[...used].sort().join(', ')}`);
