@@ -1,11 +1,12 @@
 // One revision's share of the data plane: its processes (Replicas), the queue in front of them (Knative's
 // activator and queue-proxy breaker in one: requests wait while the revision is cold or at its
 // containerConcurrency limit), the autoscaler's inputs and decisions, and the status the reconciler reads.
-import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
+import { errorMessage } from '../util/errors.js';
 import { resolveAutoscaling, type AutoscalerConfig, type ResolvedAutoscaling } from './annotations.js';
 import {
   ConcurrencyAverager,
@@ -14,6 +15,7 @@ import {
   initialAutoscalerState,
   type AutoscalerState,
 } from './autoscaler.js';
+import { mountTable, syncVolumes } from './config-volumes.js';
 import type { ImageTable, ResolveResult } from './image-table.js';
 import type { RevisionLabels, RuntimeMetrics } from './metrics.js';
 import { describeExit, k8sExitCode, Replica, type BackoffConfig, type ProbeTiming } from './replica.js';
@@ -94,6 +96,8 @@ export class Revision {
   #command: ResolveResult;
   #autoscaling: ResolvedAutoscaling;
   #hash: string;
+  #volumeDirs = new Map<string, string>();
+  #volumeError: { reason: string; message: string } | undefined;
   #replicas: Replica[] = [];
   #draining = new Set<Replica>();
   #nextId = 1;
@@ -166,12 +170,30 @@ export class Revision {
     return resolveAutoscaling(this.#spec.annotations, this.containerConcurrency, this.#o.autoscaler);
   }
 
+  /** Where the revision's volumes live: `<data>/volumes/<namespace>/<revision>/<volume>`. */
+  get volumeRoot(): string {
+    return join(this.#o.dataDir, 'volumes', this.#spec.namespace, this.#spec.name);
+  }
+
   get #progressDeadlineMs(): number {
     return this.#spec.progressDeadlineMs ?? this.#o.progressDeadlineMs;
   }
 
+  /** Lays out the spec's volumes (unchanged files stay as they are); an I/O failure is the mount's failure. */
+  #syncVolumes(): void {
+    const vols = this.#spec.volumes ?? [];
+    this.#volumeError = undefined;
+    if (vols.length === 0) return;
+    try {
+      this.#volumeDirs = syncVolumes(this.volumeRoot, vols, new Date(this.#o.clock.now()));
+    } catch (e) {
+      this.#volumeError = { reason: 'FailedMount', message: `MountVolume.SetUp failed: ${errorMessage(e)}` };
+    }
+  }
+
   #resolveCommand(): ResolveResult {
-    const err = this.#spec.containerConfigError;
+    this.#syncVolumes();
+    const err = this.#spec.containerConfigError ?? this.#volumeError;
     if (err) return { ok: false, reason: err.reason, message: err.message };
     const c = servingContainer(this.#spec);
     if (!c) return { ok: false, reason: 'ContainerMissing', message: 'The revision has no containers.' };
@@ -361,6 +383,9 @@ export class Revision {
       command: this.#command.command,
       baseEnv: this.#o.processEnv?.() ?? {},
       extraEnv: {
+        ...(c?.volumeMounts?.length
+          ? { SLUICE_VOLUME_MOUNTS: JSON.stringify(mountTable(c.volumeMounts, this.#volumeDirs)) }
+          : {}),
         K_SERVICE: this.labels.service_name,
         K_CONFIGURATION: this.labels.configuration_name,
         K_REVISION: s.name,
@@ -498,7 +523,7 @@ export class Revision {
     let message = '';
     let containerHealthy: RevisionCondition = { type: 'ContainerHealthy', status: 'True' };
     let resources: RevisionCondition = { type: 'ResourcesAvailable', status: 'True' };
-    const configError = this.#spec.containerConfigError;
+    const configError = this.#spec.containerConfigError ?? this.#volumeError;
     if (configError) {
       // Knative: a container waiting with this reason marks ResourcesAvailable=False only once the
       // deployment's progress deadline has passed; until then the Revision is deploying.
@@ -613,6 +638,8 @@ export class Revision {
     await new Promise<void>((r) => this.#log.end(r));
     if (this.#logFd !== undefined) closeSync(this.#logFd);
     this.#logFd = undefined;
+    // Like a deleted pod's volumes: gone with the revision.
+    if (this.#volumeDirs.size > 0) rmSync(this.volumeRoot, { recursive: true, force: true });
   }
 
   killNow(): void {
