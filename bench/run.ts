@@ -37,6 +37,9 @@ const RATIO_PAIRS: Array<[string, string]> = [
   ['compacted', 'wal'],
   ['wal', 'empty'],
   ['rbac', 'admin'],
+  ['10pages', '0pages'],
+  ['t10', 't1'],
+  ['t100', 't1'],
 ];
 
 function isBenchModule(m: unknown): m is BenchModule {

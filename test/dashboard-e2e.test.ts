@@ -413,3 +413,99 @@ test('--read-only: no action buttons, and actions are refused', async () => {
     await new Promise((r) => child.once('exit', r));
   }
 });
+
+const TEAM_RBAC = [
+  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'watcher', namespace: NS } },
+  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'deployer', namespace: NS } },
+  ...[
+    ['rollout-watcher', ['get', 'list', 'watch']],
+    ['rollout-deployer', ['get', 'list', 'watch', 'patch']],
+  ].map(([name, verbs]) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name, namespace: NS },
+    rules: [{ apiGroups: ['delivery.sluice.dev'], resources: ['rollouts'], verbs }],
+  })),
+  ...['watcher', 'deployer'].map((sa) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: `rollout-${sa}`, namespace: NS },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `rollout-${sa}` },
+    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: NS }],
+  })),
+];
+
+test('RBAC: a read-only ServiceAccount sees no buttons and its forged POST is 403; a deployer promotes as itself', async () => {
+  await apply(...TEAM_RBAC);
+  const token = async (sa: string): Promise<string> => {
+    const t = await kubectl(kubeconfig, join(dir, 'cache'), ['create', 'token', sa, '-n', NS, '--duration=30m']);
+    assert.equal(t.code, 0, t.stderr);
+    return t.stdout.trim();
+  };
+  const watcherToken = await token('watcher');
+  const deployerToken = await token('deployer');
+  await apply(service('gate', 'v3'));
+  await until(
+    'gate',
+    'gate-00003 paused at pause {}',
+    (r) => r.status?.canaryRevision === 'gate-00003' && r.status.phase === 'Paused',
+  );
+
+  const b = await launchChromium();
+  try {
+    const p = await b.context.newPage();
+    const signIn = async (tok: string): Promise<void> => {
+      const resp = await p.goto(`${sluice.endpoints.controller}/dashboard/`);
+      assert.equal(resp?.status(), 401);
+      await p.getByLabel(/Bearer token/).fill(tok);
+      await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await p
+        .locator('#conn')
+        .getByText('live')
+        .waitFor({ timeout: 10_000 })
+        .catch(async (e: unknown) => {
+          throw new Error(`not signed in: ${p.url()} ${(await p.content()).slice(0, 1500)}`, { cause: e });
+        });
+    };
+
+    await signIn(watcherToken);
+    await p.locator('#user').getByText(`system:serviceaccount:${NS}:watcher`).waitFor();
+    await p.goto(`${sluice.endpoints.controller}/dashboard/#/r/${NS}/gate`);
+    await p.locator('#sentence').getByText('Paused at step 2/4 — waiting for promote').waitFor();
+    await p.getByText(/may view this rollout but not change it/).waitFor();
+    for (const name of ['Promote', 'Promote full', 'Pause', 'Resume', 'Abort', 'Retry'])
+      assert.equal(await p.getByRole('button', { name, exact: true }).count(), 0, `no ${name} button for the watcher`);
+    const forged = await p.evaluate<{ status: number; body: { code: string; message: string } }>(`(async () => {
+      const csrf = document.querySelector('meta[name="sluice-csrf"]').content;
+      const r = await fetch('/dashboard/api/rollouts/${NS}/gate/promote', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Sluice-CSRF': csrf },
+        body: '{}',
+      });
+      return { status: r.status, body: await r.json() };
+    })()`);
+    assert.deepEqual([forged.status, forged.body.code], [403, 'SLUICE_ERR_DASHBOARD_FORBIDDEN']);
+    assert.match(forged.body.message, /cannot patch resource "rollouts"/, 'the API server refused it, not the page');
+    assert.equal((await rollout('gate'))?.status?.phase, 'Paused');
+
+    await p.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await p.getByRole('heading', { name: 'Sign in to the Sluice dashboard' }).waitFor();
+    await signIn(deployerToken);
+    await p.goto(`${sluice.endpoints.controller}/dashboard/#/r/${NS}/gate`);
+    const promote = p.getByRole('button', { name: 'Promote', exact: true });
+    await promote.waitFor();
+    await promote.click();
+    const dialog = p.getByRole('dialog');
+    await dialog.getByText('traffic to gate-00003: 25 % → 75 %').waitFor();
+    await dialog.getByLabel('Reason (optional, recorded in the timeline)').fill('approved by the deployer');
+    await dialog.getByRole('button', { name: 'Promote', exact: true }).click();
+    await p.locator('#sentence').getByText('Succeeded — gate-00003 serves 100 %').waitFor({ timeout: 30_000 });
+    const actor = `system:serviceaccount:${NS}:deployer (dashboard)`;
+    await p.locator('.timeline').getByText(`${actor}: promote`).waitFor();
+    const ro = await rollout('gate');
+    const action = ro?.status?.timeline?.filter((e) => e.type === 'action').at(-1);
+    assert.deepEqual([action?.actor, action?.reason], [actor, 'approved by the deployer']);
+  } finally {
+    await b.close();
+  }
+});

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { actionsOf, fleetRow, rolloutView, sentenceOf } from '../src/dashboard/view.js';
+import { actionsOf, compareLine, fleetRow, metricsOf, rolloutView, sentenceOf } from '../src/dashboard/view.js';
+import { judgeMannWhitney } from '../src/rollout/analysis/judges/mann-whitney.js';
+import { analysisRecord } from '../src/rollout/controller/status.js';
 import {
   LoginRedeemer,
   csrfMatches,
@@ -316,4 +318,57 @@ test('timeline: applied commands become actions with actor and reason; a finishe
     60,
   ]);
   assert.equal(finishedRollout(after, after, undefined, NOW), null, 'already finished: not recorded again');
+});
+
+test('canary vs stable: a Mann-Whitney round records both means; the metric panel shows them side by side', () => {
+  const canary = [110, 120, 130, 125, 118, 122, 128, 119];
+  const stable = [100, 98, 102, 101, 99, 97, 103, 100];
+  const result = judgeMannWhitney('latency', 'q', canary, stable, { direction: 'increase' });
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  assert.equal(result.stats?.canaryMean, mean(canary));
+  assert.equal(result.stats?.stableMean, mean(stable));
+  const at = NOW - 1000;
+  const state = {
+    ...initialState({ namespace: 'default', service: 'web', stableRevision: 'web-00004', now: NOW, stableTag: 's' }),
+    canaryRevision: 'web-00005',
+  };
+  state.analysis = {
+    ...state.analysis,
+    lastRoundAt: at,
+    lastResults: [
+      { metric: 'latency', status: result.status, value: 1.2, verdict: result.status === 'fail' ? 'fail' : 'pass' },
+      { metric: 'success-rate', status: 'pass', value: 0.999, verdict: 'pass' },
+    ],
+  };
+  const rec = analysisRecord(
+    {
+      revision: 'web-00005',
+      at,
+      results: [result, { status: 'pass', metric: 'success-rate', query: 'q2', value: 0.999 }],
+    },
+    state,
+    { targetRef: { name: 'web' } } as Parameters<typeof analysisRecord>[2],
+  );
+  const lat = rec?.metrics.find((m) => m.metric === 'latency');
+  assert.equal(lat?.compare?.judge, 'mannWhitney');
+  assert.equal(lat?.compare?.canaryMean, mean(canary));
+  assert.equal(lat?.compare?.stableMean, mean(stable));
+  assert.deepEqual([lat?.compare?.canaryCount, lat?.compare?.stableCount], [8, 8]);
+  assert.equal(
+    rec?.metrics.find((m) => m.metric === 'success-rate')?.compare,
+    undefined,
+    'a threshold has no comparison',
+  );
+  const views = metricsOf(rec ? [rec] : []);
+  const v = views.find((m) => m.name === 'latency');
+  assert.equal(v?.judge, 'mannWhitney');
+  assert.match(v?.compareLine ?? '', /^canary mean 121\.5 · stable mean 100 · ratio 1\.215 · p=[\d.e-]+ · n=8\/8$/);
+  assert.equal(views.find((m) => m.name === 'success-rate')?.compareLine, undefined);
+  // A stable mean of 0: no infinite ratio in the status (JSON has none).
+  const zero = judgeMannWhitney('errors', 'q', [1, 2, 3], [0, 0, 0]);
+  assert.equal(zero.stats?.stableMean, 0);
+  assert.equal(
+    compareLine({ judge: 'mannWhitney', canaryMean: 2, stableMean: 0, canaryCount: 3, stableCount: 3, pValue: 0.04 }),
+    'canary mean 2 · stable mean 0 · p=0.04 · n=3/3',
+  );
 });

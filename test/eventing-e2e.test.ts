@@ -1,13 +1,15 @@
 // Knative Eventing, embedded, end to end through `sluice start` and the real kubectl, following the
 // getting-started tutorial: `kn quickstart`'s lowercase `kind: broker`, the cloudevents-player with min-scale 1
 // and a SinkBinding, a Trigger back to the player; then filters, retries into a dead-letter sink, a subscriber
-// scaled to zero, and the bad inputs. Every wait is on a condition.
+// scaled to zero, the bad inputs, and a rollback published by a `type: broker` alert to a player behind a
+// Trigger. Every wait is on a condition.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { run, SLUICE_BIN, sluiceStartFixture, waitFor } from './support/procs.js';
+import { helloService } from './support/manifests.js';
 
 interface Condition {
   type: string;
@@ -445,4 +447,114 @@ test("kn-style commands: broker, trigger and source binding with kn's messages a
   );
   const td = await sluice('trigger', 'delete', 'cli-trigger');
   assert.equal(td.stdout, "Trigger 'cli-trigger' deleted in namespace 'default'.\n");
+});
+
+test('a canary answering 500s rolls back and its dev.sluice.rollout.rolledback reaches a player behind a Trigger', async () => {
+  // The receiver: a cloudevents-player behind a Trigger that passes only rollbacks.
+  assert.equal((await apply(player('rollout-watcher'))).code, 0);
+  const trig = await apply(`apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: on-rollback, namespace: default}
+spec:
+  broker: example-broker
+  filter: {attributes: {type: dev.sluice.rollout.rolledback}}
+  subscriber: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: rollout-watcher}}
+`);
+  assert.equal(trig.code, 0, trig.stderr);
+  await waitReady('trigger', 'on-rollback');
+  // The policy publishes every rollout event into example-broker (namespace defaulted to the Service's).
+  const SEL = 'namespace_name="{{namespace}}",revision_name="{{revision}}"';
+  const successRate = `(sum(rate(revision_request_count{${SEL},response_code_class!="5xx"}[{{interval}}])) or sum(rate(revision_request_count{${SEL}}[{{interval}}])) * 0) / sum(rate(revision_request_count{${SEL}}[{{interval}}]))`;
+  const policy = {
+    apiVersion: 'delivery.sluice.dev/v1alpha1',
+    kind: 'RolloutPolicy',
+    metadata: { name: 'flaky', namespace: 'default' },
+    spec: {
+      targetRef: { name: 'flaky' },
+      strategy: { canary: { steps: [{ setWeight: 50 }, { analysis: {} }] } },
+      analysis: {
+        interval: '1s',
+        window: '4s',
+        failureLimit: 1,
+        metrics: [
+          {
+            name: 'success-rate',
+            query: successRate,
+            thresholdRange: { min: 0.99 },
+            onNoData: 'hold',
+            noDataTimeout: '30s',
+          },
+        ],
+      },
+      rollback: { to: 'pinned' },
+      progressDeadline: '60s',
+      alerts: [{ type: 'broker', broker: 'example-broker' }],
+    },
+  };
+  const fiveHundred =
+    "require('http').createServer((q, s) => { s.writeHead(500, {'content-type': 'text/plain'}); s.end('boom\\n'); }).listen(process.env.PORT)";
+  const applied = await k(
+    ['apply', '-f', '-'],
+    [policy, helloService('default', 'flaky', 'v1')].map((o) => JSON.stringify(o)).join('\n'),
+  );
+  assert.equal(applied.code, 0, applied.stderr);
+  type RolloutJson = { status?: { phase?: string; stableRevision?: string; canaryRevision?: string } };
+  const rollout = async (): Promise<RolloutJson | undefined> => {
+    const r = await k(['get', 'rollouts.delivery.sluice.dev', 'flaky', '-o', 'json']);
+    return r.code === 0 ? (JSON.parse(r.stdout) as RolloutJson) : undefined;
+  };
+  await waitFor(
+    'flaky pinned on flaky-00001',
+    async () => {
+      const st = (await rollout())?.status;
+      return st?.phase === 'Succeeded' && st.stableRevision === 'flaky-00001';
+    },
+    60_000,
+    200,
+  );
+  // Steady traffic through the router, so the analysis has a success rate to judge.
+  let on = true;
+  const traffic = (async () => {
+    while (on) {
+      await http('GET', 'flaky.default.svc.cluster.local', '/').catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  })();
+  try {
+    const bad = await k(
+      ['apply', '-f', '-'],
+      JSON.stringify(helloService('default', 'flaky', 'v2', ['node', '-e', fiveHundred])),
+    );
+    assert.equal(bad.code, 0, bad.stderr);
+    await waitFor(
+      'flaky-00002 RolledBack',
+      async () => {
+        const st = (await rollout())?.status;
+        return st?.phase === 'RolledBack' && st.canaryRevision === 'flaky-00002';
+      },
+      60_000,
+      200,
+    );
+  } finally {
+    on = false;
+    await traffic;
+  }
+  const got = await waitFor(
+    'the rollback event RECEIVED by rollout-watcher',
+    async () => (await messages('rollout-watcher')).find((m) => m.type === 'RECEIVED'),
+    30_000,
+    200,
+  );
+  assert.equal(got.eventType, 'dev.sluice.rollout.rolledback');
+  const data = got.data as { kind?: string; service?: string; canaryRevision?: string; stableRevision?: string };
+  assert.equal(data.kind, 'RolloutEvent');
+  assert.equal(data.service, 'flaky');
+  assert.equal(data.canaryRevision, 'flaky-00002');
+  assert.equal(data.stableRevision, 'flaky-00001');
+  assert.ok(got.extensions['knativearrivaltime'], 'it came through the broker ingress');
+  // The Trigger's filter passed only the rollback: started/step events reached the broker but not the player.
+  assert.deepEqual(
+    (await messages('rollout-watcher')).map((m) => m.eventType),
+    ['dev.sluice.rollout.rolledback'],
+  );
 });

@@ -19,21 +19,63 @@ interface BatchCase {
   want: string | { notBatchable: RegExp };
 }
 const R = 'revision_name="{{revision}}"';
+const N = 'namespace_name="{{namespace}}"';
+const TI = 'target_info{kn_revision_name="{{revision}}", k8s_namespace_name="{{namespace}}"}';
 const batchCases: BatchCase[] = [
   {
-    name: 'success-rate ratio: both sums keep revision and namespace',
+    name: 'simple ratio: both sums keep the revision label',
     template: `sum(rate(c{${R},code!="5xx"}[{{interval}}])) / sum(rate(c{${R}}[{{interval}}]))`,
-    want: 'sum by (revision_name, namespace_name) (rate(c{revision_name=~"{{revision}}",code!="5xx"}[{{interval}}])) / sum by (revision_name, namespace_name) (rate(c{revision_name=~"{{revision}}"}[{{interval}}]))',
+    want: 'sum by (revision_name) (rate(c{revision_name=~"{{revision}}",code!="5xx"}[{{interval}}])) / sum by (revision_name) (rate(c{revision_name=~"{{revision}}"}[{{interval}}]))',
+  },
+  {
+    name: 'guarded ratio: `or on() vector(0)` is paired per rollout through the members table',
+    template: `(sum(rate(c{${R},code!="5xx"}[5s])) or on() vector(0)) / (sum(rate(c{${R}}[5s])) > 0)`,
+    want: '(sum by (revision_name) (rate(c{revision_name=~"{{revision}}",code!="5xx"}[5s])) or on(revision_name) ({{members}} + on() group_left () (vector(0)))) / (sum by (revision_name) (rate(c{revision_name=~"{{revision}}"}[5s])) > 0)',
+  },
+  {
+    name: 'guarded without on(): `or vector(0)`',
+    template: `sum(c{${R}}) or vector(0)`,
+    want: 'sum by (revision_name) (c{revision_name=~"{{revision}}"}) or ({{members}} + on() group_left () (vector(0)))',
+  },
+  {
+    name: 'target_info join: group_left already copies the batching labels',
+    template: `sum(rate(h_count[5s]) * on(job, instance) group_left(kn_revision_name, k8s_namespace_name) ${TI})`,
+    want: 'sum by (kn_revision_name, k8s_namespace_name) (rate(h_count[5s]) * on(job, instance) group_left(kn_revision_name, k8s_namespace_name) target_info{kn_revision_name=~"{{revision}}", k8s_namespace_name=~"{{namespace}}"})',
+  },
+  {
+    name: 'target_info join: group_left gets the labels it lacks',
+    template: `histogram_quantile(0.99, sum by (le) (rate(h_bucket[5s]) * on (job, instance) group_left ${TI}))`,
+    want: 'histogram_quantile(0.99, sum by (le, kn_revision_name, k8s_namespace_name) (rate(h_bucket[5s]) * on (job, instance) group_left (kn_revision_name, k8s_namespace_name) target_info{kn_revision_name=~"{{revision}}", k8s_namespace_name=~"{{namespace}}"}))',
   },
   {
     name: 'histogram_quantile over sum by (le): labels appended to the by list',
     template: `histogram_quantile(0.99, sum by (le) (rate(h_bucket{${R}}[1m])))`,
-    want: 'histogram_quantile(0.99, sum by (le, revision_name, namespace_name) (rate(h_bucket{revision_name=~"{{revision}}"}[1m])))',
+    want: 'histogram_quantile(0.99, sum by (le, revision_name) (rate(h_bucket{revision_name=~"{{revision}}"}[1m])))',
   },
   {
     name: 'postfix by clause',
     template: `sum(rate(h_bucket{${R}}[1m])) by (le)`,
-    want: 'sum(rate(h_bucket{revision_name=~"{{revision}}"}[1m])) by (le, revision_name, namespace_name)',
+    want: 'sum(rate(h_bucket{revision_name=~"{{revision}}"}[1m])) by (le, revision_name)',
+  },
+  {
+    name: 'without: the batching label is taken out of the list',
+    template: `sum without (revision_name, pod) (x{${R}})`,
+    want: 'sum without (pod) (x{revision_name=~"{{revision}}"})',
+  },
+  {
+    name: 'on(...) between two per-rollout sides gains the batching labels; ignoring loses them',
+    template: `sum by (code) (x{${R}}) / on(code) sum by (code) (y{${R}}) + ignoring(revision_name) z{${R}} * 0`,
+    want: 'sum by (code, revision_name) (x{revision_name=~"{{revision}}"}) / on(code, revision_name) sum by (code, revision_name) (y{revision_name=~"{{revision}}"}) + ignoring() z{revision_name=~"{{revision}}"} * 0',
+  },
+  {
+    name: 'share of all traffic: many-to-one onto a constant side needs no change',
+    template: `sum(x{${R}}) / on() group_left sum(x)`,
+    want: 'sum by (revision_name) (x{revision_name=~"{{revision}}"}) / on() group_left sum(x)',
+  },
+  {
+    name: 'one-to-one with a constant aggregate: the constant is paired per rollout',
+    template: `sum(x{${R}}) / on() sum(x)`,
+    want: 'sum by (revision_name) (x{revision_name=~"{{revision}}"}) / on(revision_name) ({{members}} + on() group_left () (sum(x)))',
   },
   {
     name: 'no aggregation: only the matcher changes',
@@ -41,8 +83,8 @@ const batchCases: BatchCase[] = [
     want: 'rate(c{revision_name=~"{{revision}}"}[1m])',
   },
   {
-    name: 'namespace matcher becomes a regex too',
-    template: `sum(c{namespace_name="{{namespace}}",${R}})`,
+    name: 'namespace matcher: both labels batch',
+    template: `sum(c{${N},${R}})`,
     want: 'sum by (revision_name, namespace_name) (c{namespace_name=~"{{namespace}}",revision_name=~"{{revision}}"})',
   },
   {
@@ -51,9 +93,9 @@ const batchCases: BatchCase[] = [
     want: 'summary_total{revision_name=~"{{revision}}"} + max_over_time(x{revision_name=~"{{revision}}"}[1m])',
   },
   {
-    name: 'by clause that already has the labels is unchanged',
-    template: `avg by (revision_name, namespace_name) (x{${R}})`,
-    want: `avg by (revision_name, namespace_name) (x{revision_name=~"{{revision}}"})`,
+    name: 'by clause that already has the labels is unchanged; scalars pass through',
+    template: `avg by (revision_name) (x{${R}}) * 100 > bool 5`,
+    want: `avg by (revision_name) (x{revision_name=~"{{revision}}"}) * 100 > bool 5`,
   },
   {
     name: 'not batchable: uses {{stableRevision}}',
@@ -61,22 +103,38 @@ const batchCases: BatchCase[] = [
     want: { notBatchable: /stableRevision/ },
   },
   {
-    name: 'not batchable: on() vector matching',
-    template: `sum(x{${R}}) / on() sum(y)`,
-    want: { notBatchable: /on\(/ },
+    name: 'not batchable: a constant with labels paired one-to-one',
+    template: `sum(x{${R}}) / on() up`,
+    want: { notBatchable: /same for every rollout and has labels/ },
+  },
+  {
+    name: 'not batchable: series with and without the revision label joined by or',
+    template: `rate(x{${R}}[1m]) or vector(0)`,
+    want: { notBatchable: /pair differently/ },
+  },
+  {
+    name: 'not batchable: a selector that does not bind the namespace like the others',
+    template: `sum(x{${N},${R}}) / sum(y{${R}})`,
+    want: { notBatchable: /does not match namespace_name="\{\{namespace\}\}"/ },
   },
   {
     name: 'not batchable: {{revision}} in a negative matcher',
     template: 'sum(x{revision_name!="{{revision}}"})',
+    want: { notBatchable: /outside an equality label matcher|no label=/ },
+  },
+  {
+    name: 'not batchable: {{revision}} in a regex',
+    template: `sum(x{pod=~"{{revision}}-.*", ${R}})`,
     want: { notBatchable: /outside an equality label matcher/ },
   },
   { name: 'not batchable: no {{revision}}', template: 'sum(x)', want: { notBatchable: /does not select a revision/ } },
-  {
-    name: 'not batchable: without drops the revision label',
-    template: `sum without (revision_name) (x{${R}})`,
-    want: { notBatchable: /without/ },
-  },
   { name: 'not batchable: scalar()', template: `scalar(sum(x{${R}}))`, want: { notBatchable: /scalar/ } },
+  { name: 'not batchable: absent()', template: `absent(x{${R}})`, want: { notBatchable: /absent/ } },
+  {
+    name: 'not batchable: label_replace onto the batching label',
+    template: `label_replace(x{${R}}, "revision_name", "y", "", "")`,
+    want: { notBatchable: /label_replace\(\) to write the batching label/ },
+  },
 ];
 for (const c of batchCases) {
   test(`batch: ${c.name}`, () => {
@@ -104,7 +162,15 @@ test('batch: rendered for 3 rollouts, one regex alternation, sorted and escaped'
     ],
     '1m',
   );
-  assert.equal(q, 'sum by (revision_name, namespace_name) (rate(c{revision_name=~"a-1|b-1|c-1"}[1m]))');
+  assert.equal(q, 'sum by (revision_name) (rate(c{revision_name=~"a-1|b-1|c-1"}[1m]))');
+  const g = planBatch(`sum(c{${N},${R}}) or vector(0)`);
+  assert.ok(g.batchable);
+  if (!g.batchable) return;
+  assert.equal(
+    renderBatch(g, [{ revision: 'a-1', namespace: 'd', service: 'a' }], '1m'),
+    'sum by (revision_name, namespace_name) (c{namespace_name=~"d",revision_name=~"a-1"}) or ' +
+      '((label_replace(label_replace(vector(0), "revision_name", "a-1", "", ""), "namespace_name", "d", "", "")) + on() group_left () (vector(0)))',
+  );
   assert.equal(alternation(['x.1', 'a']), 'a|x\\\\.1');
 });
 

@@ -216,8 +216,42 @@ const cases: Case[] = [
     name: 'alert type enum',
     yaml: GOOD + '  alerts:\n    - {type: pager, url: "http://x"}\n',
     want: [
-      'policies/web.yaml:23:14: spec.alerts[0].type: must be one of: webhook, slack, alertmanager, cloudevents; got "pager"',
+      'policies/web.yaml:23:14: spec.alerts[0].type: must be one of: webhook, slack, alertmanager, cloudevents, broker; got "pager"',
     ],
+  },
+  {
+    name: 'broker alert',
+    yaml: GOOD + '  alerts:\n    - {type: broker, broker: example-broker}\n',
+    want: [],
+  },
+  {
+    name: 'broker alert in another namespace',
+    yaml: GOOD + '  alerts:\n    - {type: broker, broker: example-broker, namespace: events}\n',
+    want: [],
+  },
+  {
+    name: 'broker alert without a broker name',
+    yaml: GOOD + '  alerts:\n    - {type: broker}\n',
+    want: ['policies/web.yaml:23:7: spec.alerts[0].broker: is required for type broker'],
+  },
+  {
+    name: 'broker alert with a url',
+    yaml: GOOD + '  alerts:\n    - {type: broker, broker: b, url: "http://x"}\n',
+    want: [
+      "policies/web.yaml:23:38: spec.alerts[0].url: does not apply to type broker (the Broker's address is read from its status)",
+    ],
+  },
+  {
+    name: 'broker name not a DNS name',
+    yaml: GOOD + '  alerts:\n    - {type: broker, broker: Example_Broker}\n',
+    want: [
+      'policies/web.yaml:23:30: spec.alerts[0].broker: must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$; got "Example_Broker"',
+    ],
+  },
+  {
+    name: 'broker field on a webhook',
+    yaml: GOOD + '  alerts:\n    - {type: webhook, url: "http://x", broker: b}\n',
+    want: ['policies/web.yaml:23:48: spec.alerts[0].broker: applies only to type broker'],
   },
   {
     name: 'broken YAML',

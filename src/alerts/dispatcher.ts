@@ -23,6 +23,7 @@ import { WebhookSink } from './webhook.js';
 import { SlackSink } from './slack.js';
 import { CloudEventsSink } from './cloudevents.js';
 import { AlertmanagerSink, type AlertmanagerOptions } from './alertmanager.js';
+import { BrokerSink, type BrokerSinkOptions } from './broker.js';
 
 export interface DispatcherOptions {
   /** Default: environment variables (`EnvSecretResolver`). */
@@ -43,6 +44,8 @@ export interface DispatcherOptions {
   /** Jobs waiting per sink before the oldest is dropped (default 1000). */
   maxQueue?: number;
   alertmanager?: AlertmanagerOptions;
+  /** How `type: broker` sinks read Brokers and find the router; without it such sinks fail with AlertConfig. */
+  broker?: BrokerSinkOptions;
 }
 
 export interface NotifyReceipt {
@@ -211,6 +214,8 @@ export class AlertDispatcher {
         spec.secretRef?.name ?? '',
         spec.secretRef?.key ?? '',
         spec.mode ?? '',
+        spec.broker ?? '',
+        spec.namespace ?? '',
         spec.events ?? [],
       ]);
       let w = this.#workers.get(id);
@@ -234,11 +239,15 @@ export class AlertDispatcher {
         return new CloudEventsSink(init);
       case 'alertmanager':
         return new AlertmanagerSink(init, url, this.opts.alertmanager);
+      case 'broker':
+        if (!this.opts.broker)
+          throw new AlertError('AlertConfig', 'broker: this controller cannot read Brokers', { retryable: false });
+        return new BrokerSink(spec, this.opts.broker);
       default: {
         const t: never = spec.type;
         throw new AlertError(
           'AlertConfig',
-          `unknown alert type ${String(t)} (want webhook, slack, alertmanager or cloudevents)`,
+          `unknown alert type ${String(t)} (want webhook, slack, alertmanager, cloudevents or broker)`,
           { retryable: false },
         );
       }

@@ -6,7 +6,8 @@ export type AlertErrorCode =
   | 'AlertNetwork' // connection refused, reset, DNS, TLS
   | 'AlertTimeout' // the per-sink timeout fired
   | 'AlertSecretNotFound' // the SecretResolver has no such secret/key
-  | 'AlertConfig'; // the sink spec cannot work (no URL, bad URL)
+  | 'AlertConfig' // the sink spec cannot work (no URL, bad URL)
+  | 'AlertBrokerNotReady'; // type broker: the Broker is missing, not Ready, or has no address yet
 
 export class AlertError extends SluiceError {
   /** Worth another attempt: network errors, timeouts, 408/425/429/5xx, secrets that may appear later. */

@@ -27,6 +27,8 @@ export {
 } from './webhook.js';
 export { SlackSink, slackMessage, type SlackMessage } from './slack.js';
 export { CloudEventsSink, toCloudEvent, encodeCloudEvent, cloudEventType, CE_TYPE_PREFIX } from './cloudevents.js';
+export { BrokerSink, brokerTarget, brokerNotReadyReason, type BrokerLike, type BrokerSinkOptions } from './broker.js';
+export { post, postWithHost, type PostResult } from './http.js';
 export {
   AlertmanagerSink,
   alertFor,
@@ -38,3 +40,4 @@ export {
 } from './alertmanager.js';
 export { AlertDispatcher, type DispatcherOptions, type NotifyReceipt, type SinkStats } from './dispatcher.js';
 export { AlertNotifier, type AlertNotifierOptions, type RolloutNotificationLike } from './notifier.js';
+export { ALERTS_SENT_ANNOTATION, ALERTS_SENT_LIMIT, claimAlert, recordSent, sentIds } from './ledger.js';

@@ -17,6 +17,11 @@ export interface AlertNotifierOptions {
   also?: { notify(n: RolloutNotificationLike): Promise<void> };
   /** What the controller knows beyond the action: failed metric, commit, step count, phase, link. */
   extras?: (n: RolloutNotificationLike) => NotifyExtras | Promise<NotifyExtras>;
+  /**
+   * Records `n.id` as sent where every replica sees it (see ledger.ts); false: it was sent already, skip it.
+   * Without it, de-duplication is the dispatcher's in-memory window only.
+   */
+  claim?: (n: RolloutNotificationLike) => Promise<boolean>;
 }
 
 /**
@@ -34,6 +39,7 @@ export class AlertNotifier {
     if (this.opts.also) await this.opts.also.notify(n);
     const sinks = n.alerts ?? [];
     if (sinks.length === 0) return;
+    if (this.opts.claim && !(await this.opts.claim(n))) return;
     const extra = this.opts.extras ? await this.opts.extras(n) : {};
     this.dispatcher.notify(toAlertEvent(n, { ...extra, id: n.id }), sinks);
   }

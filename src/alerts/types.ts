@@ -69,7 +69,7 @@ export interface AlertEvent {
   url?: string;
 }
 
-export type AlertSinkType = 'webhook' | 'slack' | 'alertmanager' | 'cloudevents';
+export type AlertSinkType = 'webhook' | 'slack' | 'alertmanager' | 'cloudevents' | 'broker';
 
 /**
  * One entry of a policy's `spec.alerts` (contract 5). Structurally compatible with the rollout policy's
@@ -91,6 +91,10 @@ export interface AlertSinkSpec {
   events?: string[];
   /** CloudEvents only: HTTP binding mode (default `binary`). */
   mode?: 'binary' | 'structured';
+  /** Broker only: the Broker's name (`eventing.knative.dev/v1`). */
+  broker?: string;
+  /** Broker only: its namespace (default: the Service's). */
+  namespace?: string;
 }
 
 const PHASE_OF: Record<AlertEventType, string> = {

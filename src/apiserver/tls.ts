@@ -27,10 +27,10 @@ function pem(label: string, der: ArrayBuffer): string {
 /** A fresh private CA and a serving certificate it signed for `hosts` (IPs and DNS names). */
 export async function generateTls(
   hosts: string[],
-  o: { subject?: string; validDays?: number } = {},
+  o: { subject?: string; validDays?: number; now?: Date } = {},
 ): Promise<TlsMaterial> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const now = new Date();
+  const now = o.now ?? new Date();
   const later = new Date(now.getTime() + (o.validDays ?? 10 * 365) * 24 * 3600 * 1000);
   const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({

@@ -16,7 +16,14 @@ import {
   type Notifier,
   type RolloutNotification,
 } from '../rollout/controller/index.js';
-import { AlertDispatcher, AlertNotifier, KubeSecretResolver, type SecretLike } from '../alerts/index.js';
+import {
+  AlertDispatcher,
+  AlertNotifier,
+  KubeSecretResolver,
+  claimAlert,
+  type BrokerLike,
+  type SecretLike,
+} from '../alerts/index.js';
 import { startGitOps, type GitOps } from '../gitops/index.js';
 import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/logger.js';
@@ -26,6 +33,7 @@ import type { MetricFamilySetting } from '../rollout/analysis/families.js';
 import { createManifestCheck, defaultCrdDir } from './manifest-checks.js';
 import { join } from 'node:path';
 import { packageRoot } from './package-root.js';
+import { ER } from '../eventing/reconciler/resources.js';
 
 export interface BrainOptions {
   client: KubeClient;
@@ -51,6 +59,11 @@ export interface BrainOptions {
    */
   identity?: string;
   leaseNamespace?: string;
+  /**
+   * Watch and act in this namespace only (Services, Rollouts, policies, the dashboard; GitOps puts manifests that
+   * name no namespace and its status there), for a Role instead of a ClusterRole. Default: every namespace.
+   */
+  watchNamespace?: string;
   /** Lease timing (defaults 15 s and 2 s, client-go's defaults are 15 s and 2 s). */
   leaseDurationSec?: number;
   leaseRetryMs?: number;
@@ -60,6 +73,11 @@ export interface BrainOptions {
   dashboard?: { dataDir: string; readOnly?: boolean };
   /** Knative request metrics family for builtin checks (default auto). */
   metricsFamily?: MetricFamilySetting;
+  /**
+   * The embedded router's URL (endpoints.json `router`), asked at each `type: broker` alert; undefined or absent
+   * on a cluster, where a Broker's address URL is reachable as it is.
+   */
+  routerUrl?: () => Promise<string | undefined>;
 }
 
 export interface Brain {
@@ -128,6 +146,10 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
     logger: log.child({ component: 'alerts' }),
     registry,
     clock: o.clock,
+    broker: {
+      getBroker: (ns, name) => o.client.tryGet(ER.brokers, ns, name) as Promise<BrokerLike | undefined>,
+      ...(o.routerUrl ? { routerUrl: o.routerUrl } : {}),
+    },
   });
   const leaseNamespace = o.leaseNamespace ?? 'default';
   const startGit = async (): Promise<GitOps | undefined> => {
@@ -143,6 +165,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
       ...(o.git.pollCron !== undefined ? { pollCron: o.git.pollCron } : {}),
       ...(o.git.webhookSecret ? { webhookSecret: o.git.webhookSecret } : {}),
       ...(o.git.prune ? { prune: true } : {}),
+      ...(o.watchNamespace ? { namespace: o.watchNamespace, statusNamespace: o.watchNamespace } : {}),
       // Knative's admission and the CRD schema, so a bad manifest is reported at its file:line:column.
       check: await createManifestCheck(defaultCrdDir(packageRoot())),
     });
@@ -153,7 +176,11 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
     return g;
   };
   const events = new EventNotifier(rolloutClient);
-  const alerting = new AlertNotifier(dispatcher, { also: events });
+  // The de-duplication state is on the Rollout, so a new leader does not alert again what the old one sent.
+  const alerting = new AlertNotifier(dispatcher, {
+    also: events,
+    claim: (n) => claimAlert(rolloutClient, R.rollouts, n.namespace, n.service, n.id),
+  });
 
   // Everything that writes — GitOps apply, poll and revert, the failed-template marks, the rollout controller —
   // runs only while this replica holds the Lease. Its memory is in the API (the gitops status ConfigMap, the
@@ -174,6 +201,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
       log,
       notifier,
       metrics: controllerMetrics,
+      ...(o.watchNamespace ? { namespace: o.watchNamespace } : {}),
       ...(o.policiesDir ? { policiesDir: o.policiesDir } : {}),
       ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
     });
@@ -298,6 +326,7 @@ export async function startBrain(o: BrainOptions): Promise<Brain> {
       host: o.host,
       port,
       readOnly: o.dashboard.readOnly === true,
+      ...(o.watchNamespace ? { namespace: o.watchNamespace } : {}),
       now: () => o.clock.now(),
       log: log.child({ component: 'dashboard' }),
     });

@@ -1,6 +1,7 @@
 // `sluice controller`: the brain alone (rollout controller, analysis, alerts, Git source, and optionally the
 // RolloutPolicy admission webhook), against a cluster running Knative or the embedded API server.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { createLogger } from '../observability/logger.js';
 import { systemClock } from '../util/clock.js';
@@ -20,6 +21,8 @@ export interface ControllerOptions extends GitFlags {
   workDir: string;
   policiesDir?: string;
   namespace: string;
+  /** Watch and act in this namespace only (see BrainOptions.watchNamespace). */
+  watchNamespace?: string;
   /** Writes `controller` into <data>/endpoints.json when given (standalone). */
   data?: string;
   /** Lease holder identity (default: host name + random suffix, as client-go). */
@@ -46,6 +49,22 @@ function gitRest(o: GitFlags): Omit<NonNullable<GitFlags>, 'repo'> {
   };
 }
 
+/**
+ * Beside `sluice start` the router announces itself in <data>/endpoints.json (it may start after the brain, and
+ * move when restarted), so the file is read at each use. No file or no `router` key: a cluster, undefined.
+ */
+function routerFromEndpoints(data: string): () => Promise<string | undefined> {
+  return async () => {
+    try {
+      const eps: unknown = JSON.parse(await readFile(join(data, 'endpoints.json'), 'utf8'));
+      const r = typeof eps === 'object' && eps !== null ? (eps as { router?: unknown }).router : undefined;
+      return typeof r === 'string' && r !== '' ? r : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
 /** `sluice controller`: only the brain, against a real cluster's Knative (or any Kubernetes API). */
 export async function startController(o: ControllerOptions): Promise<void> {
   const log = createLogger({ level: o.logLevel, name: 'sluice' });
@@ -59,6 +78,7 @@ export async function startController(o: ControllerOptions): Promise<void> {
     clock: systemClock,
     log,
     leaseNamespace: o.namespace,
+    ...(o.watchNamespace ? { watchNamespace: o.watchNamespace } : {}),
     // The dashboard's signing key lives with the data (where `sluice dashboard --data` finds it).
     dashboard: { dataDir: resolve(o.data ?? o.workDir), readOnly: o.readOnly === true },
     ...(o.metricsFamily ? { metricsFamily: o.metricsFamily } : {}),
@@ -68,6 +88,7 @@ export async function startController(o: ControllerOptions): Promise<void> {
       ? { leaseDurationSec: o.leaseDurationSec, leaseRetryMs: Math.max(200, (o.leaseDurationSec * 1000) / 7.5) }
       : {}),
     ...(o.policiesDir ? { policiesDir: resolve(o.policiesDir) } : {}),
+    ...(o.data ? { routerUrl: routerFromEndpoints(resolve(o.data)) } : {}),
     ...(o.repo ? { git: { repo: o.repo, ...gitRest(o) } } : {}),
   });
   const webhook = o.admission

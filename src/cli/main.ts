@@ -127,6 +127,10 @@ withGit(
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--work-dir <dir>', 'where the Git working clone lives', './.sluice-controller')
     .option('--namespace <ns>', 'namespace of the leader-election Lease and the GitOps status', 'default')
+    .option(
+      '--watch-namespace <ns>',
+      'watch and act in this namespace only (for a namespaced Role; deploy/namespaced); default: all namespaces',
+    )
     .option('--read-only', 'dashboard: show rollouts but hide the action buttons and refuse every action')
     .addOption(
       new Option(
@@ -165,6 +169,7 @@ withGit(
       host: string;
       workDir: string;
       namespace: string;
+      watchNamespace?: string;
       logLevel: string;
       policies?: string;
       prometheusUrl?: string;
@@ -188,6 +193,7 @@ withGit(
       logLevel: o.logLevel,
       workDir: o.workDir,
       namespace: o.namespace,
+      ...(o.watchNamespace ? { watchNamespace: o.watchNamespace } : {}),
       readOnly: o.readOnly === true,
       metricsFamily: o.metricsFamily,
       leaseDurationSec: Number(o.leaseDuration),

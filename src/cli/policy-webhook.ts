@@ -1,8 +1,10 @@
 // On a cluster the RolloutPolicy check runs as a validating admission webhook served by `sluice controller`
 // (deploy/webhook.yaml registers it). Certificates are managed the way Knative's webhook manages its own: a
 // private CA and a serving certificate for the webhook Service's DNS names are generated on first start, kept in
-// a Secret (shared by every replica), renewed when less than 30 days remain, and the CA is written into the
-// ValidatingWebhookConfiguration's caBundle, so no cert-manager or manual step is needed.
+// a Secret (shared by every replica), checked every hour and renewed when less than RENEW_BEFORE_MS remain (as
+// Knative's certificate reconciler does, a week before expiry there), and the CA is written into the
+// ValidatingWebhookConfiguration's caBundle, so no cert-manager or manual step is needed. A running server takes a
+// renewed certificate without a restart, whichever replica wrote it.
 import 'reflect-metadata';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,7 +19,13 @@ import { parseJsonBounded } from '../util/bounded-json.js';
 
 export const WEBHOOK_CONFIGURATION = 'sluice-rolloutpolicy-validation';
 export const CERT_SECRET = 'sluice-webhook-certs';
-const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+/** A certificate with less than this left is replaced. */
+export const RENEW_BEFORE_MS = 30 * DAY_MS;
+/** Validity of a new serving certificate and its CA. */
+export const VALID_DAYS = 365;
+/** How often a running webhook looks at the Secret (Knative's informers resync about as often). */
+export const CERT_CHECK_EVERY_MS = 3600 * 1000;
 const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
 
 const VWC: ResourceRef = {
@@ -37,12 +45,18 @@ export interface PolicyWebhookOptions {
   port: number;
   host: string;
   log: Logger;
+  /** The clock the expiry is judged by (and new certificates start at). */
   now?: () => number;
+  /** Default CERT_CHECK_EVERY_MS. */
+  checkEveryMs?: number;
 }
 
 export interface PolicyWebhook {
   url: string;
-  caPem: string;
+  /** The CA of the certificate served now. */
+  readonly caPem: string;
+  /** What the periodic check does: renew when due (or take another replica's renewal). True when it changed. */
+  checkCerts(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -68,7 +82,8 @@ export async function ensureWebhookCerts(o: PolicyWebhookOptions): Promise<TlsMa
   const s = `${o.service}.${o.namespace}`;
   const m = await generateTls([o.service, s, `${s}.svc`, `${s}.svc.cluster.local`], {
     subject: `CN=${s}.svc`,
-    validDays: 365,
+    validDays: VALID_DAYS,
+    now: new Date(now),
   });
   const secret: KubeObject = {
     metadata: { name: CERT_SECRET, namespace: o.namespace, labels: { 'app.kubernetes.io/part-of': 'sluice' } },
@@ -91,6 +106,20 @@ export async function ensureWebhookCerts(o: PolicyWebhookOptions): Promise<TlsMa
   }
   o.log.info({ secret: `${o.namespace}/${CERT_SECRET}` }, 'generated the admission webhook certificates');
   return m;
+}
+
+/**
+ * The caBundle after a renewal: the new CA, then the old one while it is valid, so the API server still trusts a
+ * replica that serves the old certificate until its next check. Pure.
+ */
+export function caBundleAfterRenewal(newCa: string, oldCa: string, now: number): string {
+  if (newCa === oldCa) return newCa;
+  try {
+    if (new x509.X509Certificate(oldCa).notAfter.getTime() <= now) return newCa;
+  } catch {
+    return newCa;
+  }
+  return `${newCa.trimEnd()}\n${oldCa.trimEnd()}\n`;
 }
 
 /** Writes the CA into every webhook of the ValidatingWebhookConfiguration (absent: logged, nothing to do). */
@@ -160,7 +189,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 }
 
 export async function startPolicyWebhook(o: PolicyWebhookOptions): Promise<PolicyWebhook> {
-  const tls = await ensureWebhookCerts(o);
+  let tls = await ensureWebhookCerts(o);
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       o.log.error({ err: e instanceof Error ? e.message : String(e) }, 'admission webhook request failed');
@@ -176,12 +205,33 @@ export async function startPolicyWebhook(o: PolicyWebhookOptions): Promise<Polic
   } catch (e) {
     o.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not publish the webhook CA bundle');
   }
+  const checkCerts = async (): Promise<boolean> => {
+    const next = await ensureWebhookCerts(o);
+    if (next.certPem === tls.certPem) return false;
+    // New connections get the new certificate; open ones keep theirs.
+    server.setSecureContext({ cert: next.certPem, key: next.keyPem });
+    const old = tls;
+    tls = next;
+    await publishCaBundle(o, caBundleAfterRenewal(next.caPem, old.caPem, o.now?.() ?? Date.now()));
+    o.log.info({ secret: `${o.namespace}/${CERT_SECRET}` }, 'admission webhook serves a renewed certificate');
+    return true;
+  };
+  const timer = setInterval(() => {
+    checkCerts().catch((e: unknown) =>
+      o.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not check the webhook certificate'),
+    );
+  }, o.checkEveryMs ?? CERT_CHECK_EVERY_MS);
+  timer.unref();
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   return {
     url: `https://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${port}`,
-    caPem: tls.caPem,
+    get caPem() {
+      return tls.caPem;
+    },
+    checkCerts,
     async close() {
+      clearInterval(timer);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },

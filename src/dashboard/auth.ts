@@ -13,8 +13,10 @@ export const COOKIE = 'sluice_session';
 /** A login URL is good for this long unless redeemed first. */
 export const LOGIN_TTL_MS = 24 * 3600_000;
 export const SESSION_TTL_MS = 12 * 3600_000;
-/** Longest token or cookie value looked at (size limit on input). */
+/** Longest login token or CSRF header looked at (size limit on input). */
 const MAX_TOKEN_CHARS = 1024;
+/** Longest session cookie value looked at: a sealed bearer token makes it longer (cookies stop at 4 KiB). */
+const MAX_SESSION_CHARS = 4096;
 
 export interface LoginClaims {
   /** One-time nonce. */
@@ -30,6 +32,11 @@ export interface SessionClaims {
   sid: string;
   exp: number;
   user: string;
+  /**
+   * Signed in with a bearer token: the token sealed with AES-256-GCM (user-access.ts). Such a session acts as
+   * that user; without it the session is the local admin's (a one-time login URL).
+   */
+  tok?: string;
 }
 
 /** Reads the key from `<dir>/dashboard.key`, creating it (32 random bytes, mode 0600) when missing. */
@@ -62,8 +69,8 @@ function sign(key: Buffer, purpose: string, claims: object): string {
   return `${body}.${mac(key, purpose, body)}`;
 }
 
-function verify<T>(key: Buffer, purpose: string, token: string, now: number): T | null {
-  if (token.length > MAX_TOKEN_CHARS) return null;
+function verify<T>(key: Buffer, purpose: string, token: string, now: number, max = MAX_TOKEN_CHARS): T | null {
+  if (token.length > max) return null;
   const dot = token.indexOf('.');
   if (dot <= 0) return null;
   const body = token.slice(0, dot);
@@ -83,17 +90,23 @@ export function mintLoginToken(key: Buffer, user: string, now: number, ttlMs = L
   return sign(key, 'login', { n: randomBytes(12).toString('base64url'), exp: now + ttlMs, user } satisfies LoginClaims);
 }
 
-export function mintSession(key: Buffer, user: string, now: number): string {
+export function mintSession(key: Buffer, user: string, now: number, sealedToken?: string): string {
   return sign(key, 'session', {
     sid: randomBytes(12).toString('base64url'),
     exp: now + SESSION_TTL_MS,
     user,
+    ...(sealedToken ? { tok: sealedToken } : {}),
   } satisfies SessionClaims);
 }
 
 export function verifySession(key: Buffer, value: string, now: number): SessionClaims | null {
-  const c = verify<SessionClaims>(key, 'session', value, now);
-  return c && typeof c.sid === 'string' && typeof c.user === 'string' ? c : null;
+  const c = verify<SessionClaims>(key, 'session', value, now, MAX_SESSION_CHARS);
+  return c &&
+    typeof c.sid === 'string' &&
+    typeof c.user === 'string' &&
+    (c.tok === undefined || typeof c.tok === 'string')
+    ? c
+    : null;
 }
 
 /** The CSRF token of a session: derived, so nothing is stored; sent by the page in a header on every POST. */

@@ -19,6 +19,8 @@ export interface HubEvent {
   event: 'row' | 'deleted' | 'snapshot' | 'rollout';
   /** JSON. */
   data: string;
+  /** `ns/name` of the rollout a row, deleted or rollout event is about (lets a per-user stream filter it). */
+  key?: string;
 }
 
 export interface Subscriber {
@@ -112,13 +114,13 @@ export class RolloutHub {
       const id = `${this.epoch}.${seq}`;
       const ro = this.rollout(key);
       const fleet: HubEvent = ro
-        ? { id, event: 'row', data: JSON.stringify(fleetRow(ro, now)) }
-        : { id, event: 'deleted', data: JSON.stringify({ key }) };
+        ? { id, key, event: 'row', data: JSON.stringify(fleetRow(ro, now)) }
+        : { id, key, event: 'deleted', data: JSON.stringify({ key }) };
       let detail: HubEvent | undefined;
       for (const s of this.#subs) {
         if (s.key === undefined) s.send(fleet);
         else if (s.key === key) {
-          detail ??= ro ? { id, event: 'rollout', data: JSON.stringify(this.view(key, now)) } : fleet;
+          detail ??= ro ? { id, key, event: 'rollout', data: JSON.stringify(this.view(key, now)) } : fleet;
           s.send(detail);
         }
         this.stats.events++;
@@ -161,8 +163,8 @@ export class RolloutHub {
       const v = this.view(s.key, now);
       s.send(
         v
-          ? { id, event: 'rollout', data: JSON.stringify(v) }
-          : { id, event: 'deleted', data: JSON.stringify({ key: s.key }) },
+          ? { id, key: s.key, event: 'rollout', data: JSON.stringify(v) }
+          : { id, key: s.key, event: 'deleted', data: JSON.stringify({ key: s.key }) },
       );
     } else {
       const after = resumePoint(lastEventId, this.epoch);
@@ -173,8 +175,8 @@ export class RolloutHub {
           const ro = this.rollout(k);
           s.send(
             ro
-              ? { id, event: 'row', data: JSON.stringify(fleetRow(ro, now)) }
-              : { id, event: 'deleted', data: JSON.stringify({ key: k }) },
+              ? { id, key: k, event: 'row', data: JSON.stringify(fleetRow(ro, now)) }
+              : { id, key: k, event: 'deleted', data: JSON.stringify({ key: k }) },
           );
         }
       } else {

@@ -5,6 +5,7 @@
 import type {
   AnalysisRunRecord,
   KnativeTrafficTarget,
+  MetricComparison,
   RolloutObject,
   ServiceObject,
 } from '../rollout/controller/types.js';
@@ -84,10 +85,16 @@ export interface MetricPoint {
   status: string;
   verdict: string;
   reason?: string;
+  /** A comparing judge: canary and stable side by side for this round. */
+  compare?: MetricComparison;
 }
 
 export interface MetricView {
   name: string;
+  /** Set when a judge compares canary with stable (then points carry `compare`). */
+  judge?: 'mannWhitney';
+  /** "canary mean 812 · stable mean 640 · ratio 1.27 · p=0.003 · n=60/60", from the latest comparison. */
+  compareLine?: string;
   min?: number;
   max?: number;
   query?: string;
@@ -422,6 +429,11 @@ export function metricsOf(runs: readonly AnalysisRunRecord[]): MetricView[] {
       const p: MetricPoint = { at: r.at, status: m.status, verdict: m.verdict };
       if (m.value !== undefined) p.value = m.value;
       if (m.reason) p.reason = m.reason;
+      if (m.compare) {
+        p.compare = m.compare;
+        v.judge = m.compare.judge;
+        v.compareLine = compareLine(m.compare);
+      }
       v.points.push(p);
       if (m.status === 'pass' || m.status === 'fail' || m.status === 'noData' || m.status === 'error')
         v.counts[m.status]++;
@@ -432,6 +444,11 @@ export function metricsOf(runs: readonly AnalysisRunRecord[]): MetricView[] {
     }
   }
   return [...by.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Canary vs stable of one round, as people read it. */
+export function compareLine(c: MetricComparison): string {
+  return `canary mean ${fmtNum(c.canaryMean)} · stable mean ${fmtNum(c.stableMean)}${c.meanRatio !== undefined ? ` · ratio ${fmtNum(c.meanRatio)}` : ''} · p=${fmtNum(c.pValue)} · n=${c.canaryCount}/${c.stableCount}`;
 }
 
 /**

@@ -7,7 +7,15 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { plan, runTrial, type Fault, type TrialResult } from './trial.js';
 
-const ALL: Fault[] = ['killStart', 'killBrain', 'killApiserver', 'killPrometheus', 'invalidPolicyThenKill'];
+const ALL: Fault[] = [
+  'killStart',
+  'killBrain',
+  'killApiserver',
+  'killPrometheus',
+  'invalidPolicyThenKill',
+  'gitUnreachable',
+  'apiserverUnderLoad',
+];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +40,7 @@ for (const [i, t] of trials.entries()) {
   process.stdout.write(
     `${String(i + 1).padStart(3)} ${r.fault.padEnd(22)} ${r.template.padEnd(4)} +${r.delaySeconds.toFixed(2)}s at ${r.atFault.padEnd(22)} → ${r.final.padEnd(34)} ${r.correct ? 'CORRECT' : 'WRONG'} decision ${r.toDecisionMs ?? '-'} ms, refused ${r.refused}, orphans ${r.orphans} (alive at 3 s: ${r.aliveAt3s}${r.aliveAt3sWhat.length ? ` ${r.aliveAt3sWhat.join(' | ')}` : ''})${r.restartMs !== null ? `, restart→up ${r.restartMs} ms` : ''}${r.error ? `  ERROR ${r.error}` : ''}\n`,
   );
+  for (const c of r.checks) process.stdout.write(`      ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
 }
 process.stdout.write('\nfault                   trials correct  median ms to decision  max  refused  orphans\n');
 for (const f of faults) {
@@ -43,4 +52,4 @@ for (const f of faults) {
 }
 const here = dirname(fileURLToPath(import.meta.url));
 await writeFile(join(here, '..', '..', 'chaos-report.json'), JSON.stringify({ seed, results }, null, 2) + '\n');
-process.exitCode = results.every((r) => r.correct && r.orphans === 0) ? 0 : 1;
+process.exitCode = results.every((r) => r.correct && r.orphans === 0 && r.checks.every((c) => c.ok)) ? 0 : 1;

@@ -3,10 +3,14 @@
 // HTML. Routes: #/ the fleet list, #/r/NAMESPACE/NAME one rollout.
 const csrf = document.querySelector('meta[name="sluice-csrf"]').content;
 const readOnly = document.querySelector('meta[name="sluice-read-only"]').content === 'true';
+// 'token': signed in with a Kubernetes token, acting as that user (RBAC); 'admin': the local one-time login.
+const auth = document.querySelector('meta[name="sluice-auth"]').content;
 const main = document.getElementById('main');
 const conn = document.getElementById('conn');
 const announceEl = document.getElementById('announce');
 window.sluiceLoadedAt = Date.now();
+document.getElementById('user').title =
+  auth === 'token' ? 'a Kubernetes user: actions run with your token, under your RBAC roles' : 'the local administrator (one-time login URL)';
 
 const PHASE_GLYPH = {
   Pending: '◷',
@@ -245,7 +249,11 @@ function chart(m) {
     H = 140,
     P = 28;
   const pts = m.points;
-  const values = pts.filter((p) => p.value !== undefined).map((p) => p.value);
+  // A comparing judge charts both means: canary solid, stable dashed (the table below has the numbers).
+  const cmp = m.judge ? pts.map((p) => p.compare) : [];
+  const values = m.judge
+    ? cmp.filter(Boolean).flatMap((c) => [c.canaryMean, c.stableMean])
+    : pts.filter((p) => p.value !== undefined).map((p) => p.value);
   const lines = [m.min, m.max].filter((v) => v !== undefined);
   let lo = Math.min(...values, ...lines),
     hi = Math.max(...values, ...lines);
@@ -264,6 +272,24 @@ function chart(m) {
     if (v === undefined) continue;
     g.append(s('line', { x1: P, x2: W - P, y1: y(v), y2: y(v), class: 'threshold' }));
     g.append(s('text', { x: 2, y: y(v) + 4, class: 'axis' }, `${label} ${num(v)}`));
+  }
+  if (m.judge) {
+    for (const [field, cls, label] of [
+      ['canaryMean', 'series', 'canary mean'],
+      ['stableMean', 'series series-stable', 'stable mean'],
+    ]) {
+      let d = '';
+      cmp.forEach((c, i) => {
+        if (c) d += `${d ? 'L' : 'M'}${x(i).toFixed(1)},${y(c[field]).toFixed(1)}`;
+      });
+      if (d) g.append(s('path', { d, class: cls }, s('title', {}, label)));
+    }
+    pts.forEach((p, i) => {
+      const c = p.compare;
+      if (!c) g.append(s('rect', { x: x(i) - 4, y: H - 10, width: 8, height: 8, class: `pt pt-${p.status}` }, s('title', {}, `${time(p.at)}: ${STATUS_TEXT[p.status]}`)));
+      else g.append(s('circle', { cx: x(i), cy: y(c.canaryMean), r: 3.5, class: `pt pt-${p.status}` }, s('title', {}, `${time(p.at)}: canary ${num(c.canaryMean)}, stable ${num(c.stableMean)} — ${STATUS_TEXT[p.status]}`)));
+    });
+    return g;
   }
   let d = '';
   pts.forEach((p, i) => {
@@ -295,6 +321,9 @@ function metricSection(m) {
       ` · threshold ${thr} · pass ${m.counts.pass} · fail ${m.counts.fail} · no data ${m.counts.noData} · error ${m.counts.error}`,
       latest && latest.reason ? ` · ${latest.reason}` : '',
     ),
+    m.compareLine
+      ? h('p', { class: 'compare' }, h('strong', {}, 'Canary vs stable (Mann-Whitney): '), m.compareLine)
+      : '',
     chart(m),
     h(
       'details',
@@ -303,8 +332,25 @@ function metricSection(m) {
       h(
         'table',
         {},
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Time'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Result'), h('th', { scope: 'col' }, 'Reason'))),
-        h('tbody', {}, ...m.points.slice().reverse().map((p) => h('tr', {}, h('td', {}, time(p.at)), h('td', { class: 'num' }, num(p.value)), h('td', {}, STATUS_TEXT[p.status]), h('td', {}, p.reason || '')))),
+        h('thead', {}, h('tr', {}, ...['Time', 'Value', ...(m.judge ? ['Canary mean', 'Stable mean'] : []), 'Result', 'Reason'].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'tbody',
+          {},
+          ...m.points
+            .slice()
+            .reverse()
+            .map((p) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, time(p.at)),
+                h('td', { class: 'num' }, num(p.value)),
+                m.judge ? [h('td', { class: 'num' }, num(p.compare && p.compare.canaryMean)), h('td', { class: 'num' }, num(p.compare && p.compare.stableMean))] : '',
+                h('td', {}, STATUS_TEXT[p.status]),
+                h('td', {}, p.reason || ''),
+              ),
+            ),
+        ),
       ),
     ),
     m.query
@@ -348,8 +394,28 @@ function openConfirm(v, a) {
   reason.focus();
 }
 
+// What the signed-in user may do to the open rollout (SelfSubjectAccessReview on the server, cached briefly).
+let access = null;
+async function loadAccess(ns, name) {
+  try {
+    access = await api(`/dashboard/api/access/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`);
+  } catch {
+    access = { rollout: `${ns}/${name}`, patch: false, actions: [], error: true };
+  }
+  if (current && current.row.key === access.rollout) renderRollout(current);
+}
+
 function actionBar(v) {
   if (readOnly) return h('p', { class: 'read-only' }, 'Read-only dashboard: actions are off (--read-only).');
+  if (!access || access.rollout !== v.row.key) return h('p', { class: 'read-only' }, 'Checking what you may do…');
+  if (!access.patch)
+    return h(
+      'p',
+      { class: 'read-only' },
+      access.error
+        ? 'Could not check your permissions; actions are hidden.'
+        : `You (${access.user}) may view this rollout but not change it: RBAC does not allow patch on rollouts in ${v.row.namespace}.`,
+    );
   return h(
     'div',
     { class: 'actions', role: 'group', 'aria-label': 'Actions' },
@@ -513,6 +579,8 @@ function renderRollout(v) {
 
 function showRollout(ns, name) {
   current = null;
+  access = null;
+  void loadAccess(ns, name);
   main.replaceChildren(h('p', {}, 'Loading…'));
   openStream(`/dashboard/api/events?rollout=${encodeURIComponent(`${ns}/${name}`)}`, {
     rollout: renderRollout,
@@ -539,6 +607,12 @@ setInterval(() => {
   for (const el of document.querySelectorAll('[data-ago]')) el.textContent = ago(el.dataset.ago);
 }, 1000);
 
+document.getElementById('logout').addEventListener('click', async () => {
+  closeStream();
+  streamUrl = '';
+  await fetch('/dashboard/logout', { method: 'POST', credentials: 'same-origin', headers: { 'X-Sluice-CSRF': csrf } });
+  location.assign('/dashboard/');
+});
 document.getElementById('help-button').addEventListener('click', () => document.getElementById('help').showModal());
 document.addEventListener('keydown', (e) => {
   if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || document.querySelector('dialog[open]')) return;

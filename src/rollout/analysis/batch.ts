@@ -1,34 +1,37 @@
-// Batching: one query per metric template per interval for ALL active rollouts, instead of Flagger's one
-// per metric per canary. Pure text rewriting, no PromQL parser; the rules and their limits:
+// Batching: one query per metric template per interval for ALL active rollouts, instead of Flagger's one per metric
+// per canary. The template is rewritten on Prometheus's own syntax tree (@prometheus-io/lezer-promql), so the rule
+// does not depend on how the query is spelt.
 //
-// THE RULE. A template is batchable when every `{{revision}}` (and `{{namespace}}`, `{{service}}`) sits in an
-// equality label matcher, `label="{{revision}}"`. Then:
-//   1. each such matcher becomes a regex matcher over all rollouts' values: `label=~"{{revision}}"`, which
-//      renders as `revision_name=~"web-00002|api-00007|..."` (names regex-escaped, RE2 anchors the match);
-//   2. every aggregation keeps those labels: `sum(` → `sum by (revision_name) (`, `sum by (le) (` →
-//      `sum by (le, revision_name) (`, postfix `sum(...) by (le)` likewise; so each series of the result
-//      belongs to exactly one revision and binary operators between two aggregations match one-to-one on it;
-//   3. the result is split back per rollout by the series' labels.
-// Worked example, 3 rollouts:
-//   sum(rate(revision_request_count{revision_name="{{revision}}",response_code_class!="5xx"}[{{interval}}]))
-//     / sum(rate(revision_request_count{revision_name="{{revision}}"}[{{interval}}]))
+// THE RULE. Every `{{revision}}` (and `{{namespace}}`, `{{service}}`) must sit in an equality matcher,
+// `label="{{revision}}"`, and every selector that has one binds the same labels (G, the batching labels). Then:
+//   1. each such matcher becomes a regex over all rollouts' values: `revision_name=~"web-00002|api-00007"`;
+//   2. every aggregation over series that belong to a rollout keeps G (`sum(` → `sum by (revision_name) (`,
+//      `by (le)` → `by (le, revision_name)`, G is taken out of `without (...)`);
+//   3. vector matching between two per-rollout operands also matches on G (`on()` → `on(revision_name)`, G is
+//      taken out of `ignoring(...)`), so rollouts never meet;
+//   4. an operand that is the same for every rollout (`vector(0)`, `sum(up)`) is copied once per rollout, tagged
+//      with G, when the operator pairs it one-to-one or with `or` (`or on() vector(0)` → `or on(revision_name)
+//      ({{members}} + on() group_left () (vector(0)))`, where {{members}} renders as one zero series per rollout);
+//   5. a `group_left` join whose "one" side is per-rollout (`… * on(job, instance) group_left(kn_revision_name)
+//      target_info{kn_revision_name="{{revision}}"}`) copies G from it.
+// Each series of the result then carries G with one rollout's values, and the rollout's series are exactly what
+// its own query returns (plus the G labels). Worked example, 3 rollouts:
+//   (sum(rate(c{revision_name="{{revision}}",code!="5xx"}[1m])) or on() vector(0)) / (sum(rate(c{revision_name="{{revision}}"}[1m])) > 0)
 // becomes
-//   sum by (revision_name) (rate(revision_request_count{revision_name=~"a-1|b-1|c-1",response_code_class!="5xx"}[1m]))
-//     / sum by (revision_name) (rate(revision_request_count{revision_name=~"a-1|b-1|c-1"}[1m]))
-// and the three series {revision_name="a-1"}, {…"b-1"}, {…"c-1"} are each rollout's value.
+//   (sum by (revision_name) (rate(c{revision_name=~"a-1|b-1|c-1",code!="5xx"}[1m])) or on(revision_name)
+//     (<a zero series for a-1, b-1, c-1> + on() group_left () (vector(0)))) / (sum by (revision_name) (rate(c{revision_name=~"a-1|b-1|c-1"}[1m])) > 0)
 //
-// LIMITS (such templates are sent as the per-rollout queries joined with `or`, each tagged by label_replace — still
-// one query per interval, see AnalysisEngine#joined — or, when Prometheus refuses that, one query per rollout):
-//   - `{{revision}}`/`{{namespace}}`/`{{service}}` anywhere else (label_replace strings, `!=` matchers, regexes);
-//   - `{{stableRevision}}` in the template (canary/stable ratios need both revisions in one series);
-//   - vector matching modifiers `on(`, `ignoring(`, `group_left`, `group_right`, and functions that drop labels
-//     or the vector (`scalar(`, `vector(`, `absent(`, `absent_over_time(`, `label_replace(`, `label_join(`);
-//   - `without (...)` that removes a batching label.
-// Known approximations: `topk`/`bottomk`/`quantile`/`count_values` become per-revision (which is what a
-// per-rollout query meant anyway). Revision names are unique per namespace only; when the template does not
-// select `{{namespace}}`, two namespaces with the same revision name would share a series; the engine
-// always groups by the namespace label too and splits on it when the series carry it.
+// What is not rewritten (planBatch says why; the engine then joins the rollouts' own queries with `or`, each tagged
+// by label_replace — still one query per interval, see AnalysisEngine#joined): a placeholder anywhere but an equality
+// matcher, `{{stableRevision}}`, selectors binding different labels, `scalar()`/`absent()` of per-rollout series,
+// label_replace onto a batching label, a constant operand with labels that would have to be copied, and matching
+// that would pair series differently once G is added (checked on the labels each side is known to carry).
+import { parser } from '@prometheus-io/lezer-promql';
+import { renderForParse } from '../policy/promql-syntax.js';
 import { renderTemplate, scanTemplate, type TemplateVars } from './template.js';
+
+type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
+type Placeholder = 'revision' | 'namespace' | 'service';
 
 export interface BatchLabels {
   /** Label carrying the revision name (Knative: `revision_name`). */
@@ -41,194 +44,383 @@ export const KNATIVE_LABELS: BatchLabels = { revision: 'revision_name', namespac
 export type BatchPlan =
   | {
       batchable: true;
-      /** The rewritten template, still with placeholders. */
+      /** The rewritten template, still with placeholders; `{{members}}` is the table of rollouts (renderBatch). */
       template: string;
-      /** Labels every aggregation keeps, and the result is split on. */
+      /** The batching labels: every series of the result carries them, and the result is split on them. */
       groupBy: string[];
-      /** Which label carries which placeholder. */
-      labelOf: Partial<Record<'revision' | 'namespace' | 'service', string>>;
+      /** Which label carries which placeholder (the first one bound to it). */
+      labelOf: Partial<Record<Placeholder, string>>;
+      /** Every batching label and its placeholder. */
+      bindings: { label: string; placeholder: Placeholder }[];
     }
   | { batchable: false; reason: string };
 
-const AGGREGATORS = [
-  'sum',
-  'avg',
-  'min',
-  'max',
-  'count',
-  'stddev',
-  'stdvar',
-  'group',
-  'quantile',
-  'topk',
-  'bottomk',
-  'count_values',
-  'limitk',
-  'limit_ratio',
-];
-const BLOCKERS: { re: RegExp; name: string }[] = [
-  { re: /\bon\s*\(/, name: 'on(...)' },
-  { re: /\bignoring\s*\(/, name: 'ignoring(...)' },
-  { re: /\bgroup_(left|right)\b/, name: 'group_left/group_right' },
-  { re: /\bscalar\s*\(/, name: 'scalar()' },
-  { re: /\bvector\s*\(/, name: 'vector()' },
-  { re: /\babsent(_over_time)?\s*\(/, name: 'absent()' },
-  { re: /\blabel_(replace|join)\s*\(/, name: 'label_replace/label_join' },
-];
+/** What an expression is, for batching. `has`: batching labels its per-rollout series already carry. */
+type Kind =
+  | { k: 'scalar' }
+  | { k: 'string' }
+  | { k: 'const'; labels: ReadonlySet<string> | null }
+  | { k: 'carry'; has: ReadonlySet<string>; unsure: ReadonlySet<string> };
 
-/** Blanks out string literals and `{...}` selectors so keyword scans do not look inside them. */
-function mask(text: string): string {
-  let out = '';
-  let quote: string | null = null;
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (quote) {
-      if (ch === '\\') {
-        out += '  ';
-        i++;
-        continue;
-      }
-      if (ch === quote) quote = null;
-      out += ' ';
-      continue;
-    }
-    if (ch === '"' || ch === "'" || ch === '`') {
-      quote = ch;
-      out += ' ';
-      continue;
-    }
-    if (ch === '{') depth++;
-    if (depth > 0) {
-      if (ch === '}') depth--;
-      out += ' ';
-      continue;
-    }
-    out += ch;
-  }
+class NotBatchable extends Error {}
+
+const SET_OPS = new Set(['And', 'Or', 'Unless']);
+const COMPARISONS = new Set(['Eql', 'Neq', 'Lss', 'Gtr', 'Lte', 'Gte']);
+const BINARY_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Mod', 'Pow', 'Atan2', ...SET_OPS, ...COMPARISONS]);
+/** Aggregators that pick series and keep all their labels. */
+const SELECTING = new Set(['topk', 'bottomk', 'limitk', 'limit_ratio']);
+const BOUND = /^["'`]\{\{\s*(revision|namespace|service)\s*\}\}["'`]$/;
+
+const inter = (a: ReadonlySet<string>, b: Iterable<string>): Set<string> => new Set([...b].filter((x) => a.has(x)));
+const minus = (a: ReadonlySet<string>, b: Iterable<string>): Set<string> => {
+  const out = new Set(a);
+  for (const x of b) out.delete(x);
   return out;
-}
+};
 
-function matchParen(masked: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < masked.length; i++) {
-    if (masked[i] === '(') depth++;
-    else if (masked[i] === ')' && --depth === 0) return i;
+class Rewriter {
+  readonly edits: { at: number; text: string; end: number; seq: number }[] = [];
+  readonly consumed = new Set<number>();
+  readonly bindings = new Map<string, Placeholder>();
+  constructor(
+    readonly template: string,
+    readonly rendered: string,
+    readonly toTemplate: number[],
+  ) {}
+
+  pos(p: number): number {
+    return this.toTemplate[Math.min(p, this.toTemplate.length - 1)] ?? this.template.length;
   }
-  return -1;
-}
+  src(n: SyntaxNode): string {
+    return this.template.slice(this.pos(n.from), this.pos(n.to));
+  }
+  insert(renderedPos: number, text: string): void {
+    const at = this.pos(renderedPos);
+    this.edits.push({ at, end: at, text, seq: this.edits.length });
+  }
+  replace(n: SyntaxNode, text: string): void {
+    this.edits.push({ at: this.pos(n.from), end: this.pos(n.to), text, seq: this.edits.length });
+  }
+  get G(): string[] {
+    return [...this.bindings.keys()];
+  }
 
-function skipSpace(s: string, i: number): number {
-  while (i < s.length && /\s/.test(s[i] as string)) i++;
-  return i;
-}
+  children(n: SyntaxNode): SyntaxNode[] {
+    const out: SyntaxNode[] = [];
+    for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+    return out;
+  }
+  labelNames(list: SyntaxNode): string[] {
+    return this.children(list).map((c) =>
+      c.name === 'QuotedLabelName' ? this.rendered.slice(c.from + 1, c.to - 1) : this.rendered.slice(c.from, c.to),
+    );
+  }
+  /** Rewrites a `(a, b)` label list to add or remove labels. */
+  editList(list: SyntaxNode, labels: string[]): void {
+    this.replace(list, `(${labels.join(', ')})`);
+  }
 
-interface Edit {
-  at: number;
-  end: number;
-  text: string;
+  /** First pass: the placeholder matchers, which define G. */
+  collect(top: SyntaxNode): void {
+    const c = top.cursor();
+    do {
+      if (c.type.isError) throw new NotBatchable('the query does not parse');
+      if (c.name !== 'UnquotedLabelMatcher' && c.name !== 'QuotedLabelMatcher') continue;
+      const m = this.matcher(c.node);
+      if (!m) continue;
+      const prev = this.bindings.get(m.label);
+      if (prev !== undefined && prev !== m.placeholder)
+        throw new NotBatchable(`label ${m.label} is matched against both {{${prev}}} and {{${m.placeholder}}}`);
+      this.bindings.set(m.label, m.placeholder);
+    } while (c.next());
+  }
+
+  matcher(n: SyntaxNode): { label: string; placeholder: Placeholder; op: SyntaxNode; value: SyntaxNode } | null {
+    const kids = this.children(n);
+    const op = kids.find((k) => k.name === 'MatchOp');
+    const value = kids.at(-1);
+    const name = kids[0];
+    if (!op || !value || !name || value.name !== 'StringLiteral') return null;
+    const hit = BOUND.exec(this.src(value));
+    if (!hit || op.firstChild?.name !== 'EqlSingle') return null;
+    const label =
+      name.name === 'QuotedLabelName'
+        ? this.rendered.slice(name.from + 1, name.to - 1)
+        : this.rendered.slice(name.from, name.to);
+    return { label, placeholder: hit[1] as Placeholder, op, value };
+  }
+
+  visit(n: SyntaxNode): Kind {
+    switch (n.name) {
+      case 'PromQL':
+      case 'ParenExpr':
+      case 'MatrixSelector':
+      case 'OffsetExpr':
+      case 'StepInvariantExpr':
+      case 'SubqueryExpr':
+        return this.visit(this.expr(n));
+      case 'UnaryExpr':
+        return this.visit(this.children(n).at(-1) as SyntaxNode);
+      case 'NumberDurationLiteral':
+      case 'NumberLiteral':
+        return { k: 'scalar' };
+      case 'StringLiteral':
+        return { k: 'string' };
+      case 'VectorSelector':
+        return this.selector(n);
+      case 'FunctionCall':
+        return this.call(n);
+      case 'AggregateExpr':
+        return this.aggregate(n);
+      case 'BinaryExpr':
+        return this.binary(n);
+      default:
+        throw new NotBatchable(`the rewrite does not know ${n.name} expressions`);
+    }
+  }
+  expr(n: SyntaxNode): SyntaxNode {
+    const c = n.firstChild;
+    if (!c) throw new NotBatchable(`empty ${n.name}`);
+    return c;
+  }
+
+  selector(n: SyntaxNode): Kind {
+    const bound = new Set<string>();
+    const list = this.children(n).find((c) => c.name === 'LabelMatchers');
+    for (const m of list ? this.children(list) : []) {
+      const b = this.matcher(m);
+      if (!b) continue;
+      bound.add(b.label);
+      this.insert(b.op.to, '~');
+      this.consumed.add(this.pos(b.value.from));
+    }
+    if (bound.size === 0) return { k: 'const', labels: null };
+    const missing = this.G.filter((g) => !bound.has(g));
+    if (missing.length > 0)
+      throw new NotBatchable(
+        `the selector ${this.src(n)} does not match ${missing.map((g) => `${g}="{{${this.bindings.get(g)}}}"`).join(', ')} like the others`,
+      );
+    return { k: 'carry', has: new Set(this.G), unsure: new Set() };
+  }
+
+  call(n: SyntaxNode): Kind {
+    const kids = this.children(n);
+    const fn = this.rendered.slice(kids[0]?.from ?? 0, kids[0]?.to ?? 0);
+    const body = kids.find((k) => k.name === 'FunctionCallBody');
+    const args = body ? this.children(body) : [];
+    const kinds = args.map((a) => this.visit(a));
+    const vectorAt = kinds.findIndex((k) => k.k === 'carry' || k.k === 'const');
+    const v = vectorAt >= 0 ? (kinds[vectorAt] as Kind) : undefined;
+    if (kinds.filter((k) => k.k === 'carry' || k.k === 'const').length > 1)
+      throw new NotBatchable(`${fn}() with two vector arguments`);
+    switch (fn) {
+      case 'vector':
+        return { k: 'const', labels: new Set() };
+      case 'time':
+      case 'pi':
+        return { k: 'scalar' };
+      case 'scalar':
+        if (v?.k === 'carry') throw new NotBatchable('the template uses scalar() of per-rollout series');
+        return { k: 'scalar' };
+      case 'absent':
+      case 'absent_over_time':
+        if (v?.k === 'carry')
+          throw new NotBatchable(`the template uses ${fn}(), one series per query, not per rollout`);
+        return { k: 'const', labels: null };
+      case 'info':
+        throw new NotBatchable('the template uses info()');
+      case 'label_replace':
+      case 'label_join': {
+        const dst = args[1] ? this.rendered.slice(args[1].from + 1, args[1].to - 1) : '';
+        if (v?.k === 'carry' && this.bindings.has(dst))
+          throw new NotBatchable(`the template uses ${fn}() to write the batching label ${dst}`);
+        return v?.k === 'const' ? { k: 'const', labels: null } : (v ?? { k: 'scalar' });
+      }
+      case 'histogram_quantile':
+      case 'histogram_fraction':
+        if (v?.k === 'carry') return { k: 'carry', has: minus(v.has, ['le']), unsure: minus(v.unsure, ['le']) };
+        return v?.k === 'const' ? { k: 'const', labels: v.labels && minus(v.labels, ['le']) } : { k: 'scalar' };
+      default:
+        // Every other function works series by series and keeps their labels; without a vector argument (hour(),
+        // …) it applies to vector(time()).
+        return v ?? { k: 'const', labels: new Set() };
+    }
+  }
+
+  aggregate(n: SyntaxNode): Kind {
+    const kids = this.children(n);
+    const op = this.rendered.slice(kids[0]?.from ?? 0, kids[0]?.to ?? 0);
+    const mod = kids.find((k) => k.name === 'AggregateModifier');
+    const body = kids.find((k) => k.name === 'FunctionCallBody');
+    const args = body ? this.children(body) : [];
+    const kinds = args.map((a) => this.visit(a));
+    const v = kinds.at(-1);
+    if (!v || (v.k !== 'carry' && v.k !== 'const')) throw new NotBatchable(`cannot read ${op}(...)`);
+    if (kinds.slice(0, -1).some((k) => k.k === 'carry' || k.k === 'const'))
+      throw new NotBatchable(`${op}() with a vector parameter`);
+    const how = mod?.firstChild?.name; // By | Without | undefined
+    const list = mod ? this.children(mod).find((c) => c.name === 'GroupingLabels') : undefined;
+    const named = list ? this.labelNames(list) : [];
+    const countLabel =
+      op === 'count_values' && args[0] ? this.rendered.slice(args[0].from + 1, args[0].to - 1) : undefined;
+    if (v.k === 'const') {
+      if (SELECTING.has(op)) return v;
+      if (how === 'Without' || countLabel !== undefined) return { k: 'const', labels: null };
+      return { k: 'const', labels: new Set(named) };
+    }
+    if (countLabel !== undefined && this.bindings.has(countLabel))
+      throw new NotBatchable(`count_values() writes the batching label ${countLabel}`);
+    const G = this.G;
+    if (how === 'Without' && list) {
+      if (G.some((g) => named.includes(g)))
+        this.editList(
+          list,
+          named.filter((x) => !G.includes(x)),
+        );
+    } else if (how === 'By' && list) {
+      const missing = G.filter((g) => !named.includes(g));
+      if (missing.length > 0) this.editList(list, [...named, ...missing]);
+    } else if (kids[0]) {
+      this.insert(kids[0].to, ` by (${G.join(', ')}) `);
+    }
+    if (SELECTING.has(op)) return v;
+    if (how === 'Without') return { k: 'carry', has: minus(v.has, named), unsure: minus(v.unsure, named) };
+    return { k: 'carry', has: inter(v.has, named), unsure: inter(v.unsure, named) };
+  }
+
+  /** Copies a constant operand once per rollout, tagged with G (rule 4). */
+  replicate(n: SyntaxNode, c: Extract<Kind, { k: 'const' }>): Kind {
+    if (c.labels === null || c.labels.size > 0)
+      throw new NotBatchable(
+        `${this.src(n)} is the same for every rollout and has labels; it cannot be paired with each rollout's series`,
+      );
+    this.insert(n.from, '({{members}} + on() group_left () (');
+    this.insert(n.to, '))');
+    return { k: 'carry', has: new Set(), unsure: new Set() };
+  }
+
+  binary(n: SyntaxNode): Kind {
+    const kids = this.children(n);
+    const leftN = kids[0] as SyntaxNode;
+    const rightN = kids.at(-1) as SyntaxNode;
+    const opN = kids.find((k) => BINARY_OPS.has(k.name));
+    if (!opN) throw new NotBatchable('cannot read a binary operator');
+    const op = opN.name;
+    const bool = kids.some((k) => k.name === 'BoolModifier');
+    const mod = kids.find((k) => k.name === 'MatchingModifierClause');
+    const modKids = mod ? this.children(mod) : [];
+    const how = modKids[0]?.name; // On | Ignoring | undefined
+    const matchList = modKids[1]?.name === 'GroupingLabels' ? modKids[1] : undefined;
+    const matchNames = matchList ? this.labelNames(matchList) : [];
+    const groupTok = modKids.find((k) => k.name === 'GroupLeft' || k.name === 'GroupRight');
+    const includeList = groupTok?.nextSibling?.name === 'GroupingLabels' ? groupTok.nextSibling : undefined;
+    const include = includeList ? this.labelNames(includeList) : [];
+    let l = this.visit(leftN);
+    let r = this.visit(rightN);
+    if (l.k === 'string' || r.k === 'string') throw new NotBatchable('a string in a binary expression');
+    if (l.k === 'scalar') return r;
+    if (r.k === 'scalar') return l;
+    if (l.k === 'const' && r.k === 'const') return { k: 'const', labels: null };
+    const G = this.G;
+    const isSet = SET_OPS.has(op);
+    // Labels whose values decide which series pair up.
+    const matched = (g: string): boolean => (how === 'On' ? matchNames.includes(g) : !matchNames.includes(g));
+    const sure = (k: Extract<Kind, { k: 'carry' }>, g: string): boolean => k.has.has(g) && !k.unsure.has(g);
+    if (l.k === 'carry' && r.k === 'const') {
+      const k = l;
+      // Filters and many-to-one joins onto a constant "one" side work series by series: nothing to change, as long
+      // as the labels matched on are ones the rollout's series already carry.
+      const filter = (op === 'And' || op === 'Unless') && G.every((g) => !matched(g) || sure(k, g));
+      const manyToOne = groupTok?.name === 'GroupLeft' && how === 'On' && G.every((g) => !matched(g) || sure(k, g));
+      if (manyToOne && include.some((x) => G.includes(x)))
+        throw new NotBatchable(`group_left copies the batching label from a side that is the same for every rollout`);
+      if (filter || manyToOne) return k;
+      r = this.replicate(rightN, r);
+    } else if (l.k === 'const' && r.k === 'carry') {
+      const k = r;
+      // A join whose "one" side is per rollout (target_info): copy G from it (rule 5).
+      if (groupTok?.name === 'GroupLeft' && how === 'On' && G.every((g) => !matched(g) || sure(k, g))) {
+        const missing = G.filter((g) => !include.includes(g) && !matchNames.includes(g));
+        if (missing.length > 0) {
+          if (includeList) this.editList(includeList, [...include, ...missing]);
+          else if (groupTok) this.insert(groupTok.to, ` (${missing.join(', ')})`);
+        }
+        const has = new Set([...inter(k.has, include), ...G.filter((g) => matchNames.includes(g))]);
+        return { k: 'carry', has, unsure: new Set(G.filter((g) => !include.includes(g) && !matchNames.includes(g))) };
+      }
+      if (groupTok?.name === 'GroupRight' && how === 'On' && G.every((g) => !matched(g) || sure(k, g))) {
+        if (include.some((x) => G.includes(x)))
+          throw new NotBatchable(
+            `group_right copies the batching label from a side that is the same for every rollout`,
+          );
+        return k;
+      }
+      l = this.replicate(leftN, l);
+    }
+    if (l.k !== 'carry' || r.k !== 'carry') throw new NotBatchable('unexpected operand kinds');
+    // Both sides per rollout: pairing must not change when G is added to what is matched.
+    for (const g of G)
+      if (matched(g) && (l.unsure.has(g) || r.unsure.has(g) || l.has.has(g) !== r.has.has(g)))
+        throw new NotBatchable(
+          `the two sides of ${this.rendered.slice(opN.from, opN.to)} would pair differently once grouped by ${g}`,
+        );
+    if (op === 'Or' && G.some((g) => l.has.has(g) !== r.has.has(g)))
+      throw new NotBatchable('the two sides of `or` carry different batching labels');
+    if (how === 'On' && matchList) {
+      const missing = G.filter((g) => !matchNames.includes(g));
+      if (missing.length > 0) this.editList(matchList, [...matchNames, ...missing]);
+    } else if (how === 'Ignoring' && matchList && G.some((g) => matchNames.includes(g))) {
+      this.editList(
+        matchList,
+        matchNames.filter((x) => !G.includes(x)),
+      );
+    }
+    if (isSet || (COMPARISONS.has(op) && !bool) || groupTok?.name === 'GroupLeft') return l;
+    if (groupTok?.name === 'GroupRight') return r;
+    if (how === 'On') return { k: 'carry', has: inter(l.has, matchNames), unsure: inter(l.unsure, matchNames) };
+    return { k: 'carry', has: minus(l.has, matchNames), unsure: minus(l.unsure, matchNames) };
+  }
+
+  apply(): string {
+    let out = this.template;
+    const sorted = [...this.edits].sort((a, b) => b.at - a.at || b.seq - a.seq);
+    for (const e of sorted) out = out.slice(0, e.at) + e.text + out.slice(e.end);
+    return out;
+  }
 }
 
 /** Rewrites `template` for batching, or says why it cannot be. */
-export function planBatch(template: string, labels: BatchLabels = KNATIVE_LABELS): BatchPlan {
+export function planBatch(template: string): BatchPlan {
   const scan = scanTemplate(template);
   if (scan.problems.length > 0) return { batchable: false, reason: scan.problems[0]?.detail ?? 'bad template' };
   if (!scan.refs.some((r) => r.name === 'revision'))
     return { batchable: false, reason: 'the template does not select a revision with {{revision}}' };
   if (scan.refs.some((r) => r.name === 'stableRevision'))
     return { batchable: false, reason: 'the template uses {{stableRevision}}; a series cannot belong to one rollout' };
-  const masked = mask(template);
-  for (const b of BLOCKERS)
-    if (b.re.test(masked))
-      return { batchable: false, reason: `the template uses ${b.name}, which changes how series match` };
-
-  // 1. Equality matchers on placeholders become regex matchers.
-  const labelOf: Partial<Record<'revision' | 'namespace' | 'service', string>> = {};
-  const matcher = /([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"\{\{\s*(revision|namespace|service)\s*\}\}"/g;
-  let rewritten = template.replace(matcher, (_whole, label: string, name: 'revision' | 'namespace' | 'service') => {
-    labelOf[name] = label;
-    return `${label}=~"{{${name}}}"`;
-  });
-  const left = scanTemplate(rewritten.replace(/[A-Za-z_][A-Za-z0-9_]*=~"\{\{(revision|namespace|service)\}\}"/g, ''));
-  const stray = left.refs.find((r) => r.name === 'revision' || r.name === 'namespace' || r.name === 'service');
-  if (stray)
-    return {
-      batchable: false,
-      reason: `{{${stray.name}}} is used outside an equality label matcher (label="{{${stray.name}}}")`,
-    };
-  if (labelOf.revision === undefined) return { batchable: false, reason: 'no label="{{revision}}" matcher' };
-
-  const groupBy = [labelOf.revision, labelOf.namespace ?? labels.namespace];
-
-  // 2. Aggregations keep the batching labels.
-  const m2 = mask(rewritten);
-  const edits: Edit[] = [];
-  const addLabels = (listOpen: number): Edit | { blocked: string } | null => {
-    const close = matchParen(m2, listOpen);
-    if (close < 0) return { blocked: 'unbalanced parentheses' };
-    const inner = rewritten.slice(listOpen + 1, close);
-    const have = inner
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x !== '');
-    const missing = groupBy.filter((g) => !have.includes(g));
-    if (missing.length === 0) return null;
-    return { at: listOpen + 1, end: close, text: [...have, ...missing].join(', ') };
-  };
-  const kw = new RegExp(`(?<![A-Za-z0-9_:])(${AGGREGATORS.join('|')})(?![A-Za-z0-9_:])`, 'g');
-  for (const m of m2.matchAll(kw)) {
-    let i = skipSpace(m2, m.index + m[0].length);
-    const modifier = /^(by|without)\b/.exec(m2.slice(i));
-    if (modifier) {
-      const listOpen = skipSpace(m2, i + modifier[0].length);
-      if (m2[listOpen] !== '(')
-        return { batchable: false, reason: `cannot read the ${modifier[0]} clause after ${m[0]}` };
-      if (modifier[0] === 'without') {
-        const close = matchParen(m2, listOpen);
-        const inner = rewritten
-          .slice(listOpen + 1, close)
-          .split(',')
-          .map((x) => x.trim());
-        if (groupBy.some((g) => inner.includes(g)))
-          return { batchable: false, reason: `${m[0]} without (...) removes a batching label` };
-        continue;
-      }
-      const e = addLabels(listOpen);
-      if (e && 'blocked' in e) return { batchable: false, reason: e.blocked };
-      if (e) edits.push(e);
-      continue;
-    }
-    if (m2[i] !== '(') continue; // a metric or label named like an aggregator
-    const close = matchParen(m2, i);
-    if (close < 0) return { batchable: false, reason: 'unbalanced parentheses' };
-    const after = skipSpace(m2, close + 1);
-    const postfix = /^(by|without)\b/.exec(m2.slice(after));
-    if (postfix) {
-      const listOpen = skipSpace(m2, after + postfix[0].length);
-      if (m2[listOpen] !== '(')
-        return { batchable: false, reason: `cannot read the ${postfix[0]} clause after ${m[0]}(...)` };
-      if (postfix[0] === 'without') {
-        const inner = rewritten
-          .slice(listOpen + 1, matchParen(m2, listOpen))
-          .split(',')
-          .map((x) => x.trim());
-        if (groupBy.some((g) => inner.includes(g)))
-          return { batchable: false, reason: `${m[0]} without (...) removes a batching label` };
-        continue;
-      }
-      const e = addLabels(listOpen);
-      if (e && 'blocked' in e) return { batchable: false, reason: e.blocked };
-      if (e) edits.push(e);
-      continue;
-    }
-    i = m.index + m[0].length;
-    edits.push({ at: i, end: i, text: ` by (${groupBy.join(', ')}) ` });
+  const { rendered, toTemplate } = renderForParse(template);
+  const rw = new Rewriter(template, rendered, toTemplate);
+  try {
+    const top = parser.parse(rendered).topNode;
+    rw.collect(top);
+    // Batching labels in a fixed order (revision, namespace, service), whatever order the matchers are written in.
+    const order: Placeholder[] = ['revision', 'namespace', 'service'];
+    const sorted = [...rw.bindings].sort((x, y) => order.indexOf(x[1]) - order.indexOf(y[1]));
+    rw.bindings.clear();
+    for (const [label, placeholder] of sorted) rw.bindings.set(label, placeholder);
+    if (![...rw.bindings.values()].includes('revision')) throw new NotBatchable('no label="{{revision}}" matcher');
+    const kind = rw.visit(top);
+    const stray = scan.refs.find((r) => r.name !== 'interval' && !rw.consumed.has(r.start - 1));
+    if (stray)
+      throw new NotBatchable(`{{${stray.name}}} is used outside an equality label matcher (label="{{${stray.name}}}")`);
+    if (kind.k !== 'carry') throw new NotBatchable('the result does not tell rollouts apart');
+  } catch (e) {
+    if (e instanceof NotBatchable) return { batchable: false, reason: e.message };
+    throw e;
   }
-  edits.sort((a, b) => b.at - a.at);
-  for (const e of edits) rewritten = rewritten.slice(0, e.at) + e.text + rewritten.slice(e.end);
-  // Drop the double space `sum by (...)  (` would otherwise get.
-  rewritten = rewritten.replace(/\) {2,}\(/g, ') (');
-  return { batchable: true, template: rewritten, groupBy, labelOf };
+  const bindings = [...rw.bindings].map(([label, placeholder]) => ({ label, placeholder }));
+  const labelOf: Partial<Record<Placeholder, string>> = {};
+  for (const b of bindings) labelOf[b.placeholder] ??= b.label;
+  return { batchable: true, template: rw.apply(), groupBy: bindings.map((b) => b.label), labelOf, bindings };
 }
 
 /** A regex alternation matching exactly these values (RE2 anchors label regexes). */
@@ -238,10 +430,29 @@ export function alternation(values: readonly string[]): string {
   return uniq.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\\\${c}`)).join('|');
 }
 
+export interface BatchMember {
+  revision: string;
+  namespace: string;
+  service: string;
+}
+
+const quote = (s: string): string => JSON.stringify(s);
+
+/** One zero series per rollout, labelled with its batching labels: what a constant operand is paired through. */
+function membersTable(plan: Extract<BatchPlan, { batchable: true }>, members: readonly BatchMember[]): string {
+  const rows = new Set<string>();
+  for (const m of members) {
+    let row = 'vector(0)';
+    for (const b of plan.bindings) row = `label_replace(${row}, ${quote(b.label)}, ${quote(m[b.placeholder])}, "", "")`;
+    rows.add(row);
+  }
+  return `(${[...rows].join(' or ')})`;
+}
+
 /** Renders a batch plan's template for a set of rollouts. */
 export function renderBatch(
   plan: Extract<BatchPlan, { batchable: true }>,
-  members: readonly { revision: string; namespace: string; service: string }[],
+  members: readonly BatchMember[],
   interval: string,
 ): string {
   const vars: TemplateVars = {
@@ -251,7 +462,19 @@ export function renderBatch(
     interval,
     stableRevision: '',
   };
-  return renderTemplate(plan.template, vars);
+  const withTable = plan.template.includes('{{members}}')
+    ? plan.template.split('{{members}}').join(membersTable(plan, members))
+    : plan.template;
+  return renderTemplate(withTable, vars);
+}
+
+/** The series of a batched result that belong to one member: every batching label has its value. */
+export function seriesOfMember<T extends { metric: Record<string, string> }>(
+  result: readonly T[],
+  plan: Extract<BatchPlan, { batchable: true }>,
+  member: BatchMember,
+): T[] {
+  return result.filter((s) => plan.bindings.every((b) => s.metric[b.label] === member[b.placeholder]));
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { PrometheusError, RolloutErrorCode } from '../errors.js';
 import { formatPromDuration, parseDuration } from '../policy/duration.js';
 import type { MetricSpec } from '../policy/types.js';
-import { KNATIVE_LABELS, planBatch, renderBatch, seriesFor, type BatchLabels } from './batch.js';
+import { planBatch, renderBatch, seriesFor, seriesOfMember, type BatchLabels } from './batch.js';
 import { judgeMannWhitney } from './judges/mann-whitney.js';
 import { judgeThreshold } from './judges/threshold.js';
 import type { PromData, PrometheusClient } from './prometheus.js';
@@ -42,6 +42,7 @@ export interface AnalysisRequest {
 export interface AnalysisEngineOptions {
   client: PrometheusClient;
   logger?: Logger;
+  /** @deprecated batching labels come from the template's own matchers now; ignored. */
   labels?: BatchLabels;
   /** false: one query per rollout per metric (Flagger's way; for comparison and as an escape hatch). */
   batch?: boolean;
@@ -123,7 +124,6 @@ function num(s: string): number {
 export class AnalysisEngine {
   readonly #client: PrometheusClient;
   readonly #log: Logger | undefined;
-  readonly #labels: BatchLabels;
   readonly #batch: boolean;
   readonly #maxRevisions: number;
   readonly #concurrency: number;
@@ -131,13 +131,14 @@ export class AnalysisEngine {
   readonly #familyCache = new Map<string, { family: MetricFamily; at: number }>();
   /** Templates Prometheus refused to join with `or` (they are asked per rollout). */
   readonly #unjoinable = new Set<string>();
+  /** Templates whose rewritten (natively batched) query Prometheus refused. */
+  readonly #notNative = new Set<string>();
   #down: string | null = null;
   readonly #loggedQueryErrors = new Set<string>();
 
   constructor(opts: AnalysisEngineOptions) {
     this.#client = opts.client;
     this.#log = opts.logger;
-    this.#labels = opts.labels ?? KNATIVE_LABELS;
     this.#batch = opts.batch ?? true;
     this.#maxRevisions = opts.maxRevisionsPerQuery ?? 500;
     this.#concurrency = Math.max(1, opts.concurrency ?? 4);
@@ -246,7 +247,7 @@ export class AnalysisEngine {
         continue;
       }
       if (query === undefined) continue;
-      const plan = this.#batch ? planBatch(query, this.#labels) : null;
+      const plan = this.#batch && !this.#notNative.has(query) ? planBatch(query) : null;
       if (plan && plan.batchable) {
         for (let i = 0; i < g.members.length; i += this.#maxRevisions) {
           const chunk = g.members.slice(i, i + this.#maxRevisions);
@@ -263,16 +264,31 @@ export class AnalysisEngine {
               ),
             );
             const outcome = await this.#ask(promql, at, signal);
+            if (outcome instanceof PrometheusError && outcome.code === RolloutErrorCode.PromQuery && chunk.length > 1) {
+              // Prometheus refused the rewrite (say, a target_info join where two rollouts share an instance):
+              // join the rollouts' own queries instead, from now on.
+              this.#notNative.add(query);
+              this.#log?.info({ query, reason: outcome.message }, 'batched query refused; joining per-rollout queries');
+              for (let j = 0; j < chunk.length; j += JOINED_LEGS)
+                await this.#joined(query, g.windowMs, chunk.slice(j, j + JOINED_LEGS), at, signal, push);
+              return;
+            }
             for (const m of chunk) {
-              const ns = plan.labelOf.namespace ?? this.#labels.namespace;
-              push(
-                m.req.key,
-                this.#judge(m, promql, outcome, (rev) =>
-                  this.#extract(outcome, (r) =>
-                    seriesFor(r, plan.labelOf.revision ?? this.#labels.revision, ns, rev, m.req.namespace),
-                  ),
-                ),
+              const r = this.#judge(m, promql, outcome, (rev) =>
+                this.#extract(outcome, (res) => seriesOfMember(res, plan, { ...m.req, revision: rev })),
               );
+              // The rollout's record shows its own query, not the batch (which grows with every rollout in it).
+              const own = this.#wrap(
+                m.metric,
+                renderTemplate(query, {
+                  revision: m.req.revision,
+                  stableRevision: m.req.stableRevision,
+                  namespace: m.req.namespace,
+                  service: m.req.service,
+                  interval: formatPromDuration(g.windowMs),
+                }),
+              );
+              push(m.req.key, { ...r, query: own });
             }
           });
         }

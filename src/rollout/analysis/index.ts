@@ -7,6 +7,7 @@ export {
   renderBatch,
   alternation,
   seriesFor,
+  seriesOfMember,
   KNATIVE_LABELS,
   type BatchPlan,
   type BatchLabels,

@@ -16,6 +16,9 @@ export interface MannWhitneyStats {
   cles: number;
   canaryCount: number;
   stableCount: number;
+  /** The samples' means, so a view can show canary and stable side by side. */
+  canaryMean: number;
+  stableMean: number;
 }
 
 interface Base {

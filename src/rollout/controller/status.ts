@@ -2,9 +2,15 @@
 // analysis run history, and the notifications of one decision (with stable ids for de-duplication).
 import { toStatus } from '../machine/status.js';
 import type { Action, RolloutState } from '../machine/types.js';
-import type { AnalysisRound } from '../analysis/result.js';
+import type { AnalysisRound, MannWhitneyStats } from '../analysis/result.js';
 import type { RolloutPolicySpec } from '../policy/types.js';
-import type { AnalysisRunRecord, Condition, RolloutNotification, RolloutObjectStatus } from './types.js';
+import type {
+  AnalysisRunRecord,
+  Condition,
+  MetricComparison,
+  RolloutNotification,
+  RolloutObjectStatus,
+} from './types.js';
 import type { PastRollout, PlanSummary, TimelineEntry } from './timeline.js';
 
 /** How many analysis rounds a Rollout keeps in `status.analysisRuns`. */
@@ -94,6 +100,7 @@ export function analysisRecord(
     if (r?.query) m.query = r.query;
     if (r?.family) m.family = r.family;
     if (s.requests !== undefined) m.requests = s.requests;
+    if (r?.stats) m.compare = comparisonOf(r.stats);
     return m;
   });
   const verdict = metrics.some((m) => m.verdict === 'fail')
@@ -102,6 +109,21 @@ export function analysisRecord(
       ? 'hold'
       : 'pass';
   return { at: new Date(round.at).toISOString(), revision: round.revision, step: state.currentStep, verdict, metrics };
+}
+
+/** The recorded side of a Mann-Whitney comparison (finite numbers only: status is JSON). */
+function comparisonOf(st: MannWhitneyStats): MetricComparison {
+  const c: MetricComparison = {
+    judge: 'mannWhitney',
+    canaryMean: st.canaryMean,
+    stableMean: st.stableMean,
+    canaryCount: st.canaryCount,
+    stableCount: st.stableCount,
+    pValue: st.pValue,
+  };
+  // A stable mean of 0 makes the ratio infinite, which JSON cannot carry: leave it out.
+  if (Number.isFinite(st.meanRatio)) c.meanRatio = st.meanRatio;
+  return c;
 }
 
 export function appendRun(

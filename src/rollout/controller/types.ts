@@ -40,6 +40,17 @@ export interface RevisionObject extends KubeObject {
 }
 
 /** One analysis round as shown on the Rollout: values next to the thresholds they were judged against. */
+export interface MetricComparison {
+  judge: 'mannWhitney';
+  canaryMean: number;
+  stableMean: number;
+  canaryCount: number;
+  stableCount: number;
+  /** canary mean / stable mean (absent when the stable mean is 0). */
+  meanRatio?: number;
+  pValue: number;
+}
+
 export interface AnalysisRunRecord {
   /** RFC 3339 time of the round. */
   at: string;
@@ -61,6 +72,8 @@ export interface AnalysisRunRecord {
     family?: string;
     /** No data: requests the revision served in the window, when counted. */
     requests?: number;
+    /** A judge that compares canary with stable (Mann-Whitney): both sides of the comparison of this round. */
+    compare?: MetricComparison;
   }[];
 }
 

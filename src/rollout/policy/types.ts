@@ -123,7 +123,7 @@ export interface AnalysisSpec {
 /** Where a failed rollout goes back to; `gitRevert` also pushes a revert of the failed commit to Git. */
 export type RollbackSpec = ({ to: 'pinned' } | { revisionName: string }) & { gitRevert?: boolean };
 
-export type AlertType = 'webhook' | 'slack' | 'alertmanager' | 'cloudevents';
+export type AlertType = 'webhook' | 'slack' | 'alertmanager' | 'cloudevents' | 'broker';
 export interface AlertSpec {
   type: AlertType;
   url?: string;
@@ -133,6 +133,10 @@ export interface AlertSpec {
   mode?: 'binary' | 'structured';
   secretRef?: { name: string; key?: string };
   events?: string[];
+  /** type broker: the Knative Broker's name. */
+  broker?: string;
+  /** type broker: the Broker's namespace (default: the Service's). */
+  namespace?: string;
 }
 
 export interface RolloutPolicySpec {

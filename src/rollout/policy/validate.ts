@@ -240,6 +240,20 @@ export function semanticProblems(p: RolloutPolicy): Problem[] {
   }
   checkDuration(out, ['spec', 'progressDeadline'], s.progressDeadline);
   s.alerts?.forEach((a, i) => {
+    if (a.type === 'broker') {
+      // A Broker is found by name through the API; its address comes from its status, never from the policy.
+      if (a.broker === undefined)
+        out.push({ path: ['spec', 'alerts', i, 'broker'], detail: 'is required for type broker' });
+      for (const f of ['url', 'urls', 'secretRef', 'mode'] as const)
+        if (a[f] !== undefined)
+          out.push({
+            path: ['spec', 'alerts', i, f],
+            detail: `does not apply to type broker (the Broker's address is read from its status)`,
+          });
+      return;
+    }
+    for (const f of ['broker', 'namespace'] as const)
+      if (a[f] !== undefined) out.push({ path: ['spec', 'alerts', i, f], detail: 'applies only to type broker' });
     // A Slack incoming-webhook URL is itself the secret, so it may come from secretRef alone.
     const fromSecret = a.type === 'slack' && a.secretRef !== undefined;
     if (a.url === undefined && (a.urls ?? []).length === 0 && !fromSecret) {

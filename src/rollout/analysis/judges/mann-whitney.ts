@@ -171,6 +171,8 @@ export function judgeMannWhitney(
     cles: t.u / (canary.length * stable.length),
     canaryCount: canary.length,
     stableCount: stable.length,
+    canaryMean: mean(canary),
+    stableMean: mean(stable),
   };
   const summary = `shift ${fmt(hl.estimate)} (${Math.round(confidence * 100)}% CI [${fmt(hl.lower)}, ${fmt(hl.upper)}]), mean ratio ${fmt(stats.meanRatio)}, CLES ${fmt(stats.cles)}, p=${fmt(stats.pValue)}, n=${canary.length}/${stable.length}`;
   if (identical || allSame)
