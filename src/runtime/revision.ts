@@ -10,6 +10,7 @@ import { errorMessage } from '../util/errors.js';
 import { resolveAutoscaling, type AutoscalerConfig, type ResolvedAutoscaling } from './annotations.js';
 import {
   ConcurrencyAverager,
+  RequestRate,
   ConcurrencyWindow,
   decide,
   initialAutoscalerState,
@@ -110,6 +111,9 @@ export class Revision {
   readonly #untrack: () => void;
   #averager: ConcurrencyAverager;
   #window: ConcurrencyWindow;
+  /** Requests per second, sampled per tick like concurrency, for `autoscaling.knative.dev/metric: rps`. */
+  #requests: RequestRate;
+  #rpsWindow: ConcurrencyWindow;
   #asState: AutoscalerState = initialAutoscalerState();
   #stable = 0;
   #panic = 0;
@@ -141,6 +145,8 @@ export class Revision {
     this.#averager = new ConcurrencyAverager(now);
     this.#autoscaling = this.#resolveAutoscaling();
     this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+    this.#requests = new RequestRate(now);
+    this.#rpsWindow = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
     this.#command = this.#resolveCommand();
     this.#hash = podHash(o.spec);
     this.#desired = this.#command.ok ? this.#autoscaling.initialScale : 0;
@@ -209,8 +215,10 @@ export class Revision {
     this.#spec = spec;
     const oldWindowMs = this.#autoscaling.spec.stableWindowMs;
     this.#autoscaling = this.#resolveAutoscaling();
-    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs)
+    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs) {
       this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+      this.#rpsWindow = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+    }
     const hash = podHash(spec);
     // Re-resolved every time: new processes start with the current values of ConfigMaps and Secrets.
     this.#command = this.#resolveCommand();
@@ -312,6 +320,8 @@ export class Revision {
   }
 
   #lease(r: Replica): Lease {
+    // Counted when a process takes the request, as queue-proxy counts the requests that reach it.
+    this.#requests.count();
     r.inFlight++;
     this.#inFlight++;
     this.#concurrencyChanged();
@@ -457,9 +467,12 @@ export class Revision {
   tick(now: number): void {
     const sample = this.#averager.take(now);
     this.#window.record(sample);
+    this.#rpsWindow.record(this.#requests.take(now));
     const as = this.#autoscaling.spec;
-    this.#stable = this.#window.average(now, as.stableWindowMs);
-    this.#panic = this.#window.average(now, as.panicWindowMs);
+    // The metric the decision scales on: concurrency, or requests per second.
+    const w = as.metric === 'rps' ? this.#rpsWindow : this.#window;
+    this.#stable = w.average(now, as.stableWindowMs);
+    this.#panic = w.average(now, as.panicWindowMs);
     if (this.concurrency > 0 || sample.average > 0) this.#lastActiveAt = now;
     if (this.#closed || !this.#command.ok) return;
     const live = this.#replicas.filter((r) => r.alive && r.state !== 'terminating' && !this.#draining.has(r));
@@ -491,9 +504,14 @@ export class Revision {
     this.#updateGauges();
     const m = this.#o.metrics;
     m.panicMode.set(this.labels, d.panicking ? 1 : 0);
-    m.stableConcurrency.set(this.labels, this.#stable);
-    m.panicConcurrency.set(this.labels, this.#panic);
-    m.targetConcurrency.set(this.labels, as.targetConcurrency);
+    if (as.metric === 'rps') {
+      m.stableConcurrency.set(this.labels, this.#window.average(now, as.stableWindowMs));
+      m.panicConcurrency.set(this.labels, this.#window.average(now, as.panicWindowMs));
+    } else {
+      m.stableConcurrency.set(this.labels, this.#stable);
+      m.panicConcurrency.set(this.labels, this.#panic);
+      m.targetConcurrency.set(this.labels, as.targetConcurrency);
+    }
   }
 
   #updateGauges(): void {
@@ -606,6 +624,7 @@ export class Revision {
       load: { inFlight: this.#inFlight, queued: this.#waiters.length },
       timeoutSeconds: this.timeoutMs / 1000,
       autoscaler: {
+        metric: this.#autoscaling.spec.metric ?? 'concurrency',
         stableConcurrency: this.#stable,
         panicConcurrency: this.#panic,
         panicking: this.#panicking,
