@@ -1,6 +1,7 @@
 // ConfigMap/Secret volumes: which files (table cases with the kubelet's FailedMount messages) and how they are
 // laid out on a real file system (the AtomicWriter's `..data` symlink to a timestamped directory, swapped
-// only when the payload changes).
+// only when the payload changes); and, on a real Runtime with a real process, what a change or a deletion of
+// the source does to a running revision (files refreshed, env kept, the process kept).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
@@ -8,6 +9,9 @@ import { join } from 'node:path';
 import { resolveVolumes } from '../src/serving/config-volumes.js';
 import { mountTable, syncVolumes, writeAtomic } from '../src/runtime/config-volumes.js';
 import { removeDir, tempDir } from './support/procs.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { httpRequest, waitFor, waitForStatus } from '../src/runtime/testing.js';
+import type { RevisionSpec } from '../src/runtime/types.js';
 
 const lookups = {
   configMap: (ns: string, n: string) =>
@@ -186,5 +190,81 @@ test('writeAtomic lays out ..data and swaps it only when the payload changes', a
     );
   } finally {
     await removeDir(root);
+  }
+});
+
+// Serves the mounted file, the env value read at start and its pid.
+const READER = `
+const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
+const dir = JSON.parse(process.env.SLUICE_VOLUME_MOUNTS)['/etc/config'];
+http.createServer((q, s) => s.end(JSON.stringify({
+  file: fs.readFileSync(path.join(dir, 'msg'), 'utf8'), env: process.env.MSG, pid: process.pid,
+}))).listen(Number(process.env.PORT), '127.0.0.1');`;
+
+test('a running revision keeps its process when its ConfigMap changes or goes away; a missing one holds the start', async () => {
+  const dataDir = await tempDir('sluice-runtime-volumes-');
+  const rt = new Runtime({ dataDir, tickMs: 50, backoff: { initialMs: 100, maxMs: 1000, resetAfterMs: 60_000 } });
+  try {
+    const url = (await rt.listen(0)).url;
+    rt.setRoutes({
+      domain: 'example.com',
+      routes: [{ namespace: 'default', name: 'cfg', traffic: [{ revisionName: 'cfg-00001', percent: 100 }] }],
+    });
+    // What the Serving side hands the runtime for a ConfigMap with msg=<value> as env MSG and as file msg.
+    const spec = (msg: string | undefined): RevisionSpec => ({
+      namespace: 'default',
+      name: 'cfg-00001',
+      serviceName: 'cfg',
+      annotations: { 'autoscaling.knative.dev/min-scale': '1' },
+      containers: [
+        {
+          image: 'example.com/reader',
+          command: [process.execPath, '-e', READER],
+          env: [{ name: 'MSG', value: msg ?? '', fromSource: true }],
+          volumeMounts: [{ name: 'config', mountPath: '/etc/config', readOnly: true }],
+        },
+      ],
+      ...(msg === undefined
+        ? {
+            containerConfigError: {
+              reason: 'CreateContainerConfigError',
+              message: 'configmap "files" not found',
+            },
+          }
+        : { volumes: [{ name: 'config', files: [{ path: 'msg', content: msg, mode: 0o644 }] }] }),
+      progressDeadlineMs: 60_000,
+    });
+    const read = async (): Promise<{ file: string; env: string; pid: number }> => {
+      const r = await httpRequest(url, { host: 'cfg.default.example.com', path: '/' });
+      assert.equal(r.status, 200, r.body);
+      return JSON.parse(r.body) as { file: string; env: string; pid: number };
+    };
+
+    // Missing at first: nothing starts, the Revision is deploying (until the progress deadline).
+    rt.upsertRevision(spec(undefined));
+    const held = rt.revisionStatus('default', 'cfg-00001');
+    assert.equal(held?.ready, 'Unknown');
+    assert.equal(held?.actualReplicas, 0);
+    // Created: the process starts.
+    rt.upsertRevision(spec('first'));
+    await waitForStatus(rt, 'default', 'cfg-00001', (s) => s.ready === 'True' && s.replicas === 1);
+    const first = await read();
+    assert.deepEqual([first.file, first.env], ['first', 'first']);
+    // Changed: the same process reads the new file; its env is as it started.
+    rt.upsertRevision(spec('second'));
+    const second = await waitFor('the new file', async () => {
+      const r = await read();
+      return r.file === 'second' ? r : undefined;
+    });
+    assert.deepEqual([second.env, second.pid], ['first', first.pid]);
+    // Deleted: the running process keeps serving its last files and stays Ready, as a pod does.
+    rt.upsertRevision(spec(undefined));
+    const after = await read();
+    assert.deepEqual([after.file, after.env, after.pid], ['second', 'first', first.pid]);
+    const st = rt.revisionStatus('default', 'cfg-00001');
+    assert.equal(st?.ready, 'True', JSON.stringify(st?.conditions));
+  } finally {
+    await rt.close();
+    await removeDir(dataDir);
   }
 });

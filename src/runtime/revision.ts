@@ -79,13 +79,14 @@ export function servingContainer(spec: RevisionSpec): ContainerSpec | undefined 
 }
 
 /**
- * What replaces the processes when it changes. Values read from ConfigMaps and Secrets are left out: as on a
- * cluster, a running process keeps the environment it started with, and only new processes see new values.
+ * What replaces the processes when it changes. Values read from ConfigMaps and Secrets are left out, and so is
+ * a source that went missing: as on a cluster, a running process keeps the environment (and the last mounted
+ * files) it started with, and only new processes see new values or fail to start.
  */
 function podHash(spec: RevisionSpec): string {
   const c = servingContainer(spec);
   const env = c?.env?.map((e) => (e.fromSource ? { name: e.name, fromSource: true } : e));
-  return JSON.stringify([c ? { ...c, ...(env ? { env } : {}) } : null, spec.containerConfigError ?? null]);
+  return JSON.stringify(c ? { ...c, ...(env ? { env } : {}) } : null);
 }
 
 export class Revision {
@@ -220,18 +221,30 @@ export class Revision {
       this.#rpsWindow = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
     }
     const hash = podHash(spec);
+    const couldStart = this.#command.ok;
     // Re-resolved every time: new processes start with the current values of ConfigMaps and Secrets.
     this.#command = this.#resolveCommand();
     if (hash !== this.#hash) {
       this.#hash = hash;
       for (const r of this.#replicas) this.#drain(r);
-      this.#hasBeenReady = false;
-      this.#createdAt = this.#o.clock.now();
-      this.#desired = this.#command.ok ? Math.max(this.#desired, this.#autoscaling.initialScale) : 0;
+      this.#restartDeployment();
+    } else if (!couldStart && this.#command.ok && this.#liveReplicas().length === 0) {
+      // The missing ConfigMap or Secret exists now: the waiting pod starts, with a fresh progress deadline.
+      this.#restartDeployment();
     }
     this.#reconcileReplicas();
     this.#dispatch();
     this.#o.onChange();
+  }
+
+  #restartDeployment(): void {
+    this.#hasBeenReady = false;
+    this.#createdAt = this.#o.clock.now();
+    this.#desired = this.#command.ok ? Math.max(this.#desired, this.#autoscaling.initialScale) : 0;
+  }
+
+  #liveReplicas(): Replica[] {
+    return this.#replicas.filter((r) => r.alive && r.state !== 'terminating' && !this.#draining.has(r));
   }
 
   /** Requests in flight plus queued: what the autoscaler and the activator gauge see. */
@@ -244,7 +257,7 @@ export class Revision {
    * queues or explains. The router's fast path: no promise, no abort signal.
    */
   tryAcquire(): Lease | undefined {
-    if (this.#closed || !this.#command.ok || this.#waiters.length > 0 || this.#failFastMessage()) return undefined;
+    if (this.#closed || this.#waiters.length > 0 || this.#failFastMessage()) return undefined;
     const r = this.#pick();
     return r ? this.#lease(r) : undefined;
   }
@@ -255,7 +268,8 @@ export class Revision {
    */
   acquire(signal?: AbortSignal): Promise<Lease> {
     if (this.#closed) return Promise.reject(new UnavailableError(503, `revision "${this.key}" is being removed`));
-    if (!this.#command.ok)
+    // Processes already running keep serving when new ones cannot start (a ConfigMap deleted under them).
+    if (!this.#command.ok && !this.#liveReplicas().some((r) => r.routable))
       return Promise.reject(new UnavailableError(503, `revision "${this.key}" cannot run: ${this.#command.message}`));
     const failing = this.#failFastMessage();
     if (failing) return Promise.reject(new UnavailableError(503, failing));
@@ -474,8 +488,9 @@ export class Revision {
     this.#stable = w.average(now, as.stableWindowMs);
     this.#panic = w.average(now, as.panicWindowMs);
     if (this.concurrency > 0 || sample.average > 0) this.#lastActiveAt = now;
-    if (this.#closed || !this.#command.ok) return;
-    const live = this.#replicas.filter((r) => r.alive && r.state !== 'terminating' && !this.#draining.has(r));
+    if (this.#closed) return;
+    const live = this.#liveReplicas();
+    if (!this.#command.ok && live.length === 0) return;
     const ready = live.filter((r) => r.routable).length;
     const d = decide(as, this.#asState, {
       now,
@@ -541,7 +556,8 @@ export class Revision {
     let message = '';
     let containerHealthy: RevisionCondition = { type: 'ContainerHealthy', status: 'True' };
     let resources: RevisionCondition = { type: 'ResourcesAvailable', status: 'True' };
-    const configError = this.#spec.containerConfigError ?? this.#volumeError;
+    // Knative looks at a waiting container's reason only while no pod is available.
+    const configError = ready.length === 0 ? (this.#spec.containerConfigError ?? this.#volumeError) : undefined;
     if (configError) {
       // Knative: a container waiting with this reason marks ResourcesAvailable=False only once the
       // deployment's progress deadline has passed; until then the Revision is deploying.
@@ -556,7 +572,7 @@ export class Revision {
         containerHealthy = { type: 'ContainerHealthy', status: 'Unknown', reason };
         resources = { type: 'ResourcesAvailable', status: 'Unknown', reason };
       }
-    } else if (!this.#command.ok) {
+    } else if (!this.#command.ok && ready.length === 0) {
       ready_ = 'False';
       reason = this.#command.reason;
       message = this.#command.message;
