@@ -81,7 +81,6 @@ export function clusterAutoscalingFromData(data: Record<string, string> | undefi
   dur('scale-to-zero-pod-retention-period', (ms) => (c.scaleToZeroPodRetentionMs = ms));
   dur('scale-down-delay', (ms) => (c.scaleDownDelayMs = ms));
   num('container-concurrency-target-default', 0.01, (n) => (c.containerConcurrencyTargetDefault = n));
-  num('requests-per-second-target-default', 0.01, (n) => (c.requestsPerSecondTargetDefault = n));
   num('container-concurrency-target-percentage', 1, (n) => (c.targetUtilizationPercentage = n));
   num('initial-scale', 0, (n) => (c.initialScale = Math.floor(n)));
   bool('allow-zero-initial-scale', (b) => (c.allowZeroInitialScale = b));
@@ -114,17 +113,12 @@ export function withClusterAutoscaling(spec: RevisionSpec, c: ClusterAutoscaling
   fill('window', fmtMs(c.stableWindowMs));
   fill('panic-window-percentage', String(c.panicWindowPercentage), 'panicWindowPercentage');
   fill('panic-threshold-percentage', String(c.panicThresholdPercentage), 'panicThresholdPercentage');
-  if (has('metric') === 'rps') {
-    // rps: the cluster's requests-per-second-target-default; its utilisation (70 %) has no ConfigMap key.
-    fill('target', String(c.requestsPerSecondTargetDefault));
-  } else {
-    fill('target-utilization-percentage', String(c.targetUtilizationPercentage), 'targetUtilizationPercentage');
-    const cc = Math.max(0, spec.containerConcurrency ?? 0);
-    fill(
-      'target',
-      String(cc > 0 ? Math.min(c.containerConcurrencyTargetDefault, cc) : c.containerConcurrencyTargetDefault),
-    );
-  }
+  fill('target-utilization-percentage', String(c.targetUtilizationPercentage), 'targetUtilizationPercentage');
+  const cc = Math.max(0, spec.containerConcurrency ?? 0);
+  fill(
+    'target',
+    String(cc > 0 ? Math.min(c.containerConcurrencyTargetDefault, cc) : c.containerConcurrencyTargetDefault),
+  );
   fill('scale-down-delay', fmtMs(c.scaleDownDelayMs), 'scaleDownDelay');
   fill('min-scale', String(c.minScale), 'minScale');
   fill('max-scale', String(c.maxScale), 'maxScale');

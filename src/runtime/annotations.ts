@@ -1,6 +1,6 @@
 // Knative's config-autoscaler settings and the per-revision `autoscaling.knative.dev/*` annotations, resolved
 // into an AutoscalerSpec. Pure: no clock, no I/O.
-import type { AutoscalerSpec, ScalingMetric } from './autoscaler.js';
+import type { AutoscalerSpec } from './autoscaler.js';
 
 /** The config-autoscaler ConfigMap's knobs that the embedded autoscaler honours; durations in ms. */
 export interface AutoscalerConfig {
@@ -11,9 +11,6 @@ export interface AutoscalerConfig {
   maxScaleDownRate: number;
   scaleToZeroGracePeriodMs: number;
   containerConcurrencyTargetDefault: number;
-  /** `requests-per-second-target-default`: the rps target when a revision with metric rps sets none. */
-  requestsPerSecondTargetDefault: number;
-  /** `container-concurrency-target-percentage`: the utilisation for the concurrency metric. */
   targetUtilizationPercentage: number;
   initialScale: number;
   allowZeroInitialScale: boolean;
@@ -29,7 +26,6 @@ export const knativeAutoscalerDefaults: AutoscalerConfig = {
   maxScaleDownRate: 2,
   scaleToZeroGracePeriodMs: 30_000,
   containerConcurrencyTargetDefault: 100,
-  requestsPerSecondTargetDefault: 200,
   targetUtilizationPercentage: 70,
   initialScale: 1,
   allowZeroInitialScale: false,
@@ -37,9 +33,6 @@ export const knativeAutoscalerDefaults: AutoscalerConfig = {
 };
 
 export const ANNOTATION_PREFIX = 'autoscaling.knative.dev/';
-
-/** Knative's TargetUtilization for metrics other than concurrency (0.7), which no ConfigMap key changes. */
-export const RPS_TARGET_UTILIZATION_PERCENTAGE = 70;
 
 export interface ResolvedAutoscaling {
   spec: AutoscalerSpec;
@@ -106,27 +99,12 @@ export function resolveAutoscaling(
     return ms;
   };
 
-  // Knative's ResolveMetricTarget: rps starts from requests-per-second-target-default at a fixed 70 %
-  // utilisation (config-autoscaler has no key for it); concurrency from the default capped by
-  // containerConcurrency, at container-concurrency-target-percentage. An annotated target or utilisation wins.
-  const metricHit = get('metric');
-  let metric: ScalingMetric = 'concurrency';
-  if (metricHit?.value === 'rps') metric = 'rps';
-  else if (metricHit !== undefined && metricHit.value !== 'concurrency')
-    warnings.push(`annotation ${metricHit.key}="${metricHit.value}" is not scaled on here; using concurrency`);
-  let total: number;
-  let utilisationPct: number;
-  const annotatedTarget = num(0.01, 'target');
-  if (metric === 'rps') {
-    total = annotatedTarget ?? config.requestsPerSecondTargetDefault;
-    utilisationPct = RPS_TARGET_UTILIZATION_PERCENTAGE;
-  } else {
-    total = config.containerConcurrencyTargetDefault;
-    if (containerConcurrency > 0) total = Math.min(total, containerConcurrency);
-    total = annotatedTarget ?? total;
-    utilisationPct = config.targetUtilizationPercentage;
-  }
-  const utilisation = (num(1, 'target-utilization-percentage', 'targetUtilizationPercentage') ?? utilisationPct) / 100;
+  let total = config.containerConcurrencyTargetDefault;
+  if (containerConcurrency > 0) total = Math.min(total, containerConcurrency);
+  total = num(0.01, 'target') ?? total;
+  const utilisation =
+    (num(1, 'target-utilization-percentage', 'targetUtilizationPercentage') ?? config.targetUtilizationPercentage) /
+    100;
   const stableWindowMs = dur('window') ?? config.stableWindowMs;
   const panicPct = num(1, 'panic-window-percentage', 'panicWindowPercentage') ?? config.panicWindowPercentage;
   const minScaleRaw = Math.floor(num(0, 'min-scale', 'minScale') ?? 0);
@@ -138,7 +116,6 @@ export function resolveAutoscaling(
     initial = 1;
   }
   const spec: AutoscalerSpec = {
-    metric,
     targetConcurrency: Math.max(0.01, total * utilisation),
     panicThreshold:
       (num(110, 'panic-threshold-percentage', 'panicThresholdPercentage') ?? config.panicThresholdPercentage) / 100,

@@ -1,19 +1,9 @@
-// The KPA's decision, after Knative's pkg/autoscaler/scaling/autoscaler.go, as pure functions of (spec, state,
-// observation with `now`). The metric is concurrency (requests in flight or queued) or, with
-// `autoscaling.knative.dev/metric: rps`, requests per second; either way Knative wants
-// ceil(observed total / target per replica) replicas. The runtime samples the metric, feeds the windows below
+// The concurrency autoscaler's decision, after Knative's KPA (pkg/autoscaler/scaling/autoscaler.go), as pure
+// functions of (spec, state, observation with `now`). The runtime samples concurrency, feeds the windows below
 // and applies the decision; nothing here reads a clock or sets a timer.
 
-/** `autoscaling.knative.dev/metric` values the KPA scales on. */
-export type ScalingMetric = 'concurrency' | 'rps';
-
 export interface AutoscalerSpec {
-  /** What `targetConcurrency` and the observations measure; concurrency when absent. */
-  metric?: ScalingMetric;
-  /**
-   * Desired average of the metric per replica (target × utilisation), > 0: concurrent requests, or requests
-   * per second when `metric` is rps.
-   */
+  /** Desired average concurrency per replica (target × utilisation), > 0. */
   targetConcurrency: number;
   /** Panic when the panic-window demand reaches this multiple of the ready capacity; Knative default 2 (200%). */
   panicThreshold: number;
@@ -52,9 +42,9 @@ export interface Observation {
   readyPods: number;
   /** Replicas that exist (ready or not). */
   currentPods: number;
-  /** The metric's average over the stable window: concurrency (in flight + queued) or requests per second. */
+  /** Average concurrency (in flight + queued) over the stable window. */
   stableConcurrency: number;
-  /** The metric's average over the panic window. */
+  /** Average concurrency over the panic window. */
   panicConcurrency: number;
   /** Last time the revision had a request in flight or queued (or became ready), ms. */
   lastActiveAt: number;
@@ -100,14 +90,13 @@ export function decide(spec: AutoscalerSpec, state: AutoscalerState, obs: Observ
   }
 
   let desired = desiredStable;
-  const metric = spec.metric === 'rps' ? 'requests per second' : 'concurrency';
-  let why = `stable: average ${metric} ${round(obs.stableConcurrency)} / target ${round(target)}`;
+  let why = `stable: average concurrency ${round(obs.stableConcurrency)} / target ${round(target)}`;
   if (panicSince !== null) {
     desired = Math.max(desired, desiredPanic);
     // No scale-down while panicking: hold the highest count seen in this panic.
     maxPanicPods = Math.max(maxPanicPods, desired);
     desired = maxPanicPods;
-    why = `panic: panic-window ${metric} ${round(obs.panicConcurrency)} / target ${round(target)} on ${readyCount} ready`;
+    why = `panic: panic-window concurrency ${round(obs.panicConcurrency)} / target ${round(target)} on ${readyCount} ready`;
   }
 
   let recent = state.recent;
@@ -172,33 +161,6 @@ export class ConcurrencyAverager {
     const average = span > 0 ? this.#area / span : this.#value;
     const out = { start: this.#periodStart, end: now, average };
     this.#area = 0;
-    this.#periodStart = now;
-    return out;
-  }
-}
-
-/**
- * Requests per second, read out once per tick, as queue-proxy reports a request count per period: the
- * requests counted since the previous take over the time elapsed. Example: 3 requests in 100 ms → 30.
- */
-export class RequestRate {
-  #count = 0;
-  #periodStart: number;
-
-  constructor(now: number) {
-    this.#periodStart = now;
-  }
-
-  count(): void {
-    this.#count++;
-  }
-
-  take(now: number): { start: number; end: number; average: number } {
-    const span = now - this.#periodStart;
-    // Requests in a zero-length period have no rate yet: they stay for the next period.
-    if (span <= 0) return { start: now, end: now, average: 0 };
-    const out = { start: this.#periodStart, end: now, average: (this.#count * 1000) / span };
-    this.#count = 0;
     this.#periodStart = now;
     return out;
   }

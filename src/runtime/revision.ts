@@ -10,7 +10,6 @@ import { errorMessage } from '../util/errors.js';
 import { resolveAutoscaling, type AutoscalerConfig, type ResolvedAutoscaling } from './annotations.js';
 import {
   ConcurrencyAverager,
-  RequestRate,
   ConcurrencyWindow,
   decide,
   initialAutoscalerState,
@@ -112,9 +111,6 @@ export class Revision {
   readonly #untrack: () => void;
   #averager: ConcurrencyAverager;
   #window: ConcurrencyWindow;
-  /** Requests per second, sampled per tick like concurrency, for `autoscaling.knative.dev/metric: rps`. */
-  #requests: RequestRate;
-  #rpsWindow: ConcurrencyWindow;
   #asState: AutoscalerState = initialAutoscalerState();
   #stable = 0;
   #panic = 0;
@@ -146,8 +142,6 @@ export class Revision {
     this.#averager = new ConcurrencyAverager(now);
     this.#autoscaling = this.#resolveAutoscaling();
     this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
-    this.#requests = new RequestRate(now);
-    this.#rpsWindow = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
     this.#command = this.#resolveCommand();
     this.#hash = podHash(o.spec);
     this.#desired = this.#command.ok ? this.#autoscaling.initialScale : 0;
@@ -216,10 +210,8 @@ export class Revision {
     this.#spec = spec;
     const oldWindowMs = this.#autoscaling.spec.stableWindowMs;
     this.#autoscaling = this.#resolveAutoscaling();
-    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs) {
+    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs)
       this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
-      this.#rpsWindow = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
-    }
     const hash = podHash(spec);
     const couldStart = this.#command.ok;
     // Re-resolved every time: new processes start with the current values of ConfigMaps and Secrets.
@@ -334,8 +326,6 @@ export class Revision {
   }
 
   #lease(r: Replica): Lease {
-    // Counted when a process takes the request, as queue-proxy counts the requests that reach it.
-    this.#requests.count();
     r.inFlight++;
     this.#inFlight++;
     this.#concurrencyChanged();
@@ -481,12 +471,9 @@ export class Revision {
   tick(now: number): void {
     const sample = this.#averager.take(now);
     this.#window.record(sample);
-    this.#rpsWindow.record(this.#requests.take(now));
     const as = this.#autoscaling.spec;
-    // The metric the decision scales on: concurrency, or requests per second.
-    const w = as.metric === 'rps' ? this.#rpsWindow : this.#window;
-    this.#stable = w.average(now, as.stableWindowMs);
-    this.#panic = w.average(now, as.panicWindowMs);
+    this.#stable = this.#window.average(now, as.stableWindowMs);
+    this.#panic = this.#window.average(now, as.panicWindowMs);
     if (this.concurrency > 0 || sample.average > 0) this.#lastActiveAt = now;
     if (this.#closed) return;
     const live = this.#liveReplicas();
@@ -519,14 +506,9 @@ export class Revision {
     this.#updateGauges();
     const m = this.#o.metrics;
     m.panicMode.set(this.labels, d.panicking ? 1 : 0);
-    if (as.metric === 'rps') {
-      m.stableConcurrency.set(this.labels, this.#window.average(now, as.stableWindowMs));
-      m.panicConcurrency.set(this.labels, this.#window.average(now, as.panicWindowMs));
-    } else {
-      m.stableConcurrency.set(this.labels, this.#stable);
-      m.panicConcurrency.set(this.labels, this.#panic);
-      m.targetConcurrency.set(this.labels, as.targetConcurrency);
-    }
+    m.stableConcurrency.set(this.labels, this.#stable);
+    m.panicConcurrency.set(this.labels, this.#panic);
+    m.targetConcurrency.set(this.labels, as.targetConcurrency);
   }
 
   #updateGauges(): void {
@@ -640,7 +622,6 @@ export class Revision {
       load: { inFlight: this.#inFlight, queued: this.#waiters.length },
       timeoutSeconds: this.timeoutMs / 1000,
       autoscaler: {
-        metric: this.#autoscaling.spec.metric ?? 'concurrency',
         stableConcurrency: this.#stable,
         panicConcurrency: this.#panic,
         panicking: this.#panicking,

@@ -123,17 +123,7 @@ export interface RevisionStatus {
   /** Requests proxied to processes now, and requests waiting for a process (cold start or concurrency limit). */
   load: { inFlight: number; queued: number };
   /** Autoscaler view: averaged concurrency and whether the panic window is in charge. */
-  /**
-   * The KPA's view: with metric `rps`, stableConcurrency, panicConcurrency and targetPerReplica are requests per
-   * second (the names predate the rps metric).
-   */
-  autoscaler: {
-    metric: 'concurrency' | 'rps';
-    stableConcurrency: number;
-    panicConcurrency: number;
-    panicking: boolean;
-    targetPerReplica: number;
-  };
+  autoscaler: { stableConcurrency: number; panicConcurrency: number; panicking: boolean; targetPerReplica: number };
   conditions: RevisionCondition[];
 }
 
