@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveVolumes } from '../src/serving/config-volumes.js';
-import { mountTable, syncVolumes, writeAtomic } from '../src/runtime/config-volumes.js';
+import { localisePaths, mountTable, syncVolumes, writeAtomic } from '../src/runtime/config-volumes.js';
 import { removeDir, tempDir } from './support/procs.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { httpRequest, waitFor, waitForStatus } from '../src/runtime/testing.js';
@@ -193,12 +193,36 @@ test('writeAtomic lays out ..data and swaps it only when the payload changes', a
   }
 });
 
-// Serves the mounted file, the env value read at start and its pid.
+test('paths under a mount path are rewritten to the local volume in argv, env and workingDir', () => {
+  const table = { '/etc/config': '/d/cfg', '/etc/config/tls': '/d/tls', '/scripts/': '/d/scripts' };
+  const cases: Array<[string, string]> = [
+    ['/etc/config', '/d/cfg'],
+    ['/etc/config/app.yaml', '/d/cfg/app.yaml'],
+    ['/etc/config/tls/server.crt', '/d/tls/server.crt'],
+    ['--config=/etc/config/app.yaml', '--config=/d/cfg/app.yaml'],
+    ['/scripts/run.sh', '/d/scripts/run.sh'],
+    ['/etc/configs/x', '/etc/configs/x'],
+    ['relative/etc/config', 'relative/etc/config'],
+    ['--flag', '--flag'],
+  ];
+  for (const [input, want] of cases) {
+    const got = localisePaths(
+      { argv: [input], env: { V: input }, workingDir: input, watchesParent: false, origin: 'container-command' },
+      table,
+    );
+    assert.deepEqual([got.argv[0], got.env['V'], got.workingDir], [want, want, want], input);
+  }
+  const none = { argv: ['/etc/config'], env: {}, watchesParent: false, origin: 'container-command' as const };
+  assert.equal(localisePaths(none, {}), none);
+});
+
+// Serves the file its argument names (`/etc/config/msg`, rewritten to the local volume), the env value read at
+// start and its pid.
 const READER = `
-const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
-const dir = JSON.parse(process.env.SLUICE_VOLUME_MOUNTS)['/etc/config'];
+const http = require('node:http'); const fs = require('node:fs');
+const file = process.argv[1];
 http.createServer((q, s) => s.end(JSON.stringify({
-  file: fs.readFileSync(path.join(dir, 'msg'), 'utf8'), env: process.env.MSG, pid: process.pid,
+  file: fs.readFileSync(file, 'utf8'), env: process.env.MSG, pid: process.pid,
 }))).listen(Number(process.env.PORT), '127.0.0.1');`;
 
 test('a running revision keeps its process when its ConfigMap changes or goes away; a missing one holds the start', async () => {
@@ -220,6 +244,7 @@ test('a running revision keeps its process when its ConfigMap changes or goes aw
         {
           image: 'example.com/reader',
           command: [process.execPath, '-e', READER],
+          args: ['/etc/config/msg'],
           env: [{ name: 'MSG', value: msg ?? '', fromSource: true }],
           volumeMounts: [{ name: 'config', mountPath: '/etc/config', readOnly: true }],
         },

@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RuntimeError } from './errors.js';
+import type { ResolvedCommand } from './image-table.js';
 
 export interface VolumeFileSpec {
   path: string;
@@ -152,4 +153,30 @@ export function mountTable(
     out[m.mountPath] = m.subPath && !unsafe(m.subPath) ? join(d, m.subPath) : d;
   }
   return out;
+}
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A process cannot own `/etc/config`, so paths under a mount path are rewritten to the volume's local directory
+ * wherever the container names them: in argv, in env values and in workingDir — a whole value (`/etc/config`,
+ * `/etc/config/app.yaml`) or a flag's value after `=` (`--config=/etc/config/app.yaml`). The longest mount path
+ * wins; `/etc/configs` is not under `/etc/config`.
+ */
+export function localisePaths(command: ResolvedCommand, table: Readonly<Record<string, string>>): ResolvedCommand {
+  const mounts = Object.keys(table)
+    .filter((m) => m.startsWith('/') && m !== '/')
+    .sort((a, b) => b.length - a.length);
+  if (mounts.length === 0) return command;
+  const re = new RegExp(`(^|=)(${mounts.map((m) => escapeRe(m.replace(/\/+$/, ''))).join('|')})(?=/|$)`);
+  const local = (s: string): string =>
+    s.replace(re, (_all, lead: string, mp: string) => `${lead}${table[mp] ?? table[`${mp}/`] ?? mp}`);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(command.env)) env[k] = local(v);
+  return {
+    ...command,
+    argv: command.argv.map(local),
+    env,
+    ...(command.workingDir !== undefined ? { workingDir: local(command.workingDir) } : {}),
+  };
 }

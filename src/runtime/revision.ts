@@ -15,7 +15,7 @@ import {
   initialAutoscalerState,
   type AutoscalerState,
 } from './autoscaler.js';
-import { mountTable, syncVolumes } from './config-volumes.js';
+import { localisePaths, mountTable, syncVolumes } from './config-volumes.js';
 import type { ImageTable, ResolveResult } from './image-table.js';
 import type { RevisionLabels, RuntimeMetrics } from './metrics.js';
 import { describeExit, k8sExitCode, Replica, type BackoffConfig, type ProbeTiming } from './replica.js';
@@ -391,15 +391,16 @@ export class Revision {
     if (!this.#command.ok) throw new Error('unreachable: no command');
     const s = this.#spec;
     const c = servingContainer(s);
+    // Mount path → the volume's local directory (see config-volumes.ts): given to the process and rewritten in
+    // its argv, env and workingDir.
+    const mounts = c?.volumeMounts?.length ? mountTable(c.volumeMounts, this.#volumeDirs) : undefined;
     const r = new Replica({
       id: this.#nextId++,
       revisionKey: this.key,
-      command: this.#command.command,
+      command: mounts ? localisePaths(this.#command.command, mounts) : this.#command.command,
       baseEnv: this.#o.processEnv?.() ?? {},
       extraEnv: {
-        ...(c?.volumeMounts?.length
-          ? { SLUICE_VOLUME_MOUNTS: JSON.stringify(mountTable(c.volumeMounts, this.#volumeDirs)) }
-          : {}),
+        ...(mounts ? { SLUICE_VOLUME_MOUNTS: JSON.stringify(mounts) } : {}),
         K_SERVICE: this.labels.service_name,
         K_CONFIGURATION: this.labels.configuration_name,
         K_REVISION: s.name,

@@ -41,7 +41,7 @@ export interface ContainerSpec {
   workingDir?: string;
   ports?: Array<{ containerPort?: number; name?: string }>;
   readinessProbe?: Probe;
-  /** Mapped to local directories through `SLUICE_VOLUME_MOUNTS` (JSON `{mountPath: localPath}`). */
+  /** Mapped to local directories: `SLUICE_VOLUME_MOUNTS` (JSON `{mountPath: localPath}`), paths rewritten. */
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; readOnly?: boolean }>;
 }
 
