@@ -3,6 +3,7 @@
 import type { Container, Service } from '../../serving/types.js';
 import { KnError } from './errors.js';
 import { ANNOTATION_USER_IMAGE } from './format.js';
+import { applyEnvFrom, applyMountsAndVolumes, applyProbe, applyProbeOptions } from './podspec.js';
 
 export const ANNOTATION_UPDATE_TIMESTAMP = 'client.knative.dev/updateTimestamp';
 const MIN_SCALE = 'autoscaling.knative.dev/min-scale';
@@ -10,6 +11,9 @@ const MAX_SCALE = 'autoscaling.knative.dev/max-scale';
 const TARGET = 'autoscaling.knative.dev/target';
 const WINDOW = 'autoscaling.knative.dev/window';
 const UTILIZATION = 'autoscaling.knative.dev/target-utilization-percentage';
+const METRIC = 'autoscaling.knative.dev/metric';
+const ACTIVATION_SCALE = 'autoscaling.knative.dev/activation-scale';
+const INITIAL_SCALE = 'autoscaling.knative.dev/initial-scale';
 const AUTOSCALING_GROUP = 'autoscaling.knative.dev';
 const VISIBILITY_LABEL = 'networking.knative.dev/visibility';
 
@@ -17,7 +21,16 @@ const VISIBILITY_LABEL = 'networking.knative.dev/visibility';
 export interface EditFlags {
   image?: string;
   env?: string[];
+  envFrom?: string[];
+  mount?: string[];
+  volume?: string[];
   port?: string;
+  probeReadiness?: string;
+  probeReadinessOpts?: string;
+  probeLiveness?: string;
+  probeLivenessOpts?: string;
+  /** `service create -f FILE`: the Service came from a file; counts as a template change, as in kn. */
+  filename?: string;
   revisionName?: string;
   annotations?: string[];
   annotationsService?: string[];
@@ -27,6 +40,9 @@ export interface EditFlags {
   scaleMin?: number;
   scaleMax?: number;
   scaleTarget?: number;
+  scaleMetric?: string;
+  scaleActivation?: number;
+  scaleInit?: number;
   scaleUtilization?: number;
   scaleWindow?: string;
   concurrencyLimit?: number;
@@ -116,6 +132,26 @@ export interface ApplyOptions {
   create: boolean;
 }
 
+/**
+ * kn's `--scale`: `N` sets min and max to N, `MIN..MAX`, `MIN..` or `..MAX` set either or both. Numbers are
+ * read as Go's strconv.Atoi reads them (a sign is allowed; the webhook rejects negatives).
+ */
+export function parseScale(scale: string): { min?: number; max?: number } {
+  const atoi = (s: string): number => {
+    if (!/^[+-]?\d+$/.test(s)) throw new KnError('SLUICE_ERR_KN_SCALE', `strconv.Atoi: parsing "${s}": invalid syntax`);
+    return Number(s);
+  };
+  if (scale.includes('..')) {
+    const parts = scale.split('..');
+    const out: { min?: number; max?: number } = {};
+    if (parts[0] !== '') out.min = atoi(parts[0]!);
+    if (parts[1] !== '') out.max = atoi(parts[1]!);
+    return out;
+  }
+  if (/^[+-]?\d+$/.test(scale)) return { min: Number(scale), max: Number(scale) };
+  throw new KnError('SLUICE_ERR_KN_SCALE', 'Scale must be of the format x..y or x');
+}
+
 /** Returns a copy of `service` with the flags applied. Throws KnError with kn's message on bad input. */
 export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions): Service {
   const svc = structuredClone(service);
@@ -131,9 +167,9 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
   const mutation = anyMutation(f);
   const tAnn = (): Record<string, string> => (tmeta.annotations ??= {});
 
-  if (f.image !== undefined) c.image = f.image;
+  // kn's ResolvePodSpec order: env, env-from, mounts and volumes, image, port, probes.
   if (f.env !== undefined) {
-    const { set, remove } = parsePairs(f.env, 'env', !o.create);
+    const { set, remove } = parsePairs(f.env, 'env', true);
     const env = [...(c.env ?? [])];
     const pending = new Map<string, string>();
     for (const [k, v] of set) pending.set(k, v);
@@ -148,15 +184,24 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
     c.env = env.filter((e) => !remove.includes(e.name ?? ''));
     if (c.env.length === 0) delete c.env;
   }
+  if (f.envFrom !== undefined) applyEnvFrom(c, f.envFrom);
+  if (f.mount !== undefined || f.volume !== undefined) applyMountsAndVolumes(tspec, c, f.mount ?? [], f.volume ?? []);
+  if (f.image !== undefined) c.image = f.image;
   if (f.port !== undefined) c.ports = [parsePort(f.port)];
+  if (f.probeLiveness !== undefined) applyProbe(c, 'livenessProbe', f.probeLiveness);
+  if (f.probeLivenessOpts !== undefined) applyProbeOptions(c, 'livenessProbe', f.probeLivenessOpts);
+  if (f.probeReadiness !== undefined) applyProbe(c, 'readinessProbe', f.probeReadiness);
+  if (f.probeReadinessOpts !== undefined) applyProbeOptions(c, 'readinessProbe', f.probeReadinessOpts);
 
   if (f.revisionName !== undefined && f.revisionName !== '') {
     const name = generateRevisionName(f.revisionName, meta.name ?? '', meta.generation ?? 0, o.random);
     if (mutation) tmeta.name = name;
   }
   if (mutation) tAnn()[ANNOTATION_UPDATE_TIMESTAMP] = o.nowIso;
-  // kn's lock-to-digest bookkeeping: remember the image as the user gave it.
-  if (mutation && (o.create || tmeta.annotations?.[ANNOTATION_USER_IMAGE] !== undefined)) {
+  // kn's lock-to-digest bookkeeping: remember the image as the user gave it. A fresh Service carries the
+  // annotation as a placeholder; one read from -f only when the file has it.
+  const placeholder = o.create && f.filename === undefined;
+  if (mutation && (placeholder || tmeta.annotations?.[ANNOTATION_USER_IMAGE] !== undefined)) {
     const image = c.image ?? '';
     if (!image.includes('@') || tAnn()[ANNOTATION_USER_IMAGE] === undefined) tAnn()[ANNOTATION_USER_IMAGE] = image;
   }
@@ -166,16 +211,9 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
       throw new KnError('SLUICE_ERR_KN_SCALE', 'only --scale or --scale-max can be specified');
     if (f.scaleMin !== undefined)
       throw new KnError('SLUICE_ERR_KN_SCALE', 'only --scale or --scale-min can be specified');
-    const m = /^(\d*)\.\.(\d*)$/.exec(f.scale);
-    if (m) {
-      if (m[1]) tAnn()[MIN_SCALE] = String(Number(m[1]));
-      if (m[2]) tAnn()[MAX_SCALE] = String(Number(m[2]));
-    } else if (/^\d+$/.test(f.scale)) {
-      tAnn()[MAX_SCALE] = String(Number(f.scale));
-      tAnn()[MIN_SCALE] = String(Number(f.scale));
-    } else {
-      throw new KnError('SLUICE_ERR_KN_SCALE', 'Scale must be of the format x..y or x');
-    }
+    const { min, max } = parseScale(f.scale);
+    if (min !== undefined) tAnn()[MIN_SCALE] = String(min);
+    if (max !== undefined) tAnn()[MAX_SCALE] = String(max);
   }
   if (f.scaleMin !== undefined) tAnn()[MIN_SCALE] = String(f.scaleMin);
   if (f.scaleMax !== undefined) tAnn()[MAX_SCALE] = String(f.scaleMax);
@@ -189,6 +227,8 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
     tAnn()[WINDOW] = f.scaleWindow;
   }
   if (f.scaleTarget !== undefined) tAnn()[TARGET] = String(f.scaleTarget);
+  if (f.scaleMetric !== undefined) tAnn()[METRIC] = f.scaleMetric;
+  if (f.scaleActivation !== undefined) tAnn()[ACTIVATION_SCALE] = String(f.scaleActivation);
   if (f.scaleUtilization !== undefined) tAnn()[UTILIZATION] = String(f.scaleUtilization);
   if (f.concurrencyLimit !== undefined) {
     if (f.concurrencyLimit < 0)
@@ -234,6 +274,14 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
     for (const [k, v] of svcOnly.set) sa[k] = v;
     for (const k of [...all.remove, ...svcOnly.remove]) delete sa[k];
     if (Object.keys(sa).length === 0) delete meta.annotations;
+  }
+  if (f.scaleInit !== undefined) {
+    if ((f.annotations ?? []).some((a) => a.includes(INITIAL_SCALE)))
+      throw new KnError(
+        'SLUICE_ERR_KN_SCALE',
+        `only one of the --scale-init or --annotation ${INITIAL_SCALE} can be specified`,
+      );
+    tAnn()[INITIAL_SCALE] = String(f.scaleInit);
   }
   if (tmeta.annotations && Object.keys(tmeta.annotations).length === 0) delete tmeta.annotations;
   if (tmeta.labels && Object.keys(tmeta.labels).length === 0) delete tmeta.labels;
