@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { applyEditFlags, type EditFlags } from '../src/cli/kn/edit.js';
-import { generateVolumeName } from '../src/cli/kn/podspec.js';
+import { generateVolumeName, resolveProbeHandler, resolveProbeOptions } from '../src/cli/kn/podspec.js';
 import { KnError } from '../src/cli/kn/errors.js';
-import type { Container, RevisionSpec, Service } from '../src/serving/types.js';
+import type { Container, Probe, RevisionSpec, Service } from '../src/serving/types.js';
 
 const sum = (path: string): string => createHash('sha1').update(path).digest('hex').slice(0, 8);
 
@@ -379,3 +379,83 @@ test('flags → spec: a failed flag leaves the input untouched', () => {
   );
   assert.deepEqual(from, copy);
 });
+
+// knative/client TestResolveProbeHandler{Error,HTTP,Exec,TCP} and TestResolveProbeOptions, with each expected
+// corev1 value written as the JSON kn sends (a zero HTTPGetAction is `{port: 0}`).
+interface ProbeCase {
+  probe: string;
+  want?: Record<string, unknown>;
+  err?: string;
+}
+const probeCases: ProbeCase[] = [
+  { probe: '', err: 'no probe parameters detected' },
+  { probe: 'http:too-many:test-host:8080:/', err: 'too many probe parameters provided, please check the format' },
+  {
+    probe: 'http-probe:test-host:8080:/',
+    err: "unsupported probe type 'http-probe'; supported types: http, https, exec, tcp",
+  },
+  { probe: 'http:::', want: { httpGet: { port: 0 } } },
+  { probe: 'http:test-host:8080:/', want: { httpGet: { path: '/', port: 8080, host: 'test-host' } } },
+  {
+    probe: 'https:test-host:8080:/',
+    want: { httpGet: { path: '/', port: 8080, host: 'test-host', scheme: 'HTTPS' } },
+  },
+  { probe: 'http::8080:/', want: { httpGet: { path: '/', port: 8080 } } },
+  { probe: 'http:::/path', want: { httpGet: { path: '/path', port: 0 } } },
+  { probe: 'http::namedPort:/', want: { httpGet: { path: '/', port: 'namedPort' } } },
+  { probe: 'http::', err: "unexpected probe format, please use 'http:host:port:path'" },
+  { probe: 'exec:/bin/cmd/with/slashes', want: { exec: { command: ['/bin/cmd/with/slashes'] } } },
+  { probe: 'exec:/bin/cmd,arg,arg', want: { exec: { command: ['/bin/cmd', 'arg', 'arg'] } } },
+  { probe: 'exec:', err: 'at least one command parameter is required for Exec probe' },
+  { probe: 'exec:cmd:cmd', err: "unexpected probe format, please use 'exec:<exec_command>[,<exec_command>,...]'" },
+  { probe: 'tcp:test-host:8080', want: { tcpSocket: { port: 8080, host: 'test-host' } } },
+  { probe: 'tcp:test-host:myPort', want: { tcpSocket: { port: 'myPort', host: 'test-host' } } },
+  { probe: 'tcp:', err: "unexpected probe format, please use 'tcp:host:port" },
+  { probe: 'tcp:host:port:more', err: "unexpected probe format, please use 'tcp:host:port" },
+];
+for (const c of probeCases) {
+  test(`resolveProbeHandler(${JSON.stringify(c.probe)})`, () => {
+    if (c.err !== undefined) {
+      assert.throws(
+        () => resolveProbeHandler(c.probe),
+        (e: unknown) => e instanceof KnError && e.message === c.err,
+      );
+    } else {
+      assert.deepEqual(resolveProbeHandler(c.probe), c.want);
+    }
+  });
+}
+
+interface OptsCase {
+  opts: string;
+  want?: Probe;
+  err?: string;
+}
+const optsCases: OptsCase[] = [
+  {
+    opts: 'InitialDelaySeconds=1,TimeoutSeconds=2,PeriodSeconds=3,SuccessThreshold=4,FailureThreshold=5',
+    want: { initialDelaySeconds: 1, timeoutSeconds: 2, periodSeconds: 3, successThreshold: 4, failureThreshold: 5 },
+  },
+  {
+    opts: 'InitialDelaySeconds=2,InitialDelaySeconds=3',
+    err: 'The key "InitialDelaySeconds" has been duplicate in [InitialDelaySeconds=2 InitialDelaySeconds=3]',
+  },
+  { opts: 'InitialDelaySeconds=v', err: "not a nummeric value for parameter 'InitialDelaySeconds'" },
+  { opts: 'InitialDelay=5', err: "not a valid probe parameter name 'InitialDelay'" },
+  { opts: 'periodSeconds= 010 ', want: { periodSeconds: 8 } },
+  { opts: 'periodSeconds=2147483648', err: "not a nummeric value for parameter 'periodSeconds'" },
+];
+for (const c of optsCases) {
+  test(`resolveProbeOptions(${JSON.stringify(c.opts)})`, () => {
+    const p: Probe = {};
+    if (c.err !== undefined) {
+      assert.throws(
+        () => resolveProbeOptions(p, c.opts),
+        (e: unknown) => e instanceof KnError && e.message === c.err,
+      );
+    } else {
+      resolveProbeOptions(p, c.opts);
+      assert.deepEqual(p, c.want);
+    }
+  });
+}
