@@ -650,6 +650,29 @@ test('service update --env-from/--mount/--volume change and remove, as kn does',
   assert.deepEqual(c?.volumes, [{ name: 'extra', configMap: { name: 'more' } }]);
 });
 
+test('--env and --env-value-from keep their command-line order', async () => {
+  const r = await kn([
+    'service',
+    'create',
+    'envs',
+    '--image',
+    'img',
+    '--env-value-from',
+    'TOKEN=secret:creds:token',
+    '--env',
+    'TARGET=x',
+    '--env-value-from',
+    'WHO=cm:greeting:WHO',
+    '--no-wait',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual((await getService('envs')).spec?.template?.spec?.containers?.[0]?.env, [
+    { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } },
+    { name: 'TARGET', value: 'x' },
+    { name: 'WHO', valueFrom: { configMapKeyRef: { name: 'greeting', key: 'WHO' } } },
+  ]);
+});
+
 /** A Revision of `service` as the reconcilers write it: generation and routing-state labels, annotations. */
 async function putRevision(
   service: string,

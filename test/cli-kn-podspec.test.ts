@@ -55,6 +55,93 @@ interface Case {
 }
 
 const cases: Case[] = [
+  // --env and --env-value-from (TestUpdateEnvVars*)
+  {
+    name: 'env: kept in the order given (MixedEnvOrder)',
+    flags: { env: ['z=foo', 'a=bar', 'x=baz'] },
+    want: {
+      container: {
+        image: IMG,
+        env: [
+          { name: 'z', value: 'foo' },
+          { name: 'a', value: 'bar' },
+          { name: 'x', value: 'baz' },
+        ],
+      },
+    },
+  },
+  {
+    name: 'env-value-from: secret, sc, config-map, cm (ValueFromNew)',
+    flags: { envValueFrom: ['a=secret:foo:key', 'b=sc:bar:key2', 'c=config-map:baz:key3', 'd=cm:goo:key4'] },
+    want: {
+      container: {
+        image: IMG,
+        env: [
+          { name: 'a', valueFrom: { secretKeyRef: { name: 'foo', key: 'key' } } },
+          { name: 'b', valueFrom: { secretKeyRef: { name: 'bar', key: 'key2' } } },
+          { name: 'c', valueFrom: { configMapKeyRef: { name: 'baz', key: 'key3' } } },
+          { name: 'd', valueFrom: { configMapKeyRef: { name: 'goo', key: 'key4' } } },
+        ],
+      },
+    },
+  },
+  {
+    name: 'env and env-value-from interleaved follow the command line',
+    flags: {
+      env: ['c=baz', 'a=plain'],
+      envValueFrom: ['a=secret:foo:key', 'b=sc:bar:key2'],
+      envOrder: ['env-value-from', 'env-value-from', 'env', 'env'],
+    },
+    want: {
+      container: {
+        image: IMG,
+        env: [
+          { name: 'a', value: 'plain' },
+          { name: 'b', valueFrom: { secretKeyRef: { name: 'bar', key: 'key2' } } },
+          { name: 'c', value: 'baz' },
+        ],
+      },
+    },
+  },
+  {
+    name: 'env-value-from: replaces in place, NAME- removes',
+    from: {
+      containers: [
+        {
+          image: IMG,
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'B', value: '2' },
+          ],
+        },
+      ],
+    },
+    flags: { envValueFrom: ['A=cm:cfg:a', 'B-'] },
+    want: {
+      container: { image: IMG, env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'a' } } }] },
+    },
+  },
+  ...['foo=foo', 'foo=bar:', 'foo=foo:bar', 'foo=secret', 'foo=cm:name'].map((v): Case => ({
+    name: `env-value-from: ${v} is not resourceType:name:key`,
+    flags: { envValueFrom: [v] },
+    err: `argument requires a value in form "resourceType:name:key" where "resourceType" can be one of "config-map" ("cm") or "secret" ("sc"); got ${JSON.stringify(v.slice(4))}`,
+  })),
+  {
+    name: 'env-value-from: unknown type',
+    flags: { envValueFrom: ['foo=foo:bar:baz'] },
+    err: 'unsupported env source type ""foo""; supported source types are "config-map" ("cm") and "secret" ("sc")',
+  },
+  {
+    name: 'env-value-from: empty name',
+    flags: { envValueFrom: ['foo=secret::key'] },
+    err: 'the name of Secret cannot be an empty string',
+  },
+  {
+    name: 'env-value-from: empty key',
+    flags: { envValueFrom: ['foo=cm:name:'] },
+    err: 'the key referenced by resource ConfigMap "name" cannot be an empty string',
+  },
+
   // --env-from
   {
     name: 'env-from: config-map and secret, in order',

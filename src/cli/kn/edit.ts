@@ -1,6 +1,6 @@
 // kn's configuration edit flags (--image, --env, --port, --annotation, --scale-*, --revision-name, ...)
 // applied to a Service as a pure function: (service, flags, now, random) → service. Messages are kn's.
-import type { Container, Service } from '../../serving/types.js';
+import type { Container, EnvVar, Service } from '../../serving/types.js';
 import { KnError } from './errors.js';
 import { ANNOTATION_USER_IMAGE } from './format.js';
 import { applyEnvFrom, applyMountsAndVolumes, applyProbe, applyProbeOptions } from './podspec.js';
@@ -21,6 +21,10 @@ const VISIBILITY_LABEL = 'networking.knative.dev/visibility';
 export interface EditFlags {
   image?: string;
   env?: string[];
+  /** `NAME=cm:CONFIGMAP:KEY` / `NAME=secret:SECRET:KEY`; `NAME-` removes. */
+  envValueFrom?: string[];
+  /** Which of --env / --env-value-from each value came from, in command-line order. */
+  envOrder?: Array<'env' | 'env-value-from'>;
   envFrom?: string[];
   mount?: string[];
   volume?: string[];
@@ -124,6 +128,76 @@ function parsePort(port: string): { name?: string; containerPort: number } {
   return name ? { name, containerPort: n } : { containerPort: n };
 }
 
+/**
+ * --env and --env-value-from together, as kn's UpdateEnvVars: values in command-line order (`envOrder`; else
+ * all --env first), a repeated name keeps its first position and takes its last value, existing variables
+ * are replaced in place and new ones appended, then `NAME-` removals.
+ */
+function applyEnv(c: Container, f: EditFlags): void {
+  const envs = f.env ?? [];
+  const froms = f.envValueFrom ?? [];
+  parsePairs(envs, 'env', true);
+  parsePairs(froms, 'env-value-from', true);
+  const order =
+    f.envOrder && f.envOrder.length === envs.length + froms.length
+      ? f.envOrder
+      : [...envs.map(() => 'env' as const), ...froms.map(() => 'env-value-from' as const)];
+  const pending = new Map<string, EnvVar>();
+  const remove: string[] = [];
+  let ie = 0;
+  let iv = 0;
+  for (const which of order) {
+    const raw = which === 'env' ? envs[ie++]! : froms[iv++]!;
+    const i = raw.indexOf('=');
+    if (i < 0) {
+      remove.push(raw.slice(0, -1));
+      continue;
+    }
+    const name = raw.slice(0, i);
+    const value = raw.slice(i + 1);
+    pending.set(name, which === 'env' ? { name, value } : { name, valueFrom: envVarSource(value) });
+  }
+  const env = [...(c.env ?? [])];
+  for (let i = 0; i < env.length; i++) {
+    const next = pending.get(env[i]!.name ?? '');
+    if (next) {
+      env[i] = next;
+      pending.delete(next.name ?? '');
+    }
+  }
+  env.push(...pending.values());
+  c.env = env.filter((e) => !remove.includes(e.name ?? ''));
+  if (c.env.length === 0) delete c.env;
+}
+
+/** kn's createEnvVarSource: `cm:NAME:KEY` / `config-map:…` / `secret:…` / `sc:…`. */
+function envVarSource(spec: string): Record<string, unknown> {
+  const parts = spec.split(':');
+  const slices = parts.length > 3 ? [parts[0]!, parts[1]!, parts.slice(2).join(':')] : parts;
+  const err = (m: string): KnError => new KnError('SLUICE_ERR_KN_FLAG_FORMAT', m);
+  if (slices.length !== 3)
+    throw err(
+      `argument requires a value in form "resourceType:name:key" where "resourceType" can be one of "config-map" ("cm") or "secret" ("sc"); got ${JSON.stringify(spec)}`,
+    );
+  const [type, name, key] = [slices[0]!.trim(), slices[1]!.trim(), slices[2]!.trim()];
+  let kind: string;
+  let source: Record<string, unknown>;
+  if (type === 'config-map' || type === 'cm') {
+    kind = 'ConfigMap';
+    source = { configMapKeyRef: { name, key } };
+  } else if (type === 'secret' || type === 'sc') {
+    kind = 'Secret';
+    source = { secretKeyRef: { name, key } };
+  } else {
+    throw err(
+      `unsupported env source type "${JSON.stringify(slices[0])}"; supported source types are "config-map" ("cm") and "secret" ("sc")`,
+    );
+  }
+  if (name === '') throw err(`the name of ${kind} cannot be an empty string`);
+  if (key === '') throw err(`the key referenced by resource ${kind} "${name}" cannot be an empty string`);
+  return source;
+}
+
 export interface ApplyOptions {
   /** RFC 3339 time for the update timestamp annotation. */
   nowIso: string;
@@ -168,22 +242,7 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
   const tAnn = (): Record<string, string> => (tmeta.annotations ??= {});
 
   // kn's ResolvePodSpec order: env, env-from, mounts and volumes, image, port, probes.
-  if (f.env !== undefined) {
-    const { set, remove } = parsePairs(f.env, 'env', true);
-    const env = [...(c.env ?? [])];
-    const pending = new Map<string, string>();
-    for (const [k, v] of set) pending.set(k, v);
-    for (let i = 0; i < env.length; i++) {
-      const name = env[i]!.name ?? '';
-      if (pending.has(name)) {
-        env[i] = { name, value: pending.get(name)! };
-        pending.delete(name);
-      }
-    }
-    for (const [k, v] of pending) env.push({ name: k, value: v });
-    c.env = env.filter((e) => !remove.includes(e.name ?? ''));
-    if (c.env.length === 0) delete c.env;
-  }
+  if (f.env !== undefined || f.envValueFrom !== undefined) applyEnv(c, f);
   if (f.envFrom !== undefined) applyEnvFrom(c, f.envFrom);
   if (f.mount !== undefined || f.volume !== undefined) applyMountsAndVolumes(tspec, c, f.mount ?? [], f.volume ?? []);
   if (f.image !== undefined) c.image = f.image;

@@ -34,6 +34,7 @@ interface CommonOpts {
 interface EditOpts extends CommonOpts {
   image?: string;
   env?: string[];
+  envValueFrom?: string[];
   envFrom?: string[];
   mount?: string[];
   volume?: string[];
@@ -80,14 +81,30 @@ const PROBE_FORMAT =
 const PROBE_OPTS =
   'Common opts (comma separated, case insensitive): InitialDelaySeconds=<int_value>, FailureThreshold=<int_value>, SuccessThreshold=<int_value>, PeriodSeconds=<int_value>, TimeoutSeconds=<int_value>';
 
+/** The order --env and --env-value-from values were given in, per command (kn reads os.Args for it). */
+const envOrders = new WeakMap<Command, Array<'env' | 'env-value-from'>>();
+
 function addEditFlags(cmd: Command, update: boolean): Command {
   const unset = update ? ' To unset, specify the name followed by a "-" (e.g., NAME-).' : '';
+  const order: Array<'env' | 'env-value-from'> = [];
+  envOrders.set(cmd, order);
   return cmd
     .option('--image <image>', 'Image to run.')
     .option(
       '-e, --env <NAME=value>',
       `Environment variable to set. NAME=value; you may provide this flag any number of times to set multiple environment variables.${unset}`,
-      collect,
+      (v: string, prev: string[] | undefined) => {
+        order.push('env');
+        return collect(v, prev);
+      },
+    )
+    .option(
+      '--env-value-from <NAME=source>',
+      `Add environment variable from a value of key in ConfigMap (prefix cm: or config-map:) or a Secret (prefix sc: or secret:). Example: --env-value-from NAME=cm:myconfigmap:key or --env-value-from NAME=secret:mysecret:key. You can use this flag multiple times.${update ? ' To unset a value from a ConfigMap/Secret key reference, append "-" to the key, e.g. --env-value-from ENV-.' : ''}`,
+      (v: string, prev: string[] | undefined) => {
+        order.push('env-value-from');
+        return collect(v, prev);
+      },
     )
     .option(
       '--env-from <source>',
@@ -195,6 +212,8 @@ function editFlagsOf(cmd: Command, o: EditOpts): EditFlags {
   };
   set('image', 'image', o.image);
   set('env', 'env', o.env);
+  set('envValueFrom', 'envValueFrom', o.envValueFrom);
+  if (f.env !== undefined || f.envValueFrom !== undefined) f.envOrder = [...(envOrders.get(cmd) ?? [])];
   set('envFrom', 'envFrom', o.envFrom);
   set('mount', 'mount', o.mount);
   set('volume', 'volume', o.volume);
