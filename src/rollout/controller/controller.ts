@@ -47,7 +47,15 @@ import {
   canonical,
   notificationsOf,
 } from './status.js';
-import { analysisWakeAt, dueRequests, isRoutine, nextTick, routineFlushMs, type ClockEntry } from './schedule.js';
+import {
+  analysisWakeAt,
+  canonicalOnce,
+  dueRequests,
+  isRoutine,
+  nextTick,
+  routineFlushMs,
+  type ClockEntry,
+} from './schedule.js';
 import { actionsOf, appendPast, appendTimeline, decisionsOf, finishedRollout, planSummary } from './timeline.js';
 import type {
   Notifier,
@@ -76,13 +84,13 @@ export interface RolloutControllerOptions {
    * started late) before querying (default 200 ms). Rounds due on the grid are asked at their grid point. */
   analysisCoalesceMs?: number;
   /** Routine status writes (a round recorded, nothing else changed) per second for all Rollouts together; each
-   * Rollout's routine progress waits max(1 s, rollouts / this) (default 200). 0: write every decision. */
+   * Rollout's routine progress waits max(1 s, rollouts / this) (default 100). 0: write every decision. */
   routineWritesPerSecond?: number;
   /** How often the policies directory is checked for changes (default 1000 ms). */
   policiesPollMs?: number;
   /** Every governed Service is reconciled at least this often (default 30 s). */
   resyncMs?: number;
-  /** Reconciles in flight at once (distinct Services; one Service is never reconciled twice at once). */
+  /** Reconciles in flight at once (distinct Services; one Service is never reconciled twice at once; default 16). */
   concurrency?: number;
   prometheusTimeoutMs?: number;
   /** The brain's series (`sluice_analysis_*`, `sluice_rollout*`, reconcile counts and times); none: not exported. */
@@ -115,6 +123,9 @@ export interface RolloutController {
 
 const REVISION_SERVICE_LABEL = 'serving.knative.dev/service';
 const MAX_ATTEMPTS = 6;
+/** Reconciles in flight. A reconcile that only records a round does no I/O; one that writes waits on the API
+ * server, whose durable writes are grouped per fdatasync, so more in flight is more written per second. */
+const DEFAULT_CONCURRENCY = 16;
 /** setTimeout's limit; longer waits are re-armed on wake-up. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -379,7 +390,7 @@ class Controller implements RolloutController {
   }
 
   #pump(): void {
-    const limit = Math.max(1, this.#o.concurrency ?? 4);
+    const limit = Math.max(1, this.#o.concurrency ?? DEFAULT_CONCURRENCY);
     if (this.#active.size >= limit) return;
     // No copy of the set: with thousands of keys dirty, copying it on every completion is quadratic. Deleting the
     // current element while iterating a Set is safe.
@@ -574,7 +585,7 @@ class Controller implements RolloutController {
     const stored = ro.status ?? {};
     const m = this.#memo.get(key);
     if (!m) return stored;
-    if (m.rv === ro.metadata.resourceVersion || canonical(m.base) === canonical(stored)) {
+    if (m.rv === ro.metadata.resourceVersion || canonicalOnce(m.base) === canonicalOnce(stored)) {
       m.rv = ro.metadata.resourceVersion;
       m.base = stored;
       return m.status;
@@ -651,7 +662,7 @@ class Controller implements RolloutController {
       conditions: prev.conditions ?? [],
       now,
     });
-    if (canonical(next) === canonical(stored)) {
+    if (canonical(next) === canonicalOnce(stored)) {
       this.#memo.delete(key);
     } else {
       const flushAt = (this.#lastWriteAt.get(key) ?? -Infinity) + this.#routineFlushMs();
@@ -679,7 +690,7 @@ class Controller implements RolloutController {
   }
 
   #routineFlushMs(): number {
-    const perSecond = this.#o.routineWritesPerSecond ?? 200;
+    const perSecond = this.#o.routineWritesPerSecond ?? 100;
     if (perSecond <= 0) return 0;
     return routineFlushMs(this.#clockEntries.size, perSecond);
   }

@@ -104,12 +104,28 @@ function nonRoutine(s: RolloutObjectStatus): unknown {
  */
 export function isRoutine(stored: RolloutObjectStatus, next: RolloutObjectStatus): boolean {
   if (!stored.state || !next.state) return false;
-  return canonical(nonRoutine(stored)) === canonical(nonRoutine(next));
+  return canonicalOnce(stored, true) === canonical(nonRoutine(next));
+}
+
+const canonicalCache = new WeakMap<object, string>();
+const nonRoutineCache = new WeakMap<object, string>();
+/**
+ * canonical() of a stored status (or of its non-routine part), computed once per object: the informer hands out
+ * the same object until the Rollout changes, and a decision compares with it every round.
+ */
+export function canonicalOnce(o: RolloutObjectStatus, nonRoutinePart = false): string {
+  const cache = nonRoutinePart ? nonRoutineCache : canonicalCache;
+  let c = cache.get(o);
+  if (c === undefined) {
+    c = canonical(nonRoutinePart ? nonRoutine(o) : o);
+    cache.set(o, c);
+  }
+  return c;
 }
 
 /**
  * How long routine progress of one Rollout may wait: spread `writesPerSecond` over the `rollouts` analysing,
- * never less than `minMs`. Example: 10,000 rollouts at 200 writes/s → 50 s; 50 rollouts → 1 s (minMs).
+ * never less than `minMs`. Example: 10,000 rollouts at 100 writes/s → 100 s; 50 rollouts → 1 s (minMs).
  */
 export function routineFlushMs(rollouts: number, writesPerSecond: number, minMs = 1000): number {
   if (writesPerSecond <= 0) return minMs;
