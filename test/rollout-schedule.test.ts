@@ -164,13 +164,32 @@ test('routine decisions (a round recorded, nothing else) may wait; anything else
   ).state;
   const rows: { name: string; stored: RolloutState; next: RolloutState; runs: [number, number]; want: boolean }[] = [
     { name: 'a pass after a pass', stored: pass1, next: pass2, runs: [1, 2], want: true },
-    { name: 'the first round (MetricsAvailable appears)', stored: s, next: pass1, runs: [0, 1], want: false },
+    { name: 'the first round (MetricsAvailable=True is not news)', stored: s, next: pass1, runs: [0, 1], want: true },
     { name: 'a failed round (count and message)', stored: pass1, next: fail, runs: [1, 2], want: false },
     { name: 'a new revision supersedes the canary', stored: pass1, next: newer, runs: [1, 1], want: false },
     { name: 'nothing changed', stored: pass1, next: pass1, runs: [1, 1], want: true },
   ];
   for (const r of rows) assert.equal(isRoutine(status(r.stored, r.runs[0]), status(r.next, r.runs[1])), r.want, r.name);
   assert.equal(isRoutine({}, status(pass1)), false, 'no stored state: the first write is never deferred');
+  const n = {
+    id: 'default/web/web-00002/1/0/started',
+    event: 'started' as const,
+    namespace: 'default',
+    service: 'web',
+    revision: 'web-00002',
+    stableRevision: 'web-00001',
+    step: 0,
+    weight: 0,
+    message: 'm',
+    at: 1,
+  };
+  const withOutbox = { ...status(pass1, 1), pendingNotifications: [n] };
+  assert.equal(isRoutine(withOutbox, status(pass2, 2)), true, 'delivered notifications leave the outbox');
+  const missing = {
+    ...status(pass2, 2),
+    conditions: [{ type: 'MetricsAvailable', status: 'False' as const, reason: 'RequestMetricsMissing' }],
+  };
+  assert.equal(isRoutine(status(pass1, 1), missing), false, 'MetricsAvailable=False is news');
 });
 
 test('routine progress of one Rollout waits max(1 s, rollouts / writes per second)', () => {

@@ -186,6 +186,8 @@ class Controller implements RolloutController {
     { rv: string | undefined; base: RolloutObjectStatus; status: RolloutObjectStatus }
   >();
   readonly #lastWriteAt = new Map<string, number>();
+  /** Notifications delivered but still in the stored outbox: the next status write leaves them out. */
+  readonly #delivered = new Map<string, Set<string>>();
   readonly #abort = new AbortController();
   #pollTimer: NodeJS.Timeout | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -457,6 +459,7 @@ class Controller implements RolloutController {
     this.#written.delete(key);
     this.#memo.delete(key);
     this.#lastWriteAt.delete(key);
+    this.#delivered.delete(key);
   }
 
   // ---- one reconcile ----
@@ -641,7 +644,11 @@ class Controller implements RolloutController {
       );
     }
     const fresh = notificationsOf(res.actions, policy.spec.alerts, policy.spec.rollback?.gitRevert === true);
-    const pending = [...(prev.pendingNotifications ?? []), ...fresh];
+    const delivered = this.#delivered.get(key);
+    const pending = [
+      ...(prev.pendingNotifications ?? []).filter((n) => delivered === undefined || !delivered.has(n.id)),
+      ...fresh,
+    ];
     const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
     const before = prev.state && prev.state.service === name && prev.state.namespace === ns ? prev.state : undefined;
     const timeline = appendTimeline(prev.timeline, [
@@ -745,6 +752,8 @@ class Controller implements RolloutController {
       const out = await this.#client.update<RolloutObject>(R.rollouts, { ...ro, status }, 'status');
       this.stats.statusWrites++;
       this.#lastWriteAt.set(key, this.#clock.now());
+      // Whatever was delivered is out of the outbox now (decisions filter it before building the status).
+      this.#delivered.delete(key);
       this.#wrote(key, ro, out);
       return out;
     } catch (e) {
@@ -839,20 +848,12 @@ class Controller implements RolloutController {
       }
     }
     if (delivered.size === 0) return;
-    const [ns, name] = splitKey(key);
-    // A merge patch of the status subresource: only this list changes. A newer outbox written by a later
-    // decision cannot be lost, as one Service is never reconciled twice at once.
-    const remaining = pending.filter((n) => !delivered.has(n.id));
-    const before = this.#cachedRollout(key, ns, name);
-    const out = await this.#client.patch<RolloutObject>(
-      R.rollouts,
-      ns,
-      name,
-      { status: { pendingNotifications: remaining } },
-      'merge',
-      { subresource: 'status' },
-    );
-    if (before) this.#wrote(key, before, out);
+    // No write of its own: the next status write leaves the delivered ones out (routine, so at the latest after
+    // routineFlushMs). A crash before it redelivers them; sinks de-duplicate on the id.
+    const known = this.#delivered.get(key) ?? new Set<string>();
+    for (const id of delivered) known.add(id);
+    this.#delivered.set(key, known);
+    this.#schedule(key, (this.#lastWriteAt.get(key) ?? this.#clock.now()) + this.#routineFlushMs());
   }
 
   // ---- the analysis clock ----

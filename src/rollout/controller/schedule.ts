@@ -8,14 +8,14 @@
 //
 // Coalescing: a decision whose only effect is the bookkeeping of a round (when it ran, its values, the passes
 // counted, its history record) is "routine". Routine decisions of one Rollout are written together, at most once
-// per `routineFlushMs`; anything else (a step, a weight, a failure, a hold's message, a notification, a command)
-// is written at once, carrying the routine progress with it. A crash loses at most the routine progress since
+// per `routineFlushMs`; so is taking delivered notifications out of the outbox. Anything else (a step, a weight, a
+// failure, a hold's message, a new notification, a command) is written at once, carrying the routine progress with it. A crash loses at most the routine progress since
 // the last write: those rounds are asked again, so the rollout is only slower, never wrong.
 import type { AnalysisRequest } from '../analysis/engine.js';
 import type { MetricSpec } from '../policy/types.js';
 import type { RolloutState } from '../machine/types.js';
 import type { RolloutObjectStatus } from './types.js';
-import { canonical } from './status.js';
+import { METRICS_CONDITION, canonical } from './status.js';
 
 /** What the clock knows of one rollout: its latest decided state and what its policy asks to measure. */
 export interface ClockEntry {
@@ -77,10 +77,16 @@ export function nextTick(entries: Iterable<ClockEntry>, after: number, busy: (ke
   return min;
 }
 
-/** The status without the bookkeeping a passing or holding round changes. */
+/**
+ * The status without the bookkeeping a passing or holding round changes, without the outbox (a decision adding
+ * to it is never routine; delivered entries leave it with the next write, and a crash before that only
+ * redelivers them, which sinks de-duplicate), and without a MetricsAvailable=True condition (its False is news).
+ */
 function nonRoutine(s: RolloutObjectStatus): unknown {
-  const { analysisRuns: _runs, analysis, state, ...rest } = s;
+  const { analysisRuns: _runs, pendingNotifications: _outbox, analysis, state, conditions, ...rest } = s;
   void _runs;
+  void _outbox;
+  const news = conditions?.filter((c) => !(c.type === METRICS_CONDITION && c.status === 'True'));
   const a = analysis ? { ...analysis, lastRoundAt: undefined, lastResults: undefined } : undefined;
   const st = state
     ? {
@@ -95,7 +101,7 @@ function nonRoutine(s: RolloutObjectStatus): unknown {
         },
       }
     : undefined;
-  return { ...rest, analysis: a, state: st };
+  return { ...rest, analysis: a, state: st, conditions: news && news.length > 0 ? news : undefined };
 }
 
 /**
