@@ -650,7 +650,8 @@ test('service update --env-from/--mount/--volume change and remove, as kn does',
   assert.deepEqual(c?.volumes, [{ name: 'extra', configMap: { name: 'more' } }]);
 });
 
-test('--env and --env-value-from keep their command-line order', async () => {
+test('--env and --env-value-from keep their command-line order; --env-file goes where it is given', async () => {
+  await writeFile(join(dir, 'app.env'), 'FROM_FILE=1\n\nTARGET=file\n');
   const r = await kn([
     'service',
     'create',
@@ -663,14 +664,20 @@ test('--env and --env-value-from keep their command-line order', async () => {
     'TARGET=x',
     '--env-value-from',
     'WHO=cm:greeting:WHO',
+    '--env-file',
+    'app.env',
     '--no-wait',
   ]);
   assert.equal(r.code, 0, r.err);
   assert.deepEqual((await getService('envs')).spec?.template?.spec?.containers?.[0]?.env, [
     { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } },
-    { name: 'TARGET', value: 'x' },
+    { name: 'TARGET', value: 'file' },
     { name: 'WHO', valueFrom: { configMapKeyRef: { name: 'greeting', key: 'WHO' } } },
+    { name: 'FROM_FILE', value: '1' },
   ]);
+  const bad = await kn(['service', 'update', 'envs', '--env-file', 'nope.env', '--no-wait']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /^Error: Invalid --env-file: open nope\.env: no such file or directory\n/);
 });
 
 /** A Revision of `service` as the reconcilers write it: generation and routing-state labels, annotations. */

@@ -104,6 +104,29 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'env-file: its lines go in where --env-file was given; its NAME- lines are ignored, as in kn',
+    flags: {
+      env: ['A=flag', 'Z=last'],
+      envFileLines: ['B=file', 'A=file', 'Z-'],
+      envOrder: ['env', 'env-file', 'env'],
+    },
+    want: {
+      container: {
+        image: IMG,
+        env: [
+          { name: 'A', value: 'file' },
+          { name: 'B', value: 'file' },
+          { name: 'Z', value: 'last' },
+        ],
+      },
+    },
+  },
+  {
+    name: 'env-file: a line without "=" is an --env error, as in kn',
+    flags: { envFileLines: ['JUSTNAME'] },
+    err: 'Invalid --env: argument requires a value that contains the "=" character; got "JUSTNAME"',
+  },
+  {
     name: 'env-value-from: replaces in place, NAME- removes',
     from: {
       containers: [

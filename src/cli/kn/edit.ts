@@ -1,4 +1,5 @@
-// kn's configuration edit flags (--image, --env, --port, --annotation, --scale-*, --revision-name, ...)
+// kn's configuration edit flags (--image, --env, --env-value-from, --env-from, --mount, --volume, --port,
+// --probe-*, --annotation, --scale-*, --revision-name, ...)
 // applied to a Service as a pure function: (service, flags, now, random) → service. Messages are kn's.
 import type { Container, EnvVar, Service } from '../../serving/types.js';
 import { KnError } from './errors.js';
@@ -23,8 +24,10 @@ export interface EditFlags {
   env?: string[];
   /** `NAME=cm:CONFIGMAP:KEY` / `NAME=secret:SECRET:KEY`; `NAME-` removes. */
   envValueFrom?: string[];
-  /** Which of --env / --env-value-from each value came from, in command-line order. */
-  envOrder?: Array<'env' | 'env-value-from'>;
+  /** The non-empty lines of the --env-file file (`NAME=value`), read by the command. */
+  envFileLines?: string[];
+  /** Which of --env / --env-value-from / --env-file each value came from, in command-line order. */
+  envOrder?: EnvSource[];
   envFrom?: string[];
   mount?: string[];
   volume?: string[];
@@ -128,25 +131,47 @@ function parsePort(port: string): { name?: string; containerPort: number } {
   return name ? { name, containerPort: n } : { containerPort: n };
 }
 
+export type EnvSource = 'env' | 'env-value-from' | 'env-file';
+
 /**
- * --env and --env-value-from together, as kn's UpdateEnvVars: values in command-line order (`envOrder`; else
- * all --env first), a repeated name keeps its first position and takes its last value, existing variables
- * are replaced in place and new ones appended, then `NAME-` removals.
+ * --env, --env-value-from and --env-file together, as kn's UpdateEnvVars: values in command-line order
+ * (`envOrder`; else --env, then --env-value-from, then the file), a repeated name keeps its first position
+ * and takes its last value, existing variables are replaced in place and new ones appended, then `NAME-`
+ * removals. The file's lines go in where --env-file was given; kn ignores `NAME-` lines in the file.
  */
 function applyEnv(c: Container, f: EditFlags): void {
   const envs = f.env ?? [];
   const froms = f.envValueFrom ?? [];
+  const file = f.envFileLines ?? [];
   parsePairs(envs, 'env', true);
   parsePairs(froms, 'env-value-from', true);
-  const order =
-    f.envOrder && f.envOrder.length === envs.length + froms.length
-      ? f.envOrder
-      : [...envs.map(() => 'env' as const), ...froms.map(() => 'env-value-from' as const)];
+  parsePairs(file, 'env', true);
+  const given = f.envOrder?.filter((w, i, all) => w !== 'env-file' || all.indexOf('env-file') === i);
+  const count = (w: EnvSource): number => (given ?? []).filter((x) => x === w).length;
+  const fromArgs =
+    given !== undefined &&
+    count('env') === envs.length &&
+    count('env-value-from') === froms.length &&
+    count('env-file') === (f.envFileLines !== undefined ? 1 : 0);
+  const order: EnvSource[] = fromArgs
+    ? given
+    : [
+        ...envs.map(() => 'env' as const),
+        ...froms.map(() => 'env-value-from' as const),
+        ...(f.envFileLines !== undefined ? ['env-file' as const] : []),
+      ];
   const pending = new Map<string, EnvVar>();
   const remove: string[] = [];
   let ie = 0;
   let iv = 0;
   for (const which of order) {
+    if (which === 'env-file') {
+      for (const line of file) {
+        const i = line.indexOf('=');
+        if (i >= 0) pending.set(line.slice(0, i), { name: line.slice(0, i), value: line.slice(i + 1) });
+      }
+      continue;
+    }
     const raw = which === 'env' ? envs[ie++]! : froms[iv++]!;
     const i = raw.indexOf('=');
     if (i < 0) {
@@ -242,7 +267,7 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
   const tAnn = (): Record<string, string> => (tmeta.annotations ??= {});
 
   // kn's ResolvePodSpec order: env, env-from, mounts and volumes, image, port, probes.
-  if (f.env !== undefined || f.envValueFrom !== undefined) applyEnv(c, f);
+  if (f.env !== undefined || f.envValueFrom !== undefined || f.envFileLines !== undefined) applyEnv(c, f);
   if (f.envFrom !== undefined) applyEnvFrom(c, f.envFrom);
   if (f.mount !== undefined || f.volume !== undefined) applyMountsAndVolumes(tspec, c, f.mount ?? [], f.volume ?? []);
   if (f.image !== undefined) c.image = f.image;

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { KubeApiError, R, type KubeClient, type KubeObject } from '../../kube/index.js';
 import type { Revision, Service } from '../../serving/types.js';
 import { asList, changed, collect, connect, intArg, printObject, runAction, withKind, type KnIo } from './context.js';
-import { anyMutation, applyEditFlags, randomConsonants, type EditFlags } from './edit.js';
+import { anyMutation, applyEditFlags, randomConsonants, type EditFlags, type EnvSource } from './edit.js';
 import { KnError } from './errors.js';
 import {
   describeService,
@@ -35,6 +35,7 @@ interface EditOpts extends CommonOpts {
   image?: string;
   env?: string[];
   envValueFrom?: string[];
+  envFile?: string;
   envFrom?: string[];
   mount?: string[];
   volume?: string[];
@@ -82,11 +83,11 @@ const PROBE_OPTS =
   'Common opts (comma separated, case insensitive): InitialDelaySeconds=<int_value>, FailureThreshold=<int_value>, SuccessThreshold=<int_value>, PeriodSeconds=<int_value>, TimeoutSeconds=<int_value>';
 
 /** The order --env and --env-value-from values were given in, per command (kn reads os.Args for it). */
-const envOrders = new WeakMap<Command, Array<'env' | 'env-value-from'>>();
+const envOrders = new WeakMap<Command, EnvSource[]>();
 
 function addEditFlags(cmd: Command, update: boolean): Command {
   const unset = update ? ' To unset, specify the name followed by a "-" (e.g., NAME-).' : '';
-  const order: Array<'env' | 'env-value-from'> = [];
+  const order: EnvSource[] = [];
   envOrders.set(cmd, order);
   return cmd
     .option('--image <image>', 'Image to run.')
@@ -104,6 +105,14 @@ function addEditFlags(cmd: Command, update: boolean): Command {
       (v: string, prev: string[] | undefined) => {
         order.push('env-value-from');
         return collect(v, prev);
+      },
+    )
+    .option(
+      '--env-file <path>',
+      'Path to a file containing environment variables (e.g. --env-file=/home/knative/service1/env).',
+      (v: string) => {
+        order.push('env-file');
+        return v;
       },
     )
     .option(
@@ -205,7 +214,29 @@ function addWaitFlags(cmd: Command, action: string, waitDefault = true): Command
     );
 }
 
-function editFlagsOf(cmd: Command, o: EditOpts): EditFlags {
+/** Reads --env-file as kn's GetEnvsFromFile does: every non-empty line. */
+async function readEnvFile(io: KnIo, file: string): Promise<string[]> {
+  try {
+    const st = await stat(resolve(io.cwd, file));
+    if (st.size > MAX_SERVICE_FILE_BYTES)
+      throw new KnError(
+        'SLUICE_ERR_KN_FILE',
+        `Invalid --env-file: ${file} is larger than ${MAX_SERVICE_FILE_BYTES} bytes`,
+      );
+    const text = await readFile(resolve(io.cwd, file), 'utf8');
+    return text.split(/\r?\n/).filter((l) => l !== '');
+  } catch (e) {
+    if (e instanceof KnError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KnError(
+      'SLUICE_ERR_KN_FILE',
+      `Invalid --env-file: open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : errorMessage(e)}`,
+      { cause: e },
+    );
+  }
+}
+
+function editFlagsOf(cmd: Command, o: EditOpts, envFileLines?: string[]): EditFlags {
   const f: EditFlags = {};
   const set = <K extends keyof EditFlags>(key: K, opt: keyof EditOpts, v: EditFlags[K] | undefined): void => {
     if (changed(cmd, opt) && v !== undefined) f[key] = v;
@@ -213,7 +244,9 @@ function editFlagsOf(cmd: Command, o: EditOpts): EditFlags {
   set('image', 'image', o.image);
   set('env', 'env', o.env);
   set('envValueFrom', 'envValueFrom', o.envValueFrom);
-  if (f.env !== undefined || f.envValueFrom !== undefined) f.envOrder = [...(envOrders.get(cmd) ?? [])];
+  set('envFileLines', 'envFile', envFileLines);
+  if (f.env !== undefined || f.envValueFrom !== undefined || f.envFileLines !== undefined)
+    f.envOrder = [...(envOrders.get(cmd) ?? [])];
   set('envFrom', 'envFrom', o.envFrom);
   set('mount', 'mount', o.mount);
   set('volume', 'volume', o.volume);
@@ -375,7 +408,7 @@ Examples:
           "'service create' requires the image name to run provided with the --image option",
         );
       const { client, namespace } = connect(o, io);
-      const edit = editFlagsOf(c, o);
+      const edit = editFlagsOf(c, o, changed(c, 'envFile') ? await readEnvFile(io, o.envFile ?? '') : undefined);
       const base: Service =
         filename === ''
           ? { metadata: { name, namespace }, spec: { template: { spec: { containers: [{}] } } } }
@@ -509,7 +542,7 @@ Examples:
       const given = c.options.some((opt) => changed(c, opt.attributeName()));
       if (!given) throw new KnError('SLUICE_ERR_KN_ARGS', 'flag(s) not set\nUsage: update NAME');
       const { client, namespace } = connect(o, io);
-      const edit = editFlagsOf(c, o);
+      const edit = editFlagsOf(c, o, changed(c, 'envFile') ? await readEnvFile(io, o.envFile ?? '') : undefined);
       const tf = trafficFlagsOf(o);
       const trafficGiven = changed(c, 'traffic') || changed(c, 'tag') || changed(c, 'untag');
       let latestBefore = '';
