@@ -110,7 +110,7 @@ async function startController(n: number): Promise<SluiceProcess> {
     '--lease-duration',
     String(LEASE_SECONDS),
     // The RolloutPolicy admission webhook, as the Deployment runs it: certificates in a Secret, CA published into
-    // deploy/webhook.yaml's configuration, all with the ServiceAccount's rights.
+    // deploy/webhook.yaml's configuration (part of the kustomization), all with the ServiceAccount's rights.
     '--admission-port',
     '0',
     '--log-level',
@@ -234,11 +234,10 @@ before(async () => {
     'clusterrole.rbac.authorization.k8s.io/sluice created',
     'clusterrolebinding.rbac.authorization.k8s.io/sluice created',
     'deployment.apps/sluice created',
+    'validatingwebhookconfiguration.admissionregistration.k8s.io/sluice-rolloutpolicy-validation created',
   ])
     assert.ok(ap.stdout.includes(line), `${line} in:\n${ap.stdout}`);
   assert.doesNotMatch(ap.stdout, /sluice-prune/);
-  const wh = await k(['apply', '-f', join(ROOT, 'deploy', 'webhook.yaml')]);
-  assert.equal(wh.code, 0, wh.stderr);
   const tok = await k(['create', 'token', 'sluice', '-n', 'sluice-system', '--duration=2h']);
   assert.equal(tok.code, 0, tok.stderr);
   saKubeconfig = join(dir, 'sluice-sa.kubeconfig');
