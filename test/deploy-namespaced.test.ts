@@ -176,7 +176,7 @@ kind: RolloutPolicy
 metadata: {name: hello, namespace: ${ns}}
 spec:
   targetRef: {name: hello}
-  strategy: {canary: {steps: [{setWeight: 20}, {pause: {duration: 1s}}]}}
+  strategy: {canary: {steps: [{setWeight: 20}, {pause: {duration: 3s}}]}}
 `;
     for (const ns of [NS, 'default']) {
       const a = await k(
