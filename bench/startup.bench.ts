@@ -5,7 +5,8 @@
 // Measured in the same run, one after another, ROUNDS rounds each (median and max reported):
 //   - floor: `sluice --help` (Node start and the CLI's module graph, nothing served);
 //   - `sluice apiserver` alone on a fresh directory, to endpoints.json (one of the four processes of a start);
-//   - `sluice start` on a fresh directory (`empty`);
+//   - `sluice start` on a fresh directory (`empty`), with when each of its parts was ready (the supervisor's
+//     `part ready` log lines: ms after the supervisor began);
 //   - `sluice start` on a directory whose store holds STORE_OBJECTS ConfigMaps of 1 KiB in its write-ahead log,
 //     never compacted (`wal`): a long-lived laptop install, replayed at every start. Each round starts from a
 //     copy of the same filled directory, so every round replays the same log.
@@ -51,10 +52,33 @@ function cliOnce(): Promise<number> {
   });
 }
 
+interface Round {
+  endpoints: number;
+  ready: number;
+  /** ms from the supervisor's start to each part's readiness, from its `part ready` log lines. */
+  parts: Record<string, number>;
+}
+
+/** The supervisor's `part ready` lines (src/cli/start.ts): part → ms since it started. */
+function partTimes(output: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of output.split('\n')) {
+    if (!line.includes('"part ready"')) continue;
+    try {
+      const l = JSON.parse(line) as { part?: string; ms?: number };
+      if (l.part && typeof l.ms === 'number') out[l.part] = l.ms;
+    } catch {
+      /* not a log line */
+    }
+  }
+  return out;
+}
+
 /** One `sluice start` on `data`: ms to endpoints.json, and to the helloworld Service Ready. */
-async function startOnce(dir: string, data: string): Promise<{ endpoints: number; ready: number }> {
+async function startOnce(dir: string, data: string): Promise<Round> {
   const t0 = performance.now();
-  const s = await startSluice('start', data);
+  // Info level for the supervisor's `part ready` lines (the parts log little at info while starting).
+  const s = await startSluice('start', data, ['--log-level', 'info']);
   try {
     const endpoints = performance.now() - t0;
     const r = await kubectl(join(data, 'kubeconfig'), join(dir, 'cache'), ['apply', '-f', '-'], helloServiceYaml('v1'));
@@ -70,7 +94,7 @@ async function startOnce(dir: string, data: string): Promise<{ endpoints: number
       180_000,
       20,
     );
-    return { endpoints, ready: performance.now() - t0 };
+    return { endpoints, ready: performance.now() - t0, parts: partTimes(s.output()) };
   } finally {
     await s.stop();
   }
@@ -120,8 +144,8 @@ export async function run(): Promise<Record<string, number | string>> {
     }
 
     const filled = await filledStore(dir);
-    const empty: Array<{ endpoints: number; ready: number }> = [];
-    const wal: Array<{ endpoints: number; ready: number }> = [];
+    const empty: Round[] = [];
+    const wal: Round[] = [];
     // Alternated, so a change of machine load during the run falls on both.
     for (let i = 0; i < ROUNDS; i++) {
       empty.push(await startOnce(dir, join(dir, `empty-${i}`)));
@@ -140,6 +164,11 @@ export async function run(): Promise<Record<string, number | string>> {
     out.start_wal_first_ready_ms = ms(wal.map((r) => r.ready));
     out.start_empty_endpoints_max_ms = Math.round(Math.max(...empty.map((r) => r.endpoints)));
     out.start_wal_endpoints_max_ms = Math.round(Math.max(...wal.map((r) => r.endpoints)));
+    // Where a fresh start's time goes: each part ready, ms after the supervisor began (median of the rounds).
+    for (const part of ['apiserver', 'brain', 'dataplane', 'prometheus']) {
+      const xs = empty.map((r) => r.parts[part]).filter((x): x is number => x !== undefined);
+      if (xs.length > 0) out[`start_empty_part_${part}_ready_ms`] = ms(xs);
+    }
     out.store_wal_objects = STORE_OBJECTS;
     out.store_wal_mib = filled.walMiB;
     const r2 = (x: number): number => Math.round(x * 100) / 100;

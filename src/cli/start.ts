@@ -63,6 +63,10 @@ export async function start(o: StartOptions): Promise<void> {
     return out;
   };
   let up = false;
+  // Time from the start to each part's readiness, logged (info) so a slow start says which part took the time
+  // (bench/startup.bench.ts reads these lines).
+  const t0 = Date.now();
+  const readyLog = (part: string): void => log.info({ part, ms: Date.now() - t0 }, 'part ready');
   const rewrite = (): void => {
     if (!up) return;
     writeEndpoints(data, { ...endpoints, pids: pids() }, false).catch((e: unknown) =>
@@ -124,6 +128,7 @@ export async function start(o: StartOptions): Promise<void> {
     );
     parts.push(api);
     endpoints = { ...endpoints, ...(await api.start()) };
+    readyLog('apiserver');
     const serving = new SupervisedChild(
       {
         name: 'dataplane',
@@ -192,6 +197,7 @@ export async function start(o: StartOptions): Promise<void> {
     parts.push(brain);
     const servingUp = serving.start().then(async (eps) => {
       endpoints = { ...endpoints, ...eps };
+      readyLog('dataplane');
       if (o.prometheusUrl) return;
       try {
         prom = await supervisePrometheus({
@@ -205,6 +211,7 @@ export async function start(o: StartOptions): Promise<void> {
           onStarted: () => rewrite(),
         });
         endpoints.prometheus = prom.url;
+        readyLog('prometheus');
       } catch (e) {
         log.warn(
           { err: e instanceof Error ? e.message : String(e) },
@@ -214,6 +221,7 @@ export async function start(o: StartOptions): Promise<void> {
     });
     const brainUp = brain.start().then((eps) => {
       endpoints = { ...endpoints, ...eps };
+      readyLog('brain');
     });
     await Promise.all([servingUp, brainUp]);
     if (o.quickstartBroker) {
