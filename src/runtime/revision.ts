@@ -267,8 +267,9 @@ export class Revision {
   /**
    * Get a process for one request, waiting (FIFO) while the revision starts from zero or is at its
    * containerConcurrency limit. Rejects with UnavailableError, or with `signal.reason` when aborted.
+   * `retry`: the same request again after a process refused the connection (counted once for `metric: rps`).
    */
-  acquire(signal?: AbortSignal): Promise<Lease> {
+  acquire(signal?: AbortSignal, retry = false): Promise<Lease> {
     if (this.#closed) return Promise.reject(new UnavailableError(503, `revision "${this.key}" is being removed`));
     // Processes already running keep serving when new ones cannot start (a ConfigMap deleted under them).
     if (!this.#command.ok && !this.#liveReplicas().some((r) => r.routable))
@@ -278,7 +279,7 @@ export class Revision {
     this.#lastActiveAt = this.#o.clock.now();
     // Counted on arrival, queued or not, as the activator and queue-proxy count requests for Knative's rps
     // (tryAcquire counts the ones it serves; the router comes here only when it could not).
-    this.#arrivals.arrive();
+    if (!retry) this.#arrivals.arrive();
     if (this.#waiters.length === 0) {
       const r = this.#pick();
       if (r) return Promise.resolve(this.#lease(r));
