@@ -16,6 +16,8 @@ import {
   type FilterResult,
   type TriggerSpec,
 } from '../src/eventing/index.js';
+import { withSink, withoutSink } from '../src/eventing/reconciler/sinkbinding-reconciler.js';
+import type { KubeObject } from '../src/kube/index.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -368,4 +370,58 @@ test('statuses: a broker whose dead-letter sink does not resolve, a trigger with
   );
   assert.equal(dlsFromBroker.status.deadLetterSinkUri, 'http://dls.n.svc.cluster.local');
   assert.equal(cond(dlsFromBroker.status.conditions, 'Ready')?.status, 'True');
+});
+
+test('SinkBinding Do and Undo on the subject: K_SINK and K_CE_OVERRIDES set, replaced, then removed', () => {
+  const svc = (env?: Array<{ name: string; value: string }>): KubeObject => ({
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name: 's', namespace: 'n' },
+    spec: { template: { spec: { containers: [{ image: 'i', ...(env ? { env } : {}) }] } } },
+  });
+  const envOf = (o: KubeObject | undefined): unknown =>
+    (o?.['spec'] as { template: { spec: { containers: Array<{ env?: unknown }> } } } | undefined)?.template.spec
+      .containers[0]?.env;
+  const user = { name: 'TARGET', value: 'x' };
+  const cases: Array<{ name: string; in: KubeObject; do?: [string, Record<string, unknown>?]; want: unknown }> = [
+    {
+      name: 'Do adds K_SINK after the user env',
+      in: svc([user]),
+      do: ['http://a'],
+      want: [user, { name: 'K_SINK', value: 'http://a' }],
+    },
+    {
+      name: 'Do with overrides adds K_CE_OVERRIDES',
+      in: svc(),
+      do: ['http://a', { extensions: { e: 'v' } }],
+      want: [
+        { name: 'K_SINK', value: 'http://a' },
+        { name: 'K_CE_OVERRIDES', value: '{"extensions":{"e":"v"}}' },
+      ],
+    },
+    {
+      name: 'Do replaces a stale K_SINK in place',
+      in: svc([{ name: 'K_SINK', value: 'http://old' }, user]),
+      do: ['http://a'],
+      want: [{ name: 'K_SINK', value: 'http://a' }, user],
+    },
+    {
+      name: 'Do is a no-op when already bound',
+      in: svc([{ name: 'K_SINK', value: 'http://a' }]),
+      do: ['http://a'],
+      want: undefined,
+    },
+    {
+      name: 'Undo removes both variables and keeps the user env',
+      in: svc([{ name: 'K_SINK', value: 'http://a' }, user, { name: 'K_CE_OVERRIDES', value: '{}' }]),
+      want: [user],
+    },
+    { name: 'Undo drops an env left empty', in: svc([{ name: 'K_SINK', value: 'http://a' }]), want: null },
+    { name: 'Undo is a no-op when unbound', in: svc([user]), want: undefined },
+  ];
+  for (const c of cases) {
+    const out = c.do ? withSink(c.in, c.do[0], c.do[1]) : withoutSink(c.in);
+    if (c.want === undefined) assert.equal(out, undefined, c.name);
+    else assert.deepEqual(envOf(out) ?? null, c.want, c.name);
+  }
 });
