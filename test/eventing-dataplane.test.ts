@@ -233,6 +233,27 @@ const ingressCodes: Array<{
     want: 500,
     setup: () => (broker = readyBroker({})),
   },
+  {
+    name: 'a Broker not Ready for another reason (an unresolved dead-letter sink) still takes events: 202',
+    path: `/${NS}/b`,
+    headers: binary('1', 't'),
+    body: '{}',
+    want: 202,
+    setup: () => {
+      broker.status!.conditions = [
+        { type: 'Ready', status: 'False', reason: "Unable to get the dead letter sink's URI" },
+        { type: 'DeadLetterSinkResolved', status: 'False' },
+      ];
+    },
+  },
+  {
+    name: 'a Broker whose spec change is not yet observed still takes events: 202',
+    path: `/${NS}/b`,
+    headers: binary('1', 't'),
+    body: '{}',
+    want: 202,
+    setup: () => (broker.metadata!.generation = 2),
+  },
 ];
 
 for (const c of ingressCodes) {
