@@ -12,6 +12,7 @@ import { runKn, type KnIo } from '../src/cli/kn/index.js';
 import { packageRoot } from '../src/cli/package-root.js';
 import { removeDir, tempDir } from './support/procs.js';
 import type { Service } from '../src/serving/types.js';
+import { ER } from '../src/eventing/reconciler/resources.js';
 
 let api: RunningApiServer;
 let dir: string;
@@ -186,6 +187,32 @@ for (const c of createErrors) {
     assert.equal(r.err.split('\n')[0] + '\n', c.err);
     assert.match(r.err, /Run 'sluice service create --help' for usage\n$/);
     assert.equal(await client.tryGet(R.services, 'default', 'other'), undefined);
+  });
+}
+
+const triggerErrors: ErrCase[] = [
+  {
+    name: 'a filter without =',
+    args: ['--filter', 'type'],
+    err: `Error: cannot create trigger 't' because Invalid --filter: Argument requires a value that contains the "=" character as delimiter; got "type"\n`,
+  },
+  {
+    name: 'a filter key given twice',
+    args: ['--filter', 'type=a', '--filter', 'type=b'],
+    err: `Error: cannot create trigger 't' because Invalid --filter: The key "type" has been duplicate in [type=a type=b]\n`,
+  },
+  {
+    name: 'a filter without a key',
+    args: ['--filter', '=a'],
+    err: "Error: cannot create trigger 't' because Invalid --filter: The key is empty\n",
+  },
+];
+for (const c of triggerErrors) {
+  test(`trigger create fails and stores nothing: ${c.name}`, async () => {
+    const r = await kn(['trigger', 'create', 't', '--sink', 'https://example.com/', ...c.args]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err.split('\n')[0] + '\n', c.err);
+    assert.equal(await client.tryGet(ER.triggers, 'default', 't'), undefined);
   });
 }
 

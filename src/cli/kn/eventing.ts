@@ -117,7 +117,8 @@ function parseFilters(values: string[], allowRemove: boolean): { set: Record<str
     if (key in set)
       throw new KnError(
         'SLUICE_ERR_KN_FILTER',
-        `Invalid --filter: The key ${JSON.stringify(key)} has been duplicate in ${JSON.stringify(values)}`,
+        // Go's %v of a []string: `[type=a type=b]`.
+        `Invalid --filter: The key ${JSON.stringify(key)} has been duplicate in [${values.join(' ')}]`,
       );
     set[key] = v.slice(i + 1);
   }
