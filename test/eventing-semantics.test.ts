@@ -13,10 +13,12 @@ import {
   triggerFilter,
   type Broker,
   type DeliverySpec,
+  type Destination,
   type FilterResult,
   type TriggerSpec,
 } from '../src/eventing/index.js';
 import { withSink, withoutSink } from '../src/eventing/reconciler/sinkbinding-reconciler.js';
+import { resolveDestination } from '../src/eventing/reconciler/resolver.js';
 import type { KubeObject } from '../src/kube/index.js';
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -424,4 +426,66 @@ test('SinkBinding Do and Undo on the subject: K_SINK and K_CE_OVERRIDES set, rep
     if (c.want === undefined) assert.equal(out, undefined, c.name);
     else assert.deepEqual(envOf(out) ?? null, c.want, c.name);
   }
+});
+
+test("destination resolution as knative/pkg's URIResolver: v1 Service by name, Addressable status, relative uri, errors", () => {
+  const objects: Record<string, KubeObject> = {
+    'n/ksvc': {
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: { name: 'ksvc', namespace: 'n' },
+      status: { address: { url: 'http://ksvc.n.svc.cluster.local' } },
+    },
+    'n/b': {
+      apiVersion: 'eventing.knative.dev/v1',
+      kind: 'Broker',
+      metadata: { name: 'b', namespace: 'n' },
+      status: {
+        addresses: [{ url: 'http://broker-ingress.knative-eventing.svc.cluster.local/n/b' }],
+        address: { url: 'http://other' },
+      },
+    },
+    'n/noaddr': { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'noaddr', namespace: 'n' } },
+  };
+  const lister = { get: (ref: { name?: string }, ns: string) => objects[`${ns}/${ref.name ?? ''}`] };
+  const ksvc = { apiVersion: 'serving.knative.dev/v1', kind: 'Service' };
+  const cases: Array<{ name: string; dest: Destination; want: Record<string, string> }> = [
+    { name: 'a bare uri', dest: { uri: 'https://example.com/x' }, want: { uri: 'https://example.com/x' } },
+    {
+      name: 'a v1 Service by its cluster-local name, unread',
+      dest: { ref: { apiVersion: 'v1', kind: 'Service', name: 'plain' } },
+      want: { uri: 'http://plain.n.svc.cluster.local' },
+    },
+    {
+      name: 'a Knative Service',
+      dest: { ref: { ...ksvc, name: 'ksvc' } },
+      want: { uri: 'http://ksvc.n.svc.cluster.local' },
+    },
+    {
+      name: 'addresses[0] before address',
+      dest: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'b' } },
+      want: { uri: 'http://broker-ingress.knative-eventing.svc.cluster.local/n/b' },
+    },
+    {
+      name: 'an absolute path against the address',
+      dest: { ref: { ...ksvc, name: 'ksvc' }, uri: '/status/500' },
+      want: { uri: 'http://ksvc.n.svc.cluster.local/status/500' },
+    },
+    {
+      name: 'a relative path replaces the last segment',
+      dest: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'b' }, uri: 'other' },
+      want: { uri: 'http://broker-ingress.knative-eventing.svc.cluster.local/n/other' },
+    },
+    {
+      name: 'not found',
+      dest: { ref: { ...ksvc, name: 'nope' } },
+      want: { error: 'failed to get object n/nope: services.serving.knative.dev "nope" not found' },
+    },
+    {
+      name: 'no address yet',
+      dest: { ref: { ...ksvc, name: 'noaddr' } },
+      want: { error: 'address not set for Service n/noaddr (serving.knative.dev/v1)' },
+    },
+  ];
+  for (const c of cases) assert.deepEqual(resolveDestination(c.dest, 'n', lister), c.want, c.name);
 });
