@@ -260,24 +260,35 @@ test('deniedMessage: kubectl text', () => {
 
 test('clusterServingConfig reads config-defaults, config-features and config-autoscaler with Knative key names', () => {
   const cases: Array<{ name: string; data: Record<string, Record<string, string>>; want: Record<string, unknown> }> = [
-    { name: 'no ConfigMaps: Knative defaults', data: {}, want: { fieldRef: false, allowZero: false, maxTimeout: 600 } },
+    {
+      name: 'no ConfigMaps: Knative defaults',
+      data: {},
+      want: { fieldRef: 'Disabled', allowZero: false, maxTimeout: 600 },
+    },
     {
       name: 'enabled / allowed permit, case-insensitive; booleans and integers parsed',
       data: {
-        'config-features': { 'kubernetes.podspec-fieldref': 'Allowed' },
+        'config-features': { 'kubernetes.podspec-fieldref': 'allowed', 'secure-pod-defaults': 'AllowRootBounded' },
         'config-autoscaler': { 'allow-zero-initial-scale': 'true', 'max-scale-limit': '10' },
         'config-defaults': { 'max-revision-timeout-seconds': '900', 'container-name-template': 'app' },
       },
-      want: { fieldRef: true, allowZero: true, maxTimeout: 900, maxScaleLimit: 10, container: 'app' },
+      want: {
+        fieldRef: 'Allowed',
+        spd: 'AllowRootBounded',
+        allowZero: true,
+        maxTimeout: 900,
+        maxScaleLimit: 10,
+        container: 'app',
+      },
     },
     {
       name: 'unparsable values keep the default',
       data: {
-        'config-features': { 'kubernetes.podspec-fieldref': 'yes' },
+        'config-features': { 'kubernetes.podspec-fieldref': 'yes', 'multi-container': 'AllowRootBounded' },
         'config-autoscaler': { 'allow-zero-initial-scale': 'maybe' },
         'config-defaults': { 'max-revision-timeout-seconds': '9m' },
       },
-      want: { fieldRef: false, allowZero: false, maxTimeout: 600 },
+      want: { fieldRef: 'Disabled', multi: 'Enabled', allowZero: false, maxTimeout: 600 },
     },
   ];
   for (const c of cases) {
@@ -287,6 +298,8 @@ test('clusterServingConfig reads config-defaults, config-features and config-aut
       allowZero: cfg.autoscaler.allowZeroInitialScale,
       maxTimeout: cfg.defaults.maxRevisionTimeoutSeconds,
     };
+    if ('spd' in c.want) got['spd'] = cfg.features.securePodDefaults;
+    if ('multi' in c.want) got['multi'] = cfg.features.multiContainer;
     if ('maxScaleLimit' in c.want) got['maxScaleLimit'] = cfg.autoscaler.maxScaleLimit;
     if ('container' in c.want) got['container'] = cfg.defaults.userContainerName;
     assert.deepEqual(got, c.want, c.name);

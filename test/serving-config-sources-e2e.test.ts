@@ -2,6 +2,7 @@
 // TARGET is a literal that expands variables read from both; a changed ConfigMap does not reach the running
 // process (env is read at start, as on a cluster); a missing key holds the Revision until its progress
 // deadline and then fails it with the kubelet's CreateContainerConfigError, and creating the key lets it start.
+// A ConfigMap volume is laid out as the kubelet's AtomicWriter does and refreshed in place by a change.
 // Pre: `npx tsc -p tsconfig.json` built dist/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -147,4 +148,70 @@ test('a missing non-optional key fails the Revision with CreateContainerConfigEr
     30_000,
   );
   assert.equal(res.body, 'Hello at last!\n');
+});
+
+// Reads its mounted file on every request through SLUICE_VOLUME_MOUNTS, as a program would read mountPath, and
+// answers with the file, the env value read from the same ConfigMap at start, its pid and the `..data` target.
+const READER = `
+const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
+const dir = JSON.parse(process.env.SLUICE_VOLUME_MOUNTS)['/etc/config'];
+http.createServer((q, s) => s.end(JSON.stringify({
+  file: fs.readFileSync(path.join(dir, 'message'), 'utf8'), env: process.env.MSG, pid: process.pid,
+  data: fs.readlinkSync(path.join(dir, '..data')), mode: fs.statSync(path.join(dir, 'message')).mode & 0o777,
+}))).listen(Number(process.env.PORT), '127.0.0.1');`;
+
+interface Read {
+  file: string;
+  env: string;
+  pid: number;
+  data: string;
+  mode: number;
+}
+
+test('a ConfigMap volume is laid out with ..data and refreshed on change; env stays as read at start', async () => {
+  await apply(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: files, namespace: default}
+data: {msg: "first"}
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: vol, namespace: default}
+spec:
+  template:
+    metadata:
+      annotations: {autoscaling.knative.dev/min-scale: "1"}
+    spec:
+      containers:
+        - image: example.com/reader
+          command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(READER)}]
+          env: [{name: MSG, valueFrom: {configMapKeyRef: {name: files, key: msg}}}]
+          volumeMounts: [{name: config, mountPath: /etc/config, readOnly: true}]
+      volumes:
+        - name: config
+          configMap: {name: files, defaultMode: 0440, items: [{key: msg, path: message}]}
+`);
+  const host = 'vol.default.svc.cluster.local';
+  const served = (file: string) =>
+    waitFor(
+      `vol serves the file ${file}`,
+      async () => {
+        const r = await get(host).catch(() => undefined);
+        if (r?.status !== 200) return undefined;
+        const read = JSON.parse(r.body) as Read;
+        return read.file === file ? read : undefined;
+      },
+      30_000,
+    );
+  const before = await served('first');
+  assert.equal(before.env, 'first');
+  assert.equal(before.mode, 0o440);
+  assert.match(before.data, /^\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\.\d{9}$/);
+  const patched = await k(['patch', 'configmap', 'files', '--type', 'merge', '-p', '{"data":{"msg":"second"}}']);
+  assert.equal(patched.code, 0, patched.stderr);
+  const after = await served('second');
+  // The same process sees the new file through a new ..data, and its env as it was when it started.
+  assert.equal(after.pid, before.pid);
+  assert.equal(after.env, 'first');
+  assert.notEqual(after.data, before.data);
 });

@@ -1,10 +1,12 @@
 // The kubelet's part of starting a container, for the embedded data plane: env from ConfigMaps and Secrets
-// (serving/config-sources.ts) and the progress deadline that decides when a container that cannot be
+// (serving/config-sources.ts), ConfigMap/Secret/projected/emptyDir volumes (serving/config-volumes.ts, written by
+// runtime/config-volumes.ts) and the progress deadline that decides when a container that cannot be
 // configured fails its Revision (the `serving.knative.dev/progress-deadline` annotation, else config-deployment's
 // `progress-deadline`, as Knative sets the Deployment's progressDeadlineSeconds).
 import type { KubeObject } from '../kube/index.js';
 import type { RevisionSpec as RunSpec } from '../runtime/index.js';
 import { configMapStrings, resolveContainerEnv, secretStrings } from '../serving/config-sources.js';
+import { resolveVolumes } from '../serving/config-volumes.js';
 import { CONFIG_DEPLOYMENT } from '../serving/cluster-config.js';
 import { parseGoDuration } from '../serving/go-duration.js';
 import { ANNOTATION_PROGRESS_DEADLINE } from '../serving/keys.js';
@@ -46,6 +48,12 @@ export function withConfigSources(run: RunSpec, rev: KubeObject, listers: Lister
       env: r.env.map((e) => (e.fromSource ? { name: e.name, value: e.value, fromSource: true } : e)),
     };
   }
+  // Volumes are resolved on every reconcile: a changed ConfigMap or Secret reaches the files (the runtime swaps
+  // `..data` only when the payload differs). A mount that fails leaves the pod in ContainerCreating, which is
+  // the reason Knative reports once the progress deadline has passed; the message is the kubelet's FailedMount.
+  const vols = resolveVolumes(raw, ns, lookups);
+  if (!vols.ok) out.containerConfigError ??= { reason: 'ContainerCreating', message: vols.message };
+  else if (vols.volumes.length > 0) out.volumes = vols.volumes;
   const annotations = rev.metadata.annotations ?? {};
   const annotated = ANNOTATION_PROGRESS_DEADLINE.map((k) => annotations[k]).find((v) => v !== undefined);
   const cfg = rec(listers.configMaps.get(SYSTEM_NAMESPACE, CONFIG_DEPLOYMENT)?.['data']);

@@ -87,6 +87,17 @@ function container(v: unknown): ContainerSpec {
       return port;
     });
   }
+  if (Array.isArray(c['volumeMounts'])) {
+    out.volumeMounts = c['volumeMounts'].map(rec).flatMap((m) => {
+      const name = str(m['name']);
+      const mountPath = str(m['mountPath']);
+      if (name === undefined || mountPath === undefined) return [];
+      const subPath = str(m['subPath']);
+      return [
+        { name, mountPath, ...(subPath ? { subPath } : {}), ...(m['readOnly'] === true ? { readOnly: true } : {}) },
+      ];
+    });
+  }
   const rp = probe(c['readinessProbe']);
   if (rp) out.readinessProbe = rp;
   return out;

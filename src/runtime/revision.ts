@@ -1,19 +1,22 @@
 // One revision's share of the data plane: its processes (Replicas), the queue in front of them (Knative's
 // activator and queue-proxy breaker in one: requests wait while the revision is cold or at its
 // containerConcurrency limit), the autoscaler's inputs and decisions, and the status the reconciler reads.
-import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
+import { errorMessage } from '../util/errors.js';
 import { resolveAutoscaling, type AutoscalerConfig, type ResolvedAutoscaling } from './annotations.js';
 import {
   ConcurrencyAverager,
   ConcurrencyWindow,
+  RateCounter,
   decide,
   initialAutoscalerState,
   type AutoscalerState,
 } from './autoscaler.js';
+import { localisePaths, mountTable, syncVolumes } from './config-volumes.js';
 import type { ImageTable, ResolveResult } from './image-table.js';
 import type { RevisionLabels, RuntimeMetrics } from './metrics.js';
 import { describeExit, k8sExitCode, Replica, type BackoffConfig, type ProbeTiming } from './replica.js';
@@ -76,13 +79,14 @@ export function servingContainer(spec: RevisionSpec): ContainerSpec | undefined 
 }
 
 /**
- * What replaces the processes when it changes. Values read from ConfigMaps and Secrets are left out: as on a
- * cluster, a running process keeps the environment it started with, and only new processes see new values.
+ * What replaces the processes when it changes. Values read from ConfigMaps and Secrets are left out, and so is
+ * a source that went missing: as on a cluster, a running process keeps the environment (and the last mounted
+ * files) it started with, and only new processes see new values or fail to start.
  */
 function podHash(spec: RevisionSpec): string {
   const c = servingContainer(spec);
   const env = c?.env?.map((e) => (e.fromSource ? { name: e.name, fromSource: true } : e));
-  return JSON.stringify([c ? { ...c, ...(env ? { env } : {}) } : null, spec.containerConfigError ?? null]);
+  return JSON.stringify(c ? { ...c, ...(env ? { env } : {}) } : null);
 }
 
 export class Revision {
@@ -94,6 +98,8 @@ export class Revision {
   #command: ResolveResult;
   #autoscaling: ResolvedAutoscaling;
   #hash: string;
+  #volumeDirs = new Map<string, string>();
+  #volumeError: { reason: string; message: string } | undefined;
   #replicas: Replica[] = [];
   #draining = new Set<Replica>();
   #nextId = 1;
@@ -106,6 +112,9 @@ export class Revision {
   readonly #untrack: () => void;
   #averager: ConcurrencyAverager;
   #window: ConcurrencyWindow;
+  /** Arrivals, for `metric: rps`; sampled every tick whatever the metric, so a change of metric has history. */
+  #arrivals: RateCounter;
+  #rpsWindow: ConcurrencyWindow;
   #asState: AutoscalerState = initialAutoscalerState();
   #stable = 0;
   #panic = 0;
@@ -135,8 +144,10 @@ export class Revision {
     this.#createdAt = now;
     this.#lastActiveAt = now;
     this.#averager = new ConcurrencyAverager(now);
+    this.#arrivals = new RateCounter(now);
     this.#autoscaling = this.#resolveAutoscaling();
     this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+    this.#rpsWindow = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
     this.#command = this.#resolveCommand();
     this.#hash = podHash(o.spec);
     this.#desired = this.#command.ok ? this.#autoscaling.initialScale : 0;
@@ -166,12 +177,30 @@ export class Revision {
     return resolveAutoscaling(this.#spec.annotations, this.containerConcurrency, this.#o.autoscaler);
   }
 
+  /** Where the revision's volumes live: `<data>/volumes/<namespace>/<revision>/<volume>`. */
+  get volumeRoot(): string {
+    return join(this.#o.dataDir, 'volumes', this.#spec.namespace, this.#spec.name);
+  }
+
   get #progressDeadlineMs(): number {
     return this.#spec.progressDeadlineMs ?? this.#o.progressDeadlineMs;
   }
 
+  /** Lays out the spec's volumes (unchanged files stay as they are); an I/O failure is the mount's failure. */
+  #syncVolumes(): void {
+    const vols = this.#spec.volumes ?? [];
+    this.#volumeError = undefined;
+    if (vols.length === 0) return;
+    try {
+      this.#volumeDirs = syncVolumes(this.volumeRoot, vols, new Date(this.#o.clock.now()));
+    } catch (e) {
+      this.#volumeError = { reason: 'FailedMount', message: `MountVolume.SetUp failed: ${errorMessage(e)}` };
+    }
+  }
+
   #resolveCommand(): ResolveResult {
-    const err = this.#spec.containerConfigError;
+    this.#syncVolumes();
+    const err = this.#spec.containerConfigError ?? this.#volumeError;
     if (err) return { ok: false, reason: err.reason, message: err.message };
     const c = servingContainer(this.#spec);
     if (!c) return { ok: false, reason: 'ContainerMissing', message: 'The revision has no containers.' };
@@ -187,21 +216,35 @@ export class Revision {
     this.#spec = spec;
     const oldWindowMs = this.#autoscaling.spec.stableWindowMs;
     this.#autoscaling = this.#resolveAutoscaling();
-    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs)
+    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs) {
       this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+      this.#rpsWindow = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+    }
     const hash = podHash(spec);
+    const couldStart = this.#command.ok;
     // Re-resolved every time: new processes start with the current values of ConfigMaps and Secrets.
     this.#command = this.#resolveCommand();
     if (hash !== this.#hash) {
       this.#hash = hash;
       for (const r of this.#replicas) this.#drain(r);
-      this.#hasBeenReady = false;
-      this.#createdAt = this.#o.clock.now();
-      this.#desired = this.#command.ok ? Math.max(this.#desired, this.#autoscaling.initialScale) : 0;
+      this.#restartDeployment();
+    } else if (!couldStart && this.#command.ok && this.#liveReplicas().length === 0) {
+      // The missing ConfigMap or Secret exists now: the waiting pod starts, with a fresh progress deadline.
+      this.#restartDeployment();
     }
     this.#reconcileReplicas();
     this.#dispatch();
     this.#o.onChange();
+  }
+
+  #restartDeployment(): void {
+    this.#hasBeenReady = false;
+    this.#createdAt = this.#o.clock.now();
+    this.#desired = this.#command.ok ? Math.max(this.#desired, this.#autoscaling.initialScale) : 0;
+  }
+
+  #liveReplicas(): Replica[] {
+    return this.#replicas.filter((r) => r.alive && r.state !== 'terminating' && !this.#draining.has(r));
   }
 
   /** Requests in flight plus queued: what the autoscaler and the activator gauge see. */
@@ -214,9 +257,11 @@ export class Revision {
    * queues or explains. The router's fast path: no promise, no abort signal.
    */
   tryAcquire(): Lease | undefined {
-    if (this.#closed || !this.#command.ok || this.#waiters.length > 0 || this.#failFastMessage()) return undefined;
+    if (this.#closed || this.#waiters.length > 0 || this.#failFastMessage()) return undefined;
     const r = this.#pick();
-    return r ? this.#lease(r) : undefined;
+    if (!r) return undefined;
+    this.#arrivals.arrive();
+    return this.#lease(r);
   }
 
   /**
@@ -225,11 +270,15 @@ export class Revision {
    */
   acquire(signal?: AbortSignal): Promise<Lease> {
     if (this.#closed) return Promise.reject(new UnavailableError(503, `revision "${this.key}" is being removed`));
-    if (!this.#command.ok)
+    // Processes already running keep serving when new ones cannot start (a ConfigMap deleted under them).
+    if (!this.#command.ok && !this.#liveReplicas().some((r) => r.routable))
       return Promise.reject(new UnavailableError(503, `revision "${this.key}" cannot run: ${this.#command.message}`));
     const failing = this.#failFastMessage();
     if (failing) return Promise.reject(new UnavailableError(503, failing));
     this.#lastActiveAt = this.#o.clock.now();
+    // Counted on arrival, queued or not, as the activator and queue-proxy count requests for Knative's rps
+    // (tryAcquire counts the ones it serves; the router comes here only when it could not).
+    this.#arrivals.arrive();
     if (this.#waiters.length === 0) {
       const r = this.#pick();
       if (r) return Promise.resolve(this.#lease(r));
@@ -355,12 +404,16 @@ export class Revision {
     if (!this.#command.ok) throw new Error('unreachable: no command');
     const s = this.#spec;
     const c = servingContainer(s);
+    // Mount path → the volume's local directory (see config-volumes.ts): given to the process and rewritten in
+    // its argv, env and workingDir.
+    const mounts = c?.volumeMounts?.length ? mountTable(c.volumeMounts, this.#volumeDirs) : undefined;
     const r = new Replica({
       id: this.#nextId++,
       revisionKey: this.key,
-      command: this.#command.command,
+      command: mounts ? localisePaths(this.#command.command, mounts) : this.#command.command,
       baseEnv: this.#o.processEnv?.() ?? {},
       extraEnv: {
+        ...(mounts ? { SLUICE_VOLUME_MOUNTS: JSON.stringify(mounts) } : {}),
         K_SERVICE: this.labels.service_name,
         K_CONFIGURATION: this.labels.configuration_name,
         K_REVISION: s.name,
@@ -432,19 +485,23 @@ export class Revision {
   tick(now: number): void {
     const sample = this.#averager.take(now);
     this.#window.record(sample);
+    const rate = this.#arrivals.take(now);
+    this.#rpsWindow.record(rate);
     const as = this.#autoscaling.spec;
-    this.#stable = this.#window.average(now, as.stableWindowMs);
-    this.#panic = this.#window.average(now, as.panicWindowMs);
-    if (this.concurrency > 0 || sample.average > 0) this.#lastActiveAt = now;
-    if (this.#closed || !this.#command.ok) return;
-    const live = this.#replicas.filter((r) => r.alive && r.state !== 'terminating' && !this.#draining.has(r));
+    const window = as.metric === 'rps' ? this.#rpsWindow : this.#window;
+    this.#stable = window.average(now, as.stableWindowMs);
+    this.#panic = window.average(now, as.panicWindowMs);
+    if (this.concurrency > 0 || sample.average > 0 || rate.average > 0) this.#lastActiveAt = now;
+    if (this.#closed) return;
+    const live = this.#liveReplicas();
+    if (!this.#command.ok && live.length === 0) return;
     const ready = live.filter((r) => r.routable).length;
     const d = decide(as, this.#asState, {
       now,
       readyPods: ready,
       currentPods: live.length,
-      stableConcurrency: this.#stable,
-      panicConcurrency: this.#panic,
+      stableValue: this.#stable,
+      panicValue: this.#panic,
       lastActiveAt: this.#lastActiveAt,
     });
     this.#asState = d.state;
@@ -466,9 +523,16 @@ export class Revision {
     this.#updateGauges();
     const m = this.#o.metrics;
     m.panicMode.set(this.labels, d.panicking ? 1 : 0);
-    m.stableConcurrency.set(this.labels, this.#stable);
-    m.panicConcurrency.set(this.labels, this.#panic);
-    m.targetConcurrency.set(this.labels, as.targetConcurrency);
+    // Knative's autoscaler reports the gauges of the metric it scales on.
+    if (as.metric === 'rps') {
+      m.stableRps.set(this.labels, this.#stable);
+      m.panicRps.set(this.labels, this.#panic);
+      m.targetRps.set(this.labels, as.targetValue);
+    } else {
+      m.stableConcurrency.set(this.labels, this.#stable);
+      m.panicConcurrency.set(this.labels, this.#panic);
+      m.targetConcurrency.set(this.labels, as.targetValue);
+    }
   }
 
   #updateGauges(): void {
@@ -498,7 +562,8 @@ export class Revision {
     let message = '';
     let containerHealthy: RevisionCondition = { type: 'ContainerHealthy', status: 'True' };
     let resources: RevisionCondition = { type: 'ResourcesAvailable', status: 'True' };
-    const configError = this.#spec.containerConfigError;
+    // Knative looks at a waiting container's reason only while no pod is available.
+    const configError = ready.length === 0 ? (this.#spec.containerConfigError ?? this.#volumeError) : undefined;
     if (configError) {
       // Knative: a container waiting with this reason marks ResourcesAvailable=False only once the
       // deployment's progress deadline has passed; until then the Revision is deploying.
@@ -513,7 +578,7 @@ export class Revision {
         containerHealthy = { type: 'ContainerHealthy', status: 'Unknown', reason };
         resources = { type: 'ResourcesAvailable', status: 'Unknown', reason };
       }
-    } else if (!this.#command.ok) {
+    } else if (!this.#command.ok && ready.length === 0) {
       ready_ = 'False';
       reason = this.#command.reason;
       message = this.#command.message;
@@ -581,10 +646,11 @@ export class Revision {
       load: { inFlight: this.#inFlight, queued: this.#waiters.length },
       timeoutSeconds: this.timeoutMs / 1000,
       autoscaler: {
-        stableConcurrency: this.#stable,
-        panicConcurrency: this.#panic,
+        metric: this.#autoscaling.spec.metric,
+        stable: this.#stable,
+        panic: this.#panic,
         panicking: this.#panicking,
-        targetPerReplica: this.#autoscaling.spec.targetConcurrency,
+        targetPerReplica: this.#autoscaling.spec.targetValue,
       },
       conditions: [readyCond, containerHealthy, resources, activeCond],
     };
@@ -613,6 +679,8 @@ export class Revision {
     await new Promise<void>((r) => this.#log.end(r));
     if (this.#logFd !== undefined) closeSync(this.#logFd);
     this.#logFd = undefined;
+    // Like a deleted pod's volumes: gone with the revision.
+    if (this.#volumeDirs.size > 0) rmSync(this.volumeRoot, { recursive: true, force: true });
   }
 
   killNow(): void {

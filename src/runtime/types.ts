@@ -1,6 +1,8 @@
 // The shapes the runtime accepts from the Serving reconcilers and hands back to them. They follow Knative's
 // Revision and Route fields (a subset) so the reconciler can pass values through without translation.
 
+import type { VolumeSpec } from './config-volumes.js';
+
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface EnvVar {
@@ -39,6 +41,8 @@ export interface ContainerSpec {
   workingDir?: string;
   ports?: Array<{ containerPort?: number; name?: string }>;
   readinessProbe?: Probe;
+  /** Mapped to local directories: `SLUICE_VOLUME_MOUNTS` (JSON `{mountPath: localPath}`), paths rewritten. */
+  volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; readOnly?: boolean }>;
 }
 
 /** What the runtime needs to run one Revision. */
@@ -63,6 +67,8 @@ export interface RevisionSpec {
    * starts; after the progress deadline the Revision is ResourcesAvailable=False with this reason and message.
    */
   containerConfigError?: { reason: string; message: string };
+  /** ConfigMap/Secret/projected volumes with their files resolved, and emptyDir volumes (see config-volumes.ts). */
+  volumes?: VolumeSpec[];
   /** Overrides the runtime's progress deadline (`serving.knative.dev/progress-deadline`, config-deployment). */
   progressDeadlineMs?: number;
 }
@@ -116,8 +122,17 @@ export interface RevisionStatus {
   timeoutSeconds: number;
   /** Requests proxied to processes now, and requests waiting for a process (cold start or concurrency limit). */
   load: { inFlight: number; queued: number };
-  /** Autoscaler view: averaged concurrency and whether the panic window is in charge. */
-  autoscaler: { stableConcurrency: number; panicConcurrency: number; panicking: boolean; targetPerReplica: number };
+  /**
+   * Autoscaler view: the scaling metric (`autoscaling.knative.dev/metric`), its stable- and panic-window averages
+   * for the revision, the target per replica, and whether the panic window is in charge.
+   */
+  autoscaler: {
+    metric: 'concurrency' | 'rps';
+    stable: number;
+    panic: number;
+    panicking: boolean;
+    targetPerReplica: number;
+  };
   conditions: RevisionCondition[];
 }
 

@@ -1,12 +1,12 @@
 // The knative-serving ConfigMaps that Knative's webhook reads, as the settings admission uses: config-defaults
-// (timeouts, container concurrency, container names, service links), config-features (pod spec feature
-// flags: "enabled" and "allowed" permit a field, "disabled" forbids it) and config-autoscaler (the class, the
-// max-scale-limit and allow-zero-initial-scale that annotation validation depends on). Pure: the caller
-// passes each ConfigMap's data as it is now, so admission follows a change at once. A value that does not
-// parse keeps Knative's default for that key (Knative's own webhook refuses such a ConfigMap instead).
+// (timeouts, container concurrency, container names, service links), config-features (the pod spec feature
+// flags, features.ts) and config-autoscaler (the class, the max-scale-limit and allow-zero-initial-scale that
+// annotation validation depends on). Pure: the caller passes each ConfigMap's data as it is now, so admission
+// follows a change at once. A value that does not parse keeps Knative's default for that key (Knative's own
+// webhook refuses such a ConfigMap instead).
 import { AUTOSCALER_DEFAULTS, type AutoscalerConfig } from './autoscaling-annotations.js';
 import { DEFAULTS, type ServingDefaults } from './defaults.js';
-import { FEATURE_DEFAULTS, type PodSpecFeatures } from './pod-spec-validation.js';
+import { parseFeatures, type PodSpecFeatures } from './features.js';
 
 export const CONFIG_DEFAULTS = 'config-defaults';
 export const CONFIG_FEATURES = 'config-features';
@@ -28,11 +28,6 @@ const int = (d: Data, key: string): number | undefined => {
 const bool = (d: Data, key: string): boolean | undefined => {
   const v = d?.[key]?.trim().toLowerCase();
   return v === 'true' ? true : v === 'false' ? false : undefined;
-};
-/** A feature flag: Enabled / Allowed permit the field, Disabled forbids it (case-insensitive, as Knative). */
-const flag = (d: Data, key: string): boolean | undefined => {
-  const v = d?.[key]?.trim().toLowerCase();
-  return v === 'enabled' || v === 'allowed' ? true : v === 'disabled' ? false : undefined;
 };
 /** A container name template without template actions is the name itself; others keep the default. */
 const plainName = (d: Data, key: string): string | undefined => {
@@ -58,15 +53,7 @@ export function clusterServingConfig(cm: (name: string) => Data): ClusterServing
   set(defaults, 'initContainerName', plainName(d, 'init-container-name-template'));
   set(defaults, 'enableServiceLinks', bool(d, 'enable-service-links'));
 
-  const f = cm(CONFIG_FEATURES);
-  const features: PodSpecFeatures = { ...FEATURE_DEFAULTS };
-  set(features, 'multiContainer', flag(f, 'multi-container'));
-  set(features, 'multiContainerProbing', flag(f, 'multi-container-probing'));
-  set(features, 'initContainers', flag(f, 'kubernetes.podspec-init-containers'));
-  set(features, 'emptyDir', flag(f, 'kubernetes.podspec-volumes-emptydir'));
-  set(features, 'persistentVolumeClaim', flag(f, 'kubernetes.podspec-persistent-volume-claim'));
-  set(features, 'fieldRef', flag(f, 'kubernetes.podspec-fieldref'));
-  set(features, 'securityContext', flag(f, 'kubernetes.podspec-securitycontext'));
+  const features = parseFeatures(cm(CONFIG_FEATURES));
 
   const a = cm(CONFIG_AUTOSCALER_NAME);
   const autoscaler: AutoscalerConfig = { ...AUTOSCALER_DEFAULTS };

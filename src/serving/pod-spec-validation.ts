@@ -1,5 +1,6 @@
-// Validation of a Revision's pod spec (Knative's ValidatePodSpec) with Knative's default feature flags:
-// one user container (more only with ports set on exactly one), no init containers, secure-pod-defaults off.
+// Validation of a Revision's pod spec (Knative's ValidatePodSpec, pkg/apis/serving/k8s_validation.go) with the
+// field masks of fieldmask.go under the config-features flags (features.ts): a field a mask drops is
+// `must not set the field(s)`; flags decide which pod spec, volume, security context and capability fields pass.
 
 import {
   CURRENT_FIELD,
@@ -12,29 +13,12 @@ import {
   errMultipleOneOf,
   errOutOfBoundsValue,
 } from './field-error.js';
+import { FEATURE_DEFAULTS, permits, securePodDefaultsOn, type PodSpecFeatures } from './features.js';
 import { isDNS1123Label, isDNS1123Subdomain } from './k8s-names.js';
 import { isRecord } from './json.js';
 import type { Container, ContainerPort, Probe, RevisionSpec, Volume, VolumeMount } from './types.js';
 
-export interface PodSpecFeatures {
-  multiContainer: boolean;
-  initContainers: boolean;
-  emptyDir: boolean;
-  persistentVolumeClaim: boolean;
-  fieldRef: boolean;
-  securityContext: boolean;
-  multiContainerProbing: boolean;
-}
-
-export const FEATURE_DEFAULTS: PodSpecFeatures = {
-  multiContainer: true,
-  initContainers: false,
-  emptyDir: true,
-  persistentVolumeClaim: false,
-  fieldRef: false,
-  securityContext: false,
-  multiContainerProbing: false,
-};
+export { FEATURE_DEFAULTS, type PodSpecFeatures } from './features.js';
 
 const MAX_INT32 = 2147483647;
 const RESERVED_ENV = new Set(['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION']);
@@ -67,6 +51,7 @@ const CONTAINER_KEYS = new Set([
   'terminationMessagePolicy',
   'volumeMounts',
 ]);
+const HANDLERS: ReadonlySet<string> = new Set(['httpGet', 'tcpSocket', 'exec', 'grpc']);
 const PROBE_KEYS = new Set([
   'httpGet',
   'tcpSocket',
@@ -85,13 +70,55 @@ function isSet(v: unknown): boolean {
   return v !== undefined && v !== null && v !== false && v !== 0 && v !== '';
 }
 
-function disallowedFields(obj: Record<string, unknown>, allowed: (key: string) => boolean): FieldError {
+/**
+ * apis.CheckDisallowedFields: the keys a mask drops that hold a non-zero value. `pointers` names the Go pointer
+ * fields, for which `false`, `0` and `""` are set values too (only null/absent is nil).
+ */
+function disallowedFields(
+  obj: Record<string, unknown>,
+  allowed: (key: string) => boolean,
+  pointers: ReadonlySet<string> = NO_POINTERS,
+): FieldError {
   const bad = Object.keys(obj)
-    .filter((k) => !allowed(k) && isSet(obj[k]))
+    .filter((k) => !allowed(k) && (pointers.has(k) ? obj[k] !== undefined && obj[k] !== null : isSet(obj[k])))
     .sort();
   return bad.length > 0 ? errDisallowedFields(...bad) : FieldError.none;
 }
 
+const NO_POINTERS: ReadonlySet<string> = new Set();
+const only =
+  (...keys: string[]) =>
+  (k: string): boolean =>
+    keys.includes(k);
+/** corev1.PodSpec's pointer fields. */
+const POD_SPEC_POINTERS = new Set([
+  'terminationGracePeriodSeconds',
+  'activeDeadlineSeconds',
+  'automountServiceAccountToken',
+  'shareProcessNamespace',
+  'runtimeClassName',
+  'priority',
+  'preemptionPolicy',
+  'enableServiceLinks',
+  'setHostnameAsFQDN',
+  'hostUsers',
+]);
+/** corev1.SecurityContext and PodSecurityContext: every scalar is a pointer. */
+const SECURITY_CONTEXT_POINTERS = new Set([
+  'privileged',
+  'runAsUser',
+  'runAsGroup',
+  'runAsNonRoot',
+  'readOnlyRootFilesystem',
+  'allowPrivilegeEscalation',
+  'procMount',
+  'fsGroup',
+  'fsGroupChangePolicy',
+  'supplementalGroupsPolicy',
+  'seLinuxChangePolicy',
+]);
+
+/** PodSpecMask: the fields a Revision may set, most behind a config-features flag. */
 function podSpecAllowed(key: string, ps: RevisionSpec, f: PodSpecFeatures): boolean {
   if (REVISION_SPEC_KEYS.has(key)) return true;
   switch (key) {
@@ -102,14 +129,61 @@ function podSpecAllowed(key: string, ps: RevisionSpec, f: PodSpecFeatures): bool
     case 'enableServiceLinks':
       return true;
     case 'automountServiceAccountToken':
-      return ps.automountServiceAccountToken === false;
-    case 'initContainers':
-      return f.initContainers;
+      return ps['automountServiceAccountToken'] === false;
     case 'securityContext':
-      return f.securityContext;
-    default:
-      return false;
+      return permits(f.securityContext) || permits(f.securePodDefaults);
+    default: {
+      const flag = POD_SPEC_FLAGS[key];
+      return flag !== undefined && permits(f[flag]);
+    }
   }
+}
+
+const POD_SPEC_FLAGS: Readonly<Record<string, keyof PodSpecFeatures>> = {
+  affinity: 'affinity',
+  topologySpreadConstraints: 'topologySpreadConstraints',
+  hostAliases: 'hostAliases',
+  nodeSelector: 'nodeSelector',
+  runtimeClassName: 'runtimeClassName',
+  tolerations: 'tolerations',
+  shareProcessNamespace: 'shareProcessNamespace',
+  priorityClassName: 'priorityClassName',
+  schedulerName: 'schedulerName',
+  initContainers: 'initContainers',
+  dnsPolicy: 'dnsPolicy',
+  dnsConfig: 'dnsConfig',
+  hostIPC: 'hostIPC',
+  hostPID: 'hostPID',
+  hostNetwork: 'hostNetwork',
+};
+
+/** ValidatePodSecurityContext with PodSecurityContextMask. */
+function validatePodSecurityContext(sc: unknown, f: PodSpecFeatures): FieldError {
+  if (!isRecord(sc)) return FieldError.none;
+  const allowed = new Set<string>();
+  if (securePodDefaultsOn(f) && isRecord(sc['seccompProfile'])) {
+    // Only the profile type passes, and only RuntimeDefault or Unconfined: anything more differs from the mask.
+    const sp = sc['seccompProfile'];
+    const type = sp['type'];
+    if ((type === 'RuntimeDefault' || type === 'Unconfined') && Object.keys(sp).every((k) => k === 'type'))
+      allowed.add('seccompProfile');
+  }
+  if (permits(f.securityContext))
+    for (const k of ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'fsGroup', 'supplementalGroups', 'seccompProfile'])
+      allowed.add(k);
+  let errs = disallowedFields(sc, (k) => allowed.has(k), SECURITY_CONTEXT_POINTERS);
+  for (const field of ['runAsUser', 'runAsGroup', 'fsGroup']) {
+    const v = sc[field];
+    if (typeof v === 'number' && (v < 0 || v > MAX_INT32))
+      errs = errs.also(errOutOfBoundsValue(v, 0, MAX_INT32, field));
+  }
+  const groups = sc['supplementalGroups'];
+  if (Array.isArray(groups))
+    groups.forEach((g, i) => {
+      if (typeof g === 'number' && (g < 0 || g > MAX_INT32))
+        errs = errs.also(errOutOfBoundsValue(g, 0, MAX_INT32, CURRENT_FIELD).viaFieldIndex('supplementalGroups', i));
+    });
+  return errs;
 }
 
 function validateVolumes(
@@ -125,29 +199,177 @@ function validateVolumes(
       errs = errs.also(errGeneric(`duplicate volume name ${JSON.stringify(name)}`, 'name').viaIndex(i));
     if (!mounted.has(name))
       errs = errs.also(errGeneric(`volume with name ${JSON.stringify(name)} not mounted`, 'name').viaIndex(i));
-    let ve = FieldError.none;
-    if (v['emptyDir'] !== undefined && !f.emptyDir) {
-      ve = ve.also(
-        new FieldError({ message: `EmptyDir volume support is disabled, but found EmptyDir volume ${name}` }),
-      );
-    }
-    if (name === '') ve = errMissingField('name');
-    else if (isDNS1123Label(name).length > 0) ve = errInvalidValue(name, 'name');
-    const sources = ['secret', 'configMap', 'projected', 'emptyDir', 'persistentVolumeClaim'].filter(
-      (s) => v[s] !== undefined,
-    );
-    if (sources.length === 0) {
-      const paths = ['secret', 'configMap', 'projected'];
-      if (f.emptyDir) paths.push('emptyDir');
-      if (f.persistentVolumeClaim) paths.push('persistentVolumeClaim');
-      ve = ve.also(errMissingOneOf(...paths));
-    } else if (sources.length > 1) {
-      ve = ve.also(errMultipleOneOf(...sources));
-    }
-    errs = errs.also(ve.viaIndex(i));
+    errs = errs.also(validateVolume(v, f).viaIndex(i));
     byName.set(name, v);
   });
   return [byName, errs];
+}
+
+/** The volume sources in Knative's order, each with the flag that lets it through VolumeSourceMask. */
+const VOLUME_SOURCES: ReadonlyArray<[string, keyof PodSpecFeatures | undefined]> = [
+  ['secret', undefined],
+  ['configMap', undefined],
+  ['projected', undefined],
+  ['emptyDir', 'emptyDir'],
+  ['persistentVolumeClaim', 'persistentVolumeClaim'],
+  ['hostPath', 'hostPath'],
+  ['csi', 'csi'],
+  ['ephemeral', 'ephemeral'],
+  ['image', 'imageVolumes'],
+];
+
+/** The "support is disabled" errors of sources whose flag must be Enabled, not only Allowed. */
+const GATED_SOURCES: ReadonlyArray<[string, keyof PodSpecFeatures, string]> = [
+  ['image', 'imageVolumes', 'Image'],
+  ['emptyDir', 'emptyDir', 'EmptyDir'],
+  ['hostPath', 'hostPath', 'HostPath'],
+  ['csi', 'csi', 'CSI'],
+  ['ephemeral', 'ephemeral', 'Ephemeral'],
+];
+
+function validateVolume(v: Volume, f: PodSpecFeatures): FieldError {
+  const name = v.name ?? '';
+  let errs = FieldError.none;
+  const pvc = v['persistentVolumeClaim'];
+  if (isRecord(pvc)) {
+    const claim = typeof pvc['claimName'] === 'string' ? pvc['claimName'] : '';
+    if (f.persistentVolumeClaim !== 'Enabled')
+      errs = errs.also(
+        new FieldError({
+          message: `Persistent volume claim support is disabled, but found persistent volume claim ${claim}`,
+        }),
+      );
+    if (pvc['readOnly'] !== true && f.persistentVolumeWrite !== 'Enabled')
+      errs = errs.also(
+        new FieldError({
+          message: `Persistent volume write support is disabled, but found persistent volume claim ${claim} that is not read-only`,
+        }),
+      );
+  }
+  for (const [key, flag, label] of GATED_SOURCES)
+    if (v[key] !== undefined && v[key] !== null && f[flag] !== 'Enabled')
+      errs = errs.also(
+        new FieldError({ message: `${label} volume support is disabled, but found ${label} volume ${name}` }),
+      );
+  // As Knative: a bad name replaces what was found so far.
+  if (name === '') errs = errMissingField('name');
+  else if (isDNS1123Label(name).length > 0) errs = errInvalidValue(name, 'name');
+  const allowedSource = (k: string): boolean =>
+    VOLUME_SOURCES.some(([key, flag]) => key === k && (flag === undefined || permits(f[flag])));
+  errs = errs.also(disallowedFields(v, (k) => k === 'name' || allowedSource(k)));
+  const specified: string[] = [];
+  for (const kind of ['secret', 'configMap'] as const) {
+    const src = v[kind];
+    if (src === undefined || src === null) continue;
+    specified.push(kind);
+    // Knative validates the items under `items`, not under the source's own field.
+    if (isRecord(src)) errs = errs.also(validateItems(src['items']));
+  }
+  const projected = v['projected'];
+  if (projected !== undefined && projected !== null) {
+    specified.push('projected');
+    const sources = isRecord(projected) && Array.isArray(projected['sources']) ? projected['sources'] : [];
+    sources.forEach((src, i) => {
+      errs = errs.also(validateProjection(isRecord(src) ? src : {}).viaFieldIndex('projected', i));
+    });
+  }
+  const emptyDir = v['emptyDir'];
+  if (emptyDir !== undefined && emptyDir !== null) {
+    specified.push('emptyDir');
+    if (isRecord(emptyDir)) errs = errs.also(validateEmptyDir(emptyDir).viaField('emptyDir'));
+  }
+  for (const kind of ['persistentVolumeClaim', 'hostPath', 'csi', 'ephemeral'])
+    if (v[kind] !== undefined && v[kind] !== null) specified.push(kind);
+  const image = v['image'];
+  if (image !== undefined && image !== null) {
+    specified.push('image');
+    errs = errs.also(validateImageVolume(isRecord(image) ? image : {}).viaField('image'));
+  }
+  if (specified.length === 0) {
+    const paths = ['secret', 'configMap', 'projected'];
+    for (const [key, flag] of VOLUME_SOURCES) if (flag !== undefined && f[flag] === 'Enabled') paths.push(key);
+    errs = errs.also(errMissingOneOf(...paths));
+  } else if (specified.length > 1) {
+    errs = errs.also(errMultipleOneOf(...specified));
+  }
+  return errs;
+}
+
+/** KeyToPathMask (key, path, mode); key and path are required. */
+function validateItems(items: unknown): FieldError {
+  let errs = FieldError.none;
+  if (!Array.isArray(items)) return errs;
+  items.forEach((raw, i) => {
+    const it = isRecord(raw) ? raw : {};
+    let e = disallowedFields(it, only('key', 'path', 'mode'), new Set(['mode']));
+    if (!isSet(it['key'])) e = e.also(errMissingField('key'));
+    if (!isSet(it['path'])) e = e.also(errMissingField('path'));
+    errs = errs.also(e.viaFieldIndex('items', i));
+  });
+  return errs;
+}
+
+/** validateProjectedVolumeSource: one of secret, configMap, serviceAccountToken, downwardAPI, each masked. */
+function validateProjection(p: Record<string, unknown>): FieldError {
+  let errs = disallowedFields(p, only('secret', 'configMap', 'serviceAccountToken', 'downwardAPI'));
+  const specified: string[] = [];
+  for (const kind of ['secret', 'configMap'] as const) {
+    const src = p[kind];
+    if (src === undefined || src === null) continue;
+    specified.push(kind);
+    const r = isRecord(src) ? src : {};
+    let e = disallowedFields(r, only('name', 'items', 'optional'), new Set(['optional']));
+    if (!isSet(r['name'])) e = e.also(errMissingField('name'));
+    errs = errs.also(e.also(validateItems(r['items'])).viaField(kind));
+  }
+  const sat = p['serviceAccountToken'];
+  if (sat !== undefined && sat !== null) {
+    specified.push('serviceAccountToken');
+    const r = isRecord(sat) ? sat : {};
+    let e = disallowedFields(r, only('audience', 'expirationSeconds', 'path'), new Set(['expirationSeconds']));
+    if (!isSet(r['path'])) e = e.also(errMissingField('path'));
+    errs = errs.also(e.viaField('serviceAccountToken'));
+  }
+  const dapi = p['downwardAPI'];
+  if (dapi !== undefined && dapi !== null) {
+    specified.push('downwardAPI');
+    const r = isRecord(dapi) ? dapi : {};
+    let e = disallowedFields(r, only('items'));
+    (Array.isArray(r['items']) ? r['items'] : []).forEach((raw, i) => {
+      const vf = isRecord(raw) ? raw : {};
+      let ve = disallowedFields(vf, only('fieldRef', 'resourceFieldRef', 'path', 'mode'), new Set(['mode']));
+      const fr = vf['fieldRef'] !== undefined && vf['fieldRef'] !== null;
+      const rfr = vf['resourceFieldRef'] !== undefined && vf['resourceFieldRef'] !== null;
+      if (!fr && !rfr) ve = ve.also(errMissingOneOf('fieldRef', 'resourceFieldRef'));
+      if (fr && rfr) ve = ve.also(errGeneric('Within a single item, cannot set both', 'resourceFieldRef', 'fieldRef'));
+      if (!isSet(vf['path'])) ve = ve.also(errMissingField('path'));
+      e = e.also(ve.viaFieldIndex('items', i));
+    });
+    errs = errs.also(e.viaField('downwardAPI'));
+  }
+  if (specified.length === 0)
+    errs = errs.also(errMissingOneOf('secret', 'configMap', 'serviceAccountToken', 'downwardAPI'));
+  else if (specified.length > 1) errs = errs.also(errMultipleOneOf(...specified));
+  return errs;
+}
+
+function validateEmptyDir(d: Record<string, unknown>): FieldError {
+  let errs = FieldError.none;
+  const medium = typeof d['medium'] === 'string' ? d['medium'] : '';
+  if (medium !== '' && medium !== 'Memory') errs = errs.also(errInvalidValue(medium, 'medium'));
+  const size = d['sizeLimit'];
+  if ((typeof size === 'string' && size.trim().startsWith('-')) || (typeof size === 'number' && size < 0))
+    errs = errs.also(errInvalidValue(size, 'sizeLimit'));
+  return errs;
+}
+
+/** validateImageVolumeSource: reference required, a known pullPolicy. */
+function validateImageVolume(iv: Record<string, unknown>): FieldError {
+  let errs = disallowedFields(iv, only('reference', 'pullPolicy'));
+  if (!isSet(iv['reference'])) errs = errs.also(errMissingField('reference'));
+  const pp = typeof iv['pullPolicy'] === 'string' ? iv['pullPolicy'] : '';
+  if (!['IfNotPresent', 'Always', 'Never', ''].includes(pp)) errs = errs.also(errInvalidValue(pp, 'pullPolicy'));
+  return errs;
 }
 
 /** EnvVarSourceMask and the key selector masks: fieldRef/resourceFieldRef only with the fieldref feature. */
@@ -236,10 +458,13 @@ function validateContainerPorts(ports: ContainerPort[] | undefined): FieldError 
   return errs;
 }
 
-/** `port` is the one serving port across all containers, defaulted to http/8080. */
+/**
+ * `port` is the one serving port across all containers, defaulted to http/8080. As Knative, each handler's
+ * ViaField applies to the errors gathered so far, not only the handler's own.
+ */
 function validateProbe(p: Probe | undefined, port: ContainerPort | undefined, isUser: boolean): FieldError {
   if (!p) return FieldError.none;
-  let errs = disallowedFields(p, (k) => PROBE_KEYS.has(k));
+  let errs = disallowedFields(p, (k) => PROBE_KEYS.has(k), new Set(['terminationGracePeriodSeconds']));
   const handlers: string[] = [];
   const checkPort = (action: Record<string, unknown>, field: string): void => {
     const raw = action['port'];
@@ -255,14 +480,24 @@ function validateProbe(p: Probe | undefined, port: ContainerPort | undefined, is
   };
   if (isRecord(p.httpGet)) {
     handlers.push('httpGet');
+    errs = errs
+      .also(disallowedFields(p.httpGet, only('host', 'path', 'scheme', 'httpHeaders', 'port')))
+      .viaField('httpGet');
     checkPort(p.httpGet, 'httpGet');
   }
   if (isRecord(p.tcpSocket)) {
     handlers.push('tcpSocket');
+    errs = errs.also(disallowedFields(p.tcpSocket, only('host', 'port'))).viaField('tcpSocket');
     checkPort(p.tcpSocket, 'tcpSocket');
   }
-  if (isRecord(p.exec)) handlers.push('exec');
-  if (isRecord(p.grpc)) handlers.push('gRPC');
+  if (isRecord(p.exec)) {
+    handlers.push('exec');
+    errs = errs.also(disallowedFields(p.exec, only('command'))).viaField('exec');
+  }
+  if (isRecord(p.grpc)) {
+    handlers.push('gRPC');
+    errs = errs.also(disallowedFields(p.grpc, only('port', 'service'), new Set(['service']))).viaField('grpc');
+  }
   if (handlers.length === 0) errs = errs.also(errMissingOneOf('httpGet', 'tcpSocket', 'exec', 'grpc'));
   else if (handlers.length > 1) errs = errs.also(errMultipleOneOf(...handlers));
   return errs;
@@ -295,10 +530,19 @@ function validateReadinessProbe(p: Probe | undefined, port: ContainerPort | unde
 const IMAGE_RE =
   /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$/;
 
-function validateVolumeMounts(mounts: VolumeMount[] | undefined, volumes: Map<string, Volume>): FieldError {
+function validateVolumeMounts(
+  mounts: VolumeMount[] | undefined,
+  volumes: Map<string, Volume>,
+  f: PodSpecFeatures,
+): FieldError {
   let errs = FieldError.none;
   const seenPaths = new Set<string>();
   (mounts ?? []).forEach((vm, i) => {
+    // VolumeMountMask: name, readOnly, mountPath, subPath, and mountPropagation behind its flag.
+    const allowed = (k: string): boolean =>
+      ['name', 'readOnly', 'mountPath', 'subPath'].includes(k) ||
+      (k === 'mountPropagation' && permits(f.mountPropagation));
+    errs = errs.also(disallowedFields(vm, allowed, new Set(['mountPropagation', 'recursiveReadOnly'])).viaIndex(i));
     const name = vm.name ?? '';
     const vol = volumes.get(name);
     if (!vol) errs = errs.also(errGeneric('volumeMount has no matching volume', 'name').viaIndex(i));
@@ -311,12 +555,27 @@ function validateVolumeMounts(mounts: VolumeMount[] | undefined, volumes: Map<st
     else if (seenPaths.has(clean))
       errs = errs.also(errInvalidValue(`${JSON.stringify(mp)} must be unique`, 'mountPath').viaIndex(i));
     seenPaths.add(clean);
-    const writable =
-      vol !== undefined &&
-      (vol['emptyDir'] !== undefined || vol['persistentVolumeClaim'] !== undefined || vol['ephemeral'] !== undefined);
+    const present = (k: string): boolean => vol !== undefined && vol[k] !== undefined && vol[k] !== null;
+    const writable = present('emptyDir') || present('persistentVolumeClaim') || present('ephemeral');
     if (!writable && !vm.readOnly) {
       errs = errs.also(errGeneric('volume mount should be readOnly for this type of volume', 'readOnly').viaIndex(i));
     }
+    const propagation = vm['mountPropagation'];
+    if (propagation !== undefined && propagation !== null) {
+      if (f.mountPropagation !== 'Enabled')
+        errs = errs.also(
+          new FieldError({
+            message: `Volume Mount Propagation support is disabled, but found volume mount ${name} with mount propagation`,
+          }).viaIndex(i),
+        );
+      if (propagation !== 'None' && propagation !== 'HostToContainer')
+        errs = errs.also(
+          errGeneric('mount propagation should be set to None or HostToContainer', 'mountPropagation').viaIndex(i),
+        );
+    }
+    const pvc = vol?.['persistentVolumeClaim'];
+    if (isRecord(pvc) && pvc['readOnly'] === true && !vm.readOnly)
+      errs = errs.also(errGeneric('volume is readOnly but volume mount is not', 'readOnly').viaIndex(i));
   });
   return errs;
 }
@@ -337,9 +596,31 @@ function cleanPath(p: string): string {
   return abs ? `/${joined}` : joined || '.';
 }
 
-function validateSecurityContext(sc: Record<string, unknown> | undefined): FieldError {
+/** SecurityContextMask and CapabilitiesMask, then the uid/gid bounds. */
+function validateSecurityContext(sc: Record<string, unknown> | undefined, f: PodSpecFeatures): FieldError {
   if (!sc) return FieldError.none;
-  let errs = FieldError.none;
+  const allowed = (k: string): boolean =>
+    [
+      'capabilities',
+      'readOnlyRootFilesystem',
+      'runAsUser',
+      'runAsGroup',
+      'runAsNonRoot',
+      'allowPrivilegeEscalation',
+      'seccompProfile',
+    ].includes(k) ||
+    (k === 'privileged' && sc['privileged'] === false);
+  let errs = disallowedFields(sc, allowed, SECURITY_CONTEXT_POINTERS);
+  const caps = sc['capabilities'];
+  if (isRecord(caps)) {
+    const add = caps['add'];
+    const addAllowed =
+      f.addCapabilities === 'Enabled' ||
+      (securePodDefaultsOn(f) && Array.isArray(add) && add.length === 1 && add[0] === 'NET_BIND_SERVICE');
+    errs = errs.also(
+      disallowedFields(caps, (k) => k === 'drop' || (k === 'add' && addAllowed)).viaField('capabilities'),
+    );
+  }
   for (const field of ['runAsUser', 'runAsGroup']) {
     const v = sc[field];
     if (typeof v === 'number' && (v < 0 || v > MAX_INT32))
@@ -348,17 +629,20 @@ function validateSecurityContext(sc: Record<string, unknown> | undefined): Field
   return errs;
 }
 
+type ContainerKind = 'user' | 'sidecar' | 'init';
+
+/** Knative's validate(): the checks every container gets, in its order. */
 function validateContainerCommon(
   c: Container,
   volumes: Map<string, Volume>,
-  sidecar: boolean,
+  kind: ContainerKind,
   f: PodSpecFeatures,
 ): FieldError {
   if (Object.keys(c).every((k) => !isSet(c[k]))) return errMissingField(CURRENT_FIELD);
   let errs = disallowedFields(c, (k) => CONTAINER_KEYS.has(k));
   if (c.name === 'queue-proxy')
     errs = errs.also(errGeneric(`${JSON.stringify(c.name)} is a reserved container name`, 'name'));
-  errs = errs.also(validateEnv(c.env, sidecar, f.fieldRef).viaField('env'));
+  errs = errs.also(validateEnv(c.env, kind !== 'user', permits(f.fieldRef)).viaField('env'));
   errs = errs.also(validateEnvFrom(c.envFrom).viaField('envFrom'));
   const image = c.image ?? '';
   if (image === '') errs = errs.also(errMissingField('image'));
@@ -371,12 +655,19 @@ function validateContainerCommon(
       }),
     );
   }
-  errs = errs.also(validateContainerPorts(c.ports).viaField('ports'));
-  errs = errs.also(validateSecurityContext(c.securityContext).viaField('securityContext'));
+  if (kind === 'init') {
+    let pe = FieldError.none;
+    for (const p of c.ports ?? []) pe = pe.also(validatePortBasic(p));
+    errs = errs.also(pe.viaField('ports'));
+  } else errs = errs.also(validateContainerPorts(c.ports).viaField('ports'));
+  // ResourceRequirementsMask: limits and requests (claims need a DRA driver Knative does not set up).
+  if (isRecord(c.resources))
+    errs = errs.also(disallowedFields(c.resources, only('limits', 'requests')).viaField('resources'));
+  errs = errs.also(validateSecurityContext(c.securityContext, f).viaField('securityContext'));
   const tmp = c.terminationMessagePolicy ?? '';
   if (!['File', 'FallbackToLogsOnError', ''].includes(tmp))
     errs = errs.also(errInvalidValue(tmp, 'terminationMessagePolicy'));
-  return errs.also(validateVolumeMounts(c.volumeMounts, volumes).viaField('volumeMounts'));
+  return errs.also(validateVolumeMounts(c.volumeMounts, volumes, f).viaField('volumeMounts'));
 }
 
 function validateUserContainer(
@@ -389,24 +680,56 @@ function validateUserContainer(
     .viaField('livenessProbe')
     .also(validateReadinessProbe(c.readinessProbe, port, true).viaField('readinessProbe'))
     .also(validateProbe(c.startupProbe, port, true).viaField('startupProbe'))
-    .also(validateContainerCommon(c, volumes, false, f));
+    .also(validateContainerCommon(c, volumes, 'user', f));
 }
 
 function validateSidecarContainer(c: Container, volumes: Map<string, Volume>, f: PodSpecFeatures): FieldError {
   let errs = FieldError.none;
-  if (f.multiContainerProbing) {
+  if (f.multiContainerProbing === 'Enabled') {
     errs = errs
       .also(validateProbe(c.livenessProbe, undefined, false).viaField('livenessProbe'))
       .also(validateReadinessProbe(c.readinessProbe, undefined, false).viaField('readinessProbe'))
       .also(validateProbe(c.startupProbe, undefined, false).viaField('startupProbe'));
   } else {
-    // Without multi-container probing a sidecar probe may carry only the handler-less fields.
+    // Without multi-container probing a sidecar may set no probe field. The handler is Go's inline
+    // ProbeHandler, whose JSON name is empty: Knative names it by the probe itself.
     for (const field of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
       const p = c[field];
-      if (p) errs = errs.also(disallowedFields(p, () => false).viaField(field));
+      if (!p) continue;
+      const e = disallowedFields(p, (k) => HANDLERS.has(k), new Set(['terminationGracePeriodSeconds']));
+      const handler = [...HANDLERS].some((k) => p[k] !== undefined && p[k] !== null);
+      errs = errs.also((handler ? e.also(errDisallowedFields(CURRENT_FIELD)) : e).viaField(field));
     }
   }
-  return errs.also(validateContainerCommon(c, volumes, true, f));
+  return errs.also(validateContainerCommon(c, volumes, 'sidecar', f));
+}
+
+/** validateInitContainers: off unless Enabled; errors are reported under `containers[i]`, as Knative does. */
+function validateInitContainers(
+  inits: Container[],
+  containers: Container[],
+  volumes: Map<string, Volume>,
+  f: PodSpecFeatures,
+): FieldError {
+  if (inits.length === 0) return FieldError.none;
+  if (f.initContainers !== 'Enabled')
+    return new FieldError({
+      message: `pod spec support for init-containers is off, but found ${inits.length} init containers`,
+    });
+  const names = new Set(containers.map((c) => c.name ?? ''));
+  let errs = FieldError.none;
+  inits.forEach((c, i) => {
+    if (names.has(c.name ?? ''))
+      errs = errs.also(
+        errGeneric(`duplicate container name ${JSON.stringify(c.name ?? '')}`, 'name').viaFieldIndex('containers', i),
+      );
+    let ce = FieldError.none;
+    for (const field of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'])
+      if (c[field] !== undefined && c[field] !== null)
+        ce = ce.also(errGeneric('field not allowed in an init container', field));
+    errs = errs.also(ce.also(validateContainerCommon(c, volumes, 'init', f)).viaFieldIndex('containers', i));
+  });
+  return errs;
 }
 
 /** Knative's "Kubernetes default value is insecure" warnings; they never deny a request. */
@@ -439,19 +762,14 @@ export function securityWarnings(spec: RevisionSpec): FieldError {
 
 /** Paths are relative to the RevisionSpec (`spec.template.spec` in a Service). */
 export function validatePodSpec(spec: RevisionSpec, f: PodSpecFeatures = FEATURE_DEFAULTS): FieldError {
-  let errs = disallowedFields(spec, (k) => podSpecAllowed(k, spec, f));
+  let errs = disallowedFields(spec, (k) => podSpecAllowed(k, spec, f), POD_SPEC_POINTERS);
+  errs = errs.also(validatePodSecurityContext(spec['securityContext'], f).viaField('securityContext'));
   const containers = spec.containers ?? [];
   const inits = spec.initContainers ?? [];
   const mounted = new Set([...inits, ...containers].flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name ?? '')));
   const [volumes, volErrs] = validateVolumes(spec.volumes ?? [], mounted, f);
   errs = errs.also(volErrs.viaField('volumes'));
-  if (inits.length > 0 && !f.initContainers) {
-    errs = errs.also(
-      new FieldError({
-        message: `pod spec support for init-containers is off, but found ${inits.length} init containers`,
-      }),
-    );
-  }
+  errs = errs.also(validateInitContainers(inits, containers, volumes, f));
 
   let portCount = 0;
   let port: ContainerPort = {};
@@ -477,7 +795,7 @@ export function validatePodSpec(spec: RevisionSpec, f: PodSpecFeatures = FEATURE
   if (containers.length === 0) errs = errs.also(errMissingField('containers'));
   else if (containers.length === 1) {
     errs = errs.also(validateUserContainer(containers[0] ?? {}, volumes, port, f).viaFieldIndex('containers', 0));
-  } else if (!f.multiContainer) {
+  } else if (f.multiContainer !== 'Enabled') {
     errs = errs.also(new FieldError({ message: `multi-container is off, but found ${containers.length} containers` }));
   } else {
     const names = new Set<string>();
