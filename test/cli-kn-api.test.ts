@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.js';
 import { KubeClient, R, type KubeObject } from '../src/kube/index.js';
 import { runKn, type KnIo } from '../src/cli/kn/index.js';
+import { brokerConfigRef } from '../src/cli/kn/eventing.js';
 import { packageRoot } from '../src/cli/package-root.js';
 import { generateVolumeName } from '../src/cli/kn/podspec.js';
 import { removeDir, tempDir } from './support/procs.js';
@@ -925,3 +926,48 @@ for (const c of helps) {
     assert.ok(r.out.includes(c.has), r.out);
   });
 }
+
+test("broker create --broker-config parses kn's 1–4 part forms", () => {
+  const cases: Array<{ in: string; want: Record<string, string> | RegExp }> = [
+    { in: 'spec-cm', want: { kind: 'ConfigMap', apiVersion: 'v1', name: 'spec-cm' } },
+    { in: 'cm:spec-cm', want: { kind: 'ConfigMap', apiVersion: 'v1', name: 'spec-cm' } },
+    { in: 'sc:spec-sc:test', want: { kind: 'Secret', apiVersion: 'v1', name: 'spec-sc', namespace: 'test' } },
+    { in: 'RMQ:c', want: { kind: 'RabbitmqCluster', apiVersion: 'rabbitmq.com/v1beta1', name: 'c' } },
+    {
+      in: 'rabbitmq.com/v1beta1:RabbitmqCluster:mycluster',
+      want: { apiVersion: 'rabbitmq.com/v1beta1', kind: 'RabbitmqCluster', name: 'mycluster' },
+    },
+    {
+      in: 'rabbitmq.com/v1beta1:RabbitmqCluster:mycluster:test',
+      want: { apiVersion: 'rabbitmq.com/v1beta1', kind: 'RabbitmqCluster', name: 'mycluster', namespace: 'test' },
+    },
+    { in: 'Foo:bar', want: /APIVersion could not be determined for kind "Foo"\. Provide config in format: / },
+  ];
+  for (const c of cases) {
+    if (c.want instanceof RegExp) assert.throws(() => brokerConfigRef(c.in), c.want, c.in);
+    else assert.deepEqual(brokerConfigRef(c.in), c.want, c.in);
+  }
+});
+
+test('broker create: --broker-config needs --class; with it the reference is stored', async () => {
+  const no = await kn(['broker', 'create', 'cfg-b', '--broker-config', 'cm:x']);
+  assert.equal(no.code, 1);
+  assert.equal(no.err.split('\n')[0], 'Error: cannot set broker-config without setting class');
+  const ok = await kn([
+    'broker',
+    'create',
+    'cfg-b',
+    '--class',
+    'MTChannelBasedBroker',
+    '--broker-config',
+    'cm:x:knative-eventing',
+  ]);
+  assert.equal(ok.out, "Broker 'cfg-b' successfully created in namespace 'default'.\n", ok.err);
+  const b = await client.get(ER.brokers, 'default', 'cfg-b');
+  assert.deepEqual((b['spec'] as { config?: unknown }).config, {
+    kind: 'ConfigMap',
+    apiVersion: 'v1',
+    name: 'x',
+    namespace: 'knative-eventing',
+  });
+});
