@@ -313,7 +313,8 @@ export class BrokerDataPlane {
     const ns = broker.metadata?.namespace ?? '';
     const name = broker.metadata?.name ?? '';
     const { result } = await this.#withRetries(delivery, async () => {
-      const res = await this.ingest(ns, name, event, {});
+      // The dispatcher sends the reply on with the answer's pass-through headers (knative-*, x-request-id, …).
+      const res = await this.ingest(ns, name, event, passThrough(r.headers));
       return { status: res.status, headers: {}, body: Buffer.from(res.message ?? '') };
     });
     return result;
