@@ -217,6 +217,69 @@ const cases: Array<{ name: string; spec: RevisionSpec; flags?: Flags; want: stri
       'must not set the field(s): volumes[0].projected[0].clusterTrustBundle',
   },
   {
+    name: 'multiple volume source',
+    spec: withVolume({ name: 'foo', configMap: { name: 'c' }, projected: { sources: [{ secret: { name: 's' } }] } }),
+    want: 'expected exactly one, got both: volumes[0].configMap, volumes[0].projected',
+  },
+  {
+    name: 'multiple projected volumes single source',
+    spec: withVolume({ name: 'foo', projected: { sources: [{ configMap: { name: 'c' }, secret: { name: 's' } }] } }),
+    want: 'expected exactly one, got both: volumes[0].projected[0].configMap, volumes[0].projected[0].secret',
+  },
+  {
+    name: 'multiple project volume one-per-source (no names)',
+    spec: withVolume({ name: 'foo', projected: { sources: [{ secret: {} }, { configMap: {} }] } }),
+    want: 'missing field(s): volumes[0].projected[0].secret.name, volumes[0].projected[1].configMap.name',
+  },
+  {
+    name: 'secret missing keyToPath values',
+    spec: withVolume({ name: 'foo', secret: { secretName: 's', items: [{}] } }),
+    want: 'missing field(s): volumes[0].items[0].key, volumes[0].items[0].path',
+  },
+  {
+    name: 'projection with DownwardAPI with both fieldRef and resourceFieldRef',
+    spec: withVolume({
+      name: 'foo',
+      projected: {
+        sources: [
+          {
+            downwardAPI: {
+              items: [
+                { path: 'x', fieldRef: { fieldPath: 'metadata.name' }, resourceFieldRef: { resource: 'limits.cpu' } },
+              ],
+            },
+          },
+        ],
+      },
+    }),
+    want:
+      'Within a single item, cannot set both: volumes[0].projected[0].downwardAPI.items[0].fieldRef, ' +
+      'volumes[0].projected[0].downwardAPI.items[0].resourceFieldRef',
+  },
+  {
+    name: 'bad volume name',
+    spec: withVolume({ name: '@@@', configMap: { name: 'c' } }),
+    want: 'invalid value: @@@: volumes[0].name',
+  },
+  {
+    name: 'ephemeral volume with the feature disabled',
+    spec: withVolume({ name: 'foo', ephemeral: { volumeClaimTemplate: {} } }),
+    want:
+      'Ephemeral volume support is disabled, but found Ephemeral volume foo: \n' +
+      'must not set the field(s): volumes[0].ephemeral',
+  },
+  {
+    name: 'image volume with the feature disabled',
+    spec: withVolume({ name: 'foo', image: { reference: 'busybox' } }),
+    want: 'Image volume support is disabled, but found Image volume foo: \nmust not set the field(s): volumes[0].image',
+  },
+  {
+    name: 'image volume enabled: reference required, a known pullPolicy',
+    spec: withVolume({ name: 'foo', image: { pullPolicy: 'Sometimes' } }),
+    flags: { imageVolumes: 'Enabled' },
+    want: 'invalid value: Sometimes: volumes[0].image.pullPolicy\nmissing field(s): volumes[0].image.reference',
+  },
+  {
     name: 'mount uses mountPropagation, but the feature is not enabled',
     spec: withVolume(
       { name: 'foo', persistentVolumeClaim: { claimName: 'myclaim' } },
