@@ -7,17 +7,32 @@ import assert from 'node:assert/strict';
 import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveVolumes } from '../src/serving/config-volumes.js';
+import { payloadBytes } from '../src/serving/config-sources.js';
 import { localisePaths, mountTable, syncVolumes, writeAtomic } from '../src/runtime/config-volumes.js';
 import { removeDir, tempDir } from './support/procs.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { httpRequest, waitFor, waitForStatus } from '../src/runtime/testing.js';
 import type { RevisionSpec } from '../src/runtime/types.js';
 
+// Stored objects as the API server holds them: Secret values base64, a ConfigMap's binaryData base64.
+const objects: Record<string, unknown> = {
+  'configmap/app': { data: { 'app.yaml': 'level: info\n', other: 'x' } },
+  'secret/tls': {
+    data: { 'tls.crt': Buffer.from('CERT').toString('base64'), 'tls.key': Buffer.from('KEY').toString('base64') },
+  },
+  'secret/keystore': { data: { 'ks.jks': Buffer.from([0xfe, 0xed, 0xfe, 0xed, 0x00, 0xff]).toString('base64') } },
+  'configmap/mixed': { data: { a: 'text' }, binaryData: { b: Buffer.from([0x00, 0x80, 0xff]).toString('base64') } },
+};
+/** Text as text; bytes that are not UTF-8 as `hex:…`. */
+const show = (b: Uint8Array): string => {
+  const text = Buffer.from(b).toString('utf8');
+  return Buffer.from(text, 'utf8').equals(Buffer.from(b)) ? text : `hex:${Buffer.from(b).toString('hex')}`;
+};
 const lookups = {
   configMap: (ns: string, n: string) =>
-    ns === 'default' && n === 'app' ? { 'app.yaml': 'level: info\n', other: 'x' } : undefined,
+    ns === 'default' && objects[`configmap/${n}`] ? payloadBytes(objects[`configmap/${n}`], 'configmap') : undefined,
   secret: (ns: string, n: string) =>
-    ns === 'default' && n === 'tls' ? { 'tls.crt': 'CERT', 'tls.key': 'KEY' } : undefined,
+    ns === 'default' && objects[`secret/${n}`] ? payloadBytes(objects[`secret/${n}`], 'secret') : undefined,
 };
 
 test('volumes resolve as the kubelet plugins do', () => {
@@ -87,6 +102,23 @@ test('volumes resolve as the kubelet plugins do', () => {
       ],
     },
     {
+      name: 'bytes stay bytes: a Secret keystore and a ConfigMap with binaryData',
+      volumes: [
+        { name: 'ks', secret: { secretName: 'keystore' } },
+        { name: 'mixed', configMap: { name: 'mixed' } },
+      ],
+      want: [
+        ['ks', [['ks.jks', 'hex:feedfeed00ff', 0o644]]],
+        [
+          'mixed',
+          [
+            ['a', 'text', 0o644],
+            ['b', 'hex:0080ff', 0o644],
+          ],
+        ],
+      ],
+    },
+    {
       name: 'optional: a missing ConfigMap is an empty volume',
       volumes: [{ name: 'opt', configMap: { name: 'gone', optional: true } }],
       want: [['opt', []]],
@@ -115,7 +147,7 @@ test('volumes resolve as the kubelet plugins do', () => {
   for (const c of cases) {
     const r = resolveVolumes({ volumes: c.volumes }, 'default', lookups);
     const got = r.ok
-      ? r.volumes.map((v) => [v.name, v.emptyDir ? 'emptyDir' : v.files.map((f) => [f.path, f.content, f.mode])])
+      ? r.volumes.map((v) => [v.name, v.emptyDir ? 'emptyDir' : v.files.map((f) => [f.path, show(f.content), f.mode])])
       : r.message;
     assert.deepEqual(got, c.want, c.name);
   }
@@ -165,6 +197,12 @@ test('writeAtomic lays out ..data and swaps it only when the payload changes', a
     assert.equal(readFileSync(join(dir, 'app.yaml'), 'utf8'), 'b');
     assert.deepEqual(readdirSync(dir).sort(), ['..data', second, 'app.yaml'].sort());
     assert.throws(() => writeAtomic(dir, [{ path: '../escape', content: '', mode: 0o644 }], t0), /must be relative/);
+    // Bytes are written and compared as bytes.
+    const bin = join(root, 'bin');
+    const bytes = Uint8Array.from([0x00, 0xff, 0xfe]);
+    assert.equal(writeAtomic(bin, [{ path: 'ks.jks', content: bytes, mode: 0o600 }], t0), true);
+    assert.deepEqual([...readFileSync(join(bin, 'ks.jks'))], [0x00, 0xff, 0xfe]);
+    assert.equal(writeAtomic(bin, [{ path: 'ks.jks', content: Uint8Array.from(bytes), mode: 0o600 }], t0), false);
     // syncVolumes + the mount table a process reads from SLUICE_VOLUME_MOUNTS.
     const dirs = syncVolumes(
       root,

@@ -25,7 +25,8 @@ import type { ResolvedCommand } from './image-table.js';
 
 export interface VolumeFileSpec {
   path: string;
-  content: string;
+  /** Written as is: text as UTF-8, bytes as bytes. */
+  content: string | Uint8Array;
   mode: number;
 }
 
@@ -61,7 +62,8 @@ function sameAsCurrent(dir: string, files: VolumeFileSpec[]): boolean {
     const p = join(data, f.path);
     if (!existsSync(p)) return false;
     const st = statSync(p);
-    if ((st.mode & 0o777) !== f.mode || readFileSync(p, 'utf8') !== f.content) return false;
+    const want = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
+    if ((st.mode & 0o777) !== f.mode || !readFileSync(p).equals(want)) return false;
   }
   return true;
 }
