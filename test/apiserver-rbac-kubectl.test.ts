@@ -256,7 +256,6 @@ test('kubectl apply -k deploy/ installs the controller as written: RBAC, Service
   assert.equal(r.code, 0, r.stderr);
   for (const line of [
     'clusterrole.rbac.authorization.k8s.io/sluice created',
-    'clusterrole.rbac.authorization.k8s.io/sluice-prune created',
     'clusterrolebinding.rbac.authorization.k8s.io/sluice created',
     'deployment.apps/sluice created',
     'service/sluice created',
@@ -275,6 +274,20 @@ test('kubectl apply -k deploy/ installs the controller as written: RBAC, Service
   // The ServiceAccount now holds the controller's role: patching a Knative Service is allowed.
   const can = await k(['auth', 'can-i', 'patch', 'ksvc', `--as=${SA}`]);
   assert.equal(can.stdout.trim(), 'yes');
+  // Least privilege by default: the --prune rights (deploy/prune.yaml) are not part of the kustomization.
+  assert.doesNotMatch(r.stdout, /sluice-prune/);
+  for (const [verb, res] of [
+    ['delete', 'services.serving.knative.dev'],
+    ['delete', 'rolloutpolicies.delivery.sluice.dev'],
+    ['list', 'configmaps'],
+  ]) {
+    const c = await k(['auth', 'can-i', verb!, res!, '-A', `--as=${SA}`]);
+    assert.equal(c.stdout.trim(), 'no', `${verb} ${res} without deploy/prune.yaml`);
+  }
+  const pr = await k(['apply', '-f', join(ROOT, 'deploy', 'prune.yaml')]);
+  assert.equal(pr.code, 0, pr.stderr);
+  const del = await k(['auth', 'can-i', 'delete', 'services.serving.knative.dev', '-A', `--as=${SA}`]);
+  assert.equal(del.stdout.trim(), 'yes', 'deploy/prune.yaml grants delete');
   assert.equal(
     (await k(['apply', '-k', join(ROOT, 'deploy')])).stdout.includes('deployment.apps/sluice unchanged'),
     true,

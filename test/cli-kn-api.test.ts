@@ -4,12 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdir, copyFile } from 'node:fs/promises';
+import { mkdir, copyFile, writeFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.js';
 import { KubeClient, R, type KubeObject } from '../src/kube/index.js';
 import { runKn, type KnIo } from '../src/cli/kn/index.js';
 import { packageRoot } from '../src/cli/package-root.js';
+import { generateVolumeName } from '../src/cli/kn/podspec.js';
 import { removeDir, tempDir } from './support/procs.js';
 import type { Service } from '../src/serving/types.js';
 
@@ -509,6 +510,368 @@ test('service delete and revision delete', async () => {
   assert.match(r.err, /^Error: services\.serving\.knative\.dev "ghost" not found\n/);
 });
 
+// ---- kn parity: create -f, --env-from/--mount/--probe-readiness/--scale as sent, export, revision delete --prune.
+
+const FILE_SERVICE = `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: fromfile
+  namespace: elsewhere
+  labels:
+    app: demo
+spec:
+  template:
+    spec:
+      containers:
+        - image: gcr.io/knative-samples/helloworld-go
+          env:
+            - name: TARGET
+              value: File
+`;
+
+test('service create -f: the file, the namespace from -n/context, and flags on top, as kn sends it', async () => {
+  await writeFile(join(dir, 'svc.yaml'), FILE_SERVICE);
+  const r = await kn(
+    [
+      'service',
+      'create',
+      '-f',
+      'svc.yaml',
+      '--env',
+      'EXTRA=1',
+      '--env-from',
+      'cm:app-config',
+      '--mount',
+      '/etc/secret=secret:app-secret',
+      '--probe-readiness',
+      'http::8080:/healthz',
+      '--scale',
+      '1..3',
+      '--no-wait',
+    ],
+    { now: Date.parse('2026-12-05T08:00:00Z') },
+  );
+  assert.equal(r.err, '');
+  assert.equal(r.out, "Service 'fromfile' created in namespace 'default'.\n");
+  const svc = await getService('fromfile');
+  assert.deepEqual(svc.metadata.labels, { app: 'demo' });
+  const v = generateVolumeName('/etc/secret');
+  assert.deepEqual(svc.spec?.template, {
+    metadata: {
+      annotations: {
+        'client.knative.dev/updateTimestamp': '2026-12-05T08:00:00Z',
+        'autoscaling.knative.dev/min-scale': '1',
+        'autoscaling.knative.dev/max-scale': '3',
+      },
+    },
+    spec: {
+      containers: [
+        {
+          image: 'gcr.io/knative-samples/helloworld-go',
+          env: [
+            { name: 'TARGET', value: 'File' },
+            { name: 'EXTRA', value: '1' },
+          ],
+          envFrom: [{ configMapRef: { name: 'app-config' } }],
+          volumeMounts: [{ name: v, readOnly: true, mountPath: '/etc/secret' }],
+          readinessProbe: { httpGet: { path: '/healthz', port: 8080 } },
+        },
+      ],
+      volumes: [{ name: v, secret: { secretName: 'app-secret' } }],
+    },
+  });
+});
+
+test('service create -f with NAME and --image: the argument names it, the image replaces the file’s', async () => {
+  await writeFile(join(dir, 'noname.json'), JSON.stringify({ spec: { template: { spec: { containers: [{}] } } } }));
+  const r = await kn(['service', 'create', 'named', '-f', 'noname.json', '--image', 'img:2', '--no-wait']);
+  assert.equal(r.err, '');
+  const svc = await getService('named');
+  assert.equal(svc.spec?.template?.spec?.containers?.[0]?.image, 'img:2');
+});
+
+const fileErrors: ErrCase[] = [
+  {
+    name: 'name differs from the file',
+    args: ['service', 'create', 'other', '-f', 'svc.yaml'],
+    err: "Error: provided service name 'other' doesn't match name from file 'fromfile'\n",
+  },
+  {
+    name: 'no name anywhere',
+    args: ['service', 'create', '-f', 'noname.json'],
+    err: 'Error: no service name provided in command parameter or file\n',
+  },
+  {
+    name: 'missing file',
+    args: ['service', 'create', '-f', 'missing.yaml'],
+    err: 'Error: open missing.yaml: no such file or directory\n',
+  },
+  {
+    name: 'YAML syntax error names file:line:col',
+    args: ['service', 'create', '-f', 'bad.yaml'],
+    err: 'Error: bad.yaml:3:3: Map keys must be unique\n',
+  },
+  {
+    name: 'another kind',
+    args: ['service', 'create', '-f', 'deploy.yaml'],
+    err: "Error: deploy.yaml: kind is 'Deployment', want 'Service' (serving.knative.dev/v1)\n",
+  },
+];
+for (const c of fileErrors) {
+  test(`service create -f fails: ${c.name}`, async () => {
+    await writeFile(join(dir, 'bad.yaml'), 'metadata:\n  name: x\n  name: y\n');
+    await writeFile(join(dir, 'deploy.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: other\n');
+    const r = await kn(c.args);
+    assert.equal(r.code, 1);
+    assert.ok(r.err.startsWith(c.err), r.err);
+    assert.equal(await client.tryGet(R.services, 'default', 'other'), undefined);
+  });
+}
+
+test('service update --env-from/--mount/--volume change and remove, as kn does', async () => {
+  const r = await kn([
+    'service',
+    'update',
+    'fromfile',
+    '--env-from',
+    'cm:app-config-',
+    '--env-from',
+    'secret:s1',
+    '--mount',
+    '/etc/secret-',
+    '--volume',
+    'extra=cm:more',
+    '--no-wait',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const c = (await getService('fromfile')).spec?.template?.spec;
+  assert.deepEqual(c?.containers?.[0]?.envFrom, [{ secretRef: { name: 's1' } }]);
+  assert.equal(c?.containers?.[0]?.volumeMounts, undefined);
+  assert.deepEqual(c?.volumes, [{ name: 'extra', configMap: { name: 'more' } }]);
+});
+
+test('--env and --env-value-from keep their command-line order; --env-file goes where it is given', async () => {
+  await writeFile(join(dir, 'app.env'), 'FROM_FILE=1\n\nTARGET=file\n');
+  const r = await kn([
+    'service',
+    'create',
+    'envs',
+    '--image',
+    'img',
+    '--env-value-from',
+    'TOKEN=secret:creds:token',
+    '--env',
+    'TARGET=x',
+    '--env-value-from',
+    'WHO=cm:greeting:WHO',
+    '--env-file',
+    'app.env',
+    '--no-wait',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual((await getService('envs')).spec?.template?.spec?.containers?.[0]?.env, [
+    { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } },
+    { name: 'TARGET', value: 'file' },
+    { name: 'WHO', valueFrom: { configMapKeyRef: { name: 'greeting', key: 'WHO' } } },
+    { name: 'FROM_FILE', value: '1' },
+  ]);
+  const bad = await kn(['service', 'update', 'envs', '--env-file', 'nope.env', '--no-wait']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /^Error: Invalid --env-file: open nope\.env: no such file or directory\n/);
+});
+
+/** A Revision of `service` as the reconcilers write it: generation and routing-state labels, annotations. */
+async function putRevision(
+  service: string,
+  name: string,
+  gen: number,
+  state: string,
+  ann: Record<string, string> = {},
+) {
+  await client.create(R.revisions, {
+    metadata: {
+      name,
+      namespace: 'default',
+      labels: {
+        'serving.knative.dev/service': service,
+        'serving.knative.dev/configuration': service,
+        'serving.knative.dev/configurationGeneration': String(gen),
+        'serving.knative.dev/configurationUID': 'u-1',
+        'serving.knative.dev/serviceUID': 'u-2',
+        'serving.knative.dev/routingState': state,
+      },
+      annotations: { 'serving.knative.dev/creator': 'admin', 'serving.knative.dev/routes': service, ...ann },
+    },
+    spec: { containers: [{ image: `img:${gen}` }], timeoutSeconds: 300 },
+  });
+}
+
+test("service export: kn's Export and replay List, with and without revisions", async () => {
+  let r = await kn(['service', 'create', 'exp', '--image', 'img:1', '--revision-name', 'rev1', '--no-wait']);
+  assert.equal(r.code, 0, r.err);
+  await putRevision('exp', 'exp-rev1', 1, 'active', { 'client.knative.dev/user-image': 'img:1' });
+  r = await kn(['service', 'update', 'exp', '--env', 'a=mouse', '--revision-name', 'rev2', '--no-wait']);
+  await putRevision('exp', 'exp-rev2', 2, 'active');
+  await putRevision('exp', 'exp-old', 0, 'reserve');
+  r = await kn([
+    'service',
+    'update',
+    'exp',
+    '--tag',
+    'exp-rev1=candidate',
+    '--traffic',
+    'candidate=2,@latest=98',
+    '--no-wait',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const svc = await getService('exp');
+  await client.update(
+    R.services,
+    { ...svc, status: { latestReadyRevisionName: 'exp-rev2' } } as unknown as KubeObject,
+    'status',
+  );
+  const template = (rev: string, image: string, env?: Array<{ name: string; value: string }>) => ({
+    metadata: {
+      name: `exp-${rev}`,
+      creationTimestamp: null,
+      ...(rev === 'rev1' ? { annotations: { 'client.knative.dev/user-image': 'img:1' } } : {}),
+    },
+    spec: { containers: [{ image, ...(env ? { env } : {}), resources: {} }] },
+  });
+  const latest = template('rev2', 'img:1', [{ name: 'a', value: 'mouse' }]);
+  latest.metadata = {
+    name: 'exp-rev2',
+    creationTimestamp: null,
+    annotations: { 'client.knative.dev/user-image': 'img:1' },
+  };
+  const traffic = [
+    { revisionName: 'exp-rev2', latestRevision: true, percent: 98 },
+    { tag: 'candidate', revisionName: 'exp-rev1', latestRevision: false, percent: 2 },
+  ];
+
+  r = await kn(['service', 'export', 'exp', '-o', 'yaml']);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(parse(r.out), {
+    apiVersion: 'client.knative.dev/v1alpha1',
+    kind: 'Export',
+    metadata: { creationTimestamp: null },
+    spec: {
+      service: {
+        apiVersion: 'serving.knative.dev/v1',
+        kind: 'Service',
+        metadata: { name: 'exp', creationTimestamp: null },
+        spec: { template: latest },
+        status: {},
+      },
+      revisions: null,
+    },
+  });
+  // sigs.k8s.io/yaml sorts keys.
+  assert.match(
+    r.out,
+    /^apiVersion: client\.knative\.dev\/v1alpha1\nkind: Export\nmetadata:\n {2}creationTimestamp: null\nspec:\n/,
+  );
+
+  r = await kn(['service', 'export', 'exp', '--with-revisions', '-o', 'json']);
+  assert.equal(r.code, 0, r.err);
+  const exported = JSON.parse(r.out) as Record<string, unknown>;
+  assert.ok(r.out.startsWith('{\n    "kind": "Export",\n    "apiVersion": "client.knative.dev/v1alpha1",'), r.out);
+  assert.deepEqual(exported['spec'], {
+    service: {
+      kind: 'Service',
+      apiVersion: 'serving.knative.dev/v1',
+      metadata: { name: 'exp', creationTimestamp: null },
+      spec: { template: latest, traffic },
+      status: {},
+    },
+    revisions: [
+      {
+        kind: 'Revision',
+        apiVersion: 'serving.knative.dev/v1',
+        metadata: {
+          name: 'exp-rev1',
+          creationTimestamp: null,
+          labels: {
+            'serving.knative.dev/configuration': 'exp',
+            'serving.knative.dev/configurationGeneration': '1',
+            'serving.knative.dev/routingState': 'active',
+            'serving.knative.dev/service': 'exp',
+          },
+          annotations: { 'client.knative.dev/user-image': 'img:1', 'serving.knative.dev/routes': 'exp' },
+        },
+        spec: { containers: [{ image: 'img:1', resources: {} }], timeoutSeconds: 300 },
+        status: {},
+      },
+    ],
+  });
+
+  r = await kn(['service', 'export', 'exp', '--with-revisions', '--mode', 'replay', '-o', 'yaml']);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(parse(r.out), {
+    apiVersion: 'v1',
+    kind: 'List',
+    metadata: {},
+    items: [
+      {
+        apiVersion: 'serving.knative.dev/v1',
+        kind: 'Service',
+        metadata: { name: 'exp', creationTimestamp: null },
+        spec: {
+          template: {
+            metadata: {
+              name: 'exp-rev1',
+              creationTimestamp: null,
+              annotations: { 'client.knative.dev/user-image': 'img:1', 'serving.knative.dev/routes': 'exp' },
+            },
+            spec: { containers: [{ image: 'img:1', resources: {} }], timeoutSeconds: 300 },
+          },
+        },
+        status: {},
+      },
+      {
+        apiVersion: 'serving.knative.dev/v1',
+        kind: 'Service',
+        metadata: { name: 'exp', creationTimestamp: null },
+        spec: { template: latest, traffic },
+        status: {},
+      },
+    ],
+  });
+
+  r = await kn(['service', 'export', 'exp']);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /^Error: 'kn service export' requires output format\n/);
+});
+
+test('revision delete --prune SERVICE deletes what no route uses, oldest last; --prune-all and errors', async () => {
+  await putRevision('pr', 'pr-00001', 1, 'reserve');
+  await putRevision('pr', 'pr-00002', 2, 'active');
+  await putRevision('pr', 'pr-00003', 3, 'pending');
+  await putRevision('other', 'other-00001', 1, 'reserve');
+  let r = await kn(['revision', 'delete', '--prune', 'pr']);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(
+    r.out,
+    "Revision 'pr-00003' deleted in namespace 'default'.\nRevision 'pr-00001' deleted in namespace 'default'.\n",
+  );
+  assert.ok(await client.tryGet(R.revisions, 'default', 'pr-00002'));
+  assert.ok(await client.tryGet(R.revisions, 'default', 'other-00001'));
+  r = await kn(['revision', 'delete', '--prune', 'pr']);
+  assert.equal(r.out, 'No unreferenced revisions found.\n');
+
+  r = await kn(['revision', 'delete', 'x', '--prune-all']);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /^Error: 'kn revision delete' with --prune-all flag requires no arguments\n/);
+  r = await kn(['revision', 'delete']);
+  assert.match(r.err, /^Error: 'kn revision delete' requires one or more revision name\n/);
+
+  r = await kn(['revision', 'delete', '--prune-all', '--wait']);
+  assert.equal(r.code, 0, r.err);
+  assert.ok(r.out.includes("Revision 'other-00001' deleted in namespace 'default'.\n"), r.out);
+  assert.ok(!r.out.includes("'pr-00002'"), r.out);
+  assert.equal(await client.tryGet(R.revisions, 'default', 'other-00001'), undefined);
+});
+
 interface HelpCase {
   args: string[];
   has: string;
@@ -522,7 +885,9 @@ const helps: HelpCase[] = [
   { args: ['service', 'delete', '--help'], has: '--all' },
   { args: ['revision', 'list', '--help'], has: '--service' },
   { args: ['revision', 'describe', '--help'], has: '--output' },
-  { args: ['revision', 'delete', '--help'], has: 'Delete revisions' },
+  { args: ['revision', 'delete', '--help'], has: '--prune-all' },
+  { args: ['service', 'export', '--help'], has: '--with-revisions' },
+  { args: ['service', 'create', '--help'], has: '--probe-readiness' },
   { args: ['route', 'list', '--help'], has: '--output' },
   { args: ['route', 'describe', '--help'], has: 'Show details of a route' },
 ];

@@ -59,6 +59,12 @@ test('config-autoscaler as annotations resolves like a Runtime built with it (id
       spec({ 'autoscaling.knative.dev/target': '3' }),
     ],
     [{ 'enable-scale-to-zero': 'false' }, spec({ 'autoscaling.knative.dev/max-scale': '3' })],
+    [{ 'container-concurrency-target-default': '10' }, spec({}, 40)],
+    [{ 'requests-per-second-target-default': '50' }, spec({ 'autoscaling.knative.dev/metric': 'rps' })],
+    [
+      { 'requests-per-second-target-default': '50', 'container-concurrency-target-percentage': '50' },
+      spec({ 'autoscaling.knative.dev/metric': 'rps', 'autoscaling.knative.dev/target': '5' }, 1),
+    ],
   ];
   for (const [data, s] of cases)
     assert.deepEqual(
@@ -83,6 +89,14 @@ test('defaults and Knative key names; malformed values warn and keep the default
   );
   assert.equal(s.annotations?.['autoscaling.knative.dev/window'], '6000ms');
   assert.equal(s.annotations?.['autoscaling.knative.dev/scale-to-zero-pod-retention-period'], '8000ms');
+  const rps = clusterAutoscalingFromData({ 'requests-per-second-target-default': '50' }).config;
+  assert.equal(rps.rpsTargetDefault, 50);
+  const r = resolveAutoscaling(
+    withClusterAutoscaling(spec({ 'autoscaling.knative.dev/metric': 'rps' }), rps).annotations,
+    0,
+    knativeAutoscalerDefaults,
+  );
+  assert.deepEqual([r.spec.metric, r.spec.targetValue], ['rps', 35]);
   const off = withClusterAutoscaling(spec({}), clusterAutoscalingFromData({ 'enable-scale-to-zero': 'false' }).config);
   assert.equal(off.annotations?.['autoscaling.knative.dev/min-scale'], '1');
 });

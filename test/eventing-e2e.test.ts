@@ -131,11 +131,26 @@ ${ann}
 
 test("--quickstart-broker's example-broker is Ready with Knative's address; kn quickstart's `kind: broker` applies", async () => {
   const b = await waitReady('broker', 'example-broker');
-  const r = await apply(
+  // kn quickstart's manifest, byte for byte: kubectl maps the lowercase kind through discovery.
+  const file = join(fx.dir, 'kn-quickstart-broker.yaml');
+  await writeFile(
+    file,
     'apiVersion: eventing.knative.dev/v1\nkind: broker\nmetadata:\n name: kn-quickstart-broker\n namespace: default\n',
   );
+  const r = await k(['apply', '-f', file]);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^broker\.eventing\.knative\.dev\/kn-quickstart-broker created/);
   assert.equal(ready(await waitReady('broker', 'kn-quickstart-broker')), true);
+  const stored = await k(['get', 'broker', 'kn-quickstart-broker', '-o', 'jsonpath={.kind}']);
+  assert.equal(stored.stdout, 'Broker', 'stored under the served kind');
+  // Deleting it by the same file works (kubectl maps the kind again). A second `kubectl apply` of the file is
+  // refused by kubectl itself ("precondition failed for: map[kind:broker]": its three-way merge will not change
+  // `kind`), as against any server that stores the served kind.
+  const del = await k(['delete', '-f', file]);
+  assert.equal(del.code, 0, del.stderr);
+  await waitFor('kn-quickstart-broker to be gone', async () =>
+    (await getJson('broker', 'kn-quickstart-broker')) ? undefined : true,
+  );
   assert.equal(b.status?.address?.url, `http://${INGRESS}/default/example-broker`);
   assert.equal(b.metadata.annotations?.['eventing.knative.dev/broker.class'], 'MTChannelBasedBroker');
   assert.deepEqual(b.spec?.['delivery'], { retry: 10, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' });
@@ -445,8 +460,74 @@ test("kn-style commands: broker, trigger and source binding with kn's messages a
     sl.stdout,
     /ce-player-binding\s+Service:serving\.knative\.dev\/v1:cloudevents-player\s+broker:example-broker/,
   );
+  const tdsc = await sluice('trigger', 'describe', 'cli-trigger');
+  assert.equal(tdsc.code, 0, tdsc.stderr);
+  assert.match(tdsc.stdout, /^Name:\s+cli-trigger\nNamespace:\s+default\n/);
+  assert.match(tdsc.stdout, /\nBroker:\s+example-broker\nFilter:\s*\n\s+source:\s+cli\n/);
+  assert.match(
+    tdsc.stdout,
+    /\nSink:\s*\n\s+Name:\s+cloudevents-player\n\s+Resource:\s+Service \(serving\.knative\.dev\/v1\)\n/,
+  );
+  assert.match(tdsc.stdout, /\nConditions:\s*\n\s+OK TYPE\s+AGE REASON\n\s+\+\+ Ready\s/);
   const td = await sluice('trigger', 'delete', 'cli-trigger');
   assert.equal(td.stdout, "Trigger 'cli-trigger' deleted in namespace 'default'.\n");
+
+  const bc = await sluice(
+    'broker',
+    'create',
+    'cli-broker',
+    '--retry',
+    '3',
+    '--backoff-policy',
+    'linear',
+    '--backoff-delay',
+    'PT1S',
+  );
+  assert.equal(bc.stdout, "Broker 'cli-broker' successfully created in namespace 'default'.\n", bc.stderr);
+  const cb = await waitReady('broker', 'cli-broker');
+  assert.equal(
+    cb.metadata.annotations?.['eventing.knative.dev/broker.class'],
+    'MTChannelBasedBroker',
+    'webhook default',
+  );
+  assert.deepEqual(cb.spec?.['delivery'], { retry: 3, backoffPolicy: 'linear', backoffDelay: 'PT1S' });
+  const bu = await sluice('broker', 'update', 'cli-broker', '--retry', '5');
+  assert.equal(bu.stdout, "Broker 'cli-broker' updated in namespace 'default'.\n", bu.stderr);
+  assert.deepEqual((await getJson('broker', 'cli-broker'))?.spec?.['delivery'], {
+    retry: 5,
+    backoffPolicy: 'linear',
+    backoffDelay: 'PT1S',
+  });
+  const noFlags = await sluice('broker', 'update', 'cli-broker');
+  assert.equal(noFlags.code, 1);
+  assert.match(noFlags.stderr, /^Error: flag\(s\) not set\nUsage: update NAME/);
+  const bdel = await sluice('broker', 'delete', 'cli-broker');
+  assert.equal(bdel.stdout, "Broker 'cli-broker' successfully deleted in namespace 'default'.\n", bdel.stderr);
+  const again = await sluice('broker', 'delete', 'cli-broker');
+  assert.equal(again.code, 1);
+  assert.match(
+    again.stderr,
+    /^Error: cannot delete broker 'cli-broker' in namespace 'default' because: brokers\.eventing\.knative\.dev "cli-broker" not found/,
+  );
+
+  // The tutorial's `kn source binding create`, on another Service.
+  const bcr = await sluice(
+    'source',
+    'binding',
+    'create',
+    'cli-binding',
+    '--subject',
+    'Service:serving.knative.dev/v1:other-player',
+    '--sink',
+    'broker:example-broker',
+  );
+  assert.equal(bcr.stdout, "Sink binding 'cli-binding' created in namespace 'default'.\n", bcr.stderr);
+  assert.equal(
+    (await waitReady('sinkbinding', 'cli-binding')).status?.sinkUri,
+    `http://${INGRESS}/default/example-broker`,
+  );
+  const bdl = await sluice('source', 'binding', 'delete', 'cli-binding');
+  assert.equal(bdl.stdout, "Sink binding 'cli-binding' deleted in namespace 'default'.\n", bdl.stderr);
 });
 
 test('a canary answering 500s rolls back and its dev.sluice.rollout.rolledback reaches a player behind a Trigger', async () => {

@@ -4,8 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.js';
-import { silentLogger } from '../src/observability/logger.js';
+import { createLogger, silentLogger } from '../src/observability/logger.js';
 import { KubeClient, R, type KubeObject } from '../src/kube/index.js';
 import {
   startGitOps,
@@ -258,4 +260,100 @@ test('pruning is opt-in and only touches objects Sluice labelled', async () => {
   assert.ok(await client.tryGet(R.configMaps, 'default', 'hand-made'), 'unlabelled objects are never pruned');
   assert.ok(await client.tryGet(R.configMaps, 'default', STATUS_CONFIGMAP), 'the status is never pruned');
   assert.ok(await client.tryGet(R.services, 'default', 'web'));
+});
+
+// The Broker as `kn quickstart` writes it: lowercase `kind: broker`, applied as kubectl would (as Broker).
+const EVENTING = `apiVersion: eventing.knative.dev/v1
+kind: broker
+metadata:
+  name: example-broker
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: on-rollback
+spec:
+  broker: example-broker
+  filter: {attributes: {type: dev.sluice.rollout.rolledback}}
+  subscriber: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: web}}
+---
+apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata:
+  name: web-binding
+spec:
+  subject: {apiVersion: serving.knative.dev/v1, kind: Service, name: web}
+  sink: {ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: example-broker}}
+`;
+
+test('Brokers (even `kind: broker`), Triggers and SinkBindings are applied from Git, and pruned when Git drops them', async () => {
+  // Runs after the pruning test: `gitops` prunes.
+  await remote.commit({ 'apps/eventing.yaml': EVENTING });
+  const r = await gitops.syncNow();
+  assert.deepEqual(r.errors, []);
+  for (const [ref, name] of [
+    [R.brokers, 'example-broker'],
+    [R.triggers, 'on-rollback'],
+    [R.sinkBindings, 'web-binding'],
+  ] as const) {
+    const o = await client.get(ref, 'default', name);
+    assert.equal(o.metadata.labels?.[MANAGED_LABEL], 'sluice-gitops', `${ref.kind} ${name} is labelled`);
+  }
+  assert.equal((await client.get(R.brokers, 'default', 'example-broker')).kind, 'Broker');
+  const t = await client.get(R.triggers, 'default', 'on-rollback');
+  assert.deepEqual((t['spec'] as { filter?: unknown }).filter, {
+    attributes: { type: 'dev.sluice.rollout.rolledback' },
+  });
+  await remote.commit({ 'apps/eventing.yaml': null });
+  const pruned = await gitops.syncNow();
+  assert.deepEqual(pruned.pruned, [
+    'Broker/default/example-broker',
+    'SinkBinding/default/web-binding',
+    'Trigger/default/on-rollback',
+  ]);
+  assert.equal(await client.tryGet(R.brokers, 'default', 'example-broker'), undefined);
+});
+
+test('prune skips kinds the server does not serve (no Eventing CRDs): no warning, no retry', async () => {
+  const d2 = await tempDir('sluice-gitops-noeventing-');
+  const crds = join(d2, 'crds');
+  await mkdir(crds);
+  for (const f of ['serving.knative.dev.yaml', 'delivery.sluice.dev.yaml'])
+    await copyFile(join(ROOT, 'deploy', 'crds', f), join(crds, f));
+  const api2 = await startApiServer({ dataDir: join(d2, 'data'), crdDirs: [crds], log: silentLogger() });
+  const lines: string[] = [];
+  const log = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        cb();
+      },
+    }),
+  });
+  const remote2 = await createTestRemote(join(d2, 'git'));
+  await remote2.commit({ 'apps/config.yaml': configMapYaml('settings', { a: '1' }) });
+  const g2 = await startGitOps({
+    ...options(),
+    client: KubeClient.fromFile(api2.kubeconfigPath, 'test'),
+    repo: `file://${remote2.bare}`,
+    workDir: join(d2, 'work'),
+    prune: true,
+    log,
+  });
+  try {
+    await g2.syncNow();
+    await remote2.commit({ 'apps/config.yaml': null, 'apps/other.yaml': configMapYaml('other', { b: '2' }) });
+    const r = await g2.syncNow();
+    assert.deepEqual(r.pruned, ['ConfigMap/default/settings']);
+    assert.deepEqual(
+      lines.filter((l) => l.includes('cannot list objects to prune')),
+      [],
+      'brokers, triggers and sinkbindings are not served: nothing to prune there, not an error',
+    );
+  } finally {
+    await g2.close();
+    await api2.close();
+    await removeDir(d2);
+  }
 });

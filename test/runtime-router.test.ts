@@ -344,3 +344,43 @@ test('/metrics exposes Knative queue-proxy series with their labels', async () =
   assert.match(r.body, /sluice_router_requests_total\{outcome="unknown_host"\} \d+/);
   await waitForStatus(rt, 'default', 'web-00001', (s) => s.ready === 'True');
 });
+
+test("a revision process reaches other Services' cluster-local addresses through the router (curl via HTTP_PROXY)", async () => {
+  // The caller runs the real curl, which honours $http_proxy, on the URL it is given, as a user's code would
+  // call `http://echo.default.svc.cluster.local` on a cluster: the same URL, not rewritten.
+  const caller = [
+    "const http = require('node:http');",
+    "const { execFile } = require('node:child_process');",
+    'http.createServer((q, s) => {',
+    "  const target = new URL(q.url, 'http://x').searchParams.get('url');",
+    "  if (!target) return s.end('ready');",
+    "  execFile('curl', ['-sS', target], (e, out, err) => { s.writeHead(e ? 502 : 200); s.end(e ? String(err) : out); });",
+    '}).listen(Number(process.env.PORT));',
+  ].join('\n');
+  rt.upsertRevision({
+    namespace: 'default',
+    name: 'caller-00001',
+    serviceName: 'caller',
+    containers: [{ command: [process.execPath, '-e', caller] }],
+  });
+  rt.setRoutes({
+    domain: 'example.com',
+    routes: [
+      ...baseRoutes,
+      { namespace: 'default', name: 'caller', traffic: [{ revisionName: 'caller-00001', percent: 100 }] },
+    ],
+    tagHeaderRouting: true,
+  });
+  await waitFor('caller-00001 ready', () => rt.revisionStatus('default', 'caller-00001')?.ready === 'True', 15_000);
+  const call = (target: string): Promise<SimpleResponse> =>
+    get('caller.default.example.com', `/?url=${encodeURIComponent(target)}`);
+  const r = await call('http://echo.default.svc.cluster.local/from-caller?x=1');
+  assert.equal(r.status, 200, r.body);
+  const echoed = JSON.parse(r.body) as { url: string; headers: Record<string, string> };
+  assert.equal(echoed.url, '/from-caller?x=1');
+  assert.equal(echoed.headers['host'], 'echo.default.svc.cluster.local');
+  const tagged = await call('http://two-web.default.svc.cluster.local/');
+  assert.equal(tagged.body, 'Hello two!\n', 'a tag’s cluster-local address reaches the tagged revision');
+  const unknown = await call('http://nope.default.svc.cluster.local/');
+  assert.match(unknown.body, /No route for host "nope\.default\.svc\.cluster\.local"/, 'never sent out to DNS');
+});

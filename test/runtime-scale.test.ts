@@ -160,3 +160,70 @@ test('the autoscaler adds processes under load, then shrinks to zero when it sto
     ),
   );
 });
+
+test('metric rps: 30 requests/s with target 5 (× Knative’s fixed 70 % utilisation) settles at ceil(30 / 3.5) = 9', async () => {
+  rt.upsertRevision({
+    namespace: 'default',
+    name: 'rate-00001',
+    serviceName: 'rate',
+    annotations: {
+      'autoscaling.knative.dev/metric': 'rps',
+      'autoscaling.knative.dev/target': '5',
+      // A 10 s stable window: 9 holds for 28 < rps ≤ 31.5, so an event-loop stall of up to ~0.5 s (which the
+      // open-loop sender makes up for in a burst) cannot move the answer.
+      'autoscaling.knative.dev/window': '10s',
+    },
+    containers: [{ image: 'ghcr.io/knative/helloworld-go' }],
+  });
+  addRoute('rate', 'rate-00001');
+  await waitForStatus(rt, 'default', 'rate-00001', (s) => s.ready === 'True' && s.replicas === 1);
+  // Open loop: each request is sent on schedule (t0 + i/30 s) whatever the answers, so the offered rate is 30/s
+  // even while processes start; a late timer sends the missed ones at once instead of lowering the rate.
+  let stop = false;
+  let sent = 0;
+  const inFlight = new Set<Promise<unknown>>();
+  const t0 = Date.now();
+  const pace = (async () => {
+    while (!stop) {
+      const due = Math.floor(((Date.now() - t0) * 30) / 1000);
+      for (; sent < due; sent++) {
+        const p = httpRequest(url, { host: 'rate.default.example.com', path: '/', timeoutMs: 20_000 }).then((r) =>
+          assert.equal(r.status, 200),
+        );
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  try {
+    // The ramp may overshoot while the panic window is in charge; once it is not, the stable window decides.
+    const settled = await waitForStatus(
+      rt,
+      'default',
+      'rate-00001',
+      (s) => !s.autoscaler.panicking && s.desiredReplicas === 9 && s.autoscaler.stable > 25,
+      60_000,
+    );
+    assert.equal(settled.autoscaler.metric, 'rps');
+    assert.equal(settled.autoscaler.targetPerReplica, 3.5);
+    // And it stays there: sampled for two more seconds, every desired count is 9.
+    const seen = new Set<number>();
+    const until = Date.now() + 2000;
+    while (Date.now() < until) {
+      seen.add(rt.revisionStatus('default', 'rate-00001')?.desiredReplicas ?? -1);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual([...seen], [9], JSON.stringify(rt.revisionStatus('default', 'rate-00001')?.autoscaler));
+    const metrics = (await httpRequest(url, { host: '127.0.0.1', path: '/metrics' })).body;
+    assert.match(
+      metrics,
+      /autoscaler_target_requests_per_second\{namespace_name="default",service_name="rate",configuration_name="rate",revision_name="rate-00001"\} 3\.5/,
+    );
+  } finally {
+    stop = true;
+    await pace;
+    await Promise.all(inFlight);
+  }
+  assert.ok(sent > 0);
+});

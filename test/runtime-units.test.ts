@@ -21,7 +21,8 @@ import { SmoothWeightedRoundRobin } from '../src/runtime/weighted-split.js';
 import { revisionSpecFromKnative } from '../src/runtime/from-knative.js';
 
 const spec: AutoscalerSpec = {
-  targetConcurrency: 10,
+  metric: 'concurrency',
+  targetValue: 10,
   panicThreshold: 2,
   maxScaleUpRate: 1000,
   maxScaleDownRate: 2,
@@ -47,69 +48,69 @@ describe('autoscaler decide (pure, manual clock)', () => {
   const cases: Case[] = [
     {
       name: 'steady load within target keeps one replica',
-      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 7, panicConcurrency: 8 },
+      obs: { readyPods: 1, currentPods: 1, stableValue: 7, panicValue: 8 },
       want: { desiredPods: 1, panicking: false },
     },
     {
       name: 'stable average 35 at target 10 wants 4',
-      obs: { readyPods: 3, currentPods: 3, stableConcurrency: 35, panicConcurrency: 40 },
+      obs: { readyPods: 3, currentPods: 3, stableValue: 35, panicValue: 40 },
       want: { desiredPods: 4, panicking: false },
     },
     {
       name: 'burst over twice the ready capacity panics and follows the panic window',
-      obs: { readyPods: 2, currentPods: 2, stableConcurrency: 12, panicConcurrency: 45 },
+      obs: { readyPods: 2, currentPods: 2, stableValue: 12, panicValue: 45 },
       want: { desiredPods: 5, panicking: true },
     },
     {
       name: 'in panic the count never drops below the panic high-water mark',
       state: { panicSince: 0, maxPanicPods: 8 },
       advanceMs: 10_000,
-      obs: { readyPods: 8, currentPods: 8, stableConcurrency: 20, panicConcurrency: 30 },
+      obs: { readyPods: 8, currentPods: 8, stableValue: 20, panicValue: 30 },
       want: { desiredPods: 8, panicking: true },
     },
     {
       name: 'panic ends after a full stable window below the threshold',
       state: { panicSince: 0, maxPanicPods: 8 },
       advanceMs: 60_000,
-      obs: { readyPods: 8, currentPods: 8, stableConcurrency: 20, panicConcurrency: 30 },
+      obs: { readyPods: 8, currentPods: 8, stableValue: 20, panicValue: 30 },
       want: { desiredPods: 4, panicking: false },
     },
     {
       name: 'scale-down is limited by max-scale-down-rate',
-      obs: { readyPods: 10, currentPods: 10, stableConcurrency: 5, panicConcurrency: 5 },
+      obs: { readyPods: 10, currentPods: 10, stableValue: 5, panicValue: 5 },
       want: { desiredPods: 5, panicking: false },
     },
     {
       name: 'idle shorter than stable window + grace keeps the last replica',
-      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 0, panicConcurrency: 0, idleMs: 89_999 },
+      obs: { readyPods: 1, currentPods: 1, stableValue: 0, panicValue: 0, idleMs: 89_999 },
       want: { desiredPods: 1, panicking: false },
     },
     {
       name: 'idle for stable window + grace scales to zero',
-      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 0, panicConcurrency: 0, idleMs: 90_000 },
+      obs: { readyPods: 1, currentPods: 1, stableValue: 0, panicValue: 0, idleMs: 90_000 },
       want: { desiredPods: 0, panicking: false },
     },
     {
       name: 'min-scale holds replicas when idle',
       spec: { minScale: 2 },
-      obs: { readyPods: 2, currentPods: 2, stableConcurrency: 0, panicConcurrency: 0, idleMs: 600_000 },
+      obs: { readyPods: 2, currentPods: 2, stableValue: 0, panicValue: 0, idleMs: 600_000 },
       want: { desiredPods: 2, panicking: false },
     },
     {
       name: 'max-scale caps a panic',
       spec: { maxScale: 3 },
-      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 10, panicConcurrency: 100 },
+      obs: { readyPods: 1, currentPods: 1, stableValue: 10, panicValue: 100 },
       want: { desiredPods: 3, panicking: true },
     },
     {
       name: 'scaled to zero with no traffic stays at zero',
-      obs: { readyPods: 0, currentPods: 0, stableConcurrency: 0, panicConcurrency: 0, idleMs: 1000 },
+      obs: { readyPods: 0, currentPods: 0, stableValue: 0, panicValue: 0, idleMs: 1000 },
       want: { desiredPods: 0, panicking: false },
     },
     {
       name: 'retention period outlasts stable window + grace',
       spec: { scaleToZeroRetentionMs: 300_000 },
-      obs: { readyPods: 1, currentPods: 1, stableConcurrency: 0, panicConcurrency: 0, idleMs: 120_000 },
+      obs: { readyPods: 1, currentPods: 1, stableValue: 0, panicValue: 0, idleMs: 120_000 },
       want: { desiredPods: 1, panicking: false },
     },
   ];
@@ -136,16 +137,15 @@ describe('autoscaler decide (pure, manual clock)', () => {
       clock.advance(2000);
       return d.desiredPods;
     };
-    assert.equal(step({ readyPods: 1, currentPods: 1, stableConcurrency: 5, panicConcurrency: 5 }), 1);
-    assert.equal(step({ readyPods: 1, currentPods: 1, stableConcurrency: 8, panicConcurrency: 60 }), 6);
+    assert.equal(step({ readyPods: 1, currentPods: 1, stableValue: 5, panicValue: 5 }), 1);
+    assert.equal(step({ readyPods: 1, currentPods: 1, stableValue: 8, panicValue: 60 }), 6);
     const held: number[] = [];
-    for (let i = 0; i < 29; i++)
-      held.push(step({ readyPods: 6, currentPods: 6, stableConcurrency: 10, panicConcurrency: 10 }));
+    for (let i = 0; i < 29; i++) held.push(step({ readyPods: 6, currentPods: 6, stableValue: 10, panicValue: 10 }));
     assert.ok(
       held.every((n) => n === 6),
       `held ${held.join(',')}`,
     );
-    assert.equal(step({ readyPods: 6, currentPods: 6, stableConcurrency: 10, panicConcurrency: 10 }), 3);
+    assert.equal(step({ readyPods: 6, currentPods: 6, stableValue: 10, panicValue: 10 }), 3);
   });
 });
 
@@ -379,6 +379,7 @@ describe('autoscaling annotations', () => {
     annotations: Record<string, string>;
     cc: number;
     want: Partial<{
+      metric: string;
       target: number;
       min: number;
       max: number;
@@ -395,7 +396,52 @@ describe('autoscaling annotations', () => {
       cc: 0,
       want: { target: 70, min: 0, max: 0, initial: 1, windowMs: 60_000, panicMs: 6_000 },
     },
-    { name: 'containerConcurrency caps the target', annotations: {}, cc: 10, want: { target: 7 } },
+    {
+      name: 'containerConcurrency is the total when set (below the default)',
+      annotations: {},
+      cc: 10,
+      want: { target: 7 },
+    },
+    {
+      name: 'containerConcurrency is the total when set (above the default)',
+      annotations: {},
+      cc: 200,
+      want: { target: 140 },
+    },
+    {
+      name: 'an annotated target is capped by containerConcurrency',
+      annotations: { 'autoscaling.knative.dev/target': '50' },
+      cc: 10,
+      want: { metric: 'concurrency', target: 7 },
+    },
+    {
+      name: 'rps: requests-per-second-target-default 200 × 70 %',
+      annotations: { 'autoscaling.knative.dev/metric': 'rps' },
+      cc: 0,
+      want: { metric: 'rps', target: 140 },
+    },
+    {
+      name: 'rps: target 5 × 70 %, not capped by containerConcurrency',
+      annotations: { 'autoscaling.knative.dev/metric': 'rps', 'autoscaling.knative.dev/target': '5' },
+      cc: 1,
+      want: { metric: 'rps', target: 3.5, warnings: 0 },
+    },
+    {
+      name: 'rps: an annotated utilisation wins',
+      annotations: {
+        'autoscaling.knative.dev/metric': 'rps',
+        'autoscaling.knative.dev/target': '5',
+        'autoscaling.knative.dev/target-utilization-percentage': '100',
+      },
+      cc: 0,
+      want: { metric: 'rps', target: 5 },
+    },
+    {
+      name: 'a metric the KPA here does not run warns and scales on concurrency',
+      annotations: { 'autoscaling.knative.dev/metric': 'memory' },
+      cc: 0,
+      want: { metric: 'concurrency', target: 70, warnings: 1 },
+    },
     {
       name: "the seeds' annotations (kebab and camel case)",
       annotations: {
@@ -419,7 +465,8 @@ describe('autoscaling annotations', () => {
     test(c.name, () => {
       const r = resolveAutoscaling(c.annotations, c.cc, knativeAutoscalerDefaults);
       const got = {
-        target: r.spec.targetConcurrency,
+        metric: r.spec.metric,
+        target: r.spec.targetValue,
         min: r.spec.minScale,
         max: r.spec.maxScale,
         initial: r.initialScale,

@@ -15,6 +15,15 @@ export interface PostResult {
 
 const RETRYABLE_STATUS = new Set([408, 425, 429]);
 
+/** The sink's URL, or the typed error an alert reports (the URL itself is never in the message). */
+function parseUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch {
+    throw new AlertError('AlertConfig', 'url is not a valid URL', { retryable: false });
+  }
+}
+
 /**
  * POST `body` to `url`. Resolves on 2xx with the (truncated) response text; otherwise rejects with AlertError.
  * Credentials in the URL (`https://user:pass@host`, which fetch refuses) become a basic Authorization header
@@ -27,12 +36,7 @@ export async function post(
   signal: AbortSignal,
   now: () => number,
 ): Promise<PostResult> {
-  let target: URL;
-  try {
-    target = new URL(url);
-  } catch {
-    throw new AlertError('AlertConfig', 'url is not a valid URL', { retryable: false });
-  }
+  const target = parseUrl(url);
   const hidden = [url, target.search, decodeURIComponent(target.password), target.password];
   const h: Record<string, string> = { 'user-agent': USER_AGENT, ...headers };
   if (target.username !== '' || target.password !== '') {
@@ -104,9 +108,9 @@ export function postWithHost(
 ): Promise<PostResult> {
   let target: URL;
   try {
-    target = new URL(url);
-  } catch {
-    return Promise.reject(new AlertError('AlertConfig', 'url is not a valid URL', { retryable: false }));
+    target = parseUrl(url);
+  } catch (err) {
+    return Promise.reject(err);
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:')
     return Promise.reject(new AlertError('AlertConfig', 'url is not an http(s) URL', { retryable: false }));

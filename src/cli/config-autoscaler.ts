@@ -82,6 +82,7 @@ export function clusterAutoscalingFromData(data: Record<string, string> | undefi
   dur('scale-down-delay', (ms) => (c.scaleDownDelayMs = ms));
   num('container-concurrency-target-default', 0.01, (n) => (c.containerConcurrencyTargetDefault = n));
   num('container-concurrency-target-percentage', 1, (n) => (c.targetUtilizationPercentage = n));
+  num('requests-per-second-target-default', 0.01, (n) => (c.rpsTargetDefault = n));
   num('initial-scale', 0, (n) => (c.initialScale = Math.floor(n)));
   bool('allow-zero-initial-scale', (b) => (c.allowZeroInitialScale = b));
   bool('enable-scale-to-zero', (b) => (c.enableScaleToZero = b));
@@ -113,12 +114,16 @@ export function withClusterAutoscaling(spec: RevisionSpec, c: ClusterAutoscaling
   fill('window', fmtMs(c.stableWindowMs));
   fill('panic-window-percentage', String(c.panicWindowPercentage), 'panicWindowPercentage');
   fill('panic-threshold-percentage', String(c.panicThresholdPercentage), 'panicThresholdPercentage');
-  fill('target-utilization-percentage', String(c.targetUtilizationPercentage), 'targetUtilizationPercentage');
-  const cc = Math.max(0, spec.containerConcurrency ?? 0);
-  fill(
-    'target',
-    String(cc > 0 ? Math.min(c.containerConcurrencyTargetDefault, cc) : c.containerConcurrencyTargetDefault),
-  );
+  // The metric's own defaults (Knative's ResolveMetricTarget): rps takes requests-per-second-target-default and
+  // the fixed 70 % utilisation; concurrency takes containerConcurrency when set, else
+  // container-concurrency-target-default, and container-concurrency-target-percentage.
+  if (has('metric') === 'rps') {
+    fill('target', String(c.rpsTargetDefault));
+  } else {
+    fill('target-utilization-percentage', String(c.targetUtilizationPercentage), 'targetUtilizationPercentage');
+    const cc = Math.max(0, spec.containerConcurrency ?? 0);
+    fill('target', String(cc > 0 ? cc : c.containerConcurrencyTargetDefault));
+  }
   fill('scale-down-delay', fmtMs(c.scaleDownDelayMs), 'scaleDownDelay');
   fill('min-scale', String(c.minScale), 'minScale');
   fill('max-scale', String(c.maxScale), 'maxScale');

@@ -285,7 +285,9 @@ program
 
 program
   .command('validate')
-  .description('check Knative Services, RolloutPolicies and ConfigMaps in YAML files without a server')
+  .description(
+    'check Knative Services, RolloutPolicies, ConfigMaps, Brokers, Triggers and SinkBindings without a server',
+  )
   .argument('<paths...>', 'files or directories')
   .option('-n, --namespace <ns>', 'namespace for manifests that name none', 'default')
   .action(async (paths: string[], o: { namespace: string }) => {

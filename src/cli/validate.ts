@@ -39,6 +39,7 @@ export async function validatePaths(paths: string[], namespace = 'default'): Pro
       res.files++;
       res.objects += parsed.manifests.length;
       res.problems.push(...parsed.problems.map(formatProblem));
+      for (const w of parsed.warnings) res.warnings.push(`${w.file}:${w.line}:${w.column}: warning: ${w.message}`);
       if (/kind:\s*["']?RolloutPolicy/.test(text))
         for (const w of parsePolicies(text, shown).warnings)
           res.warnings.push(`${w.file ?? shown}:${w.line ?? 1}:${w.column ?? 1}: warning: ${w.message}`);

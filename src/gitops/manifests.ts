@@ -6,13 +6,16 @@ import { R, type KubeObject, type ResourceRef } from '../kube/index.js';
 import { parsePolicies } from '../rollout/policy/index.js';
 import { GitOpsErrorCode } from './errors.js';
 
-export type ManifestKind = 'Service' | 'RolloutPolicy' | 'ConfigMap';
+export type ManifestKind = 'Service' | 'RolloutPolicy' | 'ConfigMap' | 'Broker' | 'Trigger' | 'SinkBinding';
 
 /** The kinds Sluice applies from Git, by `apiVersion` and `kind`. */
 export const SUPPORTED: ReadonlyArray<{ apiVersion: string; kind: ManifestKind; ref: ResourceRef }> = [
   { apiVersion: 'serving.knative.dev/v1', kind: 'Service', ref: R.services },
   { apiVersion: 'delivery.sluice.dev/v1alpha1', kind: 'RolloutPolicy', ref: R.rolloutPolicies },
   { apiVersion: 'v1', kind: 'ConfigMap', ref: R.configMaps },
+  { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', ref: R.brokers },
+  { apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', ref: R.triggers },
+  { apiVersion: 'sources.knative.dev/v1', kind: 'SinkBinding', ref: R.sinkBindings },
 ];
 
 export interface Manifest {
@@ -44,6 +47,8 @@ export interface ParsedFile {
   file: string;
   manifests: Manifest[];
   problems: ManifestProblem[];
+  /** Applied anyway, but worth saying (`sluice validate` prints them as `file:line:column: warning: ...`). */
+  warnings: ManifestProblem[];
 }
 
 /** `Service/default/web`: the identity of an applied object, used by the inventory and pruning. */
@@ -125,7 +130,7 @@ export function parseManifestFile(
 ): ParsedFile {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false });
-  const out: ParsedFile = { file, manifests: [], problems: [] };
+  const out: ParsedFile = { file, manifests: [], problems: [], warnings: [] };
   const pos = (offset: number): { line: number; column: number } => {
     const p = lc.linePos(offset);
     return { line: p.line, column: p.col };
@@ -158,7 +163,23 @@ export function parseManifestFile(
       problem(GitOpsErrorCode.ManifestInvalid, ['apiVersion'], 'is required');
     if (typeof kind !== 'string' || kind === '') problem(GitOpsErrorCode.ManifestInvalid, ['kind'], 'is required');
     if (out.problems.length > before) return;
-    const sup = SUPPORTED.find((s) => s.apiVersion === apiVersion && s.kind === kind);
+    let sup = SUPPORTED.find((s) => s.apiVersion === apiVersion && s.kind === kind);
+    const caseOnly = sup
+      ? undefined
+      : SUPPORTED.find((s) => s.apiVersion === apiVersion && s.kind.toLowerCase() === String(kind).toLowerCase());
+    if (caseOnly) {
+      // `kn quickstart` applies `kind: broker`: kubectl's discovery RESTMapper also registers lowercase kinds, so
+      // on a cluster the file applies. Git does the same (the object is sent with the served kind), and says so.
+      const p = pos(locate(doc, ['kind']));
+      out.warnings.push({
+        code: GitOpsErrorCode.ManifestInvalid,
+        file,
+        ...p,
+        message: `kind: ${show(kind)} is applied as ${show(caseOnly.kind)}, as kubectl maps it; write ${show(caseOnly.kind)} for tools that match kinds exactly`,
+      });
+      value.kind = caseOnly.kind;
+      sup = caseOnly;
+    }
     if (!sup) {
       const sameKind = SUPPORTED.find((s) => s.kind === kind);
       if (sameKind)

@@ -23,6 +23,7 @@ import {
   SUPPORTED,
   type ExtraCheck,
   type Manifest,
+  type ManifestKind,
   type ManifestProblem,
   type ParsedFile,
 } from './manifests.js';
@@ -303,8 +304,16 @@ export class Syncer {
     let retryable = false;
 
     const manifests = parsed.flatMap((p) => p.manifests);
-    const order: Record<string, number> = { ConfigMap: 0, RolloutPolicy: 1, Service: 2 };
-    manifests.sort((a, b) => order[a.kind]! - order[b.kind]! || a.file.localeCompare(b.file) || a.index - b.index);
+    // Eventing after Services: a Trigger's subscriber and a SinkBinding's subject then exist when they arrive.
+    const order: Record<ManifestKind, number> = {
+      ConfigMap: 0,
+      RolloutPolicy: 1,
+      Service: 2,
+      Broker: 3,
+      Trigger: 4,
+      SinkBinding: 5,
+    };
+    manifests.sort((a, b) => order[a.kind] - order[b.kind] || a.file.localeCompare(b.file) || a.index - b.index);
     const gitPolicies = manifests
       .filter((m) => m.kind === 'RolloutPolicy')
       .map((m) => policyOf(m.object, this.#o.namespace));
@@ -398,6 +407,7 @@ export class Syncer {
       'gitops: synced',
     );
     for (const e of errors) log.warn({ code: e.code }, `gitops: ${formatProblem(e)}`);
+    for (const w of parsed.flatMap((p) => p.warnings)) log.info(`gitops: ${formatProblem(w)}`);
     return {
       outcome: 'synced',
       commit,
@@ -555,6 +565,8 @@ export class Syncer {
       try {
         items = (await this.#o.client.list(s.ref, '', { labelSelector: `${MANAGED_LABEL}=${MANAGED_VALUE}` })).items;
       } catch (e) {
+        // A kind this server does not serve (no Eventing installed) has nothing of ours to prune.
+        if (e instanceof KubeApiError && e.isNotFound) continue;
         error = true;
         this.#o.log.warn({ kind: s.kind, err: errorMessage(e) }, 'gitops: cannot list objects to prune');
         continue;

@@ -30,6 +30,9 @@ export const R = {
   ingresses: ref('networking.internal.knative.dev', 'v1alpha1', 'ingresses', 'Ingress'),
   rollouts: ref('delivery.sluice.dev', 'v1alpha1', 'rollouts', 'Rollout'),
   rolloutPolicies: ref('delivery.sluice.dev', 'v1alpha1', 'rolloutpolicies', 'RolloutPolicy'),
+  brokers: ref('eventing.knative.dev', 'v1', 'brokers', 'Broker'),
+  triggers: ref('eventing.knative.dev', 'v1', 'triggers', 'Trigger'),
+  sinkBindings: ref('sources.knative.dev', 'v1', 'sinkbindings', 'SinkBinding'),
 } as const;
 
 export function apiVersionOf(r: ResourceRef): string {

@@ -1,6 +1,6 @@
 // Knative's config-autoscaler settings and the per-revision `autoscaling.knative.dev/*` annotations, resolved
 // into an AutoscalerSpec. Pure: no clock, no I/O.
-import type { AutoscalerSpec } from './autoscaler.js';
+import type { AutoscalerSpec, ScalingMetric } from './autoscaler.js';
 
 /** The config-autoscaler ConfigMap's knobs that the embedded autoscaler honours; durations in ms. */
 export interface AutoscalerConfig {
@@ -11,7 +11,10 @@ export interface AutoscalerConfig {
   maxScaleDownRate: number;
   scaleToZeroGracePeriodMs: number;
   containerConcurrencyTargetDefault: number;
+  /** `container-concurrency-target-percentage`: the utilisation applied to a concurrency target. */
   targetUtilizationPercentage: number;
+  /** `requests-per-second-target-default`: the rps target of a revision with `metric: rps` and no `target`. */
+  rpsTargetDefault: number;
   initialScale: number;
   allowZeroInitialScale: boolean;
   enableScaleToZero: boolean;
@@ -27,12 +30,20 @@ export const knativeAutoscalerDefaults: AutoscalerConfig = {
   scaleToZeroGracePeriodMs: 30_000,
   containerConcurrencyTargetDefault: 100,
   targetUtilizationPercentage: 70,
+  rpsTargetDefault: 200,
   initialScale: 1,
   allowZeroInitialScale: false,
   enableScaleToZero: true,
 };
 
 export const ANNOTATION_PREFIX = 'autoscaling.knative.dev/';
+
+/**
+ * The utilisation applied to an rps target. Knative's autoscaler config has it as TargetUtilization, fixed at
+ * 0.7 (no config-autoscaler key sets it; `container-concurrency-target-percentage` is for concurrency only); the
+ * revision's `target-utilization-percentage` annotation still overrides it.
+ */
+export const RPS_TARGET_UTILIZATION = 0.7;
 
 export interface ResolvedAutoscaling {
   spec: AutoscalerSpec;
@@ -99,12 +110,30 @@ export function resolveAutoscaling(
     return ms;
   };
 
-  let total = config.containerConcurrencyTargetDefault;
-  if (containerConcurrency > 0) total = Math.min(total, containerConcurrency);
-  total = num(0.01, 'target') ?? total;
-  const utilisation =
-    (num(1, 'target-utilization-percentage', 'targetUtilizationPercentage') ?? config.targetUtilizationPercentage) /
-    100;
+  // Knative's ResolveMetricTarget: the metric's own default total and utilisation; an annotated target
+  // replaces the total (for concurrency, capped by containerConcurrency); an annotated utilisation wins.
+  const metricHit = get('metric');
+  let metric: ScalingMetric = 'concurrency';
+  if (metricHit?.value === 'rps') metric = 'rps';
+  else if (metricHit && metricHit.value !== 'concurrency')
+    warnings.push(
+      `annotation ${metricHit.key}="${metricHit.value}" is not run here (concurrency or rps); using concurrency`,
+    );
+  let total: number;
+  let utilisation: number;
+  if (metric === 'rps') {
+    total = config.rpsTargetDefault;
+    utilisation = RPS_TARGET_UTILIZATION;
+  } else {
+    total = containerConcurrency > 0 ? containerConcurrency : config.containerConcurrencyTargetDefault;
+    utilisation = config.targetUtilizationPercentage / 100;
+  }
+  const annotated = num(0.01, 'target');
+  if (annotated !== undefined)
+    total =
+      metric === 'concurrency' && containerConcurrency > 0 ? Math.min(annotated, containerConcurrency) : annotated;
+  const annotatedUtilisation = num(1, 'target-utilization-percentage', 'targetUtilizationPercentage');
+  if (annotatedUtilisation !== undefined) utilisation = annotatedUtilisation / 100;
   const stableWindowMs = dur('window') ?? config.stableWindowMs;
   const panicPct = num(1, 'panic-window-percentage', 'panicWindowPercentage') ?? config.panicWindowPercentage;
   const minScaleRaw = Math.floor(num(0, 'min-scale', 'minScale') ?? 0);
@@ -116,7 +145,8 @@ export function resolveAutoscaling(
     initial = 1;
   }
   const spec: AutoscalerSpec = {
-    targetConcurrency: Math.max(0.01, total * utilisation),
+    metric,
+    targetValue: Math.max(0.01, total * utilisation),
     panicThreshold:
       (num(110, 'panic-threshold-percentage', 'panicThresholdPercentage') ?? config.panicThresholdPercentage) / 100,
     maxScaleUpRate: config.maxScaleUpRate,

@@ -1,10 +1,19 @@
-// The concurrency autoscaler's decision, after Knative's KPA (pkg/autoscaler/scaling/autoscaler.go), as pure
-// functions of (spec, state, observation with `now`). The runtime samples concurrency, feeds the windows below
-// and applies the decision; nothing here reads a clock or sets a timer.
+// The autoscaler's decision, after Knative's KPA (pkg/autoscaler/scaling/autoscaler.go), as pure functions of
+// (spec, state, observation with `now`). The runtime samples the scaling metric (concurrency, or requests per
+// second with `autoscaling.knative.dev/metric: rps`), feeds the windows below and applies the decision; nothing
+// here reads a clock or sets a timer. As in Knative, the decision is the same for both metrics: only what is
+// observed and the target differ.
+
+/** What the KPA scales on (`autoscaling.knative.dev/metric`); Knative's KPA accepts these two. */
+export type ScalingMetric = 'concurrency' | 'rps';
 
 export interface AutoscalerSpec {
-  /** Desired average concurrency per replica (target × utilisation), > 0. */
-  targetConcurrency: number;
+  metric: ScalingMetric;
+  /**
+   * Desired average of the metric per replica (Knative's TargetValue: target × utilisation, ≥ 0.01): concurrent
+   * requests, or requests per second.
+   */
+  targetValue: number;
   /** Panic when the panic-window demand reaches this multiple of the ready capacity; Knative default 2 (200%). */
   panicThreshold: number;
   /** Knative `max-scale-up-rate`, default 1000: at most ceil(rate × ready) replicas. */
@@ -42,10 +51,10 @@ export interface Observation {
   readyPods: number;
   /** Replicas that exist (ready or not). */
   currentPods: number;
-  /** Average concurrency (in flight + queued) over the stable window. */
-  stableConcurrency: number;
-  /** Average concurrency over the panic window. */
-  panicConcurrency: number;
+  /** The metric over the stable window, for the whole revision: average concurrency (in flight + queued), or rps. */
+  stableValue: number;
+  /** The metric over the panic window. */
+  panicValue: number;
   /** Last time the revision had a request in flight or queued (or became ready), ms. */
   lastActiveAt: number;
 }
@@ -57,6 +66,8 @@ export interface Decision {
   /** Short explanation for logs and status, e.g. `panic: 12 wanted by the panic window`. */
   why: string;
 }
+
+const METRIC_WORDS: Record<ScalingMetric, string> = { concurrency: 'average concurrency', rps: 'requests per second' };
 
 export function initialAutoscalerState(): AutoscalerState {
   return { panicSince: null, maxPanicPods: 0, recent: [] };
@@ -72,9 +83,9 @@ export function decide(spec: AutoscalerSpec, state: AutoscalerState, obs: Observ
   const readyCount = Math.max(1, obs.readyPods);
   const maxUp = Math.ceil(spec.maxScaleUpRate * readyCount);
   const maxDown = Math.floor(readyCount / spec.maxScaleDownRate);
-  const target = Math.max(0.01, spec.targetConcurrency);
-  const dspc = Math.ceil(obs.stableConcurrency / target);
-  const dppc = Math.ceil(obs.panicConcurrency / target);
+  const target = Math.max(0.01, spec.targetValue);
+  const dspc = Math.ceil(obs.stableValue / target);
+  const dppc = Math.ceil(obs.panicValue / target);
   const desiredStable = Math.min(Math.max(dspc, maxDown), maxUp);
   const desiredPanic = Math.min(Math.max(dppc, maxDown), maxUp);
   const overPanic = dppc / readyCount >= spec.panicThreshold;
@@ -90,13 +101,13 @@ export function decide(spec: AutoscalerSpec, state: AutoscalerState, obs: Observ
   }
 
   let desired = desiredStable;
-  let why = `stable: average concurrency ${round(obs.stableConcurrency)} / target ${round(target)}`;
+  let why = `stable: ${METRIC_WORDS[spec.metric]} ${round(obs.stableValue)} / target ${round(target)}`;
   if (panicSince !== null) {
     desired = Math.max(desired, desiredPanic);
     // No scale-down while panicking: hold the highest count seen in this panic.
     maxPanicPods = Math.max(maxPanicPods, desired);
     desired = maxPanicPods;
-    why = `panic: panic-window concurrency ${round(obs.panicConcurrency)} / target ${round(target)} on ${readyCount} ready`;
+    why = `panic: panic-window ${METRIC_WORDS[spec.metric]} ${round(obs.panicValue)} / target ${round(target)} on ${readyCount} ready`;
   }
 
   let recent = state.recent;
@@ -161,6 +172,33 @@ export class ConcurrencyAverager {
     const average = span > 0 ? this.#area / span : this.#value;
     const out = { start: this.#periodStart, end: now, average };
     this.#area = 0;
+    this.#periodStart = now;
+    return out;
+  }
+}
+
+/**
+ * Requests per second between two reads: arrivals are counted as they come and read out once per tick, as a
+ * sample for the same windows as concurrency. Example: 15 arrivals over 500 ms → take() average 30.
+ */
+export class RateCounter {
+  #count = 0;
+  #periodStart: number;
+
+  constructor(now: number) {
+    this.#periodStart = now;
+  }
+
+  arrive(): void {
+    this.#count++;
+  }
+
+  take(now: number): { start: number; end: number; average: number } {
+    const span = now - this.#periodStart;
+    // No time has passed: nothing can be said about a rate, and the arrivals count toward the next period.
+    if (span <= 0) return { start: now, end: now, average: 0 };
+    const out = { start: this.#periodStart, end: now, average: (this.#count * 1000) / span };
+    this.#count = 0;
     this.#periodStart = now;
     return out;
   }

@@ -75,6 +75,9 @@ export class RuntimeMetrics {
   readonly stableConcurrency: Gauge<RevLabel>;
   readonly panicConcurrency: Gauge<RevLabel>;
   readonly targetConcurrency: Gauge<RevLabel>;
+  readonly stableRps: Gauge<RevLabel>;
+  readonly panicRps: Gauge<RevLabel>;
+  readonly targetRps: Gauge<RevLabel>;
   readonly restarts: Counter<RevLabel>;
   readonly routerRequests: Counter<'outcome'>;
   readonly routerInFlight: Gauge<string>;
@@ -189,6 +192,24 @@ export class RuntimeMetrics {
       labelNames: REV,
       registers,
     });
+    this.stableRps = new Gauge({
+      name: 'autoscaler_stable_requests_per_second',
+      help: 'Average requests-per-second per observed pod over the stable window',
+      labelNames: REV,
+      registers,
+    });
+    this.panicRps = new Gauge({
+      name: 'autoscaler_panic_requests_per_second',
+      help: 'Average requests-per-second per observed pod over the panic window',
+      labelNames: REV,
+      registers,
+    });
+    this.targetRps = new Gauge({
+      name: 'autoscaler_target_requests_per_second',
+      help: 'The desired requests-per-second for each pod',
+      labelNames: REV,
+      registers,
+    });
     this.restarts = new Counter({
       name: 'sluice_revision_process_restarts_total',
       help: 'Restarts of revision processes after they exited',
@@ -273,6 +294,9 @@ export class RuntimeMetrics {
       this.stableConcurrency,
       this.panicConcurrency,
       this.targetConcurrency,
+      this.stableRps,
+      this.panicRps,
+      this.targetRps,
     ]) {
       g.remove(l);
     }

@@ -11,6 +11,7 @@ import { resolveAutoscaling, type AutoscalerConfig, type ResolvedAutoscaling } f
 import {
   ConcurrencyAverager,
   ConcurrencyWindow,
+  RateCounter,
   decide,
   initialAutoscalerState,
   type AutoscalerState,
@@ -111,6 +112,9 @@ export class Revision {
   readonly #untrack: () => void;
   #averager: ConcurrencyAverager;
   #window: ConcurrencyWindow;
+  /** Arrivals, for `metric: rps`; sampled every tick whatever the metric, so a change of metric has history. */
+  #arrivals: RateCounter;
+  #rpsWindow: ConcurrencyWindow;
   #asState: AutoscalerState = initialAutoscalerState();
   #stable = 0;
   #panic = 0;
@@ -140,8 +144,10 @@ export class Revision {
     this.#createdAt = now;
     this.#lastActiveAt = now;
     this.#averager = new ConcurrencyAverager(now);
+    this.#arrivals = new RateCounter(now);
     this.#autoscaling = this.#resolveAutoscaling();
     this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+    this.#rpsWindow = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
     this.#command = this.#resolveCommand();
     this.#hash = podHash(o.spec);
     this.#desired = this.#command.ok ? this.#autoscaling.initialScale : 0;
@@ -210,8 +216,10 @@ export class Revision {
     this.#spec = spec;
     const oldWindowMs = this.#autoscaling.spec.stableWindowMs;
     this.#autoscaling = this.#resolveAutoscaling();
-    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs)
+    if (this.#autoscaling.spec.stableWindowMs !== oldWindowMs) {
       this.#window = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+      this.#rpsWindow = new ConcurrencyWindow(this.#autoscaling.spec.stableWindowMs);
+    }
     const hash = podHash(spec);
     const couldStart = this.#command.ok;
     // Re-resolved every time: new processes start with the current values of ConfigMaps and Secrets.
@@ -251,7 +259,9 @@ export class Revision {
   tryAcquire(): Lease | undefined {
     if (this.#closed || this.#waiters.length > 0 || this.#failFastMessage()) return undefined;
     const r = this.#pick();
-    return r ? this.#lease(r) : undefined;
+    if (!r) return undefined;
+    this.#arrivals.arrive();
+    return this.#lease(r);
   }
 
   /**
@@ -266,6 +276,9 @@ export class Revision {
     const failing = this.#failFastMessage();
     if (failing) return Promise.reject(new UnavailableError(503, failing));
     this.#lastActiveAt = this.#o.clock.now();
+    // Counted on arrival, queued or not, as the activator and queue-proxy count requests for Knative's rps
+    // (tryAcquire counts the ones it serves; the router comes here only when it could not).
+    this.#arrivals.arrive();
     if (this.#waiters.length === 0) {
       const r = this.#pick();
       if (r) return Promise.resolve(this.#lease(r));
@@ -472,10 +485,13 @@ export class Revision {
   tick(now: number): void {
     const sample = this.#averager.take(now);
     this.#window.record(sample);
+    const rate = this.#arrivals.take(now);
+    this.#rpsWindow.record(rate);
     const as = this.#autoscaling.spec;
-    this.#stable = this.#window.average(now, as.stableWindowMs);
-    this.#panic = this.#window.average(now, as.panicWindowMs);
-    if (this.concurrency > 0 || sample.average > 0) this.#lastActiveAt = now;
+    const window = as.metric === 'rps' ? this.#rpsWindow : this.#window;
+    this.#stable = window.average(now, as.stableWindowMs);
+    this.#panic = window.average(now, as.panicWindowMs);
+    if (this.concurrency > 0 || sample.average > 0 || rate.average > 0) this.#lastActiveAt = now;
     if (this.#closed) return;
     const live = this.#liveReplicas();
     if (!this.#command.ok && live.length === 0) return;
@@ -484,8 +500,8 @@ export class Revision {
       now,
       readyPods: ready,
       currentPods: live.length,
-      stableConcurrency: this.#stable,
-      panicConcurrency: this.#panic,
+      stableValue: this.#stable,
+      panicValue: this.#panic,
       lastActiveAt: this.#lastActiveAt,
     });
     this.#asState = d.state;
@@ -507,9 +523,16 @@ export class Revision {
     this.#updateGauges();
     const m = this.#o.metrics;
     m.panicMode.set(this.labels, d.panicking ? 1 : 0);
-    m.stableConcurrency.set(this.labels, this.#stable);
-    m.panicConcurrency.set(this.labels, this.#panic);
-    m.targetConcurrency.set(this.labels, as.targetConcurrency);
+    // Knative's autoscaler reports the gauges of the metric it scales on.
+    if (as.metric === 'rps') {
+      m.stableRps.set(this.labels, this.#stable);
+      m.panicRps.set(this.labels, this.#panic);
+      m.targetRps.set(this.labels, as.targetValue);
+    } else {
+      m.stableConcurrency.set(this.labels, this.#stable);
+      m.panicConcurrency.set(this.labels, this.#panic);
+      m.targetConcurrency.set(this.labels, as.targetValue);
+    }
   }
 
   #updateGauges(): void {
@@ -623,10 +646,11 @@ export class Revision {
       load: { inFlight: this.#inFlight, queued: this.#waiters.length },
       timeoutSeconds: this.timeoutMs / 1000,
       autoscaler: {
-        stableConcurrency: this.#stable,
-        panicConcurrency: this.#panic,
+        metric: this.#autoscaling.spec.metric,
+        stable: this.#stable,
+        panic: this.#panic,
         panicking: this.#panicking,
-        targetPerReplica: this.#autoscaling.spec.targetConcurrency,
+        targetPerReplica: this.#autoscaling.spec.targetValue,
       },
       conditions: [readyCond, containerHealthy, resources, activeCond],
     };

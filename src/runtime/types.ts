@@ -122,8 +122,17 @@ export interface RevisionStatus {
   timeoutSeconds: number;
   /** Requests proxied to processes now, and requests waiting for a process (cold start or concurrency limit). */
   load: { inFlight: number; queued: number };
-  /** Autoscaler view: averaged concurrency and whether the panic window is in charge. */
-  autoscaler: { stableConcurrency: number; panicConcurrency: number; panicking: boolean; targetPerReplica: number };
+  /**
+   * Autoscaler view: the scaling metric (`autoscaling.knative.dev/metric`), its stable- and panic-window averages
+   * for the revision, the target per replica, and whether the panic window is in charge.
+   */
+  autoscaler: {
+    metric: 'concurrency' | 'rps';
+    stable: number;
+    panic: number;
+    panicking: boolean;
+    targetPerReplica: number;
+  };
   conditions: RevisionCondition[];
 }
 

@@ -1,8 +1,10 @@
-// kn's configuration edit flags (--image, --env, --port, --annotation, --scale-*, --revision-name, ...)
+// kn's configuration edit flags (--image, --env, --env-value-from, --env-from, --mount, --volume, --port,
+// --probe-*, --annotation, --scale-*, --revision-name, ...)
 // applied to a Service as a pure function: (service, flags, now, random) → service. Messages are kn's.
-import type { Container, Service } from '../../serving/types.js';
+import type { Container, EnvVar, Service } from '../../serving/types.js';
 import { KnError } from './errors.js';
 import { ANNOTATION_USER_IMAGE } from './format.js';
+import { applyEnvFrom, applyMountsAndVolumes, applyProbe, applyProbeOptions } from './podspec.js';
 
 export const ANNOTATION_UPDATE_TIMESTAMP = 'client.knative.dev/updateTimestamp';
 const MIN_SCALE = 'autoscaling.knative.dev/min-scale';
@@ -10,6 +12,9 @@ const MAX_SCALE = 'autoscaling.knative.dev/max-scale';
 const TARGET = 'autoscaling.knative.dev/target';
 const WINDOW = 'autoscaling.knative.dev/window';
 const UTILIZATION = 'autoscaling.knative.dev/target-utilization-percentage';
+const METRIC = 'autoscaling.knative.dev/metric';
+const ACTIVATION_SCALE = 'autoscaling.knative.dev/activation-scale';
+const INITIAL_SCALE = 'autoscaling.knative.dev/initial-scale';
 const AUTOSCALING_GROUP = 'autoscaling.knative.dev';
 const VISIBILITY_LABEL = 'networking.knative.dev/visibility';
 
@@ -17,7 +22,22 @@ const VISIBILITY_LABEL = 'networking.knative.dev/visibility';
 export interface EditFlags {
   image?: string;
   env?: string[];
+  /** `NAME=cm:CONFIGMAP:KEY` / `NAME=secret:SECRET:KEY`; `NAME-` removes. */
+  envValueFrom?: string[];
+  /** The non-empty lines of the --env-file file (`NAME=value`), read by the command. */
+  envFileLines?: string[];
+  /** Which of --env / --env-value-from / --env-file each value came from, in command-line order. */
+  envOrder?: EnvSource[];
+  envFrom?: string[];
+  mount?: string[];
+  volume?: string[];
   port?: string;
+  probeReadiness?: string;
+  probeReadinessOpts?: string;
+  probeLiveness?: string;
+  probeLivenessOpts?: string;
+  /** `service create -f FILE`: the Service came from a file; counts as a template change, as in kn. */
+  filename?: string;
   revisionName?: string;
   annotations?: string[];
   annotationsService?: string[];
@@ -27,6 +47,9 @@ export interface EditFlags {
   scaleMin?: number;
   scaleMax?: number;
   scaleTarget?: number;
+  scaleMetric?: string;
+  scaleActivation?: number;
+  scaleInit?: number;
   scaleUtilization?: number;
   scaleWindow?: string;
   concurrencyLimit?: number;
@@ -108,12 +131,124 @@ function parsePort(port: string): { name?: string; containerPort: number } {
   return name ? { name, containerPort: n } : { containerPort: n };
 }
 
+export type EnvSource = 'env' | 'env-value-from' | 'env-file';
+
+/**
+ * --env, --env-value-from and --env-file together, as kn's UpdateEnvVars: values in command-line order
+ * (`envOrder`; else --env, then --env-value-from, then the file), a repeated name keeps its first position
+ * and takes its last value, existing variables are replaced in place and new ones appended, then `NAME-`
+ * removals. The file's lines go in where --env-file was given; kn ignores `NAME-` lines in the file.
+ */
+function applyEnv(c: Container, f: EditFlags): void {
+  const envs = f.env ?? [];
+  const froms = f.envValueFrom ?? [];
+  const file = f.envFileLines ?? [];
+  parsePairs(envs, 'env', true);
+  parsePairs(froms, 'env-value-from', true);
+  parsePairs(file, 'env', true);
+  const given = f.envOrder?.filter((w, i, all) => w !== 'env-file' || all.indexOf('env-file') === i);
+  const count = (w: EnvSource): number => (given ?? []).filter((x) => x === w).length;
+  const fromArgs =
+    given !== undefined &&
+    count('env') === envs.length &&
+    count('env-value-from') === froms.length &&
+    count('env-file') === (f.envFileLines !== undefined ? 1 : 0);
+  const order: EnvSource[] = fromArgs
+    ? given
+    : [
+        ...envs.map(() => 'env' as const),
+        ...froms.map(() => 'env-value-from' as const),
+        ...(f.envFileLines !== undefined ? ['env-file' as const] : []),
+      ];
+  const pending = new Map<string, EnvVar>();
+  const remove: string[] = [];
+  let ie = 0;
+  let iv = 0;
+  for (const which of order) {
+    if (which === 'env-file') {
+      for (const line of file) {
+        const i = line.indexOf('=');
+        if (i >= 0) pending.set(line.slice(0, i), { name: line.slice(0, i), value: line.slice(i + 1) });
+      }
+      continue;
+    }
+    const raw = which === 'env' ? envs[ie++]! : froms[iv++]!;
+    const i = raw.indexOf('=');
+    if (i < 0) {
+      remove.push(raw.slice(0, -1));
+      continue;
+    }
+    const name = raw.slice(0, i);
+    const value = raw.slice(i + 1);
+    pending.set(name, which === 'env' ? { name, value } : { name, valueFrom: envVarSource(value) });
+  }
+  const env = [...(c.env ?? [])];
+  for (let i = 0; i < env.length; i++) {
+    const next = pending.get(env[i]!.name ?? '');
+    if (next) {
+      env[i] = next;
+      pending.delete(next.name ?? '');
+    }
+  }
+  env.push(...pending.values());
+  c.env = env.filter((e) => !remove.includes(e.name ?? ''));
+  if (c.env.length === 0) delete c.env;
+}
+
+/** kn's createEnvVarSource: `cm:NAME:KEY` / `config-map:…` / `secret:…` / `sc:…`. */
+function envVarSource(spec: string): Record<string, unknown> {
+  const parts = spec.split(':');
+  const slices = parts.length > 3 ? [parts[0]!, parts[1]!, parts.slice(2).join(':')] : parts;
+  const err = (m: string): KnError => new KnError('SLUICE_ERR_KN_FLAG_FORMAT', m);
+  if (slices.length !== 3)
+    throw err(
+      `argument requires a value in form "resourceType:name:key" where "resourceType" can be one of "config-map" ("cm") or "secret" ("sc"); got ${JSON.stringify(spec)}`,
+    );
+  const [type, name, key] = [slices[0]!.trim(), slices[1]!.trim(), slices[2]!.trim()];
+  let kind: string;
+  let source: Record<string, unknown>;
+  if (type === 'config-map' || type === 'cm') {
+    kind = 'ConfigMap';
+    source = { configMapKeyRef: { name, key } };
+  } else if (type === 'secret' || type === 'sc') {
+    kind = 'Secret';
+    source = { secretKeyRef: { name, key } };
+  } else {
+    throw err(
+      `unsupported env source type "${JSON.stringify(slices[0])}"; supported source types are "config-map" ("cm") and "secret" ("sc")`,
+    );
+  }
+  if (name === '') throw err(`the name of ${kind} cannot be an empty string`);
+  if (key === '') throw err(`the key referenced by resource ${kind} "${name}" cannot be an empty string`);
+  return source;
+}
+
 export interface ApplyOptions {
   /** RFC 3339 time for the update timestamp annotation. */
   nowIso: string;
   random: (n: number) => string;
   /** `service create` builds a fresh Service; update edits an existing one. */
   create: boolean;
+}
+
+/**
+ * kn's `--scale`: `N` sets min and max to N, `MIN..MAX`, `MIN..` or `..MAX` set either or both. Numbers are
+ * read as Go's strconv.Atoi reads them (a sign is allowed; the webhook rejects negatives).
+ */
+export function parseScale(scale: string): { min?: number; max?: number } {
+  const atoi = (s: string): number => {
+    if (!/^[+-]?\d+$/.test(s)) throw new KnError('SLUICE_ERR_KN_SCALE', `strconv.Atoi: parsing "${s}": invalid syntax`);
+    return Number(s);
+  };
+  if (scale.includes('..')) {
+    const parts = scale.split('..');
+    const out: { min?: number; max?: number } = {};
+    if (parts[0] !== '') out.min = atoi(parts[0]!);
+    if (parts[1] !== '') out.max = atoi(parts[1]!);
+    return out;
+  }
+  if (/^[+-]?\d+$/.test(scale)) return { min: Number(scale), max: Number(scale) };
+  throw new KnError('SLUICE_ERR_KN_SCALE', 'Scale must be of the format x..y or x');
 }
 
 /** Returns a copy of `service` with the flags applied. Throws KnError with kn's message on bad input. */
@@ -131,32 +266,26 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
   const mutation = anyMutation(f);
   const tAnn = (): Record<string, string> => (tmeta.annotations ??= {});
 
+  // kn's ResolvePodSpec order: env, env-from, mounts and volumes, image, port, probes.
+  if (f.env !== undefined || f.envValueFrom !== undefined || f.envFileLines !== undefined) applyEnv(c, f);
+  if (f.envFrom !== undefined) applyEnvFrom(c, f.envFrom);
+  if (f.mount !== undefined || f.volume !== undefined) applyMountsAndVolumes(tspec, c, f.mount ?? [], f.volume ?? []);
   if (f.image !== undefined) c.image = f.image;
-  if (f.env !== undefined) {
-    const { set, remove } = parsePairs(f.env, 'env', !o.create);
-    const env = [...(c.env ?? [])];
-    const pending = new Map<string, string>();
-    for (const [k, v] of set) pending.set(k, v);
-    for (let i = 0; i < env.length; i++) {
-      const name = env[i]!.name ?? '';
-      if (pending.has(name)) {
-        env[i] = { name, value: pending.get(name)! };
-        pending.delete(name);
-      }
-    }
-    for (const [k, v] of pending) env.push({ name: k, value: v });
-    c.env = env.filter((e) => !remove.includes(e.name ?? ''));
-    if (c.env.length === 0) delete c.env;
-  }
   if (f.port !== undefined) c.ports = [parsePort(f.port)];
+  if (f.probeLiveness !== undefined) applyProbe(c, 'livenessProbe', f.probeLiveness);
+  if (f.probeLivenessOpts !== undefined) applyProbeOptions(c, 'livenessProbe', f.probeLivenessOpts);
+  if (f.probeReadiness !== undefined) applyProbe(c, 'readinessProbe', f.probeReadiness);
+  if (f.probeReadinessOpts !== undefined) applyProbeOptions(c, 'readinessProbe', f.probeReadinessOpts);
 
   if (f.revisionName !== undefined && f.revisionName !== '') {
     const name = generateRevisionName(f.revisionName, meta.name ?? '', meta.generation ?? 0, o.random);
     if (mutation) tmeta.name = name;
   }
   if (mutation) tAnn()[ANNOTATION_UPDATE_TIMESTAMP] = o.nowIso;
-  // kn's lock-to-digest bookkeeping: remember the image as the user gave it.
-  if (mutation && (o.create || tmeta.annotations?.[ANNOTATION_USER_IMAGE] !== undefined)) {
+  // kn's lock-to-digest bookkeeping: remember the image as the user gave it. A fresh Service carries the
+  // annotation as a placeholder; one read from -f only when the file has it.
+  const placeholder = o.create && f.filename === undefined;
+  if (mutation && (placeholder || tmeta.annotations?.[ANNOTATION_USER_IMAGE] !== undefined)) {
     const image = c.image ?? '';
     if (!image.includes('@') || tAnn()[ANNOTATION_USER_IMAGE] === undefined) tAnn()[ANNOTATION_USER_IMAGE] = image;
   }
@@ -166,16 +295,9 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
       throw new KnError('SLUICE_ERR_KN_SCALE', 'only --scale or --scale-max can be specified');
     if (f.scaleMin !== undefined)
       throw new KnError('SLUICE_ERR_KN_SCALE', 'only --scale or --scale-min can be specified');
-    const m = /^(\d*)\.\.(\d*)$/.exec(f.scale);
-    if (m) {
-      if (m[1]) tAnn()[MIN_SCALE] = String(Number(m[1]));
-      if (m[2]) tAnn()[MAX_SCALE] = String(Number(m[2]));
-    } else if (/^\d+$/.test(f.scale)) {
-      tAnn()[MAX_SCALE] = String(Number(f.scale));
-      tAnn()[MIN_SCALE] = String(Number(f.scale));
-    } else {
-      throw new KnError('SLUICE_ERR_KN_SCALE', 'Scale must be of the format x..y or x');
-    }
+    const { min, max } = parseScale(f.scale);
+    if (min !== undefined) tAnn()[MIN_SCALE] = String(min);
+    if (max !== undefined) tAnn()[MAX_SCALE] = String(max);
   }
   if (f.scaleMin !== undefined) tAnn()[MIN_SCALE] = String(f.scaleMin);
   if (f.scaleMax !== undefined) tAnn()[MAX_SCALE] = String(f.scaleMax);
@@ -189,6 +311,8 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
     tAnn()[WINDOW] = f.scaleWindow;
   }
   if (f.scaleTarget !== undefined) tAnn()[TARGET] = String(f.scaleTarget);
+  if (f.scaleMetric !== undefined) tAnn()[METRIC] = f.scaleMetric;
+  if (f.scaleActivation !== undefined) tAnn()[ACTIVATION_SCALE] = String(f.scaleActivation);
   if (f.scaleUtilization !== undefined) tAnn()[UTILIZATION] = String(f.scaleUtilization);
   if (f.concurrencyLimit !== undefined) {
     if (f.concurrencyLimit < 0)
@@ -234,6 +358,14 @@ export function applyEditFlags(service: Service, f: EditFlags, o: ApplyOptions):
     for (const [k, v] of svcOnly.set) sa[k] = v;
     for (const k of [...all.remove, ...svcOnly.remove]) delete sa[k];
     if (Object.keys(sa).length === 0) delete meta.annotations;
+  }
+  if (f.scaleInit !== undefined) {
+    if ((f.annotations ?? []).some((a) => a.includes(INITIAL_SCALE)))
+      throw new KnError(
+        'SLUICE_ERR_KN_SCALE',
+        `only one of the --scale-init or --annotation ${INITIAL_SCALE} can be specified`,
+      );
+    tAnn()[INITIAL_SCALE] = String(f.scaleInit);
   }
   if (tmeta.annotations && Object.keys(tmeta.annotations).length === 0) delete tmeta.annotations;
   if (tmeta.labels && Object.keys(tmeta.labels).length === 0) delete tmeta.labels;

@@ -1,7 +1,9 @@
 // src/cli/kn: the kn-compatible commands (`sluice service|revision|route ...`): kn's flags, columns,
 // describe layouts, progress lines and error texts. Pure parts: traffic.ts (traffic flags → spec.traffic),
-// edit.ts (edit flags → Service), format.ts (tables, layouts, ages), tabwriter.ts (Go's column
-// alignment). Commands (service.ts, revision.ts, route.ts) talk to the API through src/kube.
+// edit.ts (edit flags → Service), podspec.ts (--env-from, --mount/--volume, probes → pod spec),
+// service-file.ts (`create -f` file → Service), export.ts (`service export` objects), format.ts (tables,
+// layouts, ages), tabwriter.ts (Go's column alignment). Commands (service.ts, revision.ts, route.ts) talk
+// to the API through src/kube.
 import { Command, CommanderError } from 'commander';
 import { processIo, type KnIo } from './context.js';
 import { revisionCommand } from './revision.js';

@@ -1,10 +1,13 @@
 // `sluice revision list|describe|delete`: kn's revision commands.
 import { Command, Option } from 'commander';
-import { R, type KubeObject } from '../../kube/index.js';
+import { R, type KubeClient, type KubeObject } from '../../kube/index.js';
+import { LABEL_ROUTING_STATE } from '../../serving/keys.js';
 import type { Revision, Service } from '../../serving/types.js';
-import { asList, changed, connect, printObject, runAction, withKind, type KnIo } from './context.js';
+import { asList, changed, connect, intArg, printObject, runAction, withKind, type KnIo } from './context.js';
 import { KnError } from './errors.js';
 import { describeRevision, formatRevisionList, LABEL_SERVICE } from './format.js';
+
+const LABEL_GENERATION = 'serving.knative.dev/configurationGeneration';
 
 interface CommonOpts {
   namespace?: string;
@@ -129,6 +132,57 @@ function describeCommand(io: KnIo): Command {
   return cmd;
 }
 
+interface DeleteOpts extends CommonOpts {
+  prune?: string;
+  pruneAll?: boolean;
+  wait: boolean;
+  waitTimeout: number;
+  waitWindow: number;
+}
+
+const DEFAULT_WAIT_TIMEOUT_S = 600;
+
+/**
+ * The names `--prune`/`--prune-all` delete: Revisions whose routingState label is not `active` (no
+ * route sends them traffic), in kn's revision-list order: namespace, service, newest generation, name.
+ */
+export function unreferencedRevisions(revisions: readonly Revision[]): string[] {
+  const gen = (r: Revision): number => {
+    const v = r.metadata?.labels?.[LABEL_GENERATION] ?? '';
+    return /^[+-]?\d+$/.test(v) ? Number(v) : Number.NaN;
+  };
+  const sorted = [...revisions].sort((a, b) => {
+    const an = a.metadata?.namespace ?? '';
+    const bn = b.metadata?.namespace ?? '';
+    if (an !== bn) return an < bn ? -1 : 1;
+    const as = a.metadata?.labels?.[LABEL_SERVICE] ?? '';
+    const bs = b.metadata?.labels?.[LABEL_SERVICE] ?? '';
+    if (as !== bs) return as < bs ? -1 : 1;
+    const byName = (a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1;
+    const ag = gen(a);
+    const bg = gen(b);
+    if (Number.isNaN(ag) || Number.isNaN(bg)) return byName;
+    if (ag !== bg) return bg - ag;
+    return byName;
+  });
+  return sorted
+    .filter((r) => r.metadata?.labels?.[LABEL_ROUTING_STATE] !== 'active')
+    .map((r) => r.metadata?.name ?? '');
+}
+
+async function waitRevisionGone(client: KubeClient, ns: string, name: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (await client.tryGet(R.revisions, ns, name)) {
+    if (Date.now() > end)
+      throw new KnError(
+        'SLUICE_ERR_KN_WAIT_TIMEOUT',
+        // kn's waitForEvent words a delete timeout this way too.
+        `timeout: revision '${name}' not ready after ${Math.trunc(timeoutMs / 1000)} seconds`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function deleteCommand(io: KnIo): Command {
   const cmd = new Command('delete')
     .alias('rm')
@@ -136,11 +190,61 @@ function deleteCommand(io: KnIo): Command {
     .description('Delete revisions')
     .argument('[names...]', 'revisions to delete');
   addCommon(cmd);
-  cmd.action((names: string[], o: CommonOpts, c: Command) =>
+  cmd
+    .option('--prune <service>', 'Remove unreferenced revisions for a given service in a namespace.')
+    .option('--prune-all', 'Remove all unreferenced revisions in a namespace.')
+    .option('--wait', "Wait for 'revision delete' operation to be completed.")
+    .option('--no-wait', "Do not wait for 'revision delete' operation to be completed. (default true)");
+  cmd.setOptionValueWithSource('wait', false, 'default');
+  cmd
+    .option(
+      '--wait-timeout <seconds>',
+      'Seconds to wait before giving up on waiting for revision to be deleted.',
+      intArg('wait-timeout'),
+      DEFAULT_WAIT_TIMEOUT_S,
+    )
+    .option(
+      '--wait-window <seconds>',
+      'Seconds to wait for revision to be deleted after a false ready condition is returned',
+      intArg('wait-window'),
+      2,
+    );
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  # Delete a revision 'svc1-abcde' in default namespace
+  sluice revision delete svc1-abcde
+
+  # Delete all unreferenced revisions
+  sluice revision delete --prune-all
+
+  # Delete all unreferenced revisions for a given service 'mysvc'
+  sluice revision delete --prune mysvc`,
+  );
+  cmd.action((args: string[], o: DeleteOpts, c: Command) =>
     runAction(io, c, async () => {
-      if (names.length === 0)
+      const prune = changed(c, 'prune');
+      const pruneAll = o.pruneAll === true;
+      if (args.length < 1 && !pruneAll && !prune)
         throw new KnError('SLUICE_ERR_KN_ARGS', "'kn revision delete' requires one or more revision name");
+      if (args.length > 0 && pruneAll)
+        throw new KnError('SLUICE_ERR_KN_ARGS', "'kn revision delete' with --prune-all flag requires no arguments");
       const { client, namespace } = connect(o, io);
+      let names = args;
+      if (prune || pruneAll) {
+        // kn: with --prune the names given are replaced by the unreferenced revisions of the service.
+        const list = await client.list(
+          R.revisions,
+          namespace,
+          prune ? { labelSelector: `${LABEL_SERVICE}=${o.prune ?? ''}` } : {},
+        );
+        names = unreferencedRevisions(list.items as unknown as Revision[]);
+        if (names.length === 0) {
+          io.out('No unreferenced revisions found.\n');
+          return;
+        }
+      }
       const errs: string[] = [];
       for (const n of names) {
         try {
@@ -151,6 +255,7 @@ function deleteCommand(io: KnIo): Command {
               `can't delete revision '${n}' because it has been already marked for deletion`,
             );
           await client.delete(R.revisions, namespace, n);
+          if (o.wait) await waitRevisionGone(client, namespace, n, o.waitTimeout * 1000);
           io.out(`Revision '${n}' deleted in namespace '${namespace}'.\n`);
         } catch (e) {
           errs.push(e instanceof Error ? e.message : String(e));

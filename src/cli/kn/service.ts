@@ -1,11 +1,13 @@
 // `sluice service create|update|describe|list|delete`: kn's service commands against the Kubernetes API.
 // Every client-side check (flags, traffic, referenced revisions) runs before anything is written.
 import { Command, Option } from 'commander';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { KubeApiError, R, type KubeClient, type KubeObject } from '../../kube/index.js';
 import type { Revision, Service } from '../../serving/types.js';
 import { asList, changed, collect, connect, intArg, printObject, runAction, withKind, type KnIo } from './context.js';
-import { anyMutation, applyEditFlags, randomConsonants, type EditFlags } from './edit.js';
+import { anyMutation, applyEditFlags, randomConsonants, type EditFlags, type EnvSource } from './edit.js';
 import { KnError } from './errors.js';
 import {
   describeService,
@@ -17,6 +19,10 @@ import {
 } from './format.js';
 import { computeTraffic, referencedRevisions, splitSlice, type Target, type TrafficFlags } from './traffic.js';
 import { waitForServiceReady } from './wait.js';
+import { MAX_SERVICE_FILE_BYTES, serviceFromFile } from './service-file.js';
+import { errorMessage } from '../../util/errors.js';
+import { exportService } from './export.js';
+import { stringify } from 'yaml';
 
 const DEFAULT_WAIT_TIMEOUT_S = 600;
 
@@ -28,7 +34,17 @@ interface CommonOpts {
 interface EditOpts extends CommonOpts {
   image?: string;
   env?: string[];
+  envValueFrom?: string[];
+  envFile?: string;
+  envFrom?: string[];
+  mount?: string[];
+  volume?: string[];
   port?: string;
+  probeReadiness?: string;
+  probeReadinessOpts?: string;
+  probeLiveness?: string;
+  probeLivenessOpts?: string;
+  filename?: string;
   revisionName?: string;
   annotation?: string[];
   annotationService?: string[];
@@ -38,6 +54,9 @@ interface EditOpts extends CommonOpts {
   scaleMin?: number;
   scaleMax?: number;
   scaleTarget?: number;
+  scaleMetric?: string;
+  scaleActivation?: number;
+  scaleInit?: number;
   scaleUtilization?: number;
   scaleWindow?: string;
   concurrencyLimit?: number;
@@ -58,15 +77,63 @@ function addCommon(cmd: Command): Command {
     .option('--kubeconfig <path>', 'kubectl configuration file (default: $KUBECONFIG, else ./.sluice/kubeconfig)');
 }
 
+const PROBE_FORMAT =
+  'Supported probe types are HTTGet, Exec and TCPSocket. Format: [http,https]:host:port:path, exec:cmd[,cmd,...], tcp:host:port.';
+const PROBE_OPTS =
+  'Common opts (comma separated, case insensitive): InitialDelaySeconds=<int_value>, FailureThreshold=<int_value>, SuccessThreshold=<int_value>, PeriodSeconds=<int_value>, TimeoutSeconds=<int_value>';
+
+/** The order --env and --env-value-from values were given in, per command (kn reads os.Args for it). */
+const envOrders = new WeakMap<Command, EnvSource[]>();
+
 function addEditFlags(cmd: Command, update: boolean): Command {
   const unset = update ? ' To unset, specify the name followed by a "-" (e.g., NAME-).' : '';
+  const order: EnvSource[] = [];
+  envOrders.set(cmd, order);
   return cmd
     .option('--image <image>', 'Image to run.')
     .option(
       '-e, --env <NAME=value>',
       `Environment variable to set. NAME=value; you may provide this flag any number of times to set multiple environment variables.${unset}`,
+      (v: string, prev: string[] | undefined) => {
+        order.push('env');
+        return collect(v, prev);
+      },
+    )
+    .option(
+      '--env-value-from <NAME=source>',
+      `Add environment variable from a value of key in ConfigMap (prefix cm: or config-map:) or a Secret (prefix sc: or secret:). Example: --env-value-from NAME=cm:myconfigmap:key or --env-value-from NAME=secret:mysecret:key. You can use this flag multiple times.${update ? ' To unset a value from a ConfigMap/Secret key reference, append "-" to the key, e.g. --env-value-from ENV-.' : ''}`,
+      (v: string, prev: string[] | undefined) => {
+        order.push('env-value-from');
+        return collect(v, prev);
+      },
+    )
+    .option(
+      '--env-file <path>',
+      'Path to a file containing environment variables (e.g. --env-file=/home/knative/service1/env).',
+      (v: string) => {
+        order.push('env-file');
+        return v;
+      },
+    )
+    .option(
+      '--env-from <source>',
+      `Add environment variables from a ConfigMap (prefix cm: or config-map:) or a Secret (prefix secret:). Example: --env-from cm:myconfigmap or --env-from secret:mysecret. You can use this flag multiple times.${update ? ' To unset a ConfigMap/Secret reference, append "-" to the name, e.g. --env-from cm:myconfigmap-.' : ''}`,
       collect,
     )
+    .option(
+      '--mount <path=source>',
+      'Mount a ConfigMap (prefix cm: or config-map:), a Secret (prefix secret: or sc:), an EmptyDir (prefix ed: or emptyDir:), a PersistentVolumeClaim (prefix pvc: or persistentVolumeClaim) or an existing Volume (without any prefix) on the specified directory. Example: --mount /mydir=cm:myconfigmap, --mount /mydir=secret:mysecret, --mount /mydir=emptyDir:myvol or --mount /mydir=myvolume. When a configmap or a secret is specified, a corresponding volume is automatically generated. You can mount a volume with readOnly config (true | false) also. Example: --mount /mydir=ed:ed1:readOnly=true. You can specify a volume subpath by following the volume name with slash separated path. Example: --mount /mydir=cm:myconfigmap/subpath/to/be/mounted. You can use this flag multiple times. For unmounting a directory, append "-", e.g. --mount /mydir-, which also removes any auto-generated volume.',
+      collect,
+    )
+    .option(
+      '--volume <name=source>',
+      'Add a volume from a ConfigMap (prefix cm: or config-map:) a Secret (prefix secret: or sc:), an EmptyDir (prefix ed: or emptyDir:) or a PersistentVolumeClaim (prefix pvc: or persistentVolumeClaim). PersistentVolumeClaim only works if the feature gate is enabled in Knative Serving feature flags configuration. Example: --volume myvolume=cm:myconfigmap, --volume myvolume=secret:mysecret or --volume emptyDir:myvol:size=1Gi,type=Memory. You can use this flag multiple times. To unset a ConfigMap/Secret reference, append "-" to the name, e.g. --volume myvolume-.',
+      collect,
+    )
+    .option('--probe-liveness <probe>', `Add liveness probe to Service deployment. ${PROBE_FORMAT}`)
+    .option('--probe-liveness-opts <opts>', `Add common options to liveness probe. ${PROBE_OPTS}`)
+    .option('--probe-readiness <probe>', `Add readiness probe to Service deployment. ${PROBE_FORMAT}`)
+    .option('--probe-readiness-opts <opts>', `Add common options to readiness probe. ${PROBE_OPTS}`)
     .option(
       '-p, --port <port>',
       "The port where application listens on, in the format 'NAME:PORT', where 'NAME' is optional. Examples: '--port h2c:8080' , '--port 8080'.",
@@ -89,6 +156,20 @@ function addEditFlags(cmd: Command, update: boolean): Command {
       '--scale-target <n>',
       'Recommendation for what metric value the PodAutoscaler should attempt to maintain.',
       intArg('scale-target'),
+    )
+    .option(
+      '--scale-metric <metric>',
+      'Set the name of the metric the PodAutoscaler should scale on. Example: --scale-metric rps (to scale on rps) or --scale-metric concurrency (to scale on concurrency). The default metric is concurrency.',
+    )
+    .option(
+      '--scale-activation <n>',
+      'Minimum non-zero value that a service should scale to.',
+      intArg('scale-activation'),
+    )
+    .option(
+      '--scale-init <n>',
+      'Initial number of replicas with which a service starts. Can be 0 or a positive integer.',
+      intArg('scale-init'),
     )
     .option(
       '--scale-utilization <n>',
@@ -133,14 +214,48 @@ function addWaitFlags(cmd: Command, action: string, waitDefault = true): Command
     );
 }
 
-function editFlagsOf(cmd: Command, o: EditOpts): EditFlags {
+/** Reads --env-file as kn's GetEnvsFromFile does: every non-empty line. */
+async function readEnvFile(io: KnIo, file: string): Promise<string[]> {
+  try {
+    const st = await stat(resolve(io.cwd, file));
+    if (st.size > MAX_SERVICE_FILE_BYTES)
+      throw new KnError(
+        'SLUICE_ERR_KN_FILE',
+        `Invalid --env-file: ${file} is larger than ${MAX_SERVICE_FILE_BYTES} bytes`,
+      );
+    const text = await readFile(resolve(io.cwd, file), 'utf8');
+    return text.split(/\r?\n/).filter((l) => l !== '');
+  } catch (e) {
+    if (e instanceof KnError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KnError(
+      'SLUICE_ERR_KN_FILE',
+      `Invalid --env-file: open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : errorMessage(e)}`,
+      { cause: e },
+    );
+  }
+}
+
+function editFlagsOf(cmd: Command, o: EditOpts, envFileLines?: string[]): EditFlags {
   const f: EditFlags = {};
   const set = <K extends keyof EditFlags>(key: K, opt: keyof EditOpts, v: EditFlags[K] | undefined): void => {
     if (changed(cmd, opt) && v !== undefined) f[key] = v;
   };
   set('image', 'image', o.image);
   set('env', 'env', o.env);
+  set('envValueFrom', 'envValueFrom', o.envValueFrom);
+  set('envFileLines', 'envFile', envFileLines);
+  if (f.env !== undefined || f.envValueFrom !== undefined || f.envFileLines !== undefined)
+    f.envOrder = [...(envOrders.get(cmd) ?? [])];
+  set('envFrom', 'envFrom', o.envFrom);
+  set('mount', 'mount', o.mount);
+  set('volume', 'volume', o.volume);
   set('port', 'port', o.port);
+  set('probeReadiness', 'probeReadiness', o.probeReadiness);
+  set('probeReadinessOpts', 'probeReadinessOpts', o.probeReadinessOpts);
+  set('probeLiveness', 'probeLiveness', o.probeLiveness);
+  set('probeLivenessOpts', 'probeLivenessOpts', o.probeLivenessOpts);
+  set('filename', 'filename', o.filename);
   set('revisionName', 'revisionName', o.revisionName);
   set('annotations', 'annotation', o.annotation);
   set('annotationsService', 'annotationService', o.annotationService);
@@ -150,6 +265,9 @@ function editFlagsOf(cmd: Command, o: EditOpts): EditFlags {
   set('scaleMin', 'scaleMin', o.scaleMin);
   set('scaleMax', 'scaleMax', o.scaleMax);
   set('scaleTarget', 'scaleTarget', o.scaleTarget);
+  set('scaleMetric', 'scaleMetric', o.scaleMetric);
+  set('scaleActivation', 'scaleActivation', o.scaleActivation);
+  set('scaleInit', 'scaleInit', o.scaleInit);
   set('scaleUtilization', 'scaleUtilization', o.scaleUtilization);
   set('scaleWindow', 'scaleWindow', o.scaleWindow);
   set('concurrencyLimit', 'concurrencyLimit', o.concurrencyLimit);
@@ -220,6 +338,25 @@ async function waitAndReport(
   io.out(serviceUrlLines(svc, name, verbDone, originalRevision));
 }
 
+/** Reads a -f file (relative to the working directory), refusing one too large to be an object. */
+async function readServiceFile(io: KnIo, file: string): Promise<string> {
+  const path = resolve(io.cwd, file);
+  try {
+    const st = await stat(path);
+    if (st.size > MAX_SERVICE_FILE_BYTES)
+      throw new KnError('SLUICE_ERR_KN_FILE', `${file}: file is larger than ${MAX_SERVICE_FILE_BYTES} bytes`);
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if (e instanceof KnError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KnError(
+      'SLUICE_ERR_KN_FILE',
+      code === 'ENOENT' ? `open ${file}: no such file or directory` : `open ${file}: ${errorMessage(e)}`,
+      { cause: e },
+    );
+  }
+}
+
 function createCommand(io: KnIo): Command {
   const cmd = new Command('create')
     .usage('NAME --image IMAGE [flags]')
@@ -229,6 +366,10 @@ function createCommand(io: KnIo): Command {
   addEditFlags(cmd, false);
   cmd
     .option('--force', 'Create service forcefully, replaces existing service if any.')
+    .option(
+      '-f, --filename <file>',
+      'Create a service from file. The created service can be further modified by combining with other options. For example, -f /path/to/file --env NAME=value adds also an environment variable.',
+    )
     .option(
       '--tag <revisionRef=tagName>',
       "Set tag (format: --tag revisionRef=tagName) where revisionRef can be a revision or '@latest' string representing latest ready revision. This flag can be specified multiple times.",
@@ -246,20 +387,33 @@ Examples:
   sluice service create s1 --env TARGET=v1 --env FROM=examples --image knativesamples/helloworld
 
   # Create or replace a service using --force flag
-  sluice service create --force s1 --image knativesamples/helloworld`,
+  sluice service create --force s1 --image knativesamples/helloworld
+
+  # Create a service from a file, adding an environment variable
+  sluice service create -f service.yaml --env TARGET=file
+
+  # Environment from a ConfigMap, a Secret mounted as files, a readiness probe and a fixed scale
+  sluice service create s2 --image knativesamples/helloworld --env-from cm:app-config \
+    --mount /etc/secret=secret:app-secret --probe-readiness http::8080:/healthz --scale 1..5`,
   );
-  cmd.action((name: string | undefined, o: EditOpts, c: Command) =>
+  cmd.action((nameArg: string | undefined, o: EditOpts, c: Command) =>
     runAction(io, c, async () => {
-      if (!name)
+      let name = nameArg;
+      const filename = changed(c, 'filename') ? (o.filename ?? '') : '';
+      if (c.args.length !== 1 && filename === '')
         throw new KnError('SLUICE_ERR_KN_ARGS', "'service create' requires the service name given as single argument");
-      if (!o.image)
+      if (!o.image && filename === '')
         throw new KnError(
           'SLUICE_ERR_KN_ARGS',
           "'service create' requires the image name to run provided with the --image option",
         );
       const { client, namespace } = connect(o, io);
-      const edit = editFlagsOf(c, o);
-      const base: Service = { metadata: { name, namespace }, spec: { template: { spec: { containers: [{}] } } } };
+      const edit = editFlagsOf(c, o, changed(c, 'envFile') ? await readEnvFile(io, o.envFile ?? '') : undefined);
+      const base: Service =
+        filename === ''
+          ? { metadata: { name, namespace }, spec: { template: { spec: { containers: [{}] } } } }
+          : serviceFromFile(await readServiceFile(io, filename), filename, name ?? '', namespace);
+      name = base.metadata?.name ?? '';
       const service = applyEditFlags(base, edit, {
         nowIso: new Date(io.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
         random: (n) => randomConsonants(n, io.random),
@@ -388,7 +542,7 @@ Examples:
       const given = c.options.some((opt) => changed(c, opt.attributeName()));
       if (!given) throw new KnError('SLUICE_ERR_KN_ARGS', 'flag(s) not set\nUsage: update NAME');
       const { client, namespace } = connect(o, io);
-      const edit = editFlagsOf(c, o);
+      const edit = editFlagsOf(c, o, changed(c, 'envFile') ? await readEnvFile(io, o.envFile ?? '') : undefined);
       const tf = trafficFlagsOf(o);
       const trafficGiven = changed(c, 'traffic') || changed(c, 'tag') || changed(c, 'untag');
       let latestBefore = '';
@@ -604,6 +758,59 @@ async function waitGone(client: KubeClient, ns: string, name: string, timeoutMs:
   }
 }
 
+interface ExportOpts extends CommonOpts {
+  withRevisions?: boolean;
+  mode?: string;
+  output?: string;
+}
+
+function exportCommand(io: KnIo): Command {
+  const cmd = new Command('export')
+    .usage('NAME [flags]')
+    .description('Export a service and its revisions')
+    .argument('[name]', 'name of the service');
+  addCommon(cmd);
+  cmd
+    .option('--with-revisions', 'Export all routed revisions (Beta)')
+    .option('--mode <mode>', 'Format for exporting all routed revisions. One of replay|export (Beta)')
+    .addOption(new Option('-o, --output <format>', 'Output format. One of: json|yaml.'));
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  # Export a service in YAML format (Beta)
+  sluice service export foo -n bar -o yaml
+
+  # Export a service in JSON format (Beta)
+  sluice service export foo -n bar -o json
+
+  # Export a service with revisions (Beta)
+  sluice service export foo --with-revisions --mode=export -n bar -o json
+
+  # Export services in kubectl friendly format, as a list kind, one service item for each revision (Beta)
+  sluice service export foo --with-revisions --mode=replay -n bar -o json`,
+  );
+  cmd.action((name: string | undefined, o: ExportOpts, c: Command) =>
+    runAction(io, c, async () => {
+      if (c.args.length !== 1 || !name)
+        throw new KnError('SLUICE_ERR_KN_ARGS', "'kn service export' requires name of the service as single argument");
+      if (o.output === undefined || o.output === '')
+        throw new KnError('SLUICE_ERR_KN_ARGS', "'kn service export' requires output format");
+      if (o.output !== 'json' && o.output !== 'yaml') return printObject(io, o.output, {});
+      const { client, namespace } = connect(o, io);
+      const svc = (await client.get(R.services, namespace, name)) as unknown as Service;
+      const withRevisions = o.withRevisions === true;
+      const revisions = withRevisions ? await listRevisionsOf(client, namespace, name) : [];
+      // kn: any mode but `replay` is the Export format.
+      const obj = exportService(svc, revisions, { withRevisions, mode: o.mode === 'replay' ? 'replay' : 'export' });
+      // kn prints through sigs.k8s.io/yaml, which sorts keys; JSON keeps Go's field order.
+      if (o.output === 'json') io.out(JSON.stringify(obj, null, 4) + '\n');
+      else io.out(stringify(obj, { sortMapEntries: true }));
+    }),
+  );
+  return cmd;
+}
+
 export function serviceCommand(io: KnIo): Command {
   const cmd = new Command('service').alias('ksvc').description('Manage Knative services (kn-compatible)');
   cmd.addCommand(createCommand(io));
@@ -611,5 +818,6 @@ export function serviceCommand(io: KnIo): Command {
   cmd.addCommand(describeCommand(io));
   cmd.addCommand(listCommand(io));
   cmd.addCommand(deleteCommand(io));
+  cmd.addCommand(exportCommand(io));
   return cmd;
 }

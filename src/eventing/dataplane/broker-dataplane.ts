@@ -126,7 +126,7 @@ export class BrokerDataPlane {
     const broker = this.#o.topology.broker(namespace, name);
     if (!broker) return reply(res, 404, `broker ${namespace}/${name} not found\n`);
     const asyncHandler = broker.metadata?.annotations?.[ASYNC_ANNOTATION] === 'true';
-    const work = this.ingest(namespace, name, event, passThrough(req.headers), 'ingress');
+    const work = this.ingest(namespace, name, event, passThrough(req.headers));
     if (asyncHandler) {
       work.catch(() => undefined);
       return reply(res, 202);
@@ -160,26 +160,26 @@ export class BrokerDataPlane {
   /**
    * An event enters the broker (from ingress or as a reply): TTL defaulted or decremented, arrival time set,
    * then delivered to every matching Trigger; resolves when all deliveries (with retries, dead-lettering and
-   * replies) are done. `from` says whether TTL is being set on entry (ingress) or carried over (reply).
+   * replies) are done.
    */
   async ingest(
     namespace: string,
     name: string,
     event: EventMessage,
     headers: OutgoingHttpHeaders,
-    from: 'ingress' | 'reply',
   ): Promise<{ status: number; message?: string; outcomes: DeliveryOutcome[] }> {
     const broker = this.#o.topology.broker(namespace, name);
     if (!broker) return { status: 404, message: `broker ${namespace}/${name} not found`, outcomes: [] };
     const attrs = { ...event.attributes };
     const raw = attrs[TTL_EXTENSION];
     const ttl = raw !== undefined && /^-?\d+$/.test(raw) ? Number(raw) : undefined;
-    const next = ttl === undefined ? MAX_TTL : from === 'reply' ? ttl - 1 : ttl;
+    // Knative's TTLDefaulter: absent or not an integer → 255, otherwise one hop less (a reply carries the TTL
+    // broker-filter received, so each round trip through a subscriber costs one). ≤ 0 stops the event.
+    const next = ttl === undefined ? MAX_TTL : Math.max(0, ttl - 1);
     if (next <= 0) return { status: 400, message: `event TTL exhausted (${TTL_EXTENSION} ${raw ?? ''})`, outcomes: [] };
     attrs[TTL_EXTENSION] = String(next);
-    if (from === 'ingress' || attrs[ARRIVAL_TIME_EXTENSION] === undefined) {
-      attrs[ARRIVAL_TIME_EXTENSION] = new Date(this.#o.clock.now()).toISOString();
-    }
+    // Ingress stamps every event it receives, replies included.
+    attrs[ARRIVAL_TIME_EXTENSION] = new Date(this.#o.clock.now()).toISOString();
     if (!isBrokerReady(broker) || !broker.status?.annotations?.[CHANNEL_ADDRESS_ANNOTATION]) {
       return { status: 500, message: `broker ${namespace}/${name} is not ready`, outcomes: [] };
     }
@@ -226,20 +226,29 @@ export class BrokerDataPlane {
     const { result, attempts } = await this.#withRetries(delivery, () =>
       this.#callSubscriber(subscriber, headers, msg.body, delivery),
     );
+    // What failed, for the dead-letter extensions: the subscriber, or forwarding its reply to the broker.
+    let failed: { dest: string; result: HttpResult } = { dest: subscriber, result };
     if (!isFailure(result.status)) {
-      const r = await this.#handleReply(broker, result, ttl);
-      if (r === undefined) return { ...base, ok: true, attempts, status: result.status };
-      return { ...base, ok: r, attempts, status: result.status };
+      const reply = await this.#forwardReply(broker, result, ttl, delivery);
+      if (reply === undefined || !isFailure(reply.status)) {
+        return { ...base, ok: true, attempts, status: result.status };
+      }
+      failed = { dest: broker.status?.address?.url ?? '', result: reply };
     }
     const dls = t.status?.deadLetterSinkUri;
-    if (!dls) return { ...base, ok: false, attempts, status: result.status };
+    if (!dls) return { ...base, ok: false, attempts, status: failed.result.status };
     // The dead-letter sink gets the channel's copy: TTL included, plus the error extensions.
-    const errorData = result.body.toString('base64').slice(0, ERROR_DATA_MAX_LENGTH);
+    // Without a response Knative's dispatcher records code 500 and the body `dispatch error: <err>`.
+    const noResponse = failed.result.status < 0;
+    const errorBody = noResponse
+      ? Buffer.from(`dispatch error: ${failed.result.error ?? 'no response'}`)
+      : failed.result.body;
+    const errorData = errorBody.toString('base64').slice(0, ERROR_DATA_MAX_LENGTH);
     const dead: EventMessage = {
       attributes: {
         ...event.attributes,
-        [ERROR_DEST_EXTENSION]: subscriber,
-        [ERROR_CODE_EXTENSION]: String(result.status < 0 ? 500 : result.status),
+        [ERROR_DEST_EXTENSION]: failed.dest,
+        [ERROR_CODE_EXTENSION]: String(noResponse ? 500 : failed.result.status),
         ...(errorData !== '' ? { [ERROR_DATA_EXTENSION]: errorData } : {}),
       },
       data: event.data,
@@ -255,7 +264,7 @@ export class BrokerDataPlane {
         'event could not be delivered to the subscriber nor to the dead letter sink',
       );
     }
-    return { ...base, ok, attempts, status: result.status, deadLettered: ok };
+    return { ...base, ok, attempts, status: failed.result.status, deadLettered: ok };
   }
 
   /** One call; a 2xx whose body is neither empty nor a CloudEvent is turned into 502, as broker-filter does. */
@@ -281,8 +290,16 @@ export class BrokerDataPlane {
     }
   }
 
-  /** true/false: a reply was re-ingested and succeeded/failed; undefined: there was no reply. */
-  async #handleReply(broker: Broker, r: HttpResult, ttl: string | undefined): Promise<boolean | undefined> {
+  /**
+   * A subscriber's reply goes back into the same broker with the TTL broker-filter received; like Knative's
+   * dispatcher, forwarding it is retried with the Trigger's delivery settings. undefined: there was no reply.
+   */
+  async #forwardReply(
+    broker: Broker,
+    r: HttpResult,
+    ttl: string | undefined,
+    delivery: DeliverySpec | undefined,
+  ): Promise<HttpResult | undefined> {
     if (r.body.length === 0 && !looksLikeEvent(r.headers)) return undefined;
     let event: EventMessage;
     try {
@@ -291,8 +308,13 @@ export class BrokerDataPlane {
       return undefined;
     }
     if (ttl !== undefined) event.attributes[TTL_EXTENSION] = ttl;
-    const res = await this.ingest(broker.metadata?.namespace ?? '', broker.metadata?.name ?? '', event, {}, 'reply');
-    return res.status >= 200 && res.status < 300;
+    const ns = broker.metadata?.namespace ?? '';
+    const name = broker.metadata?.name ?? '';
+    const { result } = await this.#withRetries(delivery, async () => {
+      const res = await this.ingest(ns, name, event, {});
+      return { status: res.status, headers: {}, body: Buffer.from(res.message ?? '') };
+    });
+    return result;
   }
 
   /** 1 + `retry` attempts, waiting backoffDelayMs between them, retrying only Knative's retriable statuses. */

@@ -240,7 +240,18 @@ export class AnalysisEngine {
                   seriesFor(res, labels.revision, labels.namespace, rev, m.req.namespace),
                 ),
               );
-              push(m.req.key, { ...r, family: fam });
+              // The rollout's record shows its own query, not the batch (which names every revision in it).
+              const own = this.#wrap(
+                m.metric,
+                builtinQuery(
+                  fam,
+                  name,
+                  { namespaces: [m.req.namespace], revisions: [m.req.revision] },
+                  formatPromDuration(g.windowMs),
+                  g.metric.percentile !== undefined ? { percentile: g.metric.percentile } : {},
+                ),
+              );
+              push(m.req.key, { ...r, query: r.query === promql ? own : r.query, family: fam });
             }
           });
         }

@@ -9,12 +9,16 @@
 // its actions not yet done (they are idempotent: the traffic patch is re-derived from state.traffic, lost
 // analysis is re-asked by the machine after one interval, undelivered notifications wait in the outbox).
 //
-// Analysis is batched: every runAnalysis of a tick goes into ONE AnalysisEngine.run (one query per metric
-// template for all rollouts); the rounds come back as observations on the next reconcile of each rollout.
+// Analysis runs on its own clock (schedule.ts): at each grid point, every rollout whose round is due by its latest
+// decided state goes into ONE AnalysisEngine.run (one query per metric template for all of them); no reconcile and
+// no status write asks for a round. The rounds come back as observations on the next reconcile of each rollout,
+// and the round's record is part of that decision's status write. Decisions that only record a round are
+// coalesced per Rollout (written at most every routineFlushMs); anything else is written at once.
+// The Rollout is read from the informer cache (or the object our own last write returned), not fetched.
 import { Informer, KubeApiError, R, isConflict, type KubeClient, type KubeObject } from '../../kube/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../util/clock.js';
-import { AnalysisEngine, type AnalysisRequest } from '../analysis/engine.js';
+import { AnalysisEngine } from '../analysis/engine.js';
 import { PrometheusClient } from '../analysis/prometheus.js';
 import type { MetricFamilySetting } from '../analysis/families.js';
 import type { AnalysisRound } from '../analysis/result.js';
@@ -43,6 +47,15 @@ import {
   canonical,
   notificationsOf,
 } from './status.js';
+import {
+  analysisWakeAt,
+  canonicalOnce,
+  dueRequests,
+  isRoutine,
+  nextTick,
+  routineFlushMs,
+  type ClockEntry,
+} from './schedule.js';
 import { actionsOf, appendPast, appendTimeline, decisionsOf, finishedRollout, planSummary } from './timeline.js';
 import type {
   Notifier,
@@ -67,13 +80,17 @@ export interface RolloutControllerOptions {
   notifier?: Notifier;
   /** Only this namespace (default: all). */
   namespace?: string;
-  /** How long a tick waits for other rollouts' analysis requests before querying (default 200 ms: rounds are due on a shared grid, and this gathers a whole grid point's requests into one batch). */
+  /** How long the analysis clock waits to gather rollouts whose round is overdue (after a restart, a step
+   * started late) before querying (default 200 ms). Rounds due on the grid are asked at their grid point. */
   analysisCoalesceMs?: number;
+  /** Routine status writes (a round recorded, nothing else changed) per second for all Rollouts together; each
+   * Rollout's routine progress waits max(1 s, rollouts / this) (default 100). 0: write every decision. */
+  routineWritesPerSecond?: number;
   /** How often the policies directory is checked for changes (default 1000 ms). */
   policiesPollMs?: number;
   /** Every governed Service is reconciled at least this often (default 30 s). */
   resyncMs?: number;
-  /** Reconciles in flight at once (distinct Services; one Service is never reconciled twice at once). */
+  /** Reconciles in flight at once (distinct Services; one Service is never reconciled twice at once; default 16). */
   concurrency?: number;
   prometheusTimeoutMs?: number;
   /** The brain's series (`sluice_analysis_*`, `sluice_rollout*`, reconcile counts and times); none: not exported. */
@@ -85,6 +102,8 @@ export interface RolloutControllerOptions {
 export interface RolloutControllerStats {
   reconciles: number;
   statusWrites: number;
+  /** Decisions whose status write waited to be coalesced with a later one. */
+  statusWritesDeferred: number;
   trafficPatches: number;
   /** engine.run calls, and the requests they carried (requests/runs > 1 means batching across rollouts). */
   analysisRuns: number;
@@ -104,6 +123,9 @@ export interface RolloutController {
 
 const REVISION_SERVICE_LABEL = 'serving.knative.dev/service';
 const MAX_ATTEMPTS = 6;
+/** Reconciles in flight. A reconcile that only records a round does no I/O; one that writes waits on the API
+ * server, whose durable writes are grouped per fdatasync, so more in flight is more written per second. */
+const DEFAULT_CONCURRENCY = 16;
 /** setTimeout's limit; longer waits are re-armed on wake-up. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -122,6 +144,7 @@ class Controller implements RolloutController {
   readonly stats: RolloutControllerStats = {
     reconciles: 0,
     statusWrites: 0,
+    statusWritesDeferred: 0,
     trafficPatches: 0,
     analysisRuns: 0,
     analysisRequests: 0,
@@ -150,11 +173,21 @@ class Controller implements RolloutController {
   readonly #failures = new Map<string, number>();
   readonly #governed = new Set<string>();
   readonly #headerWarned = new Set<string>();
-  // analysis: requests waiting for the next tick, rounds waiting to be observed
-  readonly #pendingAnalysis = new Map<string, AnalysisRequest>();
+  // analysis clock: what each rollout's latest decision says, rounds being asked, rounds waiting to be observed
+  readonly #clockEntries = new Map<string, ClockEntry>();
+  readonly #asking = new Set<string>();
   readonly #rounds = new Map<string, AnalysisRound>();
-  #analysisTimer: NodeJS.Timeout | undefined;
-  #analysisRunning = false;
+  #analysisTimer: { at: number; timer: NodeJS.Timeout } | undefined;
+  // the Rollout as our last write returned it (the informer may not have seen it yet), and decided-but-unwritten
+  // routine status on top of a stored Rollout (rv: its resourceVersion; base: its status as we wrote it)
+  readonly #written = new Map<string, { before: string | undefined; ro: RolloutObject }>();
+  readonly #memo = new Map<
+    string,
+    { rv: string | undefined; base: RolloutObjectStatus; status: RolloutObjectStatus }
+  >();
+  readonly #lastWriteAt = new Map<string, number>();
+  /** Notifications delivered but still in the stored outbox: the next status write leaves them out. */
+  readonly #delivered = new Map<string, Set<string>>();
   readonly #abort = new AbortController();
   #pollTimer: NodeJS.Timeout | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -359,8 +392,11 @@ class Controller implements RolloutController {
   }
 
   #pump(): void {
-    const limit = Math.max(1, this.#o.concurrency ?? 4);
-    for (const key of [...this.#dirty]) {
+    const limit = Math.max(1, this.#o.concurrency ?? DEFAULT_CONCURRENCY);
+    if (this.#active.size >= limit) return;
+    // No copy of the set: with thousands of keys dirty, copying it on every completion is quadratic. Deleting the
+    // current element while iterating a Set is safe.
+    for (const key of this.#dirty) {
       if (this.#closed || this.#active.size >= limit) return;
       if (this.#active.has(key)) continue;
       this.#dirty.delete(key);
@@ -396,6 +432,9 @@ class Controller implements RolloutController {
   /** Arms the key's timer for `at` (ms on the controller's clock) unless an earlier one is armed. */
   #schedule(key: string, at: number | null): void {
     if (at === null || this.#closed) return;
+    // The analysis clock reconciles a rollout whose round is due with the round in hand: no timer for that time.
+    const e = this.#clockEntries.get(key);
+    if (e && at === analysisWakeAt(e.state, e.intervalMs)) return;
     const cur = this.#timers.get(key);
     if (cur && cur.at <= at) return;
     if (cur) clearTimeout(cur.timer);
@@ -415,8 +454,12 @@ class Controller implements RolloutController {
     const t = this.#timers.get(key);
     if (t) clearTimeout(t.timer);
     this.#timers.delete(key);
-    this.#pendingAnalysis.delete(key);
+    this.#clockEntries.delete(key);
     this.#rounds.delete(key);
+    this.#written.delete(key);
+    this.#memo.delete(key);
+    this.#lastWriteAt.delete(key);
+    this.#delivered.delete(key);
   }
 
   // ---- one reconcile ----
@@ -443,7 +486,8 @@ class Controller implements RolloutController {
       this.#log.info({ rollout: key, policy: policy.source }, 'Service is governed');
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const ro = await this.#loadRollout(svc, policy);
+      // First from the cache; after a conflict, from the API server (the cache may be behind).
+      const ro = await this.#loadRollout(svc, policy, attempt === 0);
       if (!ro) continue;
       const done = await this.#decideAndAct(svc, ro, policy);
       if (done) return;
@@ -453,10 +497,14 @@ class Controller implements RolloutController {
   }
 
   /** The Rollout of a Service, created (owner-referenced) when missing; undefined: try again. */
-  async #loadRollout(svc: ServiceObject, policy: GoverningPolicy): Promise<RolloutObject | undefined> {
+  async #loadRollout(svc: ServiceObject, policy: GoverningPolicy, cached: boolean): Promise<RolloutObject | undefined> {
     const ns = svc.metadata.namespace ?? 'default';
     const name = svc.metadata.name ?? '';
-    const ro = await this.#client.tryGet<RolloutObject>(R.rollouts, ns, name);
+    const key = keyOf(ns, name);
+    const ro = cached
+      ? this.#cachedRollout(key, ns, name)
+      : await this.#client.tryGet<RolloutObject>(R.rollouts, ns, name);
+    if (!cached) this.#written.delete(key);
     if (ro) {
       const owner = ro.metadata.ownerReferences?.find((r) => r.kind === 'Service' && r.name === name);
       if (owner && svc.metadata.uid && owner.uid !== svc.metadata.uid) {
@@ -495,6 +543,25 @@ class Controller implements RolloutController {
     }
   }
 
+  /**
+   * The Rollout as the informer has it, or as our own last write returned it while the informer has not caught up
+   * (the cache still shows the version our write replaced). Anything else is someone else's newer write. A stale
+   * answer only costs a conflict on write, after which the Rollout is fetched.
+   */
+  #cachedRollout(key: string, ns: string, name: string): RolloutObject | undefined {
+    const inf = this.#rollouts.get(ns, name);
+    const w = this.#written.get(key);
+    if (!w) return inf;
+    if (!inf || inf.metadata.resourceVersion === w.before) return w.ro;
+    this.#written.delete(key);
+    return inf;
+  }
+
+  /** Records what our write to a Rollout returned (see #cachedRollout). */
+  #wrote(key: string, before: RolloutObject, after: RolloutObject): void {
+    this.#written.set(key, { before: before.metadata.resourceVersion, ro: after });
+  }
+
   #observe(svc: ServiceObject, ro: RolloutObject, policy: GoverningPolicy, state: RolloutState): Observations {
     const ns = svc.metadata.namespace ?? 'default';
     const latest = svc.status?.latestCreatedRevisionName;
@@ -512,12 +579,33 @@ class Controller implements RolloutController {
     return obs;
   }
 
+  /**
+   * The status the next decision builds on: our decided-but-unwritten routine status when it sits on this very
+   * Rollout (same resourceVersion, or a newer one whose status is still the one we wrote: a command in spec, say),
+   * else the stored status.
+   */
+  #prevStatus(key: string, ro: RolloutObject): RolloutObjectStatus {
+    const stored = ro.status ?? {};
+    const m = this.#memo.get(key);
+    if (!m) return stored;
+    if (m.rv === ro.metadata.resourceVersion || canonicalOnce(m.base) === canonicalOnce(stored)) {
+      m.rv = ro.metadata.resourceVersion;
+      m.base = stored;
+      return m.status;
+    }
+    // Someone else changed the status: our routine progress since the last write is dropped (the rounds it
+    // recorded are simply asked again).
+    this.#memo.delete(key);
+    return stored;
+  }
+
   /** One decision on one read of the Rollout. false: the status write conflicted; read and decide again. */
   async #decideAndAct(svc: ServiceObject, ro: RolloutObject, policy: GoverningPolicy): Promise<boolean> {
     const ns = svc.metadata.namespace ?? 'default';
     const name = svc.metadata.name ?? '';
     const key = keyOf(ns, name);
-    const prev: RolloutObjectStatus = ro.status ?? {};
+    const stored: RolloutObjectStatus = ro.status ?? {};
+    const prev = this.#prevStatus(key, ro);
     const now = this.#clock.now();
     let state = prev.state && prev.state.service === name && prev.state.namespace === ns ? prev.state : undefined;
     if (!state) {
@@ -528,8 +616,8 @@ class Controller implements RolloutController {
           message: `waiting for a ready revision of ${name} to pin as stable`,
           policy: policy.source,
         };
-        if (canonical(waiting) === canonical(prev)) return true;
-        return (await this.#writeStatus(ro, waiting)) !== null;
+        if (canonical(waiting) === canonical(stored)) return true;
+        return (await this.#writeStatus(key, ro, waiting)) !== null;
       }
       state = initialState({
         namespace: ns,
@@ -549,12 +637,18 @@ class Controller implements RolloutController {
     } catch (e) {
       // A bug or an impossible policy must not take the controller down; say it on the Rollout.
       this.#log.error({ rollout: key, err: msg(e) }, 'rollout machine failed');
+      this.#memo.delete(key);
       return (
-        (await this.#writeStatus(ro, { ...prev, message: `internal error deciding this rollout: ${msg(e)}` })) !== null
+        (await this.#writeStatus(key, ro, { ...prev, message: `internal error deciding this rollout: ${msg(e)}` })) !==
+        null
       );
     }
     const fresh = notificationsOf(res.actions, policy.spec.alerts, policy.spec.rollback?.gitRevert === true);
-    const pending = [...(prev.pendingNotifications ?? []), ...fresh];
+    const delivered = this.#delivered.get(key);
+    const pending = [
+      ...(prev.pendingNotifications ?? []).filter((n) => delivered === undefined || !delivered.has(n.id)),
+      ...fresh,
+    ];
     const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
     const before = prev.state && prev.state.service === name && prev.state.namespace === ns ? prev.state : undefined;
     const timeline = appendTimeline(prev.timeline, [
@@ -562,6 +656,7 @@ class Controller implements RolloutController {
       ...decisionsOf(fresh),
     ]);
     const pastRollouts = appendPast(prev.pastRollouts, finishedRollout(before, res.state, runs.at(-1), now));
+    const plan = makePlan(policy.spec);
     const next = buildStatus(res.state, {
       policy: policy.source,
       governing: policy,
@@ -570,16 +665,28 @@ class Controller implements RolloutController {
       generation: ro.metadata.generation,
       timeline,
       pastRollouts,
-      plan: planSummary(makePlan(policy.spec)),
+      plan: planSummary(plan),
       conditions: prev.conditions ?? [],
       now,
     });
-    if (canonical(next) !== canonical(prev)) {
-      if ((await this.#writeStatus(ro, next)) === null) return false;
+    if (canonical(next) === canonicalOnce(stored)) {
+      this.#memo.delete(key);
+    } else {
+      const flushAt = (this.#lastWriteAt.get(key) ?? -Infinity) + this.#routineFlushMs();
+      if (now < flushAt && fresh.length === 0 && isRoutine(stored, next)) {
+        // Only a round recorded: written with the next decision that changes something, or at flushAt.
+        this.#memo.set(key, { rv: ro.metadata.resourceVersion, base: stored, status: next });
+        this.stats.statusWritesDeferred++;
+        this.#schedule(key, flushAt);
+      } else {
+        this.#memo.delete(key);
+        if ((await this.#writeStatus(key, ro, next)) === null) return false;
+      }
     }
     await this.#metricsMissingEvent(ro, prev, next);
-    // The state is durable: now act.
+    // The state is decided (durable, or routine progress that may be lost without harm): now act.
     if (round && this.#rounds.get(key) === round) this.#rounds.delete(key);
+    this.#track(key, res.state, policy, plan.analysis);
     if (res.state.phase !== state.phase && TERMINAL_PHASES.includes(res.state.phase))
       this.#o.metrics?.rolloutEnded(res.state.phase, (now - res.state.startedAt) / 1000);
     this.#logDecision(key, state, res);
@@ -587,6 +694,32 @@ class Controller implements RolloutController {
     if (pending.length > 0) await this.#deliver(key, pending);
     this.#schedule(key, res.wakeAt);
     return true;
+  }
+
+  #routineFlushMs(): number {
+    const perSecond = this.#o.routineWritesPerSecond ?? 100;
+    if (perSecond <= 0) return 0;
+    return routineFlushMs(this.#clockEntries.size, perSecond);
+  }
+
+  /** Keeps the analysis clock's view of a rollout current, and its timer armed for the rollout's next round. */
+  #track(
+    key: string,
+    state: RolloutState,
+    policy: GoverningPolicy,
+    a: { intervalMs: number; windowMs: number } | null,
+  ): void {
+    const metrics = policy.spec.analysis?.metrics ?? [];
+    const due = state.phase === 'Progressing' || state.phase === 'Paused' ? state.analysis.dueAt : null;
+    if (!a || due === null || metrics.length === 0) {
+      this.#clockEntries.delete(key);
+      return;
+    }
+    this.#clockEntries.set(key, { key, state, metrics, intervalMs: a.intervalMs, windowMs: a.windowMs });
+    if (this.#asking.has(key) || this.#rounds.has(key)) return;
+    // On the grid: at the grid point. Overdue (a restart, a late step): after a short wait that gathers the others.
+    const now = this.#clock.now();
+    this.#armClock(due > now ? due : now + (this.#o.analysisCoalesceMs ?? 200));
   }
 
   /** A Warning event when MetricsAvailable turns False: the condition says it, the event makes it seen. */
@@ -614,13 +747,20 @@ class Controller implements RolloutController {
   }
 
   /** The stored Rollout, or null on a conflict (someone wrote since `ro` was read). */
-  async #writeStatus(ro: RolloutObject, status: RolloutObjectStatus): Promise<RolloutObject | null> {
+  async #writeStatus(key: string, ro: RolloutObject, status: RolloutObjectStatus): Promise<RolloutObject | null> {
     try {
       const out = await this.#client.update<RolloutObject>(R.rollouts, { ...ro, status }, 'status');
       this.stats.statusWrites++;
+      this.#lastWriteAt.set(key, this.#clock.now());
+      // Whatever was delivered is out of the outbox now (decisions filter it before building the status).
+      this.#delivered.delete(key);
+      this.#wrote(key, ro, out);
       return out;
     } catch (e) {
-      if (isConflict(e)) return null;
+      if (isConflict(e)) {
+        this.#written.delete(key);
+        return null;
+      }
       throw e;
     }
   }
@@ -656,16 +796,8 @@ class Controller implements RolloutController {
           trafficAsked = true;
           break;
         case 'runAnalysis':
-          this.#pendingAnalysis.set(key, {
-            key,
-            namespace: a.namespace,
-            service: a.service,
-            revision: a.revision,
-            stableRevision: a.stableRevision,
-            metrics: a.metrics,
-            windowMs: a.windowMs,
-          });
-          this.#scheduleAnalysis();
+          // The round is overdue (a restart, a round lost): the clock asks for it with the others overdue.
+          this.#armClock(this.#clock.now() + (this.#o.analysisCoalesceMs ?? 200));
           break;
         case 'setHeaderRoute':
         case 'clearHeaderRoute':
@@ -716,44 +848,54 @@ class Controller implements RolloutController {
       }
     }
     if (delivered.size === 0) return;
-    const [ns, name] = splitKey(key);
-    // A merge patch of the status subresource: only this list changes. A newer outbox written by a later
-    // decision cannot be lost, as one Service is never reconciled twice at once.
-    const remaining = pending.filter((n) => !delivered.has(n.id));
-    await this.#client.patch(R.rollouts, ns, name, { status: { pendingNotifications: remaining } }, 'merge', {
-      subresource: 'status',
-    });
+    // No write of its own: the next status write leaves the delivered ones out (routine, so at the latest after
+    // routineFlushMs). A crash before it redelivers them; sinks de-duplicate on the id.
+    const known = this.#delivered.get(key) ?? new Set<string>();
+    for (const id of delivered) known.add(id);
+    this.#delivered.set(key, known);
+    this.#schedule(key, (this.#lastWriteAt.get(key) ?? this.#clock.now()) + this.#routineFlushMs());
   }
 
-  // ---- batched analysis ----
-  #scheduleAnalysis(): void {
-    if (this.#analysisTimer || this.#analysisRunning || this.#closed) return;
-    this.#analysisTimer = setTimeout(() => void this.#analysisTick(), this.#o.analysisCoalesceMs ?? 200);
+  // ---- the analysis clock ----
+  /** Arms the clock for `at` unless it is armed earlier. */
+  #armClock(at: number): void {
+    if (this.#closed || !this.#started) return;
+    const cur = this.#analysisTimer;
+    if (cur && cur.at <= at) return;
+    if (cur) clearTimeout(cur.timer);
+    const delay = Math.max(0, Math.min(MAX_TIMER_MS, at - this.#clock.now()));
+    this.#analysisTimer = { at, timer: setTimeout(() => void this.#analysisTick(), delay) };
   }
 
+  /** One grid point: every due rollout in one engine run; the rounds go to each rollout's next decision. */
   async #analysisTick(): Promise<void> {
     this.#analysisTimer = undefined;
-    const requests = [...this.#pendingAnalysis.values()];
-    this.#pendingAnalysis.clear();
-    if (requests.length === 0 || this.#closed) return;
-    this.#analysisRunning = true;
+    if (this.#closed) return;
+    const at = this.#clock.now();
+    const busy = (k: string): boolean => this.#asking.has(k) || this.#rounds.has(k);
+    const requests = dueRequests(this.#clockEntries.values(), at, busy);
+    for (const r of requests) this.#asking.add(r.key);
+    const next = nextTick(this.#clockEntries.values(), at + 1, busy);
+    if (next !== null) this.#armClock(next);
+    if (requests.length === 0) return;
     try {
-      const at = this.#clock.now();
       this.stats.analysisRuns++;
       this.stats.analysisRequests += requests.length;
       this.stats.maxRequestsPerRun = Math.max(this.stats.maxRequestsPerRun, requests.length);
       const rounds = await this.#engine.run(requests, at, this.#abort.signal);
       this.#o.metrics?.analysisRounds.inc(rounds.size);
       for (const [k, r] of rounds) {
+        if (!this.#clockEntries.has(k)) continue;
         this.#rounds.set(k, r);
         this.#enqueue(k);
       }
     } catch (e) {
-      if (!this.#closed)
-        this.#log.warn({ err: msg(e) }, 'analysis round failed; the machine asks again after one interval');
+      if (!this.#closed) this.#log.warn({ err: msg(e) }, 'analysis round failed; asking again at the next grid point');
     } finally {
-      this.#analysisRunning = false;
-      if (this.#pendingAnalysis.size > 0) this.#scheduleAnalysis();
+      for (const r of requests) this.#asking.delete(r.key);
+      // Rollouts whose round failed are still due: the next tick asks again.
+      const again = nextTick(this.#clockEntries.values(), this.#clock.now(), busy);
+      if (again !== null) this.#armClock(Math.max(again, at + 1000));
     }
   }
 
@@ -765,7 +907,7 @@ class Controller implements RolloutController {
     for (const inf of [this.#services, this.#revisions, this.#rollouts, this.#policyObjects]) inf.stop();
     for (const t of this.#timers.values()) clearTimeout(t.timer);
     this.#timers.clear();
-    if (this.#analysisTimer) clearTimeout(this.#analysisTimer);
+    if (this.#analysisTimer) clearTimeout(this.#analysisTimer.timer);
     if (this.#pollTimer) clearTimeout(this.#pollTimer);
     if (this.#resyncTimer) clearInterval(this.#resyncTimer);
     await Promise.allSettled([...this.#inflight]);

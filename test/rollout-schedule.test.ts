@@ -1,0 +1,204 @@
+// Table tests for the controller's analysis clock and status-write coalescing rules (src/rollout/controller/
+// schedule.ts), driven by the pure machine with a ManualClock: which rollouts a tick asks for, when the clock ticks
+// next, and which decisions may wait to be written.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../src/util/clock.js';
+import { step, initialState } from '../src/rollout/machine/index.js';
+import type { Observations, RolloutState } from '../src/rollout/machine/index.js';
+import type { AnalysisRound, MetricResult } from '../src/rollout/analysis/result.js';
+import type { MetricSpec, RolloutPolicySpec } from '../src/rollout/policy/types.js';
+import {
+  analysisWakeAt,
+  dueRequests,
+  isRoutine,
+  nextTick,
+  routineFlushMs,
+  type ClockEntry,
+} from '../src/rollout/controller/schedule.js';
+import { buildStatus } from '../src/rollout/controller/status.js';
+
+const T0 = Date.UTC(2026, 0, 1, 0, 0, 0, 300);
+const S = 1000;
+const metric: MetricSpec = {
+  name: 'success-rate',
+  query: 'sum(rate(x{revision_name="{{revision}}"}[{{interval}}]))',
+  thresholdRange: { min: 0.99 },
+};
+const policy: RolloutPolicySpec = {
+  strategy: { canary: { steps: [{ setWeight: 10 }, { pause: {} }] } },
+  analysis: { interval: '1s', window: '4s', failureLimit: 2, metrics: [metric] },
+} as RolloutPolicySpec;
+
+function obs(latest: string, round?: AnalysisRound): Observations {
+  const o: Observations = {
+    policy,
+    revisions: { 'web-00001': 'ready', 'web-00002': 'ready' },
+    commands: [],
+    latestRevision: latest,
+  };
+  if (round) o.analysis = round;
+  return o;
+}
+function round(at: number, value: number): AnalysisRound {
+  const r: MetricResult =
+    value >= 0.99
+      ? { status: 'pass', metric: 'success-rate', query: 'q', value }
+      : { status: 'fail', metric: 'success-rate', query: 'q', value, reason: `${value} is below min 0.99` };
+  return { revision: 'web-00002', at, results: [r] };
+}
+/** A rollout started at T0 and paused at 10 %, its first round due on the grid. */
+function started(clock: ManualClock): RolloutState {
+  const s0 = initialState({ namespace: 'default', service: 'web', stableRevision: 'web-00001', now: clock.now() });
+  return step(s0, obs('web-00002'), clock.now()).state;
+}
+const entry = (key: string, state: RolloutState, metrics = [metric]): ClockEntry => ({
+  key,
+  state,
+  metrics,
+  intervalMs: S,
+  windowMs: 4 * S,
+});
+const status = (s: RolloutState, runs = 0): ReturnType<typeof buildStatus> =>
+  buildStatus(s, {
+    policy: 'RolloutPolicy default/p',
+    analysisRuns: Array.from({ length: runs }, (_, i) => ({
+      at: new Date(T0 + i * S).toISOString(),
+      revision: 'web-00002',
+      step: 1,
+      verdict: 'pass' as const,
+      metrics: [],
+    })),
+    pending: [],
+    generation: 1,
+  });
+
+test('a started rollout is due on the shared grid, and the clock asks for it only from then on', () => {
+  const clock = new ManualClock(T0);
+  const s = started(clock);
+  assert.equal(s.phase, 'Paused');
+  assert.equal(s.analysis.dueAt, Date.UTC(2026, 0, 1, 0, 0, 2), 'T0+1 s rounded up to the next second');
+  const busy = (): boolean => false;
+  const rows: { tick: number; want: string[] }[] = [
+    { tick: T0 + 500, want: [] },
+    { tick: Date.UTC(2026, 0, 1, 0, 0, 1, 999), want: [] },
+    { tick: Date.UTC(2026, 0, 1, 0, 0, 2), want: ['web'] },
+    { tick: Date.UTC(2026, 0, 1, 0, 0, 9), want: ['web'] },
+  ];
+  for (const r of rows)
+    assert.deepEqual(
+      dueRequests([entry('default/web', s)], r.tick, busy).map((q) => q.service),
+      r.want,
+      `tick ${r.tick - T0} ms after start`,
+    );
+  const [req] = dueRequests([entry('default/web', s)], Date.UTC(2026, 0, 1, 0, 0, 2), busy);
+  assert.deepEqual(req, {
+    key: 'default/web',
+    namespace: 'default',
+    service: 'web',
+    revision: 'web-00002',
+    stableRevision: 'web-00001',
+    metrics: [metric],
+    windowMs: 4 * S,
+  });
+});
+
+test('the clock skips rollouts being asked, without metrics, or not analysing; next tick is the earliest due', () => {
+  const clock = new ManualClock(T0);
+  const a = started(clock);
+  clock.advance(1500);
+  const b = { ...started(clock), service: 'b' };
+  const done: RolloutState = { ...a, service: 'c', phase: 'Succeeded' };
+  const entries = [entry('default/web', a), entry('default/b', b), entry('default/m', a, []), entry('default/c', done)];
+  const tick = Date.UTC(2026, 0, 1, 0, 0, 5);
+  assert.deepEqual(
+    dueRequests(entries, tick, (k) => k === 'default/web').map((q) => q.key),
+    ['default/b'],
+  );
+  assert.equal(
+    nextTick(entries, T0, () => false),
+    a.analysis.dueAt,
+  );
+  assert.equal(
+    nextTick(entries, T0, (k) => k === 'default/web'),
+    b.analysis.dueAt,
+  );
+  assert.equal(
+    nextTick(entries, tick, () => false),
+    tick,
+    'overdue: now',
+  );
+  assert.equal(
+    nextTick([entry('default/c', done)], T0, () => false),
+    null,
+  );
+});
+
+test("the analysis wake-up is the machine's: the due time, or one interval after an unanswered request", () => {
+  const clock = new ManualClock(T0);
+  const s = started(clock);
+  assert.equal(analysisWakeAt(s, S), s.analysis.dueAt);
+  clock.set(s.analysis.dueAt ?? 0);
+  const asked = step(s, obs('web-00002'), clock.now());
+  assert.ok(asked.actions.some((x) => x.kind === 'runAnalysis'));
+  assert.equal(analysisWakeAt(asked.state, S), clock.now() + S);
+  assert.equal(asked.wakeAt, analysisWakeAt(asked.state, S));
+  assert.equal(analysisWakeAt({ ...s, phase: 'Succeeded' }, S), null);
+});
+
+test('routine decisions (a round recorded, nothing else) may wait; anything else is written at once', () => {
+  const clock = new ManualClock(T0);
+  const s = started(clock);
+  const due = s.analysis.dueAt ?? 0;
+  const pass1 = step(s, obs('web-00002', round(due, 1)), due + 50).state;
+  const pass2 = step(pass1, obs('web-00002', round(due + S, 1)), due + S + 50).state;
+  const fail = step(pass1, obs('web-00002', round(due + S, 0.5)), due + S + 50).state;
+  const newer = step(
+    pass1,
+    {
+      ...obs('web-00002'),
+      latestRevision: 'web-00003',
+      revisions: { 'web-00001': 'ready', 'web-00002': 'ready', 'web-00003': 'ready' },
+    },
+    due + S,
+  ).state;
+  const rows: { name: string; stored: RolloutState; next: RolloutState; runs: [number, number]; want: boolean }[] = [
+    { name: 'a pass after a pass', stored: pass1, next: pass2, runs: [1, 2], want: true },
+    { name: 'the first round (MetricsAvailable=True is not news)', stored: s, next: pass1, runs: [0, 1], want: true },
+    { name: 'a failed round (count and message)', stored: pass1, next: fail, runs: [1, 2], want: false },
+    { name: 'a new revision supersedes the canary', stored: pass1, next: newer, runs: [1, 1], want: false },
+    { name: 'nothing changed', stored: pass1, next: pass1, runs: [1, 1], want: true },
+  ];
+  for (const r of rows) assert.equal(isRoutine(status(r.stored, r.runs[0]), status(r.next, r.runs[1])), r.want, r.name);
+  assert.equal(isRoutine({}, status(pass1)), false, 'no stored state: the first write is never deferred');
+  const n = {
+    id: 'default/web/web-00002/1/0/started',
+    event: 'started' as const,
+    namespace: 'default',
+    service: 'web',
+    revision: 'web-00002',
+    stableRevision: 'web-00001',
+    step: 0,
+    weight: 0,
+    message: 'm',
+    at: 1,
+  };
+  const withOutbox = { ...status(pass1, 1), pendingNotifications: [n] };
+  assert.equal(isRoutine(withOutbox, status(pass2, 2)), true, 'delivered notifications leave the outbox');
+  const missing = {
+    ...status(pass2, 2),
+    conditions: [{ type: 'MetricsAvailable', status: 'False' as const, reason: 'RequestMetricsMissing' }],
+  };
+  assert.equal(isRoutine(status(pass1, 1), missing), false, 'MetricsAvailable=False is news');
+});
+
+test('routine progress of one Rollout waits max(1 s, rollouts / writes per second)', () => {
+  const rows: [number, number, number][] = [
+    [1, 100, 1000],
+    [50, 100, 1000],
+    [500, 100, 5000],
+    [10_000, 100, 100_000],
+    [10_000, 0, 1000],
+  ];
+  for (const [n, perSecond, want] of rows) assert.equal(routineFlushMs(n, perSecond), want, `${n} at ${perSecond}/s`);
+});
