@@ -4,11 +4,18 @@
 // the source does to a running revision (files refreshed, env kept, the process kept).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveVolumes } from '../src/serving/config-volumes.js';
 import { payloadBytes } from '../src/serving/config-sources.js';
-import { localisePaths, mountTable, syncVolumes, writeAtomic } from '../src/runtime/config-volumes.js';
+import {
+  localisePaths,
+  mountTable,
+  podEmptyDirs,
+  removePodDirs,
+  syncVolumes,
+  writeAtomic,
+} from '../src/runtime/config-volumes.js';
 import { removeDir, tempDir } from './support/procs.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { httpRequest, waitFor, waitForStatus } from '../src/runtime/testing.js';
@@ -203,29 +210,33 @@ test('writeAtomic lays out ..data and swaps it only when the payload changes', a
     assert.equal(writeAtomic(bin, [{ path: 'ks.jks', content: bytes, mode: 0o600 }], t0), true);
     assert.deepEqual([...readFileSync(join(bin, 'ks.jks'))], [0x00, 0xff, 0xfe]);
     assert.equal(writeAtomic(bin, [{ path: 'ks.jks', content: Uint8Array.from(bytes), mode: 0o600 }], t0), false);
-    // syncVolumes + the mount table a process reads from SLUICE_VOLUME_MOUNTS.
-    const dirs = syncVolumes(
-      root,
-      [
-        { name: 'scratch', emptyDir: true },
-        { name: 'cfg', files: [{ path: 'app.yaml', content: 'b', mode: 0o644 }] },
-      ],
-      t0,
-    );
-    assert.ok(lstatSync(join(root, 'scratch')).isDirectory());
+    // syncVolumes lays out the shared volumes; each process gets its own emptyDir; the mount table maps both.
+    const vols = [
+      { name: 'scratch', emptyDir: true },
+      { name: 'cfg', files: [{ path: 'app.yaml', content: 'b', mode: 0o644 }] },
+    ];
+    const dirs = syncVolumes(root, vols, t0);
+    assert.deepEqual([...dirs.keys()], ['cfg']);
+    const pod1 = podEmptyDirs(root, 1, vols);
+    const pod2 = podEmptyDirs(root, 2, vols);
+    assert.notEqual(pod1.get('scratch'), pod2.get('scratch'));
+    assert.ok(lstatSync(pod1.get('scratch') ?? '').isDirectory());
     assert.deepEqual(
       mountTable(
         [
           { name: 'cfg', mountPath: '/etc/config' },
           { name: 'scratch', mountPath: '/tmp/s', subPath: 'a' },
         ],
-        dirs,
+        new Map([...dirs, ...pod1]),
       ),
       {
         '/etc/config': join(root, 'cfg'),
-        '/tmp/s': join(root, 'scratch', 'a'),
+        '/tmp/s': join(root, '..pods', '1', 'scratch', 'a'),
       },
     );
+    removePodDirs(root, 1);
+    assert.equal(existsSync(join(root, '..pods', '1')), false);
+    assert.ok(existsSync(pod2.get('scratch') ?? ''));
   } finally {
     await removeDir(root);
   }
@@ -326,6 +337,60 @@ test('a running revision keeps its process when its ConfigMap changes or goes aw
     assert.deepEqual([after.file, after.env, after.pid], ['second', 'first', first.pid]);
     const st = rt.revisionStatus('default', 'cfg-00001');
     assert.equal(st?.ready, 'True', JSON.stringify(st?.conditions));
+  } finally {
+    await rt.close();
+    await removeDir(dataDir);
+  }
+});
+
+// Writes its pid into the emptyDir its argument names (`/scratch`, rewritten) and answers with the directory.
+const SCRATCH = `
+const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
+const dir = process.argv[1];
+fs.writeFileSync(path.join(dir, String(process.pid)), '');
+http.createServer((q, s) => s.end(JSON.stringify({ pid: process.pid, entries: fs.readdirSync(dir) })))
+  .listen(Number(process.env.PORT), '127.0.0.1');`;
+
+test('each process of a revision has its own emptyDir, removed with the process', async () => {
+  const dataDir = await tempDir('sluice-runtime-emptydir-');
+  const rt = new Runtime({ dataDir, tickMs: 50, backoff: { initialMs: 100, maxMs: 1000, resetAfterMs: 60_000 } });
+  try {
+    const url = (await rt.listen(0)).url;
+    rt.setRoutes({
+      domain: 'example.com',
+      routes: [{ namespace: 'default', name: 'tmp', traffic: [{ revisionName: 'tmp-00001', percent: 100 }] }],
+    });
+    const spec = (scale: string): RevisionSpec => ({
+      namespace: 'default',
+      name: 'tmp-00001',
+      serviceName: 'tmp',
+      annotations: { 'autoscaling.knative.dev/min-scale': scale, 'autoscaling.knative.dev/max-scale': scale },
+      containers: [
+        {
+          image: 'example.com/scratch',
+          command: [process.execPath, '-e', SCRATCH],
+          args: ['/scratch'],
+          volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
+        },
+      ],
+      volumes: [{ name: 'scratch', emptyDir: true }],
+    });
+    rt.upsertRevision(spec('2'));
+    await waitForStatus(rt, 'default', 'tmp-00001', (s) => s.ready === 'True' && s.replicas === 2);
+    const seen = new Map<number, string[]>();
+    await waitFor('both processes answered', async () => {
+      const r = await httpRequest(url, { host: 'tmp.default.example.com', path: '/' });
+      assert.equal(r.status, 200, r.body);
+      const body = JSON.parse(r.body) as { pid: number; entries: string[] };
+      seen.set(body.pid, body.entries);
+      return seen.size === 2 ? true : undefined;
+    });
+    for (const [pid, entries] of seen) assert.deepEqual(entries, [String(pid)]);
+    const pods = join(dataDir, 'volumes', 'default', 'tmp-00001', '..pods');
+    assert.equal(readdirSync(pods).length, 2);
+    // Down to one process: the other's emptyDir goes with it.
+    rt.upsertRevision(spec('1'));
+    await waitFor('one emptyDir left', () => (readdirSync(pods).length === 1 ? true : undefined), 10_000);
   } finally {
     await rt.close();
     await removeDir(dataDir);
