@@ -332,6 +332,54 @@ const cases: Array<{ name: string; spec: RevisionSpec; flags?: Flags; want: stri
       'containers[1].startupProbe.periodSeconds, containers[1].startupProbe.terminationGracePeriodSeconds',
   },
   {
+    name: 'invalid with multiple handlers',
+    spec: pod(
+      {},
+      {
+        readinessProbe: {
+          periodSeconds: 1,
+          timeoutSeconds: 1,
+          successThreshold: 1,
+          failureThreshold: 3,
+          httpGet: { path: '/' },
+          exec: {},
+          tcpSocket: {},
+        },
+      },
+    ),
+    want:
+      'expected exactly one, got both: containers[0].readinessProbe.exec, containers[0].readinessProbe.httpGet, ' +
+      'containers[0].readinessProbe.tcpSocket',
+  },
+  {
+    name: 'sidecar probes without a port, multi-container probing enabled',
+    spec: {
+      containers: [
+        c0({ ports: [{ containerPort: 8080 }] }),
+        c0({
+          name: 'side',
+          readinessProbe: {
+            periodSeconds: 1,
+            timeoutSeconds: 1,
+            successThreshold: 1,
+            failureThreshold: 3,
+            httpGet: { path: '/' },
+          },
+          livenessProbe: { tcpSocket: {} },
+        }),
+      ],
+    },
+    flags: { multiContainerProbing: 'Enabled' },
+    want:
+      'invalid value: 0: containers[1].livenessProbe.tcpSocket.port, containers[1].readinessProbe.httpGet.port\n' +
+      'Probe port must be specified',
+  },
+  {
+    name: 'invalid liveness tcp probe (has port)',
+    spec: pod({}, { livenessProbe: { tcpSocket: { port: 'imap' } } }),
+    want: 'invalid value: imap: containers[0].livenessProbe.tcpSocket.port\nProbe port must match container port',
+  },
+  {
     name: 'probe handler masks: an exec probe with an unknown field',
     spec: pod({}, { livenessProbe: { exec: { command: ['true'], shell: 'sh' } } }),
     want: 'must not set the field(s): containers[0].livenessProbe.exec.shell',
