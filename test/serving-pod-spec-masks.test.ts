@@ -332,6 +332,28 @@ const cases: Array<{ name: string; spec: RevisionSpec; flags?: Flags; want: stri
       'containers[1].startupProbe.periodSeconds, containers[1].startupProbe.terminationGracePeriodSeconds',
   },
   {
+    name: 'init-container name collision',
+    spec: { initContainers: [c0({ name: 'the-name' })], containers: [c0({ name: 'the-name' })] },
+    flags: { initContainers: 'Enabled' },
+    want: 'duplicate container name "the-name": containers[0].name',
+  },
+  {
+    name: 'PVC not read-only, mount read-only, write disabled by default',
+    spec: withVolume({ name: 'foo', persistentVolumeClaim: { claimName: 'myclaim', readOnly: false } }),
+    flags: { persistentVolumeClaim: 'Enabled' },
+    want: 'Persistent volume write support is disabled, but found persistent volume claim myclaim that is not read-only: ',
+  },
+  {
+    name: 'an init container may mount what the user container does not',
+    spec: {
+      initContainers: [c0({ name: 'init', volumeMounts: [{ name: 'data', mountPath: '/data' }] })],
+      containers: [c0()],
+      volumes: [{ name: 'data', emptyDir: {} }],
+    },
+    flags: { initContainers: 'Enabled' },
+    want: '',
+  },
+  {
     name: 'invalid with multiple handlers',
     spec: pod(
       {},
