@@ -274,15 +274,21 @@ test('kubectl apply -k deploy/ installs the controller as written: RBAC, Service
   // The ServiceAccount now holds the controller's role: patching a Knative Service is allowed.
   const can = await k(['auth', 'can-i', 'patch', 'ksvc', `--as=${SA}`]);
   assert.equal(can.stdout.trim(), 'yes');
-  // Least privilege by default: the --prune rights (deploy/prune.yaml) are not part of the kustomization.
+  // Least privilege by default: the --prune rights (deploy/prune.yaml) are not part of the kustomization, and
+  // alert Secrets are readable (by name) only in the namespace bound to sluice-alert-secrets.
   assert.doesNotMatch(r.stdout, /sluice-prune/);
-  for (const [verb, res] of [
-    ['delete', 'services.serving.knative.dev'],
-    ['delete', 'rolloutpolicies.delivery.sluice.dev'],
-    ['list', 'configmaps'],
+  assert.ok(r.stdout.includes('rolebinding.rbac.authorization.k8s.io/sluice-alert-secrets created'), r.stdout);
+  for (const [verb, res, ns, want] of [
+    ['delete', 'services.serving.knative.dev', '-A', 'no'],
+    ['delete', 'rolloutpolicies.delivery.sluice.dev', '-A', 'no'],
+    ['list', 'configmaps', '-A', 'no'],
+    ['get', 'secrets', '-A', 'no'],
+    ['get', 'secrets', '--namespace=kube-system', 'no'],
+    ['get', 'secrets', '--namespace=default', 'yes'],
+    ['list', 'secrets', '--namespace=default', 'no'],
   ]) {
-    const c = await k(['auth', 'can-i', verb!, res!, '-A', `--as=${SA}`]);
-    assert.equal(c.stdout.trim(), 'no', `${verb} ${res} without deploy/prune.yaml`);
+    const c = await k(['auth', 'can-i', verb!, res!, ns!, `--as=${SA}`]);
+    assert.equal(c.stdout.trim(), want, `${verb} ${res} ${ns}`);
   }
   const pr = await k(['apply', '-f', join(ROOT, 'deploy', 'prune.yaml')]);
   assert.equal(pr.code, 0, pr.stderr);

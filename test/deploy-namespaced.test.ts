@@ -70,14 +70,17 @@ after(async () => {
   await removeDir(dir);
 });
 
-test('deploy/namespaced repeats deploy/controller.yaml: the same Role rules (but the webhook configuration), the same Deployment (but namespace flags and the admission port)', async () => {
+test('deploy/namespaced repeats deploy/controller.yaml: the same Role rules (but the webhook configuration; with the alert Secrets), the same Deployment (but namespace flags and the admission port)', async () => {
   const cluster = await docs('controller.yaml');
   const team = [...(await docs('namespaced/controller.yaml')), ...(await docs('namespaced/role.yaml'))];
-  const clusterRole = cluster.find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'sluice')!;
+  // The controller's ClusterRole plus the alert Secrets' one (bound per namespace there, here in the one).
+  const clusterRules = cluster
+    .filter((d) => d.kind === 'ClusterRole' && ['sluice', 'sluice-alert-secrets'].includes(d.metadata.name))
+    .flatMap((d) => d.rules!);
   const role = team.find((d) => d.kind === 'Role')!;
   assert.deepEqual(
     grants(role.rules!),
-    grants(clusterRole.rules!.filter((r) => !r.apiGroups?.includes('admissionregistration.k8s.io'))),
+    grants(clusterRules.filter((r) => !r.apiGroups?.includes('admissionregistration.k8s.io'))),
   );
   const strip = (d: Doc) => {
     const c = { ...d.spec!.template.spec.containers[0]! };
@@ -119,7 +122,8 @@ test('kubectl apply -k deploy/namespaced: namespaced objects only; the ServiceAc
     ['patch', 'services.serving.knative.dev', ['-n', NS], 'yes'],
     ['watch', 'revisions.serving.knative.dev', ['-n', NS], 'yes'],
     ['create', 'rollouts.delivery.sluice.dev', ['-n', NS], 'yes'],
-    ['patch', 'rollouts.delivery.sluice.dev/status', ['-n', NS], 'yes'],
+    ['update', 'rollouts.delivery.sluice.dev', ['-n', NS, '--subresource=status'], 'yes'],
+    ['patch', 'rollouts.delivery.sluice.dev', ['-n', NS, '--subresource=status'], 'no'],
     ['update', 'leases.coordination.k8s.io', ['-n', NS], 'yes'],
     ['get', 'secrets', ['-n', NS], 'yes'],
     ['list', 'secrets', ['-n', NS], 'no'],

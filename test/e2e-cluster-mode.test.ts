@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { simpleGit } from 'simple-git';
-import { KubeClient, R } from '../src/kube/index.js';
+import { KubeClient, R, type ResourceRef } from '../src/kube/index.js';
 import { createTestRemote, hubSignature, pushPayload, type TestRemote } from '../src/gitops/testing.js';
 import { startPrometheus, type PrometheusHandle } from './support/prometheus.js';
 import {
@@ -109,6 +109,10 @@ async function startController(n: number): Promise<SluiceProcess> {
     join(d, 'git'),
     '--lease-duration',
     String(LEASE_SECONDS),
+    // The RolloutPolicy admission webhook, as the Deployment runs it: certificates in a Secret, CA published into
+    // deploy/webhook.yaml's configuration (part of the kustomization), all with the ServiceAccount's rights.
+    '--admission-port',
+    '0',
     '--log-level',
     'info',
   ]);
@@ -230,6 +234,7 @@ before(async () => {
     'clusterrole.rbac.authorization.k8s.io/sluice created',
     'clusterrolebinding.rbac.authorization.k8s.io/sluice created',
     'deployment.apps/sluice created',
+    'validatingwebhookconfiguration.admissionregistration.k8s.io/sluice-rolloutpolicy-validation created',
   ])
     assert.ok(ap.stdout.includes(line), `${line} in:\n${ap.stdout}`);
   assert.doesNotMatch(ap.stdout, /sluice-prune/);
@@ -412,6 +417,25 @@ async function auditEvents(): Promise<AuditEvent[]> {
     .map((l) => JSON.parse(l) as AuditEvent);
 }
 
+test('the admission webhook of both replicas: one certificate Secret, its CA published into deploy/webhook.yaml', async () => {
+  type Vwc = { webhooks: Array<{ clientConfig: { caBundle?: string } }> };
+  const vwc: ResourceRef = {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingwebhookconfigurations',
+    kind: 'ValidatingWebhookConfiguration',
+    namespaced: false,
+  };
+  const published = await waitFor('the CA in the webhook configuration', async () => {
+    const secret = (await client.tryGet(R.secrets, 'sluice-system', 'sluice-webhook-certs')) as
+      { data?: Record<string, string> } | undefined;
+    const cfg = (await client.tryGet(vwc, '', 'sluice-rolloutpolicy-validation')) as unknown as Vwc | undefined;
+    const ca = secret?.data?.['ca.crt'];
+    return ca && cfg?.webhooks.every((w) => w.clientConfig.caBundle === ca) ? ca : undefined;
+  });
+  assert.match(Buffer.from(published, 'base64').toString('utf8'), /BEGIN CERTIFICATE/);
+});
+
 test('the API server refused no request of either ServiceAccount (the controller and sluice serving): both roles are enough', async () => {
   const mine = new Set([
     'system:serviceaccount:sluice-system:sluice',
@@ -441,13 +465,17 @@ test('the API server refused no request of either ServiceAccount (the controller
   console.log(`# used by sluice serving: ${[...used].sort().join(', ')}`);
 });
 
-test("deploy/controller.yaml's ClusterRole is least privilege: every verb it grants was used by the brain", async () => {
+test("deploy/controller.yaml's ClusterRoles are least privilege: every verb they grant was used by the brain", async () => {
   const docs = parseAllDocuments(await readFile(join(ROOT, 'deploy', 'controller.yaml'), 'utf8')).map(
     (d) => d.toJS() as { kind: string; rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> },
   );
-  const role = docs.find(
-    (d) => d.kind === 'ClusterRole' && (d as { metadata?: { name?: string } }).metadata?.name === 'sluice',
-  )!;
+  // The controller's ClusterRole, and the alert Secrets' one (bound in default, where the alert's Secret is).
+  const roles = docs.filter(
+    (d) =>
+      d.kind === 'ClusterRole' &&
+      ['sluice', 'sluice-alert-secrets'].includes((d as { metadata?: { name?: string } }).metadata?.name ?? ''),
+  );
+  assert.equal(roles.length, 2);
   const used = new Set<string>();
   for (const e of await auditEvents()) {
     if (e.user.username !== 'system:serviceaccount:sluice-system:sluice' || !e.objectRef) continue;
@@ -455,15 +483,12 @@ test("deploy/controller.yaml's ClusterRole is least privilege: every verb it gra
     used.add(`${e.verb} ${e.objectRef.apiGroup}/${r}`);
   }
   const granted: string[] = [];
-  for (const rule of role.rules ?? [])
+  for (const rule of roles.flatMap((r) => r.rules ?? []))
     for (const g of rule.apiGroups)
       for (const r of rule.resources) for (const v of rule.verbs) granted.push(`${v} ${g}/${r}`);
   // Needed, but only when a Service is deleted and created again under the same name (its old Rollout goes).
-  // The admission webhook's CA publication runs only with --admission-port (deploy/webhook.yaml), not here.
   const rare = new Set([
     'delete delivery.sluice.dev/rollouts',
-    'get admissionregistration.k8s.io/validatingwebhookconfigurations',
-    'patch admissionregistration.k8s.io/validatingwebhookconfigurations',
     // Eventing: only when a policy has a `type: broker` alert, and when Git holds Brokers/Triggers/SinkBindings.
     'get eventing.knative.dev/brokers',
     'patch eventing.knative.dev/brokers',

@@ -158,6 +158,19 @@ export function builtinTypes(): ResourceType[] {
         };
       },
     }),
+    // Stored, not called: the embedded API server runs the same RolloutPolicy check in-process
+    // (cli/policy-admission.ts). Stored so `kubectl apply -f deploy/webhook.yaml` installs as on a cluster and the
+    // controller's admission webhook can publish its CA into it, with the RBAC a cluster would ask for.
+    base('ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', {
+      group: 'admissionregistration.k8s.io',
+      namespaced: false,
+      hasGeneration: true,
+      categories: ['api-extensions'],
+      tableCells: (o, now) => ({
+        columns: [col('Webhooks', '.webhooks', 'integer'), AGE_COLUMN],
+        cells: [Array.isArray(o.webhooks) ? o.webhooks.length : 0, cellValue(o, AGE_COLUMN, now)],
+      }),
+    }),
     base('CustomResourceDefinition', 'customresourcedefinitions', {
       group: 'apiextensions.k8s.io',
       namespaced: false,
