@@ -9,10 +9,12 @@ import { parse } from 'yaml';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.js';
 import { KubeClient, R, type KubeObject } from '../src/kube/index.js';
 import { runKn, type KnIo } from '../src/cli/kn/index.js';
+import { brokerConfigRef } from '../src/cli/kn/eventing.js';
 import { packageRoot } from '../src/cli/package-root.js';
 import { generateVolumeName } from '../src/cli/kn/podspec.js';
 import { removeDir, tempDir } from './support/procs.js';
 import type { Service } from '../src/serving/types.js';
+import { ER } from '../src/eventing/reconciler/resources.js';
 
 let api: RunningApiServer;
 let dir: string;
@@ -187,6 +189,32 @@ for (const c of createErrors) {
     assert.equal(r.err.split('\n')[0] + '\n', c.err);
     assert.match(r.err, /Run 'sluice service create --help' for usage\n$/);
     assert.equal(await client.tryGet(R.services, 'default', 'other'), undefined);
+  });
+}
+
+const triggerErrors: ErrCase[] = [
+  {
+    name: 'a filter without =',
+    args: ['--filter', 'type'],
+    err: `Error: cannot create trigger 't' because Invalid --filter: Argument requires a value that contains the "=" character as delimiter; got "type"\n`,
+  },
+  {
+    name: 'a filter key given twice',
+    args: ['--filter', 'type=a', '--filter', 'type=b'],
+    err: `Error: cannot create trigger 't' because Invalid --filter: The key "type" has been duplicate in [type=a type=b]\n`,
+  },
+  {
+    name: 'a filter without a key',
+    args: ['--filter', '=a'],
+    err: "Error: cannot create trigger 't' because Invalid --filter: The key is empty\n",
+  },
+];
+for (const c of triggerErrors) {
+  test(`trigger create fails and stores nothing: ${c.name}`, async () => {
+    const r = await kn(['trigger', 'create', 't', '--sink', 'https://example.com/', ...c.args]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err.split('\n')[0] + '\n', c.err);
+    assert.equal(await client.tryGet(ER.triggers, 'default', 't'), undefined);
   });
 }
 
@@ -898,3 +926,48 @@ for (const c of helps) {
     assert.ok(r.out.includes(c.has), r.out);
   });
 }
+
+test("broker create --broker-config parses kn's 1–4 part forms", () => {
+  const cases: Array<{ in: string; want: Record<string, string> | RegExp }> = [
+    { in: 'spec-cm', want: { kind: 'ConfigMap', apiVersion: 'v1', name: 'spec-cm' } },
+    { in: 'cm:spec-cm', want: { kind: 'ConfigMap', apiVersion: 'v1', name: 'spec-cm' } },
+    { in: 'sc:spec-sc:test', want: { kind: 'Secret', apiVersion: 'v1', name: 'spec-sc', namespace: 'test' } },
+    { in: 'RMQ:c', want: { kind: 'RabbitmqCluster', apiVersion: 'rabbitmq.com/v1beta1', name: 'c' } },
+    {
+      in: 'rabbitmq.com/v1beta1:RabbitmqCluster:mycluster',
+      want: { apiVersion: 'rabbitmq.com/v1beta1', kind: 'RabbitmqCluster', name: 'mycluster' },
+    },
+    {
+      in: 'rabbitmq.com/v1beta1:RabbitmqCluster:mycluster:test',
+      want: { apiVersion: 'rabbitmq.com/v1beta1', kind: 'RabbitmqCluster', name: 'mycluster', namespace: 'test' },
+    },
+    { in: 'Foo:bar', want: /APIVersion could not be determined for kind "Foo"\. Provide config in format: / },
+  ];
+  for (const c of cases) {
+    if (c.want instanceof RegExp) assert.throws(() => brokerConfigRef(c.in), c.want, c.in);
+    else assert.deepEqual(brokerConfigRef(c.in), c.want, c.in);
+  }
+});
+
+test('broker create: --broker-config needs --class; with it the reference is stored', async () => {
+  const no = await kn(['broker', 'create', 'cfg-b', '--broker-config', 'cm:x']);
+  assert.equal(no.code, 1);
+  assert.equal(no.err.split('\n')[0], 'Error: cannot set broker-config without setting class');
+  const ok = await kn([
+    'broker',
+    'create',
+    'cfg-b',
+    '--class',
+    'MTChannelBasedBroker',
+    '--broker-config',
+    'cm:x:knative-eventing',
+  ]);
+  assert.equal(ok.out, "Broker 'cfg-b' successfully created in namespace 'default'.\n", ok.err);
+  const b = await client.get(ER.brokers, 'default', 'cfg-b');
+  assert.deepEqual((b['spec'] as { config?: unknown }).config, {
+    kind: 'ConfigMap',
+    apiVersion: 'v1',
+    name: 'x',
+    namespace: 'knative-eventing',
+  });
+});

@@ -61,6 +61,8 @@ function subscriber(
           'ce-source': 'replier',
           'ce-type': path === '/loop' ? 'loop' : 'reply-type',
           'content-type': 'application/json',
+          'knative-hop': 'replied',
+          'x-custom': 'dropped',
         },
         body: '{"re":true}',
       };
@@ -233,6 +235,27 @@ const ingressCodes: Array<{
     want: 500,
     setup: () => (broker = readyBroker({})),
   },
+  {
+    name: 'a Broker not Ready for another reason (an unresolved dead-letter sink) still takes events: 202',
+    path: `/${NS}/b`,
+    headers: binary('1', 't'),
+    body: '{}',
+    want: 202,
+    setup: () => {
+      broker.status!.conditions = [
+        { type: 'Ready', status: 'False', reason: "Unable to get the dead letter sink's URI" },
+        { type: 'DeadLetterSinkResolved', status: 'False' },
+      ];
+    },
+  },
+  {
+    name: 'a Broker whose spec change is not yet observed still takes events: 202',
+    path: `/${NS}/b`,
+    headers: binary('1', 't'),
+    body: '{}',
+    want: 202,
+    setup: () => (broker.metadata!.generation = 2),
+  },
 ];
 
 for (const c of ingressCodes) {
@@ -310,6 +333,8 @@ test('a reply re-enters the same broker: a Trigger on its type gets it with a fr
   assert.equal(got[0]!.headers['ce-id'], 'q1-r');
   assert.equal(got[0]!.headers['ce-knativearrivaltime'], new Date(clock.now()).toISOString());
   assert.equal(got[0]!.body, '{"re":true}');
+  assert.equal(got[0]!.headers['knative-hop'], 'replied', "the answer's pass-through headers travel with the reply");
+  assert.equal(got[0]!.headers['x-custom'], undefined);
 });
 
 test('replies that come back as the same type loop until the TTL runs out, then the delivery fails (500)', async () => {

@@ -526,8 +526,24 @@ test("kn-style commands: broker, trigger and source binding with kn's messages a
     (await waitReady('sinkbinding', 'cli-binding')).status?.sinkUri,
     `http://${INGRESS}/default/example-broker`,
   );
+  const envOf = (s: Obj | undefined): Array<{ name: string; value?: string }> =>
+    (
+      s?.spec?.['template'] as
+        { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } | undefined
+    )?.spec?.containers?.[0]?.env ?? [];
+  const bound = await waitFor('K_SINK in other-player', async () => {
+    const svc = await getJson('ksvc', 'other-player');
+    return envOf(svc).some((e) => e.name === 'K_SINK') ? svc : undefined;
+  });
+  assert.equal(envOf(bound).find((e) => e.name === 'K_SINK')?.value, `http://${INGRESS}/default/example-broker`);
   const bdl = await sluice('source', 'binding', 'delete', 'cli-binding');
   assert.equal(bdl.stdout, "Sink binding 'cli-binding' deleted in namespace 'default'.\n", bdl.stderr);
+  // Deleting the binding undoes it (psbinding's finalizer): K_SINK leaves the template, which rolls a Revision.
+  await waitFor('the binding to be undone and gone', async () => {
+    const svc = await getJson('ksvc', 'other-player');
+    const stillBound = envOf(svc).some((e) => e.name === 'K_SINK');
+    return !stillBound && !(await getJson('sinkbinding', 'cli-binding'));
+  });
 });
 
 test('a canary answering 500s rolls back and its dev.sluice.rollout.rolledback reaches a player behind a Trigger', async () => {

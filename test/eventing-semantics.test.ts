@@ -13,9 +13,13 @@ import {
   triggerFilter,
   type Broker,
   type DeliverySpec,
+  type Destination,
   type FilterResult,
   type TriggerSpec,
 } from '../src/eventing/index.js';
+import { withSink, withoutSink } from '../src/eventing/reconciler/sinkbinding-reconciler.js';
+import { resolveDestination } from '../src/eventing/reconciler/resolver.js';
+import type { KubeObject } from '../src/kube/index.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -368,4 +372,120 @@ test('statuses: a broker whose dead-letter sink does not resolve, a trigger with
   );
   assert.equal(dlsFromBroker.status.deadLetterSinkUri, 'http://dls.n.svc.cluster.local');
   assert.equal(cond(dlsFromBroker.status.conditions, 'Ready')?.status, 'True');
+});
+
+test('SinkBinding Do and Undo on the subject: K_SINK and K_CE_OVERRIDES set, replaced, then removed', () => {
+  const svc = (env?: Array<{ name: string; value: string }>): KubeObject => ({
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name: 's', namespace: 'n' },
+    spec: { template: { spec: { containers: [{ image: 'i', ...(env ? { env } : {}) }] } } },
+  });
+  const envOf = (o: KubeObject | undefined): unknown =>
+    (o?.['spec'] as { template: { spec: { containers: Array<{ env?: unknown }> } } } | undefined)?.template.spec
+      .containers[0]?.env;
+  const user = { name: 'TARGET', value: 'x' };
+  const cases: Array<{ name: string; in: KubeObject; do?: [string, Record<string, unknown>?]; want: unknown }> = [
+    {
+      name: 'Do adds K_SINK after the user env',
+      in: svc([user]),
+      do: ['http://a'],
+      want: [user, { name: 'K_SINK', value: 'http://a' }],
+    },
+    {
+      name: 'Do with overrides adds K_CE_OVERRIDES',
+      in: svc(),
+      do: ['http://a', { extensions: { e: 'v' } }],
+      want: [
+        { name: 'K_SINK', value: 'http://a' },
+        { name: 'K_CE_OVERRIDES', value: '{"extensions":{"e":"v"}}' },
+      ],
+    },
+    {
+      name: 'Do replaces a stale K_SINK in place',
+      in: svc([{ name: 'K_SINK', value: 'http://old' }, user]),
+      do: ['http://a'],
+      want: [{ name: 'K_SINK', value: 'http://a' }, user],
+    },
+    {
+      name: 'Do is a no-op when already bound',
+      in: svc([{ name: 'K_SINK', value: 'http://a' }]),
+      do: ['http://a'],
+      want: undefined,
+    },
+    {
+      name: 'Undo removes both variables and keeps the user env',
+      in: svc([{ name: 'K_SINK', value: 'http://a' }, user, { name: 'K_CE_OVERRIDES', value: '{}' }]),
+      want: [user],
+    },
+    { name: 'Undo drops an env left empty', in: svc([{ name: 'K_SINK', value: 'http://a' }]), want: null },
+    { name: 'Undo is a no-op when unbound', in: svc([user]), want: undefined },
+  ];
+  for (const c of cases) {
+    const out = c.do ? withSink(c.in, c.do[0], c.do[1]) : withoutSink(c.in);
+    if (c.want === undefined) assert.equal(out, undefined, c.name);
+    else assert.deepEqual(envOf(out) ?? null, c.want, c.name);
+  }
+});
+
+test("destination resolution as knative/pkg's URIResolver: v1 Service by name, Addressable status, relative uri, errors", () => {
+  const objects: Record<string, KubeObject> = {
+    'n/ksvc': {
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: { name: 'ksvc', namespace: 'n' },
+      status: { address: { url: 'http://ksvc.n.svc.cluster.local' } },
+    },
+    'n/b': {
+      apiVersion: 'eventing.knative.dev/v1',
+      kind: 'Broker',
+      metadata: { name: 'b', namespace: 'n' },
+      status: {
+        addresses: [{ url: 'http://broker-ingress.knative-eventing.svc.cluster.local/n/b' }],
+        address: { url: 'http://other' },
+      },
+    },
+    'n/noaddr': { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'noaddr', namespace: 'n' } },
+  };
+  const lister = { get: (ref: { name?: string }, ns: string) => objects[`${ns}/${ref.name ?? ''}`] };
+  const ksvc = { apiVersion: 'serving.knative.dev/v1', kind: 'Service' };
+  const cases: Array<{ name: string; dest: Destination; want: Record<string, string> }> = [
+    { name: 'a bare uri', dest: { uri: 'https://example.com/x' }, want: { uri: 'https://example.com/x' } },
+    {
+      name: 'a v1 Service by its cluster-local name, unread',
+      dest: { ref: { apiVersion: 'v1', kind: 'Service', name: 'plain' } },
+      want: { uri: 'http://plain.n.svc.cluster.local' },
+    },
+    {
+      name: 'a Knative Service',
+      dest: { ref: { ...ksvc, name: 'ksvc' } },
+      want: { uri: 'http://ksvc.n.svc.cluster.local' },
+    },
+    {
+      name: 'addresses[0] before address',
+      dest: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'b' } },
+      want: { uri: 'http://broker-ingress.knative-eventing.svc.cluster.local/n/b' },
+    },
+    {
+      name: 'an absolute path against the address',
+      dest: { ref: { ...ksvc, name: 'ksvc' }, uri: '/status/500' },
+      want: { uri: 'http://ksvc.n.svc.cluster.local/status/500' },
+    },
+    {
+      name: 'a relative path replaces the last segment',
+      dest: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'b' }, uri: 'other' },
+      want: { uri: 'http://broker-ingress.knative-eventing.svc.cluster.local/n/other' },
+    },
+    {
+      name: 'not found',
+      dest: { ref: { ...ksvc, name: 'nope' } },
+      want: { error: 'failed to get object n/nope: services.serving.knative.dev "nope" not found' },
+    },
+    {
+      name: 'no address yet',
+      dest: { ref: { ...ksvc, name: 'noaddr' } },
+      want: { error: 'address not set for Service n/noaddr (serving.knative.dev/v1)' },
+    },
+  ];
+  for (const c of cases) assert.deepEqual(resolveDestination(c.dest, 'n', lister), c.want, c.name);
 });

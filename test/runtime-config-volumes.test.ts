@@ -4,20 +4,42 @@
 // the source does to a running revision (files refreshed, env kept, the process kept).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveVolumes } from '../src/serving/config-volumes.js';
-import { localisePaths, mountTable, syncVolumes, writeAtomic } from '../src/runtime/config-volumes.js';
+import { payloadBytes } from '../src/serving/config-sources.js';
+import {
+  localisePaths,
+  mountTable,
+  podEmptyDirs,
+  removePodDirs,
+  syncVolumes,
+  writeAtomic,
+} from '../src/runtime/config-volumes.js';
 import { removeDir, tempDir } from './support/procs.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { httpRequest, waitFor, waitForStatus } from '../src/runtime/testing.js';
 import type { RevisionSpec } from '../src/runtime/types.js';
 
+// Stored objects as the API server holds them: Secret values base64, a ConfigMap's binaryData base64.
+const objects: Record<string, unknown> = {
+  'configmap/app': { data: { 'app.yaml': 'level: info\n', other: 'x' } },
+  'secret/tls': {
+    data: { 'tls.crt': Buffer.from('CERT').toString('base64'), 'tls.key': Buffer.from('KEY').toString('base64') },
+  },
+  'secret/keystore': { data: { 'ks.jks': Buffer.from([0xfe, 0xed, 0xfe, 0xed, 0x00, 0xff]).toString('base64') } },
+  'configmap/mixed': { data: { a: 'text' }, binaryData: { b: Buffer.from([0x00, 0x80, 0xff]).toString('base64') } },
+};
+/** Text as text; bytes that are not UTF-8 as `hex:…`. */
+const show = (b: Uint8Array): string => {
+  const text = Buffer.from(b).toString('utf8');
+  return Buffer.from(text, 'utf8').equals(Buffer.from(b)) ? text : `hex:${Buffer.from(b).toString('hex')}`;
+};
 const lookups = {
   configMap: (ns: string, n: string) =>
-    ns === 'default' && n === 'app' ? { 'app.yaml': 'level: info\n', other: 'x' } : undefined,
+    ns === 'default' && objects[`configmap/${n}`] ? payloadBytes(objects[`configmap/${n}`], 'configmap') : undefined,
   secret: (ns: string, n: string) =>
-    ns === 'default' && n === 'tls' ? { 'tls.crt': 'CERT', 'tls.key': 'KEY' } : undefined,
+    ns === 'default' && objects[`secret/${n}`] ? payloadBytes(objects[`secret/${n}`], 'secret') : undefined,
 };
 
 test('volumes resolve as the kubelet plugins do', () => {
@@ -87,6 +109,23 @@ test('volumes resolve as the kubelet plugins do', () => {
       ],
     },
     {
+      name: 'bytes stay bytes: a Secret keystore and a ConfigMap with binaryData',
+      volumes: [
+        { name: 'ks', secret: { secretName: 'keystore' } },
+        { name: 'mixed', configMap: { name: 'mixed' } },
+      ],
+      want: [
+        ['ks', [['ks.jks', 'hex:feedfeed00ff', 0o644]]],
+        [
+          'mixed',
+          [
+            ['a', 'text', 0o644],
+            ['b', 'hex:0080ff', 0o644],
+          ],
+        ],
+      ],
+    },
+    {
       name: 'optional: a missing ConfigMap is an empty volume',
       volumes: [{ name: 'opt', configMap: { name: 'gone', optional: true } }],
       want: [['opt', []]],
@@ -115,7 +154,7 @@ test('volumes resolve as the kubelet plugins do', () => {
   for (const c of cases) {
     const r = resolveVolumes({ volumes: c.volumes }, 'default', lookups);
     const got = r.ok
-      ? r.volumes.map((v) => [v.name, v.emptyDir ? 'emptyDir' : v.files.map((f) => [f.path, f.content, f.mode])])
+      ? r.volumes.map((v) => [v.name, v.emptyDir ? 'emptyDir' : v.files.map((f) => [f.path, show(f.content), f.mode])])
       : r.message;
     assert.deepEqual(got, c.want, c.name);
   }
@@ -165,29 +204,39 @@ test('writeAtomic lays out ..data and swaps it only when the payload changes', a
     assert.equal(readFileSync(join(dir, 'app.yaml'), 'utf8'), 'b');
     assert.deepEqual(readdirSync(dir).sort(), ['..data', second, 'app.yaml'].sort());
     assert.throws(() => writeAtomic(dir, [{ path: '../escape', content: '', mode: 0o644 }], t0), /must be relative/);
-    // syncVolumes + the mount table a process reads from SLUICE_VOLUME_MOUNTS.
-    const dirs = syncVolumes(
-      root,
-      [
-        { name: 'scratch', emptyDir: true },
-        { name: 'cfg', files: [{ path: 'app.yaml', content: 'b', mode: 0o644 }] },
-      ],
-      t0,
-    );
-    assert.ok(lstatSync(join(root, 'scratch')).isDirectory());
+    // Bytes are written and compared as bytes.
+    const bin = join(root, 'bin');
+    const bytes = Uint8Array.from([0x00, 0xff, 0xfe]);
+    assert.equal(writeAtomic(bin, [{ path: 'ks.jks', content: bytes, mode: 0o600 }], t0), true);
+    assert.deepEqual([...readFileSync(join(bin, 'ks.jks'))], [0x00, 0xff, 0xfe]);
+    assert.equal(writeAtomic(bin, [{ path: 'ks.jks', content: Uint8Array.from(bytes), mode: 0o600 }], t0), false);
+    // syncVolumes lays out the shared volumes; each process gets its own emptyDir; the mount table maps both.
+    const vols = [
+      { name: 'scratch', emptyDir: true },
+      { name: 'cfg', files: [{ path: 'app.yaml', content: 'b', mode: 0o644 }] },
+    ];
+    const dirs = syncVolumes(root, vols, t0);
+    assert.deepEqual([...dirs.keys()], ['cfg']);
+    const pod1 = podEmptyDirs(root, 1, vols);
+    const pod2 = podEmptyDirs(root, 2, vols);
+    assert.notEqual(pod1.get('scratch'), pod2.get('scratch'));
+    assert.ok(lstatSync(pod1.get('scratch') ?? '').isDirectory());
     assert.deepEqual(
       mountTable(
         [
           { name: 'cfg', mountPath: '/etc/config' },
           { name: 'scratch', mountPath: '/tmp/s', subPath: 'a' },
         ],
-        dirs,
+        new Map([...dirs, ...pod1]),
       ),
       {
         '/etc/config': join(root, 'cfg'),
-        '/tmp/s': join(root, 'scratch', 'a'),
+        '/tmp/s': join(root, '..pods', '1', 'scratch', 'a'),
       },
     );
+    removePodDirs(root, 1);
+    assert.equal(existsSync(join(root, '..pods', '1')), false);
+    assert.ok(existsSync(pod2.get('scratch') ?? ''));
   } finally {
     await removeDir(root);
   }
@@ -288,6 +337,60 @@ test('a running revision keeps its process when its ConfigMap changes or goes aw
     assert.deepEqual([after.file, after.env, after.pid], ['second', 'first', first.pid]);
     const st = rt.revisionStatus('default', 'cfg-00001');
     assert.equal(st?.ready, 'True', JSON.stringify(st?.conditions));
+  } finally {
+    await rt.close();
+    await removeDir(dataDir);
+  }
+});
+
+// Writes its pid into the emptyDir its argument names (`/scratch`, rewritten) and answers with the directory.
+const SCRATCH = `
+const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
+const dir = process.argv[1];
+fs.writeFileSync(path.join(dir, String(process.pid)), '');
+http.createServer((q, s) => s.end(JSON.stringify({ pid: process.pid, entries: fs.readdirSync(dir) })))
+  .listen(Number(process.env.PORT), '127.0.0.1');`;
+
+test('each process of a revision has its own emptyDir, removed with the process', async () => {
+  const dataDir = await tempDir('sluice-runtime-emptydir-');
+  const rt = new Runtime({ dataDir, tickMs: 50, backoff: { initialMs: 100, maxMs: 1000, resetAfterMs: 60_000 } });
+  try {
+    const url = (await rt.listen(0)).url;
+    rt.setRoutes({
+      domain: 'example.com',
+      routes: [{ namespace: 'default', name: 'tmp', traffic: [{ revisionName: 'tmp-00001', percent: 100 }] }],
+    });
+    const spec = (scale: string): RevisionSpec => ({
+      namespace: 'default',
+      name: 'tmp-00001',
+      serviceName: 'tmp',
+      annotations: { 'autoscaling.knative.dev/min-scale': scale, 'autoscaling.knative.dev/max-scale': scale },
+      containers: [
+        {
+          image: 'example.com/scratch',
+          command: [process.execPath, '-e', SCRATCH],
+          args: ['/scratch'],
+          volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
+        },
+      ],
+      volumes: [{ name: 'scratch', emptyDir: true }],
+    });
+    rt.upsertRevision(spec('2'));
+    await waitForStatus(rt, 'default', 'tmp-00001', (s) => s.ready === 'True' && s.replicas === 2);
+    const seen = new Map<number, string[]>();
+    await waitFor('both processes answered', async () => {
+      const r = await httpRequest(url, { host: 'tmp.default.example.com', path: '/' });
+      assert.equal(r.status, 200, r.body);
+      const body = JSON.parse(r.body) as { pid: number; entries: string[] };
+      seen.set(body.pid, body.entries);
+      return seen.size === 2 ? true : undefined;
+    });
+    for (const [pid, entries] of seen) assert.deepEqual(entries, [String(pid)]);
+    const pods = join(dataDir, 'volumes', 'default', 'tmp-00001', '..pods');
+    assert.equal(readdirSync(pods).length, 2);
+    // Down to one process: the other's emptyDir goes with it.
+    rt.upsertRevision(spec('1'));
+    await waitFor('one emptyDir left', () => (readdirSync(pods).length === 1 ? true : undefined), 10_000);
   } finally {
     await rt.close();
     await removeDir(dataDir);

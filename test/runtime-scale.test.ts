@@ -169,9 +169,10 @@ test('metric rps: 30 requests/s with target 5 (× Knative’s fixed 70 % utilisa
     annotations: {
       'autoscaling.knative.dev/metric': 'rps',
       'autoscaling.knative.dev/target': '5',
-      // A 10 s stable window: 9 holds for 28 < rps ≤ 31.5, so an event-loop stall of up to ~0.5 s (which the
-      // open-loop sender makes up for in a burst) cannot move the answer.
-      'autoscaling.knative.dev/window': '10s',
+      // A 20 s stable window: 9 holds for 28 < rps ≤ 31.5, and an event-loop stall of up to ~1 s (the sender and
+      // the router share this process; the open-loop sender makes up for it in a burst) moves the window's
+      // average by at most 5 %.
+      'autoscaling.knative.dev/window': '20s',
     },
     containers: [{ image: 'ghcr.io/knative/helloworld-go' }],
   });
@@ -203,7 +204,7 @@ test('metric rps: 30 requests/s with target 5 (× Knative’s fixed 70 % utilisa
       'default',
       'rate-00001',
       (s) => !s.autoscaler.panicking && s.desiredReplicas === 9 && s.autoscaler.stable > 25,
-      60_000,
+      90_000,
     );
     assert.equal(settled.autoscaler.metric, 'rps');
     assert.equal(settled.autoscaler.targetPerReplica, 3.5);

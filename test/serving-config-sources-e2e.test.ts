@@ -215,3 +215,37 @@ spec:
   assert.equal(after.env, 'first');
   assert.notEqual(after.data, before.data);
 });
+
+test('a missing volume Secret holds the Revision in ContainerCreating until the progress deadline', async () => {
+  await apply(`apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: nomount, namespace: default}
+spec:
+  template:
+    metadata:
+      annotations: {serving.knative.dev/progress-deadline: "2s"}
+    spec:
+      containers:
+        - image: example.com/reader
+          command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(READER)}]
+          volumeMounts: [{name: config, mountPath: /etc/config, readOnly: true}]
+      volumes:
+        - name: config
+          secret: {secretName: not-there}
+`);
+  const rev = await waitFor(
+    'nomount-00001 Ready=False',
+    async () => {
+      const r = await getJson('revision', 'nomount-00001');
+      return cond(r, 'Ready')?.status === 'False' ? r : undefined;
+    },
+    30_000,
+  );
+  assert.deepEqual(
+    { reason: cond(rev, 'ResourcesAvailable')?.reason, message: cond(rev, 'ResourcesAvailable')?.message },
+    {
+      reason: 'ContainerCreating',
+      message: 'MountVolume.SetUp failed for volume "config" : secret "not-there" not found',
+    },
+  );
+});

@@ -217,6 +217,69 @@ const cases: Array<{ name: string; spec: RevisionSpec; flags?: Flags; want: stri
       'must not set the field(s): volumes[0].projected[0].clusterTrustBundle',
   },
   {
+    name: 'multiple volume source',
+    spec: withVolume({ name: 'foo', configMap: { name: 'c' }, projected: { sources: [{ secret: { name: 's' } }] } }),
+    want: 'expected exactly one, got both: volumes[0].configMap, volumes[0].projected',
+  },
+  {
+    name: 'multiple projected volumes single source',
+    spec: withVolume({ name: 'foo', projected: { sources: [{ configMap: { name: 'c' }, secret: { name: 's' } }] } }),
+    want: 'expected exactly one, got both: volumes[0].projected[0].configMap, volumes[0].projected[0].secret',
+  },
+  {
+    name: 'multiple project volume one-per-source (no names)',
+    spec: withVolume({ name: 'foo', projected: { sources: [{ secret: {} }, { configMap: {} }] } }),
+    want: 'missing field(s): volumes[0].projected[0].secret.name, volumes[0].projected[1].configMap.name',
+  },
+  {
+    name: 'secret missing keyToPath values',
+    spec: withVolume({ name: 'foo', secret: { secretName: 's', items: [{}] } }),
+    want: 'missing field(s): volumes[0].items[0].key, volumes[0].items[0].path',
+  },
+  {
+    name: 'projection with DownwardAPI with both fieldRef and resourceFieldRef',
+    spec: withVolume({
+      name: 'foo',
+      projected: {
+        sources: [
+          {
+            downwardAPI: {
+              items: [
+                { path: 'x', fieldRef: { fieldPath: 'metadata.name' }, resourceFieldRef: { resource: 'limits.cpu' } },
+              ],
+            },
+          },
+        ],
+      },
+    }),
+    want:
+      'Within a single item, cannot set both: volumes[0].projected[0].downwardAPI.items[0].fieldRef, ' +
+      'volumes[0].projected[0].downwardAPI.items[0].resourceFieldRef',
+  },
+  {
+    name: 'bad volume name',
+    spec: withVolume({ name: '@@@', configMap: { name: 'c' } }),
+    want: 'invalid value: @@@: volumes[0].name',
+  },
+  {
+    name: 'ephemeral volume with the feature disabled',
+    spec: withVolume({ name: 'foo', ephemeral: { volumeClaimTemplate: {} } }),
+    want:
+      'Ephemeral volume support is disabled, but found Ephemeral volume foo: \n' +
+      'must not set the field(s): volumes[0].ephemeral',
+  },
+  {
+    name: 'image volume with the feature disabled',
+    spec: withVolume({ name: 'foo', image: { reference: 'busybox' } }),
+    want: 'Image volume support is disabled, but found Image volume foo: \nmust not set the field(s): volumes[0].image',
+  },
+  {
+    name: 'image volume enabled: reference required, a known pullPolicy',
+    spec: withVolume({ name: 'foo', image: { pullPolicy: 'Sometimes' } }),
+    flags: { imageVolumes: 'Enabled' },
+    want: 'invalid value: Sometimes: volumes[0].image.pullPolicy\nmissing field(s): volumes[0].image.reference',
+  },
+  {
     name: 'mount uses mountPropagation, but the feature is not enabled',
     spec: withVolume(
       { name: 'foo', persistentVolumeClaim: { claimName: 'myclaim' } },
@@ -267,6 +330,76 @@ const cases: Array<{ name: string; spec: RevisionSpec; flags?: Flags; want: stri
     want:
       'must not set the field(s): containers[1].livenessProbe, containers[1].startupProbe, ' +
       'containers[1].startupProbe.periodSeconds, containers[1].startupProbe.terminationGracePeriodSeconds',
+  },
+  {
+    name: 'init-container name collision',
+    spec: { initContainers: [c0({ name: 'the-name' })], containers: [c0({ name: 'the-name' })] },
+    flags: { initContainers: 'Enabled' },
+    want: 'duplicate container name "the-name": containers[0].name',
+  },
+  {
+    name: 'PVC not read-only, mount read-only, write disabled by default',
+    spec: withVolume({ name: 'foo', persistentVolumeClaim: { claimName: 'myclaim', readOnly: false } }),
+    flags: { persistentVolumeClaim: 'Enabled' },
+    want: 'Persistent volume write support is disabled, but found persistent volume claim myclaim that is not read-only: ',
+  },
+  {
+    name: 'an init container may mount what the user container does not',
+    spec: {
+      initContainers: [c0({ name: 'init', volumeMounts: [{ name: 'data', mountPath: '/data' }] })],
+      containers: [c0()],
+      volumes: [{ name: 'data', emptyDir: {} }],
+    },
+    flags: { initContainers: 'Enabled' },
+    want: '',
+  },
+  {
+    name: 'invalid with multiple handlers',
+    spec: pod(
+      {},
+      {
+        readinessProbe: {
+          periodSeconds: 1,
+          timeoutSeconds: 1,
+          successThreshold: 1,
+          failureThreshold: 3,
+          httpGet: { path: '/' },
+          exec: {},
+          tcpSocket: {},
+        },
+      },
+    ),
+    want:
+      'expected exactly one, got both: containers[0].readinessProbe.exec, containers[0].readinessProbe.httpGet, ' +
+      'containers[0].readinessProbe.tcpSocket',
+  },
+  {
+    name: 'sidecar probes without a port, multi-container probing enabled',
+    spec: {
+      containers: [
+        c0({ ports: [{ containerPort: 8080 }] }),
+        c0({
+          name: 'side',
+          readinessProbe: {
+            periodSeconds: 1,
+            timeoutSeconds: 1,
+            successThreshold: 1,
+            failureThreshold: 3,
+            httpGet: { path: '/' },
+          },
+          livenessProbe: { tcpSocket: {} },
+        }),
+      ],
+    },
+    flags: { multiContainerProbing: 'Enabled' },
+    want:
+      'invalid value: 0: containers[1].livenessProbe.tcpSocket.port, containers[1].readinessProbe.httpGet.port\n' +
+      'Probe port must be specified',
+  },
+  {
+    name: 'invalid liveness tcp probe (has port)',
+    spec: pod({}, { livenessProbe: { tcpSocket: { port: 'imap' } } }),
+    want: 'invalid value: imap: containers[0].livenessProbe.tcpSocket.port\nProbe port must match container port',
   },
   {
     name: 'probe handler masks: an exec probe with an unknown field',
@@ -347,4 +480,76 @@ test('admission reads the flags from config-features and reports paths from spec
   const still = admit('Service', 'CREATE', svc, undefined, { features });
   assert.equal(still.ok, false);
   if (!still.ok) assert.equal(still.error.error(), 'must not set the field(s): spec.template.spec.containers[0].stdin');
+});
+
+// secure-pod-defaults (revision_defaults.go defaultSecurityContext): what admission fills in, and the warnings
+// that stop once it is on.
+test('secure-pod-defaults fills in the restricted profile and silences the insecure-default warnings', () => {
+  const svc = (spec: Record<string, unknown>): Record<string, unknown> => ({
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name: 's', namespace: 'default' },
+    spec: { template: { spec } },
+  });
+  const cases: Array<{
+    name: string;
+    flag: 'Disabled' | 'AllowRootBounded' | 'Enabled';
+    spec: Record<string, unknown>;
+    want: unknown;
+    warnings: number;
+  }> = [
+    {
+      name: 'Enabled, a low port: NET_BIND_SERVICE added, runAsNonRoot set',
+      flag: 'Enabled',
+      spec: { containers: [{ image: 'busybox', ports: [{ containerPort: 80 }] }] },
+      want: {
+        allowPrivilegeEscalation: false,
+        seccompProfile: { type: 'RuntimeDefault' },
+        capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
+        runAsNonRoot: true,
+      },
+      warnings: 0,
+    },
+    {
+      name: 'AllowRootBounded: no runAsNonRoot; the pod seccomp profile is left to the pod',
+      flag: 'AllowRootBounded',
+      spec: {
+        securityContext: { seccompProfile: { type: 'Unconfined' } },
+        containers: [{ image: 'busybox', securityContext: { capabilities: { drop: ['NET_RAW'] } } }],
+      },
+      want: { allowPrivilegeEscalation: false, capabilities: { drop: ['NET_RAW'] } },
+      warnings: 0,
+    },
+    {
+      name: 'Disabled: nothing filled in, Knative warns (one message naming the four fields)',
+      flag: 'Disabled',
+      spec: { containers: [{ image: 'busybox' }] },
+      want: undefined,
+      warnings: 1,
+    },
+  ];
+  for (const c of cases) {
+    const features = { ...FEATURE_DEFAULTS, securePodDefaults: c.flag };
+    const r = admit('Service', 'CREATE', svc(c.spec), undefined, { features });
+    assert.equal(r.ok, true, r.ok ? '' : r.error.error());
+    if (!r.ok) continue;
+    const out = r.object as { spec: { template: { spec: RevisionSpec } } };
+    assert.deepEqual(out.spec.template.spec.containers?.[0]?.securityContext, c.want, c.name);
+    assert.equal(r.warnings.length, c.warnings, `${c.name}: ${r.warnings.join('; ')}`);
+  }
+  const init = admit(
+    'Service',
+    'CREATE',
+    svc({ containers: [{ image: 'a' }], initContainers: [{ image: 'b' }] }),
+    undefined,
+    {
+      features: { ...FEATURE_DEFAULTS, initContainers: 'Enabled' },
+    },
+  );
+  assert.equal(init.ok, true);
+  if (init.ok)
+    assert.match(
+      init.warnings.join('\n'),
+      /^Kubernetes default value is insecure, .*spec\.template\.spec\.initContainers\[0\]\.securityContext\.allowPrivilegeEscalation/,
+    );
 });

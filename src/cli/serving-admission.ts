@@ -37,7 +37,12 @@ export function requestUsername(req: AdmissionRequest): string {
 }
 
 function defaulted(kind: ServingKind, req: AdmissionRequest, cfg: ClusterServingConfig): KObject {
-  const ctx: DefaultingContext = { operation: req.operation, username: requestUsername(req), defaults: cfg.defaults };
+  const ctx: DefaultingContext = {
+    operation: req.operation,
+    username: requestUsername(req),
+    defaults: cfg.defaults,
+    features: cfg.features,
+  };
   const old = req.oldObject as never;
   const o = req.object as never;
   switch (kind) {

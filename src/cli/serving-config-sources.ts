@@ -5,7 +5,7 @@
 // `progress-deadline`, as Knative sets the Deployment's progressDeadlineSeconds).
 import type { KubeObject } from '../kube/index.js';
 import type { RevisionSpec as RunSpec } from '../runtime/index.js';
-import { configMapStrings, resolveContainerEnv, secretStrings } from '../serving/config-sources.js';
+import { configMapStrings, payloadBytes, resolveContainerEnv, secretStrings } from '../serving/config-sources.js';
 import { resolveVolumes } from '../serving/config-volumes.js';
 import { CONFIG_DEPLOYMENT } from '../serving/cluster-config.js';
 import { parseGoDuration } from '../serving/go-duration.js';
@@ -51,7 +51,16 @@ export function withConfigSources(run: RunSpec, rev: KubeObject, listers: Lister
   // Volumes are resolved on every reconcile: a changed ConfigMap or Secret reaches the files (the runtime swaps
   // `..data` only when the payload differs). A mount that fails leaves the pod in ContainerCreating, which is
   // the reason Knative reports once the progress deadline has passed; the message is the kubelet's FailedMount.
-  const vols = resolveVolumes(raw, ns, lookups);
+  const vols = resolveVolumes(raw, ns, {
+    configMap: (n, name) => {
+      const o = listers.configMaps.get(n, name);
+      return o ? payloadBytes(o, 'configmap') : undefined;
+    },
+    secret: (n, name) => {
+      const o = listers.secrets.get(n, name);
+      return o ? payloadBytes(o, 'secret') : undefined;
+    },
+  });
   if (!vols.ok) out.containerConfigError ??= { reason: 'ContainerCreating', message: vols.message };
   else if (vols.volumes.length > 0) out.volumes = vols.volumes;
   const annotations = rev.metadata.annotations ?? {};

@@ -25,7 +25,8 @@ import type { ResolvedCommand } from './image-table.js';
 
 export interface VolumeFileSpec {
   path: string;
-  content: string;
+  /** Written as is: text as UTF-8, bytes as bytes. */
+  content: string | Uint8Array;
   mode: number;
 }
 
@@ -61,7 +62,8 @@ function sameAsCurrent(dir: string, files: VolumeFileSpec[]): boolean {
     const p = join(data, f.path);
     if (!existsSync(p)) return false;
     const st = statSync(p);
-    if ((st.mode & 0o777) !== f.mode || readFileSync(p, 'utf8') !== f.content) return false;
+    const want = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
+    if ((st.mode & 0o777) !== f.mode || !readFileSync(p).equals(want)) return false;
   }
   return true;
 }
@@ -118,8 +120,9 @@ export function writeAtomic(dir: string, files: VolumeFileSpec[], now: Date): bo
 }
 
 /**
- * Lay out every volume of a revision under `root/<volume>`; emptyDir volumes are created empty once.
- * Returns each volume's local directory by name.
+ * Lay out the revision's ConfigMap/Secret/projected volumes under `root/<volume>`, shared by its processes as
+ * the kubelet's copies are identical across pods. emptyDir volumes are per pod: see podEmptyDirs.
+ * Returns each laid-out volume's local directory by name.
  */
 export function syncVolumes(root: string, volumes: readonly VolumeSpec[], now: Date): Map<string, string> {
   const dirs = new Map<string, string>();
@@ -130,12 +133,34 @@ export function syncVolumes(root: string, volumes: readonly VolumeSpec[], now: D
       throw new RuntimeError('SLUICE_ERR_VOLUME', `Volume name ${JSON.stringify(v.name)} is not a plain name`, {
         path: 'spec.volumes',
       });
+    if (v.emptyDir) continue;
     const dir = join(root, v.name);
-    if (v.emptyDir) mkdirSync(dir, { recursive: true });
-    else writeAtomic(dir, v.files ?? [], now);
+    writeAtomic(dir, v.files ?? [], now);
     dirs.set(v.name, dir);
   }
   return dirs;
+}
+
+const PODS = '..pods';
+
+/**
+ * One process's emptyDir volumes, `root/..pods/<id>/<volume>`, empty at first: the kubelet gives each pod its
+ * own, kept across container restarts and deleted with the pod (removePodDirs). `..` keeps them apart from
+ * volume names, which are DNS labels.
+ */
+export function podEmptyDirs(root: string, podId: number, volumes: readonly VolumeSpec[]): Map<string, string> {
+  const dirs = new Map<string, string>();
+  for (const v of volumes) {
+    if (!v.emptyDir || unsafe(v.name)) continue;
+    const dir = join(root, PODS, String(podId), v.name);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    dirs.set(v.name, dir);
+  }
+  return dirs;
+}
+
+export function removePodDirs(root: string, podId: number): void {
+  rmSync(join(root, PODS, String(podId)), { recursive: true, force: true });
 }
 
 /**

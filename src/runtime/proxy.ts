@@ -84,7 +84,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
     const queue = new AbortController();
     this.#queue = queue;
     if (this.#abortReason) queue.abort(this.#abortReason);
-    this.rev.acquire(queue.signal).then(
+    this.rev.acquire(queue.signal, this.#attempt > 0).then(
       (lease) => {
         this.#queue = undefined;
         this.#send(lease);

@@ -16,7 +16,7 @@ import {
   initialAutoscalerState,
   type AutoscalerState,
 } from './autoscaler.js';
-import { localisePaths, mountTable, syncVolumes } from './config-volumes.js';
+import { localisePaths, mountTable, podEmptyDirs, removePodDirs, syncVolumes } from './config-volumes.js';
 import type { ImageTable, ResolveResult } from './image-table.js';
 import type { RevisionLabels, RuntimeMetrics } from './metrics.js';
 import { describeExit, k8sExitCode, Replica, type BackoffConfig, type ProbeTiming } from './replica.js';
@@ -267,8 +267,9 @@ export class Revision {
   /**
    * Get a process for one request, waiting (FIFO) while the revision starts from zero or is at its
    * containerConcurrency limit. Rejects with UnavailableError, or with `signal.reason` when aborted.
+   * `retry`: the same request again after a process refused the connection (counted once for `metric: rps`).
    */
-  acquire(signal?: AbortSignal): Promise<Lease> {
+  acquire(signal?: AbortSignal, retry = false): Promise<Lease> {
     if (this.#closed) return Promise.reject(new UnavailableError(503, `revision "${this.key}" is being removed`));
     // Processes already running keep serving when new ones cannot start (a ConfigMap deleted under them).
     if (!this.#command.ok && !this.#liveReplicas().some((r) => r.routable))
@@ -278,7 +279,7 @@ export class Revision {
     this.#lastActiveAt = this.#o.clock.now();
     // Counted on arrival, queued or not, as the activator and queue-proxy count requests for Knative's rps
     // (tryAcquire counts the ones it serves; the router comes here only when it could not).
-    this.#arrivals.arrive();
+    if (!retry) this.#arrivals.arrive();
     if (this.#waiters.length === 0) {
       const r = this.#pick();
       if (r) return Promise.resolve(this.#lease(r));
@@ -404,11 +405,21 @@ export class Revision {
     if (!this.#command.ok) throw new Error('unreachable: no command');
     const s = this.#spec;
     const c = servingContainer(s);
+    const id = this.#nextId++;
     // Mount path → the volume's local directory (see config-volumes.ts): given to the process and rewritten in
-    // its argv, env and workingDir.
-    const mounts = c?.volumeMounts?.length ? mountTable(c.volumeMounts, this.#volumeDirs) : undefined;
+    // its argv, env and workingDir. emptyDir volumes are this process's own.
+    let mounts: Record<string, string> | undefined;
+    if (c?.volumeMounts?.length) {
+      const own = podEmptyDirs(this.volumeRoot, id, s.volumes ?? []);
+      mounts = mountTable(c.volumeMounts, new Map([...this.#volumeDirs, ...own]));
+      // The kubelet creates a missing subPath directory in a writable volume.
+      for (const m of c.volumeMounts) {
+        const dir = own.get(m.name);
+        if (dir !== undefined && m.subPath) mkdirSync(mounts[m.mountPath] ?? dir, { recursive: true });
+      }
+    }
     const r = new Replica({
-      id: this.#nextId++,
+      id,
       revisionKey: this.key,
       command: mounts ? localisePaths(this.#command.command, mounts) : this.#command.command,
       baseEnv: this.#o.processEnv?.() ?? {},
@@ -438,6 +449,8 @@ export class Revision {
       if (r.state === 'stopped') {
         this.#replicas = this.#replicas.filter((x) => x !== r);
         this.#draining.delete(r);
+        // The pod is gone, and its emptyDir volumes with it.
+        removePodDirs(this.volumeRoot, r.id);
         this.#reconcileReplicas();
       }
       this.#dispatch();
@@ -680,7 +693,7 @@ export class Revision {
     if (this.#logFd !== undefined) closeSync(this.#logFd);
     this.#logFd = undefined;
     // Like a deleted pod's volumes: gone with the revision.
-    if (this.#volumeDirs.size > 0) rmSync(this.volumeRoot, { recursive: true, force: true });
+    rmSync(this.volumeRoot, { recursive: true, force: true });
   }
 
   killNow(): void {

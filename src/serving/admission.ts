@@ -65,7 +65,7 @@ export function admit(
     return { ok: false, error, message: deniedMessage(error) };
   }
   const old = operation === 'UPDATE' && isRecord(oldObject) ? oldObject : undefined;
-  const dctx = { operation, username: opts.username, defaults: opts.defaults };
+  const dctx = { operation, username: opts.username, defaults: opts.defaults, features: opts.features };
   const vopts: RevisionValidationOptions = {
     defaults: opts.defaults,
     features: opts.features,
@@ -114,7 +114,7 @@ export function admit(
     podSpec && opts.subresource !== 'status'
       ? errs
           .filter('Warning')
-          .also(securityWarnings(podSpec).viaField(warningPrefix))
+          .also(securityWarnings(podSpec, opts.features).viaField(warningPrefix))
           .entries()
           .map((e) => `${e.message}: ${e.paths.join(', ')}`)
       : [];

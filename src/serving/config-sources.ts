@@ -194,6 +194,20 @@ export function secretStrings(secret: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * A Secret's or ConfigMap's payload as bytes, for volumes: the kubelet writes `data`, `binaryData` and a
+ * Secret's base64 values as raw bytes, so a keystore or a DER certificate survives; env takes strings instead.
+ */
+export function payloadBytes(obj: unknown, kind: 'configmap' | 'secret'): Record<string, Uint8Array> {
+  const o = rec(obj);
+  const out: Record<string, Uint8Array> = {};
+  const b64 = kind === 'secret' ? o['data'] : o['binaryData'];
+  const text = kind === 'secret' ? o['stringData'] : o['data'];
+  for (const [k, v] of Object.entries(rec(b64))) if (typeof v === 'string') out[k] = Buffer.from(v, 'base64');
+  for (const [k, v] of Object.entries(rec(text))) if (typeof v === 'string') out[k] = Buffer.from(v, 'utf8');
+  return out;
+}
+
 /** A ConfigMap's values as strings (`binaryData` decoded). */
 export function configMapStrings(cm: unknown): Record<string, string> {
   const m = rec(cm);

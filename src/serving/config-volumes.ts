@@ -2,12 +2,19 @@
 // volume plugins do (pkg/volume/configmap, secret, projected): every key as a file, or only `items` at their
 // `path`; `mode` per item, else `defaultMode` (0644); a missing non-optional source or item key fails the
 // mount with the kubelet's FailedMount message. Pure: the caller passes the lookups and writes the files.
-import type { ConfigSourceLookups } from './config-sources.js';
+/** A ConfigMap's or Secret's payload as bytes (config-sources.ts payloadBytes), undefined when it does not exist. */
+export type PayloadLookup = (namespace: string, name: string) => Record<string, Uint8Array> | undefined;
+
+export interface VolumeLookups {
+  configMap: PayloadLookup;
+  secret: PayloadLookup;
+}
 
 export interface VolumeFile {
   /** Relative to the volume's root, `/`-separated, no `..`. */
   path: string;
-  content: string;
+  /** Raw bytes, as the kubelet writes them. */
+  content: Uint8Array;
   mode: number;
 }
 
@@ -42,7 +49,7 @@ function sourceFiles(
   kind: 'configmap' | 'secret',
   ref: Json,
   name: string,
-  data: Record<string, string> | undefined,
+  data: Record<string, Uint8Array> | undefined,
   defaultMode: number,
 ): VolumeFile[] {
   if (!data) {
@@ -53,7 +60,7 @@ function sourceFiles(
   if (!items || items.length === 0)
     return Object.keys(data)
       .sort()
-      .map((k) => ({ path: k, content: data[k] ?? '', mode: defaultMode }));
+      .map((k) => ({ path: k, content: data[k] ?? new Uint8Array(), mode: defaultMode }));
   const out: VolumeFile[] = [];
   for (const it of items) {
     const key = str(it['key']) ?? '';
@@ -74,7 +81,7 @@ function sourceFiles(
 }
 
 /** Resolve the pod spec's `volumes` (stored JSON) in `namespace`. Volumes of other kinds are left out. */
-export function resolveVolumes(podSpec: unknown, namespace: string, lookups: ConfigSourceLookups): VolumeResolution {
+export function resolveVolumes(podSpec: unknown, namespace: string, lookups: VolumeLookups): VolumeResolution {
   const volumes: ResolvedVolume[] = [];
   for (const raw of Array.isArray(rec(podSpec)['volumes']) ? (rec(podSpec)['volumes'] as unknown[]) : []) {
     const v = rec(raw);

@@ -17,6 +17,8 @@ import type {
   TrafficTarget,
 } from './types.js';
 import { deepEqual } from './json.js';
+import { FEATURE_DEFAULTS, type PodSpecFeatures } from './features.js';
+import { defaultSecurityContext } from './secure-pod-defaults.js';
 
 /** Knative's config-defaults, as shipped. */
 export interface ServingDefaults {
@@ -51,6 +53,8 @@ export interface DefaultingContext {
   /** The authenticated user, recorded in the creator/lastModifier annotations. */
   username?: string;
   defaults?: ServingDefaults;
+  /** config-features: `secure-pod-defaults` fills in container security contexts. */
+  features?: PodSpecFeatures;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -146,6 +150,8 @@ export function defaultRevisionSpec(spec: RevisionSpec | undefined, ctx: Default
   applyDefaultContainerNames(containers, taken, d.userContainerName);
   applyDefaultContainerNames(inits, taken, d.initContainerName);
   for (const c of containers) defaultUserContainer(out, c, ctx);
+  for (const c of [...containers, ...inits])
+    defaultSecurityContext(out['securityContext'], c, ctx.features ?? FEATURE_DEFAULTS);
   return out;
 }
 

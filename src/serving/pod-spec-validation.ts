@@ -732,15 +732,19 @@ function validateInitContainers(
   return errs;
 }
 
-/** Knative's "Kubernetes default value is insecure" warnings; they never deny a request. */
-export function securityWarnings(spec: RevisionSpec): FieldError {
+/**
+ * Knative's "Kubernetes default value is insecure" warnings for containers and init containers; they never deny
+ * a request, and secure-pod-defaults (which fills these in) silences them.
+ */
+export function securityWarnings(spec: RevisionSpec, f: PodSpecFeatures = FEATURE_DEFAULTS): FieldError {
   let errs = FieldError.none;
+  if (securePodDefaultsOn(f)) return errs;
   const psc = isRecord(spec['securityContext']) ? spec['securityContext'] : {};
   const warn = (path: string): FieldError =>
     errGeneric('Kubernetes default value is insecure, Knative may default this to secure in a future release', path).at(
       'Warning',
     );
-  (spec.containers ?? []).forEach((c, i) => {
+  const check = (c: Container): FieldError => {
     const sc = c.securityContext ?? {};
     let w = FieldError.none;
     if (psc['runAsNonRoot'] === undefined && sc['runAsNonRoot'] === undefined) w = w.also(warn('runAsNonRoot'));
@@ -755,8 +759,10 @@ export function securityWarnings(spec: RevisionSpec): FieldError {
     else if (Array.isArray(caps['drop']) && caps['drop'][0] === 'all') {
       w = w.also(errInvalidValue('all', 'capabilities.drop', "Must be spelled as 'ALL'").at('Warning'));
     }
-    errs = errs.also(w.viaField('securityContext').viaFieldIndex('containers', i));
-  });
+    return w.viaField('securityContext');
+  };
+  (spec.containers ?? []).forEach((c, i) => (errs = errs.also(check(c).viaFieldIndex('containers', i))));
+  (spec.initContainers ?? []).forEach((c, i) => (errs = errs.also(check(c).viaFieldIndex('initContainers', i))));
   return errs;
 }
 

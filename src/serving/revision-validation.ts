@@ -12,6 +12,7 @@ import {
 import { ANNOTATION_PROGRESS_DEADLINE, LABEL_CONFIGURATION } from './keys.js';
 import { DEFAULTS, defaultRevisionTemplate, type ServingDefaults } from './defaults.js';
 import { shortDiffRevisionSpec, shortDiffTemplate } from './short-diff.js';
+import { validateNetworkingAnnotations, validateQueueSidecarAnnotations } from './template-annotations.js';
 import { deepEqual } from './json.js';
 import type { ObjectMeta, Revision, RevisionSpec, RevisionTemplateSpec } from './types.js';
 
@@ -71,6 +72,8 @@ export function validateRevisionTemplate(
   return validateRevisionSpec(t?.spec ?? {}, opts)
     .viaField('spec')
     .also(validateAutoscalingAnnotations(annotations, opts.autoscaler).viaField('metadata.annotations'))
+    .also(validateNetworkingAnnotations(annotations).viaField('metadata.annotations'))
+    .also(validateQueueSidecarAnnotations(annotations).viaField('metadata.annotations'))
     .also(validateRevisionName(t?.metadata, parent))
     .also(
       validateSecondsDurationAnnotation(annotations, ANNOTATION_PROGRESS_DEADLINE, 'progress-deadline').viaField(

@@ -78,6 +78,9 @@ export function run(
       clearTimeout(t);
       res({ code: code ?? -1, stdout, stderr });
     });
+    // A command that exits without reading its input (git, kubectl on a bad flag) makes the write fail with
+    // EPIPE; its exit code and output say what happened, so that error is not the test's.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(o.input ?? '');
   });
 }

@@ -117,7 +117,8 @@ function parseFilters(values: string[], allowRemove: boolean): { set: Record<str
     if (key in set)
       throw new KnError(
         'SLUICE_ERR_KN_FILTER',
-        `Invalid --filter: The key ${JSON.stringify(key)} has been duplicate in ${JSON.stringify(values)}`,
+        // Go's %v of a []string: `[type=a type=b]`.
+        `Invalid --filter: The key ${JSON.stringify(key)} has been duplicate in [${values.join(' ')}]`,
       );
     set[key] = v.slice(i + 1);
   }
@@ -203,6 +204,43 @@ export function describeBroker(b: Broker, nowMs: number): string {
   return dw.toString();
 }
 
+const CONFIG_KINDS: Record<string, { kind: string; apiVersion: string }> = {
+  cm: { kind: 'ConfigMap', apiVersion: 'v1' },
+  configmap: { kind: 'ConfigMap', apiVersion: 'v1' },
+  sc: { kind: 'Secret', apiVersion: 'v1' },
+  secret: { kind: 'Secret', apiVersion: 'v1' },
+  rmq: { kind: 'RabbitmqCluster', apiVersion: 'rabbitmq.com/v1beta1' },
+  rabbitmq: { kind: 'RabbitmqCluster', apiVersion: 'rabbitmq.com/v1beta1' },
+  rabbitmqcluster: { kind: 'RabbitmqCluster', apiVersion: 'rabbitmq.com/v1beta1' },
+};
+
+/**
+ * kn's `--broker-config`: `NAME` (a ConfigMap), `KIND:NAME`, `KIND:NAME:NAMESPACE` or `APIVERSION:KIND:NAME`,
+ * `APIVERSION:KIND:NAME:NAMESPACE`; KIND is cm|configmap|sc|secret|rmq|rabbitmq|rabbitmqcluster where an
+ * apiVersion is not given. No namespace: the webhook defaults it to the Broker's.
+ */
+export function brokerConfigRef(text: string): Record<string, string> {
+  const parts = text.split(':');
+  const slices = parts.length > 4 ? [...parts.slice(0, 3), parts.slice(3).join(':')] : parts;
+  const known = (k: string | undefined) => CONFIG_KINDS[(k ?? '').toLowerCase()];
+  const [a = '', b = '', c = '', d = ''] = slices;
+  if (slices.length === 1) return { kind: 'ConfigMap', apiVersion: 'v1', name: a };
+  if (slices.length === 2) {
+    const k = known(a);
+    if (!k)
+      throw new KnError(
+        'SLUICE_ERR_KN_ARGS',
+        `APIVersion could not be determined for kind ${JSON.stringify(a)}. Provide config in format: "<apiVersion>:<kind>:<name>:<namespace>"`,
+      );
+    return { ...k, name: b };
+  }
+  if (slices.length === 3) {
+    const k = known(a);
+    return k ? { ...k, name: b, namespace: c } : { apiVersion: a, kind: b, name: c };
+  }
+  return { apiVersion: a, kind: b, name: c, namespace: d };
+}
+
 function brokerCommand(io: KnIo): Command {
   const cmd = new Command('broker').alias('brokers').description('Manage message brokers (kn-compatible)');
   const create = addDeliveryFlags(
@@ -222,15 +260,7 @@ function brokerCommand(io: KnIo): Command {
           throw new KnError('SLUICE_ERR_KN_ARGS', 'cannot set broker-config without setting class');
         const { client, namespace } = connect(o, io);
         const spec: Record<string, unknown> = {};
-        if (o.brokerConfig) {
-          const [kind, cname] = o.brokerConfig.includes(':') ? o.brokerConfig.split(':') : ['cm', o.brokerConfig];
-          spec['config'] = {
-            apiVersion: 'v1',
-            kind: kind === 'secret' || kind === 'sc' ? 'Secret' : 'ConfigMap',
-            name: cname,
-            namespace,
-          };
-        }
+        if (o.brokerConfig !== undefined) spec['config'] = brokerConfigRef(o.brokerConfig);
         try {
           const delivery = await deliveryFrom(client, o, namespace, undefined);
           if (delivery) spec['delivery'] = delivery;

@@ -6,7 +6,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../util/clock.js';
-import { isBrokerReady } from '../broker-lifecycle.js';
 import { backoffDelayMs, isFailure, isRetriable, maxRetries, timeoutMs } from '../delivery.js';
 import { triggerFilter } from '../filter.js';
 import {
@@ -180,8 +179,11 @@ export class BrokerDataPlane {
     attrs[TTL_EXTENSION] = String(next);
     // Ingress stamps every event it receives, replies included.
     attrs[ARRIVAL_TIME_EXTENSION] = new Date(this.#o.clock.now()).toISOString();
-    if (!isBrokerReady(broker) || !broker.status?.annotations?.[CHANNEL_ADDRESS_ANNOTATION]) {
-      return { status: 500, message: `broker ${namespace}/${name} is not ready`, outcomes: [] };
+    // Knative's ingress needs only the trigger channel's address in the Broker's status: a Broker that is not
+    // Ready for another reason (its dead-letter sink does not resolve, a spec change not yet observed) still
+    // takes events.
+    if (!broker.status?.annotations?.[CHANNEL_ADDRESS_ANNOTATION]) {
+      return { status: 500, message: `broker ${namespace}/${name} has no channel address yet`, outcomes: [] };
     }
     const withTtl: EventMessage = { attributes: attrs, data: event.data };
     const triggers = this.#o.topology.triggers(namespace, name).filter((t) => t.status?.subscriberUri);
@@ -311,7 +313,8 @@ export class BrokerDataPlane {
     const ns = broker.metadata?.namespace ?? '';
     const name = broker.metadata?.name ?? '';
     const { result } = await this.#withRetries(delivery, async () => {
-      const res = await this.ingest(ns, name, event, {});
+      // The dispatcher sends the reply on with the answer's pass-through headers (knative-*, x-request-id, …).
+      const res = await this.ingest(ns, name, event, passThrough(r.headers));
       return { status: res.status, headers: {}, body: Buffer.from(res.message ?? '') };
     });
     return result;

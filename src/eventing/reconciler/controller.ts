@@ -13,7 +13,7 @@ import { reconcileTriggerStatus } from '../trigger-lifecycle.js';
 import type { Broker, KReference, SinkBinding, Trigger } from '../types.js';
 import { resolveDestination, type AddressableLister } from './resolver.js';
 import { ER } from './resources.js';
-import { reconcileSinkBindingStatus, withSink } from './sinkbinding-reconciler.js';
+import { reconcileSinkBindingStatus, SINKBINDING_FINALIZER, withoutSink, withSink } from './sinkbinding-reconciler.js';
 
 export interface EventingControllerOptions {
   client: KubeClient;
@@ -171,19 +171,46 @@ export class EventingController {
     void BROKER_LABEL;
   }
 
-  async #reconcileSinkBinding(k: ReconcileKey): Promise<void> {
-    const o = this.#inf.sinkBindings.get(k.namespace, k.name);
-    if (!o || o.metadata.deletionTimestamp) return;
-    const sb = as<SinkBinding>(o);
-    const sink = resolveDestination(sb.spec?.sink, k.namespace, this.#addressables);
-    const subjects = this.#inf.services.list().filter((s) => {
-      const subj = sb.spec?.subject;
-      if (!subj || s.metadata.namespace !== (subj.namespace || k.namespace)) return false;
+  /** The Knative Services a binding's subject names (by name or label selector), in its namespace. */
+  #subjectsOf(sb: SinkBinding, namespace: string): KubeObject[] {
+    const subj = sb.spec?.subject;
+    return this.#inf.services.list().filter((s) => {
+      if (!subj || s.metadata.namespace !== (subj.namespace || namespace)) return false;
       if (subj.kind !== 'Service' || subj.apiVersion !== 'serving.knative.dev/v1') return false;
       if (subj.name) return s.metadata.name === subj.name;
       const ml = (subj.selector?.['matchLabels'] ?? {}) as Record<string, string>;
       return Object.entries(ml).every(([lk, lv]) => s.metadata.labels?.[lk] === lv);
     });
+  }
+
+  async #reconcileSinkBinding(k: ReconcileKey): Promise<void> {
+    const o = this.#inf.sinkBindings.get(k.namespace, k.name);
+    if (!o) return;
+    const sb = as<SinkBinding>(o);
+    const finalizers = o.metadata.finalizers ?? [];
+    if (o.metadata.deletionTimestamp) {
+      // psbinding finalizes when its finalizer is first: undo the binding, then let the delete finish.
+      if (finalizers[0] !== SINKBINDING_FINALIZER) return;
+      for (const s of this.#subjectsOf(sb, k.namespace)) {
+        const next = withoutSink(s);
+        if (next) await this.#o.client.update(R.services, next);
+      }
+      await this.#o.client.update(ER.sinkBindings, {
+        ...o,
+        metadata: { ...o.metadata, finalizers: finalizers.slice(1) },
+      });
+      return;
+    }
+    if (!finalizers.includes(SINKBINDING_FINALIZER)) {
+      // The update comes back through the informer and reconciles again.
+      await this.#o.client.update(ER.sinkBindings, {
+        ...o,
+        metadata: { ...o.metadata, finalizers: [...finalizers, SINKBINDING_FINALIZER] },
+      });
+      return;
+    }
+    const sink = resolveDestination(sb.spec?.sink, k.namespace, this.#addressables);
+    const subjects = this.#subjectsOf(sb, k.namespace);
     if ('uri' in sink) {
       for (const s of subjects) {
         const next = withSink(s, sink.uri, sb.spec?.ceOverrides);

@@ -54,7 +54,8 @@ export function resolveDestination(
   }
   if (dest.uri) {
     try {
-      return { uri: new URL(dest.uri, base.endsWith('/') ? base : `${base}/`).toString() };
+      // Go's URL.ResolveReference: `x` against `http://h/ns/b` is `http://h/ns/x`, `/x` is `http://h/x`.
+      return { uri: new URL(dest.uri, base).toString() };
     } catch {
       return { error: `cannot resolve ${JSON.stringify(dest.uri)} against ${base}` };
     }

@@ -3,7 +3,8 @@
 //   POST /            receive a CloudEvent (binary or structured), listed as RECEIVED; 202
 //   GET  /messages    newest first, ?page=0&size=10: {id, receivedAt, subject, eventType, source, extensions, data, type}
 //   POST /messages    send the CloudEvent in the request to BROKER_URI, else K_SINK (SinkBinding), else the
-//                     broker-ingress URL of BROKER_NAMESPACE/BROKER_NAME; listed as SENT or FAILED; 202
+//                     broker-ingress URL of BROKER_NAMESPACE/BROKER_NAME (PLAYER_MODE=LOCAL: to its own
+//                     POST /); listed as SENT or FAILED; 202
 //   DELETE /messages  clear; 202
 //   GET  /            a small page to send events and watch them come back
 // Cluster-local URLs are reached through $HTTP_PROXY, which Sluice sets to its router for revision processes.
@@ -67,6 +68,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function brokerTarget(): string {
+  // PLAYER_MODE=LOCAL: the player's "broker" is its own `POST /` (a loop-back, no Knative needed), at the
+  // address it listens on (the player says localhost; Sluice binds revision processes to SLUICE_BIND_HOST).
+  if ((process.env['PLAYER_MODE'] ?? 'KNATIVE').toUpperCase() === 'LOCAL')
+    return `http://${process.env['SLUICE_BIND_HOST'] ?? '127.0.0.1'}:${process.env['PORT'] ?? '8080'}/`;
   const ns = process.env['BROKER_NAMESPACE'] ?? 'default';
   const name = process.env['BROKER_NAME'] ?? 'default';
   return (
