@@ -359,6 +359,7 @@ async function pool<T>(items: T[], width: number, fn: (x: T) => Promise<unknown>
 async function scale(out: Figures): Promise<void> {
   const N = Number(process.env.SLUICE_BENCH_ROLLOUT_N ?? 500);
   const steadyMs = Number(process.env.SLUICE_BENCH_ROLLOUT_STEADY_S ?? 30) * 1000;
+  const settleMs = Number(process.env.SLUICE_BENCH_ROLLOUT_SETTLE_S ?? 5) * 1000;
   const dir = await tempDir('sluice-bench-rollout-scale-');
   const api = await startApiServer({
     dataDir: join(dir, 'data'),
@@ -476,14 +477,14 @@ async function scale(out: Figures): Promise<void> {
     );
     out['scale_template_change_to_first_step_s'] = round1(firstStepMs / 1000);
     out['scale_template_change_writes_s'] = round1(changeMs / 1000);
-    // Let analysis settle into its 1 s rhythm, then measure.
+    // Let analysis settle into its 1 s rhythm (SLUICE_BENCH_ROLLOUT_SETTLE_S, default 5), then measure.
     await waitFor(
       '5 s of steady state',
       async () => {
-        await new Promise((r) => setTimeout(r, 5000));
+        await new Promise((r) => setTimeout(r, settleMs));
         return true;
       },
-      10_000,
+      settleMs + 5000,
     );
     await ask('gc');
     const s0 = await ask<Sample>('sample');
