@@ -683,7 +683,10 @@ class Controller implements RolloutController {
         // Only a round recorded: written with the next decision that changes something, or at flushAt.
         this.#memo.set(key, { rv: ro.metadata.resourceVersion, base: stored, status: next });
         this.stats.statusWritesDeferred++;
-        this.#schedule(key, Math.max(flushAt, now + 1000));
+        // Waiting for its time: a timer. Waiting for a write slot: the next round's decision tries again, so a
+        // timer only if no round is coming.
+        if (now < flushAt) this.#schedule(key, flushAt);
+        else if (!this.#clockEntries.has(key)) this.#schedule(key, now + 1000);
       } else {
         this.#memo.delete(key);
         if (routine) this.#routineWriting++;
