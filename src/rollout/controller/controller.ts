@@ -210,6 +210,8 @@ class Controller implements RolloutController {
       }),
       logger: o.log.child({ part: 'analysis' }),
       batch: true,
+      // One query per template per grid point up to 10,000 due rollouts (the engine's default splits at 500).
+      maxRevisionsPerQuery: 10_000,
       family: o.metricsFamily ?? 'auto',
     });
     const inf = { ...(o.namespace ? { namespace: o.namespace } : {}), log: o.log };
@@ -235,6 +237,9 @@ class Controller implements RolloutController {
     this.#revisions.onAdd(onRevision).onUpdate(onRevision);
     this.#rollouts
       .onUpdate((ro, old) => {
+        // The cache caught up with our last write: the copy kept for the meantime can go (memory at 10,000).
+        const k = svcKey(ro);
+        if (this.#written.get(k)?.ro.metadata.resourceVersion === ro.metadata.resourceVersion) this.#written.delete(k);
         // Our own status writes change nothing here; spec (commands) and deletion do.
         if (canonical(ro.spec) !== canonical(old.spec) || ro.metadata.deletionTimestamp) this.#enqueue(svcKey(ro));
       })
