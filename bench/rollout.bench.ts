@@ -522,6 +522,18 @@ async function scale(out: Figures): Promise<void> {
     out['scale_conflicts'] = d('conflicts');
     out['scale_errors'] = d('errors');
     out['scale_phases_at_end'] = JSON.stringify(endPhases);
+    // What the Rollouts say (the three most common messages): a hold for data shows here.
+    const messages = new Map<string, number>();
+    for (const r of w.list()) {
+      const m = (r.status?.message ?? '').replace(/svc\d+-\d+/g, 'svcN-0000N');
+      messages.set(m, (messages.get(m) ?? 0) + 1);
+    }
+    out['scale_messages_at_end'] = JSON.stringify(
+      [...messages]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([m, n]) => `${n}× ${m.slice(0, 120)}`),
+    );
     const sample = await c.get<RolloutObject>(R.rollouts, NS, 'svc0');
     out['scale_rollout_object_kib'] = round1(JSON.stringify(sample).length / 1024);
     out['scale_rollout_object_kib_max'] = round1(Math.max(...w.list().map((r) => JSON.stringify(r).length)) / 1024);
