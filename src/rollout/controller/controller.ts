@@ -730,7 +730,7 @@ class Controller implements RolloutController {
   ): void {
     const metrics = policy.spec.analysis?.metrics ?? [];
     const due = state.phase === 'Progressing' || state.phase === 'Paused' ? state.analysis.dueAt : null;
-    if (!a || due === null || metrics.length === 0) {
+    if (!a || due === null) {
       this.#clockEntries.delete(key);
       return;
     }

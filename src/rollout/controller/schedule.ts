@@ -51,7 +51,7 @@ export function dueRequests(
   const out: AnalysisRequest[] = [];
   for (const e of entries) {
     const due = analysisDueAt(e.state);
-    if (due === null || due > tick || e.metrics.length === 0 || busy(e.key)) continue;
+    if (due === null || due > tick || busy(e.key)) continue;
     out.push({
       key: e.key,
       namespace: e.state.namespace,
@@ -70,7 +70,7 @@ export function nextTick(entries: Iterable<ClockEntry>, after: number, busy: (ke
   let min: number | null = null;
   for (const e of entries) {
     const due = analysisDueAt(e.state);
-    if (due === null || e.metrics.length === 0 || busy(e.key)) continue;
+    if (due === null || busy(e.key)) continue;
     const t = Math.max(due, after);
     if (min === null || t < min) min = t;
   }
