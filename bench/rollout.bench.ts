@@ -359,6 +359,7 @@ async function pool<T>(items: T[], width: number, fn: (x: T) => Promise<unknown>
 async function scale(out: Figures): Promise<void> {
   const N = Number(process.env.SLUICE_BENCH_ROLLOUT_N ?? 500);
   const steadyMs = Number(process.env.SLUICE_BENCH_ROLLOUT_STEADY_S ?? 30) * 1000;
+  const settleMs = Number(process.env.SLUICE_BENCH_ROLLOUT_SETTLE_S ?? 5) * 1000;
   const dir = await tempDir('sluice-bench-rollout-scale-');
   const api = await startApiServer({
     dataDir: join(dir, 'data'),
@@ -476,14 +477,14 @@ async function scale(out: Figures): Promise<void> {
     );
     out['scale_template_change_to_first_step_s'] = round1(firstStepMs / 1000);
     out['scale_template_change_writes_s'] = round1(changeMs / 1000);
-    // Let analysis settle into its 1 s rhythm, then measure.
+    // Let analysis settle into its 1 s rhythm (SLUICE_BENCH_ROLLOUT_SETTLE_S, default 5), then measure.
     await waitFor(
       '5 s of steady state',
       async () => {
-        await new Promise((r) => setTimeout(r, 5000));
+        await new Promise((r) => setTimeout(r, settleMs));
         return true;
       },
-      10_000,
+      settleMs + 5000,
     );
     await ask('gc');
     const s0 = await ask<Sample>('sample');
@@ -521,6 +522,18 @@ async function scale(out: Figures): Promise<void> {
     out['scale_conflicts'] = d('conflicts');
     out['scale_errors'] = d('errors');
     out['scale_phases_at_end'] = JSON.stringify(endPhases);
+    // What the Rollouts say (the three most common messages): a hold for data shows here.
+    const messages = new Map<string, number>();
+    for (const r of w.list()) {
+      const m = (r.status?.message ?? '').replace(/svc\d+-\d+/g, 'svcN-0000N');
+      messages.set(m, (messages.get(m) ?? 0) + 1);
+    }
+    out['scale_messages_at_end'] = JSON.stringify(
+      [...messages]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([m, n]) => `${n}× ${m.slice(0, 120)}`),
+    );
     const sample = await c.get<RolloutObject>(R.rollouts, NS, 'svc0');
     out['scale_rollout_object_kib'] = round1(JSON.stringify(sample).length / 1024);
     out['scale_rollout_object_kib_max'] = round1(Math.max(...w.list().map((r) => JSON.stringify(r).length)) / 1024);

@@ -66,16 +66,25 @@ export class PrometheusClient {
     if (opts.time !== undefined) form.set('time', (opts.time / 1000).toFixed(3));
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
-    let res: Response;
-    try {
-      res = await fetch(`${this.#base}/api/v1/query`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...this.#headers },
-        body: form,
-        signal,
-      });
-    } catch (e) {
-      throw this.#transportError(e, promql, timeout);
+    let res: Response | undefined;
+    for (let attempt = 0; !res; attempt++) {
+      try {
+        res = await fetch(`${this.#base}/api/v1/query`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'application/json',
+            ...this.#headers,
+          },
+          body: form,
+          signal,
+        });
+      } catch (e) {
+        // A pooled connection the server closed while idle fails at once with "other side closed": an instant
+        // query is idempotent, so ask once more on a fresh connection (seen with 5,000 rollouts per batch).
+        if (attempt === 0 && !signal.aborted && socketClosed(e)) continue;
+        throw this.#transportError(e, promql, timeout);
+      }
     }
     let text: string;
     try {
@@ -204,4 +213,16 @@ export class PrometheusClient {
       { cause: e },
     );
   }
+}
+
+/** Whether a fetch failed because the connection was closed under it (before any response). */
+function socketClosed(e: unknown): boolean {
+  const cause = e instanceof Error ? (e.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const code = typeof cause?.code === 'string' ? cause.code : '';
+  return (
+    code === 'UND_ERR_SOCKET' ||
+    code === 'ECONNRESET' ||
+    code === 'UND_ERR_CLOSED' ||
+    (typeof cause?.message === 'string' && /other side closed/.test(cause.message))
+  );
 }

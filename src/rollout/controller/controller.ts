@@ -51,7 +51,7 @@ import {
   analysisWakeAt,
   canonicalOnce,
   dueRequests,
-  isRoutine,
+  compareStatus,
   nextTick,
   routineFlushMs,
   type ClockEntry,
@@ -126,6 +126,7 @@ const MAX_ATTEMPTS = 6;
 /** Reconciles in flight. A reconcile that only records a round does no I/O; one that writes waits on the API
  * server, whose durable writes are grouped per fdatasync, so more in flight is more written per second. */
 const DEFAULT_CONCURRENCY = 16;
+const ROUTINE_WRITES_IN_FLIGHT = 4;
 /** setTimeout's limit; longer waits are re-armed on wake-up. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -186,6 +187,7 @@ class Controller implements RolloutController {
     { rv: string | undefined; base: RolloutObjectStatus; status: RolloutObjectStatus }
   >();
   readonly #lastWriteAt = new Map<string, number>();
+  #routineWriting = 0;
   /** Notifications delivered but still in the stored outbox: the next status write leaves them out. */
   readonly #delivered = new Map<string, Set<string>>();
   readonly #abort = new AbortController();
@@ -208,6 +210,8 @@ class Controller implements RolloutController {
       }),
       logger: o.log.child({ part: 'analysis' }),
       batch: true,
+      // One query per template per grid point up to 10,000 due rollouts (the engine's default splits at 500).
+      maxRevisionsPerQuery: 10_000,
       family: o.metricsFamily ?? 'auto',
     });
     const inf = { ...(o.namespace ? { namespace: o.namespace } : {}), log: o.log };
@@ -233,6 +237,9 @@ class Controller implements RolloutController {
     this.#revisions.onAdd(onRevision).onUpdate(onRevision);
     this.#rollouts
       .onUpdate((ro, old) => {
+        // The cache caught up with our last write: the copy kept for the meantime can go (memory at 10,000).
+        const k = svcKey(ro);
+        if (this.#written.get(k)?.ro.metadata.resourceVersion === ro.metadata.resourceVersion) this.#written.delete(k);
         // Our own status writes change nothing here; spec (commands) and deletion do.
         if (canonical(ro.spec) !== canonical(old.spec) || ro.metadata.deletionTimestamp) this.#enqueue(svcKey(ro));
       })
@@ -669,18 +676,30 @@ class Controller implements RolloutController {
       conditions: prev.conditions ?? [],
       now,
     });
-    if (canonical(next) === canonicalOnce(stored)) {
+    const change = compareStatus(stored, next);
+    if (change === 'same') {
       this.#memo.delete(key);
     } else {
       const flushAt = (this.#lastWriteAt.get(key) ?? -Infinity) + this.#routineFlushMs();
-      if (now < flushAt && fresh.length === 0 && isRoutine(stored, next)) {
+      const routine = fresh.length === 0 && change === 'routine';
+      // A routine write waits its turn and never takes more than ROUTINE_WRITES_IN_FLIGHT reconcile slots: on a
+      // slow API server, slots held by writes would keep the next rounds' decisions waiting.
+      if (routine && (now < flushAt || this.#routineWriting >= ROUTINE_WRITES_IN_FLIGHT)) {
         // Only a round recorded: written with the next decision that changes something, or at flushAt.
         this.#memo.set(key, { rv: ro.metadata.resourceVersion, base: stored, status: next });
         this.stats.statusWritesDeferred++;
-        this.#schedule(key, flushAt);
+        // Waiting for its time: a timer. Waiting for a write slot: the next round's decision tries again, so a
+        // timer only if no round is coming.
+        if (now < flushAt) this.#schedule(key, flushAt);
+        else if (!this.#clockEntries.has(key)) this.#schedule(key, now + 1000);
       } else {
         this.#memo.delete(key);
-        if ((await this.#writeStatus(key, ro, next)) === null) return false;
+        if (routine) this.#routineWriting++;
+        try {
+          if ((await this.#writeStatus(key, ro, next)) === null) return false;
+        } finally {
+          if (routine) this.#routineWriting--;
+        }
       }
     }
     await this.#metricsMissingEvent(ro, prev, next);
@@ -711,7 +730,7 @@ class Controller implements RolloutController {
   ): void {
     const metrics = policy.spec.analysis?.metrics ?? [];
     const due = state.phase === 'Progressing' || state.phase === 'Paused' ? state.analysis.dueAt : null;
-    if (!a || due === null || metrics.length === 0) {
+    if (!a || due === null) {
       this.#clockEntries.delete(key);
       return;
     }

@@ -51,7 +51,7 @@ export function dueRequests(
   const out: AnalysisRequest[] = [];
   for (const e of entries) {
     const due = analysisDueAt(e.state);
-    if (due === null || due > tick || e.metrics.length === 0 || busy(e.key)) continue;
+    if (due === null || due > tick || busy(e.key)) continue;
     out.push({
       key: e.key,
       namespace: e.state.namespace,
@@ -70,7 +70,7 @@ export function nextTick(entries: Iterable<ClockEntry>, after: number, busy: (ke
   let min: number | null = null;
   for (const e of entries) {
     const due = analysisDueAt(e.state);
-    if (due === null || e.metrics.length === 0 || busy(e.key)) continue;
+    if (due === null || busy(e.key)) continue;
     const t = Math.max(due, after);
     if (min === null || t < min) min = t;
   }
@@ -109,9 +109,33 @@ function nonRoutine(s: RolloutObjectStatus): unknown {
  * rollout's round passes again → routine; the same round failing (consecutiveFailures 0 → 1, a message) → not.
  */
 export function isRoutine(stored: RolloutObjectStatus, next: RolloutObjectStatus): boolean {
-  if (!stored.state || !next.state) return false;
-  return canonicalOnce(stored, true) === canonical(nonRoutine(next));
+  return compareStatus(stored, next) !== 'changed';
 }
+
+/** What a round's decision touches: the run history (records are per round: their time says which), the
+ * outbox (ids say which), the analysis summary and state, the conditions. */
+function routinePart(s: RolloutObjectStatus): string {
+  return canonical({
+    runs: (s.analysisRuns ?? []).map((r) => `${r.at}|${r.revision}|${r.verdict}`),
+    outbox: (s.pendingNotifications ?? []).map((n) => n.id),
+    analysis: s.analysis,
+    state: s.state?.analysis,
+    conditions: s.conditions,
+  });
+}
+
+/**
+ * `next` against the stored status: the same, different only in round bookkeeping (`routine`), or `changed`.
+ * Compares the non-routine part first (the stored side computed once per object), then the small routine part.
+ */
+export function compareStatus(stored: RolloutObjectStatus, next: RolloutObjectStatus): 'same' | 'routine' | 'changed' {
+  if (!stored.state || !next.state) return canonical(next) === canonicalOnce(stored) ? 'same' : 'changed';
+  if (canonicalOnce(stored, true) !== canonical(nonRoutine(next))) return 'changed';
+  let r = routineCache.get(stored);
+  if (r === undefined) routineCache.set(stored, (r = routinePart(stored)));
+  return r === routinePart(next) ? 'same' : 'routine';
+}
+const routineCache = new WeakMap<object, string>();
 
 const canonicalCache = new WeakMap<object, string>();
 const nonRoutineCache = new WeakMap<object, string>();

@@ -167,18 +167,33 @@ export function notificationsOf(
   return out;
 }
 
-/** JSON with sorted keys, to compare what is stored with what would be written. */
+/**
+ * JSON with sorted keys, to compare what is stored with what would be written. The same text as
+ * `JSON.stringify` with a key-sorting replacer, built directly: a decision compares a status every round, and
+ * the replacer's copy of every object was most of a routine decision's cost at 500 rollouts.
+ */
 export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => {
-    if (x && typeof x === 'object' && !Array.isArray(x)) {
-      const o = x as Record<string, unknown>;
-      return Object.fromEntries(
-        Object.keys(o)
-          .sort()
-          .filter((k) => o[k] !== undefined)
-          .map((k) => [k, o[k]]),
-      );
-    }
-    return x;
-  });
+  return canon(v) ?? 'undefined';
+}
+
+function canon(v: unknown): string | undefined {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'object':
+      break;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    default:
+      return JSON.stringify(v);
+  }
+  if (Array.isArray(v)) return `[${v.map((x: unknown) => canon(x) ?? 'null').join(',')}]`;
+  const o = v as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(o).sort()) {
+    const c = canon(o[k]);
+    if (c !== undefined) parts.push(`${JSON.stringify(k)}:${c}`);
+  }
+  return `{${parts.join(',')}}`;
 }
