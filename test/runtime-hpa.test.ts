@@ -172,6 +172,18 @@ describe('stabilization and bounds', () => {
       ],
     },
     {
+      // Default behavior.scaleUp: +4 pods or +100 % per 15 s, whichever is more; the period counts from its start.
+      name: 'scale-up policy: from 1, at most 5 within 15 s, then 10, then 20',
+      spec: { scaleDownStabilizationMs: 0 },
+      steps: [
+        [0, 2, 5],
+        [10, 2, 5],
+        [16, 2, 10],
+        [20, 2, 10],
+        [32, 2, 20],
+      ],
+    },
+    {
       name: 'never to zero',
       spec: { minReplicas: 0, scaleDownStabilizationMs: 0 },
       steps: [[0, 0, 1]],

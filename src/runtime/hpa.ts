@@ -29,11 +29,20 @@ export const HPA_DEFAULTS = {
   cpuUtilizationPercent: 80,
   scaleDownStabilizationMs: 300_000,
   tolerance: 0.1,
+  /**
+   * Kubernetes' default behavior.scaleUp policies (selectPolicy Max): per 15 s period, +100 % or +4 pods,
+   * whichever allows more. The default scale-down policy (100 % per 15 s) never limits, so it is left out.
+   */
+  scaleUpPeriodMs: 15_000,
+  scaleUpPercent: 100,
+  scaleUpPods: 4,
 } as const;
 
 export interface HpaState {
   /** The raw (pre-stabilisation) recommendations, newest last, kept for the longer of the two windows. */
   recommendations: Array<{ at: number; replicas: number }>;
+  /** Changes of the replica count made by this autoscaler within the last scale-up period. */
+  events: Array<{ at: number; change: number }>;
 }
 
 export interface HpaObservation {
@@ -60,7 +69,7 @@ export interface HpaDecision {
 }
 
 export function initialHpaState(): HpaState {
-  return { recommendations: [] };
+  return { recommendations: [], events: [] };
 }
 
 /**
@@ -108,6 +117,7 @@ export function hpaRecommend(
 export function hpaDecide(spec: HpaSpec, state: HpaState, obs: HpaObservation): HpaDecision {
   const now = obs.now;
   const keepMs = Math.max(spec.scaleUpStabilizationMs, spec.scaleDownStabilizationMs);
+  const events = state.events.filter((e) => now - e.at < HPA_DEFAULTS.scaleUpPeriodMs);
   const current = obs.currentReplicas;
   const clamp = (r: number): number => {
     const lo = Math.max(1, spec.minReplicas);
@@ -119,7 +129,7 @@ export function hpaDecide(spec: HpaSpec, state: HpaState, obs: HpaObservation): 
     // Kubernetes: no valid metric → no rescale, except to bring the count within [min, max].
     return {
       desiredPods: clamp(current),
-      state: { recommendations: state.recommendations.filter((r) => now - r.at <= keepMs) },
+      state: { recommendations: state.recommendations.filter((r) => now - r.at <= keepMs), events },
       current: undefined,
       why: rec.error,
     };
@@ -139,16 +149,31 @@ export function hpaDecide(spec: HpaSpec, state: HpaState, obs: HpaObservation): 
   let desired = current;
   if (up > current) desired = up;
   else if (down < current) desired = down;
+  let limited = '';
+  if (desired > current) {
+    // convertDesiredReplicasWithBehaviorRate: count from the replicas at the start of the period.
+    const start = current - events.reduce((a, e) => a + e.change, 0);
+    const limit = Math.max(
+      current,
+      start + HPA_DEFAULTS.scaleUpPods,
+      Math.ceil(start * (1 + HPA_DEFAULTS.scaleUpPercent / 100)),
+    );
+    if (desired > limit) {
+      desired = limit;
+      limited = `, limited to ${limit} by the scale-up policy`;
+    }
+  }
   desired = clamp(desired);
+  if (desired !== current) events.push({ at: now, change: desired - current });
   const what =
     spec.metric === 'cpu'
       ? `cpu utilization ${rec.current}% / target ${spec.targetUtilizationPercent}%`
       : `memory ${Math.round(rec.current / 1048576)}Mi / target ${Math.round(spec.targetAverageBytes / 1048576)}Mi`;
   return {
     desiredPods: desired,
-    state: { recommendations },
+    state: { recommendations, events },
     current: rec.current,
-    why: `hpa: ${what} on ${obs.usages.length} → recommends ${rec.replicas}`,
+    why: `hpa: ${what} on ${obs.usages.length} → recommends ${rec.replicas}${limited}`,
   };
 }
 
