@@ -593,12 +593,17 @@ export class Revision {
     this.#stable = d.current ?? 0;
     this.#panic = 0;
     this.#panicking = false;
-    if (d.current === undefined && d.why !== this.#hpaWhy && usages.length > 0)
+    if (d.current === undefined && d.why !== this.#hpaWhy && usages.length > 0) {
       // FailedGetResourceMetric: said once per change, not every tick.
+      const why =
+        request !== undefined && cpuRequestCores === undefined
+          ? `resources.requests.cpu "${request}" of the serving container is not a CPU quantity (100m, 0.5, 1)`
+          : d.why;
       this.#o.logger.warn(
         { revision: this.key },
-        `the HPA cannot compute its metric: ${d.why}; keeping ${this.#desired} replicas`,
+        `the HPA cannot compute its metric: ${why}; keeping ${this.#desired} replicas`,
       );
+    }
     this.#hpaWhy = d.why;
     let desired = d.desiredPods;
     if (!this.#hasBeenReady) desired = Math.max(desired, this.#autoscaling.initialScale);
