@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { createLogger } from '../src/observability/logger.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { httpRequest, waitFor, waitForStatus } from '../src/runtime/testing.js';
 import type { RevisionStatus } from '../src/runtime/types.js';
@@ -13,10 +15,21 @@ import type { RevisionStatus } from '../src/runtime/types.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'sluice-runtime-scale-'));
 let rt: Runtime;
 let url: string;
+/** The runtime's log lines (warnings about annotations and the HPA's metric are asserted on). */
+const logLines: string[] = [];
 
 before(async () => {
   rt = new Runtime({
     dataDir,
+    logger: createLogger({
+      level: 'warn',
+      destination: new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          logLines.push(chunk.toString());
+          cb();
+        },
+      }),
+    }),
     tickMs: 50,
     // hpaMetricWindowMs: CPU use averaged over 2 s instead of metrics-server's 15 s.
     autoscaler: { stableWindowMs: 600, scaleToZeroGracePeriodMs: 200, hpaMetricWindowMs: 2000 },
@@ -285,4 +298,44 @@ test('class hpa, metric cpu: a process burning over 50 % of its 100m request sca
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.deepEqual([...seen], [1]);
+});
+
+test('class hpa without resources.requests.cpu: the count stays, with a warning naming the missing request', async () => {
+  rt.upsertRevision({
+    namespace: 'default',
+    name: 'norequest-00001',
+    serviceName: 'norequest',
+    annotations: {
+      'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev',
+      'autoscaling.knative.dev/target': '50',
+      'autoscaling.knative.dev/window': '4s',
+    },
+    containers: [{ image: 'gcr.io/knative-samples/autoscale-go' }],
+  });
+  addRoute('norequest', 'norequest-00001');
+  await waitForStatus(rt, 'default', 'norequest-00001', (s) => s.ready === 'True' && s.replicas === 1);
+  let stop = false;
+  const counts = new Set<number>();
+  const sender = (async () => {
+    while (!stop) {
+      const r = await httpRequest(url, { host: 'norequest.default.example.com', path: '/?prime=1000000000000000' });
+      assert.equal(r.status, 200);
+      counts.add(rt.revisionStatus('default', 'norequest-00001')?.desiredReplicas ?? -1);
+    }
+  })();
+  try {
+    await waitFor(
+      'the missing-request warning',
+      () => logLines.some((l) => l.includes('norequest-00001') && l.includes('missing request for cpu')),
+      30_000,
+    );
+    // Busy for a few more ticks: still one process.
+    await new Promise((r) => setTimeout(r, 1000));
+  } finally {
+    stop = true;
+    await sender;
+  }
+  assert.deepEqual([...counts], [1]);
+  // Said once, not on every tick.
+  assert.equal(logLines.filter((l) => l.includes('norequest-00001') && l.includes('missing request')).length, 1);
 });

@@ -19,8 +19,8 @@ import {
 import { localisePaths, mountTable, podEmptyDirs, removePodDirs, syncVolumes } from './config-volumes.js';
 import { hpaDecide, initialHpaState, parseCpuQuantity, type HpaState } from './hpa.js';
 import type { ImageTable, ResolveResult } from './image-table.js';
-import { CpuRate, readProcessTreeUsage } from './proc-usage.js';
 import type { RevisionLabels, RuntimeMetrics } from './metrics.js';
+import { CpuRate, readProcessTreeUsage } from './proc-usage.js';
 import { describeExit, k8sExitCode, Replica, type BackoffConfig, type ProbeTiming } from './replica.js';
 import type { ConditionStatus, ContainerSpec, RevisionCondition, RevisionSpec, RevisionStatus } from './types.js';
 
