@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { resolveAutoscaling } from '../src/runtime/annotations.js';
+import { revisionSpecFromKnative } from '../src/runtime/from-knative.js';
 import {
   HPA_DEFAULTS,
   hpaDecide,
@@ -373,4 +374,23 @@ describe('/proc sampling', () => {
     }
     assert.equal(readProcessTreeUsage(2 ** 22 + 1), undefined);
   });
+});
+
+test("a Revision's container resources reach the runtime (numbers as their text)", () => {
+  const cases: Array<[unknown, unknown]> = [
+    [
+      { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: 1 } },
+      { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1' } },
+    ],
+    [{ requests: { cpu: 0.5 } }, { requests: { cpu: '0.5' } }],
+    [{}, undefined],
+    [{ requests: { cpu: { nested: true } } }, undefined],
+  ];
+  for (const [resources, want] of cases) {
+    const spec = revisionSpecFromKnative({
+      metadata: { name: 'r-00001', namespace: 'default' },
+      spec: { containers: [{ image: 'gcr.io/knative-samples/autoscale-go', resources }] },
+    });
+    assert.deepEqual(spec.containers[0]?.resources, want, JSON.stringify(resources));
+  }
 });
