@@ -100,3 +100,24 @@ test('defaults and Knative key names; malformed values warn and keep the default
   const off = withClusterAutoscaling(spec({}), clusterAutoscalingFromData({ 'enable-scale-to-zero': 'false' }).config);
   assert.equal(off.annotations?.['autoscaling.knative.dev/min-scale'], '1');
 });
+
+test('the HPA class keeps its own target and windows: config-autoscaler fills in neither', () => {
+  const data = { 'stable-window': '6s', 'container-concurrency-target-default': '10' };
+  const cases: Array<[Record<string, string>, { target: number; downMs: number; upMs: number }]> = [
+    [{}, { target: 80, downMs: 300_000, upMs: 0 }],
+    [
+      { 'autoscaling.knative.dev/target': '50', 'autoscaling.knative.dev/window': '20s' },
+      { target: 50, downMs: 20_000, upMs: 20_000 },
+    ],
+  ];
+  for (const [own, want] of cases) {
+    const s = spec({ 'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev', ...own });
+    const { config } = clusterAutoscalingFromData(data);
+    const rt = { ...knativeAutoscalerDefaults, ...neutralRuntimeConfig(config) };
+    const r = resolveAutoscaling(withClusterAutoscaling(s, config).annotations, 0, rt);
+    assert.deepEqual(r.warnings, []);
+    assert.equal(r.hpa?.targetUtilizationPercent, want.target, JSON.stringify(own));
+    assert.equal(r.hpa?.scaleDownStabilizationMs, want.downMs);
+    assert.equal(r.hpa?.scaleUpStabilizationMs, want.upMs);
+  }
+});

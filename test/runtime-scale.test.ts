@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { createLogger } from '../src/observability/logger.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { httpRequest, waitFor, waitForStatus } from '../src/runtime/testing.js';
 import type { RevisionStatus } from '../src/runtime/types.js';
@@ -13,12 +15,24 @@ import type { RevisionStatus } from '../src/runtime/types.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'sluice-runtime-scale-'));
 let rt: Runtime;
 let url: string;
+/** The runtime's log lines (warnings about annotations and the HPA's metric are asserted on). */
+const logLines: string[] = [];
 
 before(async () => {
   rt = new Runtime({
     dataDir,
+    logger: createLogger({
+      level: 'warn',
+      destination: new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          logLines.push(chunk.toString());
+          cb();
+        },
+      }),
+    }),
     tickMs: 50,
-    autoscaler: { stableWindowMs: 600, scaleToZeroGracePeriodMs: 200 },
+    // hpaMetricWindowMs: CPU use averaged over 2 s instead of metrics-server's 15 s.
+    autoscaler: { stableWindowMs: 600, scaleToZeroGracePeriodMs: 200, hpaMetricWindowMs: 2000 },
     backoff: { initialMs: 100, maxMs: 1000, resetAfterMs: 60_000 },
   });
   url = (await rt.listen(0)).url;
@@ -227,4 +241,101 @@ test('metric rps: 30 requests/s with target 5 (× Knative’s fixed 70 % utilisa
     await Promise.all(inFlight);
   }
   assert.ok(sent > 0);
+});
+
+test('class hpa, metric cpu: a process burning over 50 % of its 100m request scales out, and back to 1 after the window', async () => {
+  rt.upsertRevision({
+    namespace: 'default',
+    name: 'burn-00001',
+    serviceName: 'burn',
+    annotations: {
+      'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev',
+      'autoscaling.knative.dev/metric': 'cpu',
+      'autoscaling.knative.dev/target': '50',
+      // Knative sets both HPA stabilization windows from `window`.
+      'autoscaling.knative.dev/window': '4s',
+      'autoscaling.knative.dev/max-scale': '3',
+    },
+    containers: [{ image: 'gcr.io/knative-samples/autoscale-go', resources: { requests: { cpu: '100m' } } }],
+  });
+  addRoute('burn', 'burn-00001');
+  await waitForStatus(rt, 'default', 'burn-00001', (s) => s.ready === 'True' && s.replicas === 1);
+  // Two closed-loop senders: each request spends tens of ms of CPU testing 15-digit numbers for primality, far
+  // over the 50 ms/s that 50 % of 100m allows, even on a loaded machine.
+  let stop = false;
+  let served = 0;
+  const sender = async (): Promise<void> => {
+    while (!stop) {
+      const r = await httpRequest(url, { host: 'burn.default.example.com', path: '/?prime=1000000000000000' });
+      assert.equal(r.status, 200);
+      served++;
+    }
+  };
+  const senders = [sender(), sender()];
+  let stoppedAt: number;
+  try {
+    const up = await waitForStatus(rt, 'default', 'burn-00001', (s) => s.desiredReplicas >= 2, 60_000);
+    assert.equal(up.autoscaler.metric, 'cpu');
+    assert.equal(up.autoscaler.targetPerReplica, 50);
+    assert.ok(up.autoscaler.stable > 55, JSON.stringify(up.autoscaler));
+    assert.equal(up.autoscaler.panicking, false);
+  } finally {
+    stop = true;
+    stoppedAt = Date.now();
+    await Promise.all(senders);
+  }
+  assert.ok(served > 0);
+  // Idle now. The last high recommendation was made at most a tick before the stop, and the scale-down window
+  // keeps the highest recommendation of the last 4 s: not back to 1 before then.
+  await waitForStatus(rt, 'default', 'burn-00001', (s) => s.desiredReplicas === 1, 60_000);
+  const after = Date.now() - stoppedAt;
+  assert.ok(after >= 3900, `back to 1 after ${after} ms`);
+  // The HPA class never scales to zero, although this runtime's KPA grace period is 200 ms.
+  const seen = new Set<number>();
+  const until = Date.now() + 1500;
+  while (Date.now() < until) {
+    seen.add(rt.revisionStatus('default', 'burn-00001')?.desiredReplicas ?? -1);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual([...seen], [1]);
+});
+
+test('class hpa without resources.requests.cpu: the count stays, with a warning naming the missing request', async () => {
+  rt.upsertRevision({
+    namespace: 'default',
+    name: 'norequest-00001',
+    serviceName: 'norequest',
+    annotations: {
+      'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev',
+      'autoscaling.knative.dev/target': '50',
+      'autoscaling.knative.dev/window': '4s',
+    },
+    containers: [{ image: 'gcr.io/knative-samples/autoscale-go' }],
+  });
+  addRoute('norequest', 'norequest-00001');
+  await waitForStatus(rt, 'default', 'norequest-00001', (s) => s.ready === 'True' && s.replicas === 1);
+  let stop = false;
+  const counts = new Set<number>();
+  const sender = (async () => {
+    while (!stop) {
+      const r = await httpRequest(url, { host: 'norequest.default.example.com', path: '/?prime=1000000000000000' });
+      assert.equal(r.status, 200);
+      counts.add(rt.revisionStatus('default', 'norequest-00001')?.desiredReplicas ?? -1);
+    }
+  })();
+  try {
+    await waitFor(
+      'the missing-request warning',
+      () => logLines.some((l) => l.includes('norequest-00001') && l.includes('missing request for cpu')),
+      30_000,
+    );
+    // Busy for a few more ticks: still one process.
+    await new Promise((r) => setTimeout(r, 1000));
+  } finally {
+    stop = true;
+    await sender;
+  }
+  assert.deepEqual([...counts], [1]);
+  // Said once, not on every tick.
+  assert.equal(logLines.filter((l) => l.includes('norequest-00001') && l.includes('missing request')).length, 1);
 });

@@ -111,13 +111,18 @@ export function withClusterAutoscaling(spec: RevisionSpec, c: ClusterAutoscaling
   const fill = (key: string, value: string, ...aliases: string[]): void => {
     if (has(key, ...aliases) === undefined) a[A + key] = value;
   };
-  fill('window', fmtMs(c.stableWindowMs));
+  // The HPA class takes its target and windows from the revision's own annotations only (Knative's hpa.go):
+  // a filled-in stable-window or concurrency target would become the HPA's window and CPU target.
+  const hpaClass = has('class') === 'hpa.autoscaling.knative.dev';
+  if (!hpaClass) fill('window', fmtMs(c.stableWindowMs));
   fill('panic-window-percentage', String(c.panicWindowPercentage), 'panicWindowPercentage');
   fill('panic-threshold-percentage', String(c.panicThresholdPercentage), 'panicThresholdPercentage');
   // The metric's own defaults (Knative's ResolveMetricTarget): rps takes requests-per-second-target-default and
   // the fixed 70 % utilisation; concurrency takes containerConcurrency when set, else
   // container-concurrency-target-default, and container-concurrency-target-percentage.
-  if (has('metric') === 'rps') {
+  if (hpaClass) {
+    // nothing: no target means the HPA's default, 80 % CPU
+  } else if (has('metric') === 'rps') {
     fill('target', String(c.rpsTargetDefault));
   } else {
     fill('target-utilization-percentage', String(c.targetUtilizationPercentage), 'targetUtilizationPercentage');

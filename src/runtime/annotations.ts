@@ -1,6 +1,7 @@
 // Knative's config-autoscaler settings and the per-revision `autoscaling.knative.dev/*` annotations, resolved
 // into an AutoscalerSpec. Pure: no clock, no I/O.
 import type { AutoscalerSpec, ScalingMetric } from './autoscaler.js';
+import { HPA_DEFAULTS, type HpaSpec } from './hpa.js';
 
 /** The config-autoscaler ConfigMap's knobs that the embedded autoscaler honours; durations in ms. */
 export interface AutoscalerConfig {
@@ -18,6 +19,11 @@ export interface AutoscalerConfig {
   initialScale: number;
   allowZeroInitialScale: boolean;
   enableScaleToZero: boolean;
+  /**
+   * Sluice's, not a Knative key: the span over which a process's CPU use is averaged for the HPA class, like
+   * metrics-server's resolution (15 s).
+   */
+  hpaMetricWindowMs: number;
 }
 
 /** Knative's defaults, word for word where they exist. */
@@ -34,7 +40,12 @@ export const knativeAutoscalerDefaults: AutoscalerConfig = {
   initialScale: 1,
   allowZeroInitialScale: false,
   enableScaleToZero: true,
+  hpaMetricWindowMs: 15_000,
 };
+
+/** `autoscaling.knative.dev/class` values: Knative's own autoscaler (default) and a Kubernetes HPA. */
+export const KPA_CLASS = 'kpa.autoscaling.knative.dev';
+export const HPA_CLASS = 'hpa.autoscaling.knative.dev';
 
 export const ANNOTATION_PREFIX = 'autoscaling.knative.dev/';
 
@@ -49,6 +60,8 @@ export interface ResolvedAutoscaling {
   spec: AutoscalerSpec;
   /** Replicas to reach before the revision first becomes Ready (max of initial-scale and min-scale). */
   initialScale: number;
+  /** Set with `class: hpa.autoscaling.knative.dev`: the revision scales as the HPA Knative creates would. */
+  hpa?: HpaSpec;
   /** Human-readable problems with annotations; the defaults were used for those keys. */
   warnings: string[];
 }
@@ -110,6 +123,14 @@ export function resolveAutoscaling(
     return ms;
   };
 
+  const classHit = get('class');
+  const hpaClass = classHit?.value === HPA_CLASS;
+  if (classHit && !hpaClass && classHit.value !== KPA_CLASS)
+    warnings.push(
+      `annotation ${classHit.key}="${classHit.value}" is not run here (${KPA_CLASS} or ${HPA_CLASS}); using ${KPA_CLASS}`,
+    );
+  if (hpaClass) return resolveHpa(get, num, dur, warnings, config);
+
   // Knative's ResolveMetricTarget: the metric's own default total and utilisation; an annotated target
   // replaces the total (for concurrency, capped by containerConcurrency); an annotated utilisation wins.
   const metricHit = get('metric');
@@ -162,4 +183,69 @@ export function resolveAutoscaling(
   let initialScale = Math.max(initial, minScale);
   if (maxScale > 0) initialScale = Math.min(initialScale, maxScale);
   return { spec, initialScale, warnings };
+}
+
+/**
+ * The HPA Knative's hpa reconciler makes (resources/hpa.go): metric `cpu` (the class's default) as
+ * AverageUtilization = ceil(target), `memory` as AverageValue = target Mi; no target → no metric, which
+ * Kubernetes defaults to 80 % CPU; `window` → both behaviors' stabilizationWindowSeconds; min-scale ≥ 1.
+ */
+function resolveHpa(
+  get: (...keys: string[]) => { key: string; value: string } | undefined,
+  num: (min: number, ...keys: string[]) => number | undefined,
+  dur: (...keys: string[]) => number | undefined,
+  warnings: string[],
+  config: AutoscalerConfig,
+): ResolvedAutoscaling {
+  const metricHit = get('metric');
+  let metric: 'cpu' | 'memory' = 'cpu';
+  if (metricHit?.value === 'memory') metric = 'memory';
+  else if (metricHit && metricHit.value !== 'cpu')
+    warnings.push(
+      `annotation ${metricHit.key}="${metricHit.value}" is not run here for the HPA class (cpu or memory); using cpu`,
+    );
+  const target = num(0.01, 'target');
+  let targetUtilizationPercent: number = HPA_DEFAULTS.cpuUtilizationPercent;
+  let targetAverageBytes = 0;
+  if (metric === 'cpu' && target !== undefined) targetUtilizationPercent = Math.ceil(target);
+  if (metric === 'memory') {
+    if (target === undefined) {
+      warnings.push(
+        `annotation ${ANNOTATION_PREFIX}metric=memory needs ${ANNOTATION_PREFIX}target (Mi); using cpu 80%`,
+      );
+      metric = 'cpu';
+    } else targetAverageBytes = Math.trunc(target) * 1024 * 1024;
+  }
+  const windowMs = dur('window');
+  const minScale = Math.max(1, Math.floor(num(0, 'min-scale', 'minScale') ?? 0));
+  const maxScale = Math.floor(num(0, 'max-scale', 'maxScale') ?? 0);
+  const hpa: HpaSpec = {
+    metric,
+    targetUtilizationPercent,
+    targetAverageBytes,
+    minReplicas: minScale,
+    maxReplicas: maxScale,
+    scaleUpStabilizationMs: windowMs ?? 0,
+    scaleDownStabilizationMs: windowMs ?? HPA_DEFAULTS.scaleDownStabilizationMs,
+    tolerance: HPA_DEFAULTS.tolerance,
+  };
+  const stableWindowMs = windowMs ?? config.stableWindowMs;
+  // The KPA spec still backs the revision's concurrency bookkeeping; its decision is not used.
+  const spec: AutoscalerSpec = {
+    metric: 'concurrency',
+    targetValue: config.containerConcurrencyTargetDefault,
+    panicThreshold: config.panicThresholdPercentage / 100,
+    maxScaleUpRate: config.maxScaleUpRate,
+    maxScaleDownRate: config.maxScaleDownRate,
+    stableWindowMs,
+    panicWindowMs: Math.max(1, (stableWindowMs * config.panicWindowPercentage) / 100),
+    scaleToZeroGracePeriodMs: config.scaleToZeroGracePeriodMs,
+    scaleToZeroRetentionMs: 0,
+    scaleDownDelayMs: 0,
+    minScale,
+    maxScale,
+  };
+  let initialScale = Math.max(Math.floor(num(1, 'initial-scale', 'initialScale') ?? config.initialScale), minScale, 1);
+  if (maxScale > 0) initialScale = Math.min(initialScale, maxScale);
+  return { spec, initialScale, hpa, warnings };
 }

@@ -87,6 +87,17 @@ function container(v: unknown): ContainerSpec {
       return port;
     });
   }
+  const res = rec(c['resources']);
+  const quantities = (v: unknown): Record<string, string> | undefined => {
+    const r = rec(v);
+    const out: Record<string, string> = {};
+    // Kubernetes accepts numbers for quantities (`cpu: 1`); kept as their text.
+    for (const [k, q] of Object.entries(r)) if (typeof q === 'string' || typeof q === 'number') out[k] = String(q);
+    return Object.keys(out).length > 0 ? out : undefined;
+  };
+  const requests = quantities(res['requests']);
+  const limits = quantities(res['limits']);
+  if (requests || limits) out.resources = { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
   if (Array.isArray(c['volumeMounts'])) {
     out.volumeMounts = c['volumeMounts'].map(rec).flatMap((m) => {
       const name = str(m['name']);

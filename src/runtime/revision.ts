@@ -17,8 +17,10 @@ import {
   type AutoscalerState,
 } from './autoscaler.js';
 import { localisePaths, mountTable, podEmptyDirs, removePodDirs, syncVolumes } from './config-volumes.js';
+import { hpaDecide, initialHpaState, parseCpuQuantity, type HpaState } from './hpa.js';
 import type { ImageTable, ResolveResult } from './image-table.js';
 import type { RevisionLabels, RuntimeMetrics } from './metrics.js';
+import { CpuRate, readProcessTreeUsage } from './proc-usage.js';
 import { describeExit, k8sExitCode, Replica, type BackoffConfig, type ProbeTiming } from './replica.js';
 import type { ConditionStatus, ContainerSpec, RevisionCondition, RevisionSpec, RevisionStatus } from './types.js';
 
@@ -116,6 +118,10 @@ export class Revision {
   #arrivals: RateCounter;
   #rpsWindow: ConcurrencyWindow;
   #asState: AutoscalerState = initialAutoscalerState();
+  #hpaState: HpaState = initialHpaState();
+  /** Per process, for the HPA class: CPU rate and last resident memory. */
+  #usage = new Map<Replica, { cpu: CpuRate; rssBytes: number }>();
+  #hpaWhy = '';
   #stable = 0;
   #panic = 0;
   #panicking = false;
@@ -509,6 +515,10 @@ export class Revision {
     const live = this.#liveReplicas();
     if (!this.#command.ok && live.length === 0) return;
     const ready = live.filter((r) => r.routable).length;
+    if (this.#autoscaling.hpa) {
+      this.#hpaTick(now, live);
+      return;
+    }
     const d = decide(as, this.#asState, {
       now,
       readyPods: ready,
@@ -546,6 +556,67 @@ export class Revision {
       m.panicConcurrency.set(this.labels, this.#panic);
       m.targetConcurrency.set(this.labels, as.targetValue);
     }
+  }
+
+  /** The HPA class: sample each process's CPU and memory from /proc, then the HPA's decision. */
+  #hpaTick(now: number, live: Replica[]): void {
+    const hpa = this.#autoscaling.hpa;
+    if (!hpa) return;
+    const usages: number[] = [];
+    for (const [r] of this.#usage) if (!live.includes(r)) this.#usage.delete(r);
+    for (const r of live) {
+      const pid = r.pid;
+      const u = pid === undefined ? undefined : readProcessTreeUsage(pid);
+      if (!u) continue;
+      let entry = this.#usage.get(r);
+      if (!entry) {
+        entry = { cpu: new CpuRate(this.#o.autoscaler.hpaMetricWindowMs), rssBytes: 0 };
+        this.#usage.set(r, entry);
+      }
+      entry.cpu.record(now, u.cpuSeconds);
+      entry.rssBytes = u.rssBytes;
+      // Like metrics-server, only ready pods with a sample count.
+      const v = hpa.metric === 'cpu' ? entry.cpu.cores() : entry.rssBytes;
+      if (r.routable && v !== undefined) usages.push(v);
+    }
+    const request = servingContainer(this.#spec)?.resources?.requests?.['cpu'];
+    const cpuRequestCores = request === undefined ? undefined : parseCpuQuantity(request);
+    // The HPA reads the Deployment's replicas (desired), not the pods that happen to exist.
+    const d = hpaDecide(hpa, this.#hpaState, {
+      now,
+      currentReplicas: Math.max(1, this.#desired),
+      usages,
+      pendingPods: Math.max(0, live.length - usages.length),
+      cpuRequestCores,
+    });
+    this.#hpaState = d.state;
+    this.#stable = d.current ?? 0;
+    this.#panic = 0;
+    this.#panicking = false;
+    if (d.current === undefined && d.why !== this.#hpaWhy && usages.length > 0) {
+      // FailedGetResourceMetric: said once per change, not every tick.
+      const why =
+        request !== undefined && cpuRequestCores === undefined
+          ? `resources.requests.cpu "${request}" of the serving container is not a CPU quantity (100m, 0.5, 1)`
+          : d.why;
+      this.#o.logger.warn(
+        { revision: this.key },
+        `the HPA cannot compute its metric: ${why}; keeping ${this.#desired} replicas`,
+      );
+    }
+    this.#hpaWhy = d.why;
+    let desired = d.desiredPods;
+    if (!this.#hasBeenReady) desired = Math.max(desired, this.#autoscaling.initialScale);
+    if (desired !== this.#desired) {
+      this.#o.logger.info(
+        { revision: this.key, from: this.#desired, to: desired, why: d.why },
+        'autoscaler changed desired replicas',
+      );
+      this.#desired = desired;
+      this.#reconcileReplicas();
+      this.#o.onChange();
+    }
+    this.#updateGauges();
   }
 
   #updateGauges(): void {
@@ -659,11 +730,15 @@ export class Revision {
       load: { inFlight: this.#inFlight, queued: this.#waiters.length },
       timeoutSeconds: this.timeoutMs / 1000,
       autoscaler: {
-        metric: this.#autoscaling.spec.metric,
+        metric: this.#autoscaling.hpa?.metric ?? this.#autoscaling.spec.metric,
         stable: this.#stable,
         panic: this.#panic,
         panicking: this.#panicking,
-        targetPerReplica: this.#autoscaling.spec.targetValue,
+        targetPerReplica: this.#autoscaling.hpa
+          ? this.#autoscaling.hpa.metric === 'cpu'
+            ? this.#autoscaling.hpa.targetUtilizationPercent
+            : this.#autoscaling.hpa.targetAverageBytes
+          : this.#autoscaling.spec.targetValue,
       },
       conditions: [readyCond, containerHealthy, resources, activeCond],
     };

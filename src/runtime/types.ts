@@ -43,6 +43,8 @@ export interface ContainerSpec {
   readinessProbe?: Probe;
   /** Mapped to local directories: `SLUICE_VOLUME_MOUNTS` (JSON `{mountPath: localPath}`), paths rewritten. */
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; readOnly?: boolean }>;
+  /** Quantities as written (`100m`, `128Mi`); `requests.cpu` is what the HPA class's CPU utilisation divides by. */
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 
 /** What the runtime needs to run one Revision. */
@@ -127,7 +129,8 @@ export interface RevisionStatus {
    * for the revision, the target per replica, and whether the panic window is in charge.
    */
   autoscaler: {
-    metric: 'concurrency' | 'rps';
+    /** `cpu`/`memory` with the HPA class: `stable` is then the utilisation % (or bytes) and `panic` 0. */
+    metric: 'concurrency' | 'rps' | 'cpu' | 'memory';
     stable: number;
     panic: number;
     panicking: boolean;
