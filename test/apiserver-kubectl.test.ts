@@ -172,6 +172,30 @@ test('kubectl delete cascades to objects owned through ownerReferences', async (
   );
 });
 
+test("an object written after its owner was deleted is collected, as Kubernetes' garbage collector does", async () => {
+  // A reconciler with a stale cache re-creates a child of a Service just deleted: its owner uid is gone.
+  await client.create(R.configurations, {
+    metadata: {
+      name: 'late-child',
+      namespace: 'default',
+      ownerReferences: [
+        {
+          apiVersion: 'serving.knative.dev/v1',
+          kind: 'Service',
+          name: 'late-child',
+          uid: 'a-uid-no-object-has',
+          controller: true,
+        },
+      ],
+    },
+    spec: { template: { spec: { containers: [{ image: 'x' }] } } },
+  });
+  await waitFor(
+    'the dangling Configuration to be collected',
+    async () => (await client.tryGet(R.configurations, 'default', 'late-child')) === undefined,
+  );
+});
+
 test('errors are Kubernetes Status objects that kubectl prints', async () => {
   let r = await k(['get', 'ksvc', 'nope']);
   assert.notEqual(r.code, 0);

@@ -175,6 +175,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       }
     }
   }
+  const orphans = resources.collectOrphans();
+  if (orphans > 0) log.info({ orphans }, 'collecting objects whose owners are all gone');
   const token = await loadToken(o.dataDir);
   const tls = await loadOrCreateTls(o.dataDir, [
     '127.0.0.1',

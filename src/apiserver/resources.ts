@@ -410,6 +410,38 @@ export class Resources {
       for (const t of crdToTypes(o)) this.#reg.add(t);
     }
     if (o.metadata.deletionTimestamp) void this.#finalize(rt, o).catch(() => undefined);
+    else this.#collectIfOrphaned(rt, o);
+  }
+
+  /**
+   * Kubernetes' garbage collector also deletes a dependent written after its owners were deleted (a
+   * reconciler acting on a stale cache re-creates a child of a Service just deleted): when every owner an
+   * object names by uid is gone, the object goes too, with background propagation.
+   */
+  #collectIfOrphaned(rt: ResourceType, o: KObject): void {
+    const refs = o.metadata.ownerReferences ?? [];
+    if (refs.length === 0 || refs.some((r) => this.#ownerExists(r.uid))) return;
+    void this.delete(
+      rt,
+      o.metadata.namespace ?? '',
+      o.metadata.name ?? '',
+      { propagationPolicy: 'Background', preconditions: { uid: o.metadata.uid ?? '' } },
+      false,
+    ).catch(() => undefined);
+  }
+
+  /** On start, the collector's first pass: dependents whose owners are all gone (e.g. a crash mid-cascade). */
+  collectOrphans(): number {
+    let n = 0;
+    for (const [rid, o] of [...this.#store.all()]) {
+      const rt = this.#typeOf(rid);
+      if (!rt || o.metadata.deletionTimestamp) continue;
+      const refs = o.metadata.ownerReferences ?? [];
+      if (refs.length === 0 || refs.some((r) => this.#ownerExists(r.uid))) continue;
+      this.#collectIfOrphaned(rt, o);
+      n++;
+    }
+    return n;
   }
 
   /** The finalizers the server itself owns: foregroundDeletion, orphan, and a namespace's content. */
@@ -501,8 +533,7 @@ export class Resources {
   }
 
   #ownerExists(uid: string): boolean {
-    for (const [, o] of this.#store.all()) if (o.metadata.uid === uid) return true;
-    return false;
+    return this.#store.hasUid(uid);
   }
 }
 

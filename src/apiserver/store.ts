@@ -42,6 +42,8 @@ export interface StoreOptions {
 export class Store {
   #wal: WriteAheadLog;
   #byResource = new Map<string, Map<string, KObject>>();
+  /** uid → key, so the garbage collector can tell whether an owner exists without a scan. */
+  #byUid = new Map<string, string>();
   #rv = 0;
   #durableRv = 0;
   #history: StoreEvent[] = [];
@@ -108,6 +110,11 @@ export class Store {
       if (!namespace || o.metadata.namespace === namespace) out.push(o);
     }
     return out;
+  }
+
+  /** Whether an object with this uid is stored (of any resource). */
+  hasUid(uid: string): boolean {
+    return this.#byUid.has(uid);
   }
 
   /** Every stored object, for the garbage collector's owner index. */
@@ -224,11 +231,18 @@ export class Store {
     const [res, ns, name] = splitKey(key);
     let m = this.#byResource.get(res);
     if (!m) this.#byResource.set(res, (m = new Map()));
-    m.set(objKey(ns, name), obj);
+    const k = objKey(ns, name);
+    const prev = m.get(k)?.metadata.uid;
+    if (prev && prev !== obj.metadata.uid) this.#byUid.delete(prev);
+    m.set(k, obj);
+    if (obj.metadata.uid) this.#byUid.set(obj.metadata.uid, key);
   }
   #deleteRaw(key: string): void {
     const [res, ns, name] = splitKey(key);
-    this.#byResource.get(res)?.delete(objKey(ns, name));
+    const m = this.#byResource.get(res);
+    const uid = m?.get(objKey(ns, name))?.metadata.uid;
+    if (uid && this.#byUid.get(uid) === key) this.#byUid.delete(uid);
+    m?.delete(objKey(ns, name));
   }
 }
 
