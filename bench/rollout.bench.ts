@@ -10,25 +10,25 @@
 // queries   Prometheus queries per analysis interval with 1, 100 and 500 concurrent rollouts, batched (what the
 //           controller does) vs one query per rollout per metric (Flagger's way), against a real Prometheus
 //           scraping 1,000 revisions' series; same approach as bench/analysis.bench.ts, extended to 500.
-// scale     The rollout controller in a child process (defaults as `sluice start` runs it) against the embedded
-//           API server (in this process) with 500 governed Services, each with a rollout paused at 10 % and
-//           analysis every 1 s, and a synthetic Prometheus-compatible `/api/v1/query` here that answers every
-//           revision as healthy. CPU %, RSS and heap of the controller over a steady window, and the queries
-//           per interval the synthetic Prometheus received.
+// scale     The rollout controller in a child process (defaults as `sluice start` runs it) against `sluice
+//           apiserver` (a child of its own) with 500 governed Services (SLUICE_BENCH_ROLLOUT_N), each with a rollout
+//           paused at 10 % and analysis every 1 s, and a synthetic Prometheus-compatible `/api/v1/query` (a third
+//           child, bench/synthetic-prometheus.ts) that answers every revision as healthy. CPU %, RSS and heap of the
+//           controller over a steady window, the API server's CPU, and the queries per interval the synthetic
+//           Prometheus received.
 import { fork, type ChildProcess } from 'node:child_process';
-import { createServer, request, Agent, type Server } from 'node:http';
+import { createServer, request, Agent } from 'node:http';
+import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Counter, Registry } from 'prom-client';
-import { startApiServer } from '../src/apiserver/index.js';
 import { Informer, KubeClient, R, type KubeObject } from '../src/kube/index.js';
-import { silentLogger } from '../src/observability/logger.js';
 import { PrometheusClient } from '../src/rollout/analysis/prometheus.js';
 import { AnalysisEngine, type AnalysisRequest } from '../src/rollout/analysis/engine.js';
 import type { MetricSpec } from '../src/rollout/policy/types.js';
 import type { RolloutObject } from '../src/rollout/controller/types.js';
-import { kubectl, removeDir, ROOT, startSluice, tempDir, waitFor } from '../test/support/procs.js';
+import { kubectl, removeDir, startSluice, tempDir, waitFor } from '../test/support/procs.js';
 import { startPrometheus } from '../test/support/prometheus.js';
 import { helloService } from '../test/support/manifests.js';
 
@@ -310,41 +310,39 @@ interface Sample {
   at: number;
 }
 
-/** A Prometheus-compatible `/api/v1/query` answering every revision named in the query with a healthy value. */
-function syntheticPrometheus(): { server: Server; queries: () => number; url: () => string } {
-  let n = 0;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (d: Buffer) => chunks.push(d));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname !== '/api/v1/query') {
-        res.writeHead(404).end();
-        return;
-      }
-      n++;
-      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-      const q = form.get('query') ?? url.searchParams.get('query') ?? '';
-      const t = Number(form.get('time') ?? Date.now() / 1000);
-      const m = /revision_name=~?"([^"]*)"/.exec(q);
-      const revs = (m?.[1] ?? '')
-        .split('|')
-        .map((r) => r.replace(/\\\\/g, ''))
-        .filter((r) => r !== '');
-      const value = q.includes('5xx') ? '1' : '10';
-      const result = revs.map((r) => ({ metric: { revision_name: r, namespace_name: NS }, value: [t, value] }));
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
-    });
-  });
+/** The synthetic Prometheus (bench/synthetic-prometheus.ts) in its own process. */
+async function syntheticPrometheus(): Promise<{
+  url: string;
+  queries: () => Promise<number>;
+  stop: () => Promise<void>;
+}> {
+  const path = fileURLToPath(new URL('./synthetic-prometheus.js', import.meta.url));
+  const ch = fork(path, [NS], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting: Array<(m: { type: string; url?: string; n?: number }) => void> = [];
+  ch.on('message', (m: { type: string; url?: string; n?: number }) => waiting.shift()?.(m));
+  const next = (): Promise<{ type: string; url?: string; n?: number }> => new Promise((r) => waiting.push(r));
+  const ready = await next();
   return {
-    server,
-    queries: () => n,
-    url: () => {
-      const a = server.address();
-      return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+    url: ready.url ?? '',
+    queries: async () => {
+      const p = next();
+      ch.send({ type: 'count' });
+      return (await p).n ?? 0;
     },
+    stop: () =>
+      new Promise<void>((r) => {
+        if (ch.exitCode !== null) return r();
+        ch.once('exit', () => r());
+        ch.send({ type: 'stop' });
+      }),
   };
+}
+
+/** utime + stime of a process in ms, from /proc (the API server child's CPU). */
+async function procCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
 }
 
 async function pool<T>(items: T[], width: number, fn: (x: T) => Promise<unknown>): Promise<void> {
@@ -361,15 +359,12 @@ async function scale(out: Figures): Promise<void> {
   const steadyMs = Number(process.env.SLUICE_BENCH_ROLLOUT_STEADY_S ?? 30) * 1000;
   const settleMs = Number(process.env.SLUICE_BENCH_ROLLOUT_SETTLE_S ?? 5) * 1000;
   const dir = await tempDir('sluice-bench-rollout-scale-');
-  const api = await startApiServer({
-    dataDir: join(dir, 'data'),
-    crdDirs: [join(ROOT, 'deploy', 'crds')],
-    log: silentLogger(),
-    namespaces: [NS],
-  });
-  const c = KubeClient.fromFile(api.kubeconfigPath, 'bench-setup');
-  const prom = syntheticPrometheus();
-  await new Promise<void>((r) => prom.server.listen(0, '127.0.0.1', () => r()));
+  // The API server and the synthetic Prometheus run in processes of their own (as on a cluster), so neither
+  // shares an event loop with the other or with this benchmark's watch of every Rollout.
+  const api = await startSluice('apiserver', join(dir, 'data'));
+  const kubeconfigPath = join(dir, 'data', 'kubeconfig');
+  const c = KubeClient.fromFile(kubeconfigPath, 'bench-setup');
+  const prom = await syntheticPrometheus();
   let child: ChildProcess | undefined;
   let watched: Informer<RolloutObject> | undefined;
   let stderr = '';
@@ -420,7 +415,7 @@ async function scale(out: Figures): Promise<void> {
     log(`scale: ${N} Services with a ready revision and a policy in ${Math.round(performance.now() - t)} ms`);
 
     const childPath = fileURLToPath(new URL('./rollout-controller-child.js', import.meta.url));
-    child = fork(childPath, [api.kubeconfigPath, prom.url()], {
+    child = fork(childPath, [kubeconfigPath, prom.url], {
       execArgv: [
         '--expose-gc',
         ...(process.env.SLUICE_BENCH_ROLLOUT_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
@@ -488,7 +483,9 @@ async function scale(out: Figures): Promise<void> {
     );
     await ask('gc');
     const s0 = await ask<Sample>('sample');
-    const q0 = prom.queries();
+    const q0 = await prom.queries();
+    const apiPid = api.child.pid ?? 0;
+    const a0 = await procCpuMs(apiPid);
     const rss: number[] = [];
     const heap: number[] = [];
     const end = Date.now() + steadyMs;
@@ -499,7 +496,8 @@ async function scale(out: Figures): Promise<void> {
       heap.push(s.mem.heapUsed);
     }
     const s1 = await ask<Sample>('sample');
-    const q1 = prom.queries();
+    const q1 = await prom.queries();
+    const a1 = await procCpuMs(apiPid);
     const secs = (s1.at - s0.at) / 1000;
     const cpuMs = (s1.cpu.user - s0.cpu.user + s1.cpu.system - s0.cpu.system) / 1000;
     const d = (k: string): number => (s1.stats[k] ?? 0) - (s0.stats[k] ?? 0);
@@ -507,6 +505,7 @@ async function scale(out: Figures): Promise<void> {
     out['scale_rollouts'] = N;
     out['scale_steady_s'] = round1(secs);
     out['scale_controller_cpu_pct'] = round1((cpuMs / (secs * 1000)) * 100);
+    out['scale_apiserver_cpu_pct'] = round1(((a1 - a0) / (secs * 1000)) * 100);
     out['scale_controller_rss_mib_median'] = round1(median(rss) / 2 ** 20);
     out['scale_controller_rss_mib_max'] = round1(Math.max(...rss) / 2 ** 20);
     out['scale_controller_heap_mib_median'] = round1(median(heap) / 2 ** 20);
@@ -553,8 +552,8 @@ async function scale(out: Figures): Promise<void> {
         ch.send({ type: 'stop' });
       });
     }
-    await new Promise<void>((r) => prom.server.close(() => r()));
-    await api.close();
+    await prom.stop();
+    await api.stop();
     await removeDir(dir);
   }
 }
