@@ -375,7 +375,9 @@ async function scale(out: Figures): Promise<void> {
         metadata: {
           name: rev,
           namespace: NS,
-          labels: { 'serving.knative.dev/service': svc, 'serving.knative.dev/configuration': svc },
+          // No configuration label: Knative's admission (which `sluice apiserver` runs) would then want an
+          // ownerReference to a Configuration, and these Services have none (no Serving runs here).
+          labels: { 'serving.knative.dev/service': svc },
         },
         spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go' }] },
       });

@@ -16,7 +16,7 @@ import {
   routineFlushMs,
   type ClockEntry,
 } from '../src/rollout/controller/schedule.js';
-import { buildStatus } from '../src/rollout/controller/status.js';
+import { buildStatus, canonical, sameJson } from '../src/rollout/controller/status.js';
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0, 300);
 const S = 1000;
@@ -202,4 +202,26 @@ test('routine progress of one Rollout waits max(1 s, rollouts / writes per secon
     [10_000, 0, 1000],
   ];
   for (const [n, perSecond, want] of rows) assert.equal(routineFlushMs(n, perSecond), want, `${n} at ${perSecond}/s`);
+});
+
+test('sameJson says what comparing canonical texts says, without building them', () => {
+  const shared = { a: [1, 2, { b: 'x' }] };
+  const rows: Array<{ name: string; a: unknown; b: unknown }> = [
+    { name: 'key order', a: { x: 1, y: { p: 1, q: 2 } }, b: { y: { q: 2, p: 1 }, x: 1 } },
+    { name: 'undefined member is absent', a: { x: 1, y: undefined }, b: { x: 1 } },
+    { name: 'undefined in an array is null', a: [1, undefined], b: [1, null] },
+    { name: 'NaN and Infinity are null', a: [NaN, Infinity], b: [null, null] },
+    { name: 'string vs number', a: { x: '1' }, b: { x: 1 } },
+    { name: 'extra key', a: { x: 1 }, b: { x: 1, y: 2 } },
+    { name: 'extra key on the left', a: { x: 1, y: 2 }, b: { x: 1 } },
+    { name: 'array length', a: [1, 2], b: [1, 2, 3] },
+    { name: 'array vs object', a: [], b: {} },
+    { name: 'nested difference', a: { s: { t: [{ u: true }] } }, b: { s: { t: [{ u: false }] } } },
+    { name: 'shared subtree', a: { s: shared }, b: { s: shared } },
+    { name: 'null vs absent member', a: { x: null }, b: {} },
+    { name: 'function member is absent', a: { x: 1, f: () => 1 }, b: { x: 1 } },
+    { name: 'top-level undefined', a: undefined, b: undefined },
+    { name: 'top-level null vs undefined', a: null, b: undefined },
+  ];
+  for (const r of rows) assert.equal(sameJson(r.a, r.b), canonical(r.a) === canonical(r.b), r.name);
 });

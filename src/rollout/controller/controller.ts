@@ -46,16 +46,9 @@ import {
   buildStatus,
   canonical,
   notificationsOf,
+  sameJson,
 } from './status.js';
-import {
-  analysisWakeAt,
-  canonicalOnce,
-  dueRequests,
-  compareStatus,
-  nextTick,
-  routineFlushMs,
-  type ClockEntry,
-} from './schedule.js';
+import { analysisWakeAt, dueRequests, compareStatus, nextTick, routineFlushMs, type ClockEntry } from './schedule.js';
 import { actionsOf, appendPast, appendTimeline, decisionsOf, finishedRollout, planSummary } from './timeline.js';
 import type {
   Notifier,
@@ -595,7 +588,7 @@ class Controller implements RolloutController {
     const stored = ro.status ?? {};
     const m = this.#memo.get(key);
     if (!m) return stored;
-    if (m.rv === ro.metadata.resourceVersion || canonicalOnce(m.base) === canonicalOnce(stored)) {
+    if (m.rv === ro.metadata.resourceVersion || sameJson(m.base, stored)) {
       m.rv = ro.metadata.resourceVersion;
       m.base = stored;
       return m.status;

@@ -15,7 +15,7 @@ import type { AnalysisRequest } from '../analysis/engine.js';
 import type { MetricSpec } from '../policy/types.js';
 import type { RolloutState } from '../machine/types.js';
 import type { RolloutObjectStatus } from './types.js';
-import { METRICS_CONDITION, canonical } from './status.js';
+import { METRICS_CONDITION, sameJson } from './status.js';
 
 /** What the clock knows of one rollout: its latest decided state and what its policy asks to measure. */
 export interface ClockEntry {
@@ -114,44 +114,31 @@ export function isRoutine(stored: RolloutObjectStatus, next: RolloutObjectStatus
 
 /** What a round's decision touches: the run history (records are per round: their time says which), the
  * outbox (ids say which), the analysis summary and state, the conditions. */
-function routinePart(s: RolloutObjectStatus): string {
-  return canonical({
+function routinePart(s: RolloutObjectStatus): unknown {
+  return {
     runs: (s.analysisRuns ?? []).map((r) => `${r.at}|${r.revision}|${r.verdict}`),
     outbox: (s.pendingNotifications ?? []).map((n) => n.id),
     analysis: s.analysis,
     state: s.state?.analysis,
     conditions: s.conditions,
-  });
+  };
 }
 
 /**
  * `next` against the stored status: the same, different only in round bookkeeping (`routine`), or `changed`.
- * Compares the non-routine part first (the stored side computed once per object), then the small routine part.
+ * Compares the non-routine part first (the stored side's parts made once per object), then the small routine
+ * part; both by walking the two (sameJson), not by building their canonical texts: at 2,000 rollouts the texts
+ * were 13 % of the controller's CPU and much of its garbage.
  */
 export function compareStatus(stored: RolloutObjectStatus, next: RolloutObjectStatus): 'same' | 'routine' | 'changed' {
-  if (!stored.state || !next.state) return canonical(next) === canonicalOnce(stored) ? 'same' : 'changed';
-  if (canonicalOnce(stored, true) !== canonical(nonRoutine(next))) return 'changed';
-  let r = routineCache.get(stored);
-  if (r === undefined) routineCache.set(stored, (r = routinePart(stored)));
-  return r === routinePart(next) ? 'same' : 'routine';
+  if (!stored.state || !next.state) return sameJson(next, stored) ? 'same' : 'changed';
+  let parts = partsCache.get(stored);
+  if (parts === undefined)
+    partsCache.set(stored, (parts = { nonRoutine: nonRoutine(stored), routine: routinePart(stored) }));
+  if (!sameJson(parts.nonRoutine, nonRoutine(next))) return 'changed';
+  return sameJson(parts.routine, routinePart(next)) ? 'same' : 'routine';
 }
-const routineCache = new WeakMap<object, string>();
-
-const canonicalCache = new WeakMap<object, string>();
-const nonRoutineCache = new WeakMap<object, string>();
-/**
- * canonical() of a stored status (or of its non-routine part), computed once per object: the informer hands out
- * the same object until the Rollout changes, and a decision compares with it every round.
- */
-export function canonicalOnce(o: RolloutObjectStatus, nonRoutinePart = false): string {
-  const cache = nonRoutinePart ? nonRoutineCache : canonicalCache;
-  let c = cache.get(o);
-  if (c === undefined) {
-    c = canonical(nonRoutinePart ? nonRoutine(o) : o);
-    cache.set(o, c);
-  }
-  return c;
-}
+const partsCache = new WeakMap<object, { nonRoutine: unknown; routine: unknown }>();
 
 /**
  * How long routine progress of one Rollout may wait: spread `writesPerSecond` over the `rollouts` analysing,

@@ -176,6 +176,66 @@ export function canonical(v: unknown): string {
   return canon(v) ?? 'undefined';
 }
 
+/**
+ * Whether canonical(a) === canonical(b), without building either text: the same walk, comparing as it goes and
+ * stopping at the first difference. Subtrees shared by reference are equal at once.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const ta = jsonKind(a);
+  const tb = jsonKind(b);
+  if (ta !== tb) return false;
+  switch (ta) {
+    case 'null':
+    case 'absent':
+      return true;
+    case 'prim':
+      return a === b;
+    case 'array': {
+      const x = a as unknown[];
+      const y = b as unknown[];
+      if (x.length !== y.length) return false;
+      for (let i = 0; i < x.length; i++) {
+        // In an array an absent value is written as null.
+        const u = jsonKind(x[i]) === 'absent' ? null : x[i];
+        const v = jsonKind(y[i]) === 'absent' ? null : y[i];
+        if (!sameJson(u, v)) return false;
+      }
+      return true;
+    }
+    default: {
+      const x = a as Record<string, unknown>;
+      const y = b as Record<string, unknown>;
+      let n = 0;
+      for (const k in x) {
+        if (!Object.prototype.hasOwnProperty.call(x, k) || jsonKind(x[k]) === 'absent') continue;
+        n++;
+        if (!Object.prototype.hasOwnProperty.call(y, k) || !sameJson(x[k], y[k])) return false;
+      }
+      let m = 0;
+      for (const k in y) if (Object.prototype.hasOwnProperty.call(y, k) && jsonKind(y[k]) !== 'absent') m++;
+      return n === m;
+    }
+  }
+}
+
+/** How canon() writes a value: not at all (absent), null (null and non-finite numbers), a primitive, or a container. */
+function jsonKind(v: unknown): 'absent' | 'null' | 'prim' | 'array' | 'object' {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return 'absent';
+    case 'number':
+      return Number.isFinite(v) ? 'prim' : 'null';
+    case 'object':
+      return Array.isArray(v) ? 'array' : 'object';
+    default:
+      return 'prim';
+  }
+}
+
 function canon(v: unknown): string | undefined {
   if (v === null) return 'null';
   switch (typeof v) {

