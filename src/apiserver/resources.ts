@@ -418,9 +418,9 @@ export class Resources {
    * reconciler acting on a stale cache re-creates a child of a Service just deleted): when every owner an
    * object names by uid is gone, the object goes too, with background propagation.
    */
-  #collectIfOrphaned(rt: ResourceType, o: KObject): void {
+  #collectIfOrphaned(rt: ResourceType, o: KObject): boolean {
     const refs = o.metadata.ownerReferences ?? [];
-    if (refs.length === 0 || refs.some((r) => this.#ownerExists(r.uid))) return;
+    if (refs.length === 0 || refs.some((r) => this.#ownerExists(r.uid))) return false;
     void this.delete(
       rt,
       o.metadata.namespace ?? '',
@@ -428,6 +428,7 @@ export class Resources {
       { propagationPolicy: 'Background', preconditions: { uid: o.metadata.uid ?? '' } },
       false,
     ).catch(() => undefined);
+    return true;
   }
 
   /** On start, the collector's first pass: dependents whose owners are all gone (e.g. a crash mid-cascade). */
@@ -435,11 +436,7 @@ export class Resources {
     let n = 0;
     for (const [rid, o] of [...this.#store.all()]) {
       const rt = this.#typeOf(rid);
-      if (!rt || o.metadata.deletionTimestamp) continue;
-      const refs = o.metadata.ownerReferences ?? [];
-      if (refs.length === 0 || refs.some((r) => this.#ownerExists(r.uid))) continue;
-      this.#collectIfOrphaned(rt, o);
-      n++;
+      if (rt && !o.metadata.deletionTimestamp && this.#collectIfOrphaned(rt, o)) n++;
     }
     return n;
   }
