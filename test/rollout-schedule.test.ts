@@ -11,12 +11,15 @@ import type { MetricSpec, RolloutPolicySpec } from '../src/rollout/policy/types.
 import {
   analysisWakeAt,
   dueRequests,
+  compareOnDeferred,
+  compareStatus,
   isRoutine,
   nextTick,
   routineFlushMs,
   type ClockEntry,
 } from '../src/rollout/controller/schedule.js';
 import { buildStatus, canonical, sameJson } from '../src/rollout/controller/status.js';
+import type { RolloutObjectStatus } from '../src/rollout/controller/types.js';
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0, 300);
 const S = 1000;
@@ -191,6 +194,115 @@ test('routine decisions (a round recorded, nothing else) may wait; anything else
     conditions: [{ type: 'MetricsAvailable', status: 'False' as const, reason: 'RequestMetricsMissing' }],
   };
   assert.equal(isRoutine(status(pass1, 1), missing), false, 'MetricsAvailable=False is news');
+});
+
+test('a decision built on a deferred routine status is judged as if compared with the stored one', () => {
+  const clock = new ManualClock(T0);
+  const s = started(clock);
+  const due = s.analysis.dueAt ?? 0;
+  const pass1 = step(s, obs('web-00002', round(due, 1)), due + 50).state;
+  const pass2 = step(pass1, obs('web-00002', round(due + S, 1)), due + S + 50).state;
+  const pass3 = step(pass2, obs('web-00002', round(due + 2 * S, 1)), due + 2 * S + 50).state;
+  const fail3 = step(pass2, obs('web-00002', round(due + 2 * S, 0.5)), due + 2 * S + 50).state;
+  const newer = step(
+    pass2,
+    {
+      ...obs('web-00002'),
+      latestRevision: 'web-00003',
+      revisions: { 'web-00001': 'ready', 'web-00002': 'ready', 'web-00003': 'ready' },
+    },
+    due + 2 * S,
+  ).state;
+  // Stored: pass1 (written). Deferred: pass2 on top of it (routine). Next: built on the deferred status.
+  const stored = JSON.parse(JSON.stringify(status(pass1, 1))) as ReturnType<typeof status>;
+  const deferred = status(pass2, 2);
+  assert.equal(compareStatus(stored, deferred), 'routine', 'the deferred status is routine against the stored one');
+  const rows: { name: string; next: RolloutState; runs: number; want: 'routine' | 'changed' }[] = [
+    { name: 'another pass', next: pass3, runs: 3, want: 'routine' },
+    { name: 'a failed round', next: fail3, runs: 3, want: 'changed' },
+    { name: 'a new revision', next: newer, runs: 2, want: 'changed' },
+    { name: 'nothing new', next: pass2, runs: 2, want: 'routine' },
+  ];
+  for (const r of rows) {
+    const next = status(r.next, r.runs);
+    assert.equal(compareOnDeferred(deferred, next), r.want, r.name);
+    assert.equal(compareStatus(stored, next) === 'changed', r.want === 'changed', `${r.name}: against the stored one`);
+  }
+});
+
+// The definition compareStatus implements in place: reduced copies of both statuses, compared as canonical texts.
+function referenceCompare(stored: RolloutObjectStatus, next: RolloutObjectStatus): 'same' | 'routine' | 'changed' {
+  if (!stored.state || !next.state) return canonical(next) === canonical(stored) ? 'same' : 'changed';
+  const nonRoutine = (s: RolloutObjectStatus): unknown => {
+    const { analysisRuns: _r, pendingNotifications: _o, analysis, state, conditions, ...rest } = s;
+    void _r;
+    void _o;
+    const news = conditions?.filter((c) => !(c.type === 'MetricsAvailable' && c.status === 'True'));
+    const st = state
+      ? {
+          ...state,
+          analysis: {
+            ...state.analysis,
+            dueAt: undefined,
+            requestedAt: undefined,
+            lastRoundAt: undefined,
+            passesInStep: undefined,
+            lastResults: undefined,
+          },
+        }
+      : undefined;
+    return {
+      ...rest,
+      analysis: analysis ? { ...analysis, lastRoundAt: undefined, lastResults: undefined } : undefined,
+      state: st,
+      conditions: news && news.length > 0 ? news : undefined,
+    };
+  };
+  const routine = (s: RolloutObjectStatus): unknown => ({
+    runs: (s.analysisRuns ?? []).map((r) => `${r.at}|${r.revision}|${r.verdict}`),
+    outbox: (s.pendingNotifications ?? []).map((n) => n.id),
+    analysis: s.analysis,
+    state: s.state?.analysis,
+    conditions: s.conditions,
+  });
+  if (canonical(nonRoutine(stored)) !== canonical(nonRoutine(next))) return 'changed';
+  return canonical(routine(stored)) === canonical(routine(next)) ? 'same' : 'routine';
+}
+
+test('compareStatus (in place) says what comparing reduced copies says, for every pair of a set of statuses', () => {
+  const clock = new ManualClock(T0);
+  const s = started(clock);
+  const due = s.analysis.dueAt ?? 0;
+  const pass1 = step(s, obs('web-00002', round(due, 1)), due + 50).state;
+  const pass2 = step(pass1, obs('web-00002', round(due + S, 1)), due + S + 50).state;
+  const fail = step(pass1, obs('web-00002', round(due + S, 0.5)), due + S + 50).state;
+  const held = step(pass1, obs('web-00002', { at: due + S, revision: 'web-00002', results: [] }), due + S + 50).state;
+  const base = status(pass1, 1);
+  const variants: RolloutObjectStatus[] = [
+    {},
+    base,
+    JSON.parse(JSON.stringify(base)) as RolloutObjectStatus,
+    status(pass2, 2),
+    status(fail, 2),
+    status(held, 2),
+    status(s, 0),
+    { ...base, message: 'other' },
+    { ...base, observedGeneration: 9 },
+    { ...base, analysis: undefined },
+    { ...base, conditions: [{ type: 'MetricsAvailable', status: 'True', reason: 'RequestMetricsFound' }] },
+    { ...base, conditions: [{ type: 'MetricsAvailable', status: 'False', reason: 'RequestMetricsMissing' }] },
+    { ...base, conditions: [{ type: 'Other', status: 'True' }] },
+    { ...base, state: { ...pass1, analysis: { ...pass1.analysis, dueAt: 1 } } },
+    { ...base, state: { ...pass1, analysis: { ...pass1.analysis, consecutiveFailures: 3 } } },
+    { ...base, state: { ...pass1, message: 'x' } },
+    { ...base, pendingNotifications: [] },
+    { ...base, analysisRuns: [] },
+    { ...base, timeline: [] },
+    { ...base, extra: undefined } as RolloutObjectStatus,
+  ];
+  for (const [i, a] of variants.entries())
+    for (const [j, b] of variants.entries())
+      assert.equal(compareStatus(a, b), referenceCompare(a, b), `variants ${i} and ${j}`);
 });
 
 test('routine progress of one Rollout waits max(1 s, rollouts / writes per second)', () => {

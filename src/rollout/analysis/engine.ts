@@ -121,6 +121,36 @@ function num(s: string): number {
   return Number(s);
 }
 
+/**
+ * Each rollout's own rendered query, kept from one run to the next: it is the same every round of one canary, so
+ * it is rendered once instead of every round for every rollout, and every round record of a rollout then holds
+ * the same string. Only what the latest run used is kept.
+ */
+class OwnQueries {
+  #prev = new Map<string, Map<string, string>>();
+  #cur = new Map<string, Map<string, string>>();
+
+  /** Starts a run: what the last run used stays findable, the rest is dropped. */
+  next(): this {
+    this.#prev = this.#cur;
+    this.#cur = new Map();
+    return this;
+  }
+
+  get(
+    group: string,
+    r: { namespace: string; service: string; revision: string; stableRevision: string },
+    render: () => string,
+  ): string {
+    const member = `${r.namespace}\u0000${r.service}\u0000${r.revision}\u0000${r.stableRevision}`;
+    let cur = this.#cur.get(group);
+    if (!cur) this.#cur.set(group, (cur = new Map()));
+    const q = cur.get(member) ?? this.#prev.get(group)?.get(member) ?? render();
+    cur.set(member, q);
+    return q;
+  }
+}
+
 export class AnalysisEngine {
   readonly #client: PrometheusClient;
   readonly #log: Logger | undefined;
@@ -135,6 +165,7 @@ export class AnalysisEngine {
   readonly #notNative = new Set<string>();
   #down: string | null = null;
   readonly #loggedQueryErrors = new Set<string>();
+  readonly #ownQueries = new OwnQueries();
 
   constructor(opts: AnalysisEngineOptions) {
     this.#client = opts.client;
@@ -211,7 +242,8 @@ export class AnalysisEngine {
       }
     }
     const tasks: (() => Promise<void>)[] = [];
-    for (const g of groups.values()) {
+    const ownQueries = this.#ownQueries.next();
+    for (const [id, g] of groups) {
       const query = g.metric.query;
       if (g.family !== undefined && isBuiltin(g.metric.name)) {
         const fam = g.family;
@@ -241,14 +273,16 @@ export class AnalysisEngine {
                 ),
               );
               // The rollout's record shows its own query, not the batch (which names every revision in it).
-              const own = this.#wrap(
-                m.metric,
-                builtinQuery(
-                  fam,
-                  name,
-                  { namespaces: [m.req.namespace], revisions: [m.req.revision] },
-                  formatPromDuration(g.windowMs),
-                  g.metric.percentile !== undefined ? { percentile: g.metric.percentile } : {},
+              const own = ownQueries.get(id, m.req, () =>
+                this.#wrap(
+                  m.metric,
+                  builtinQuery(
+                    fam,
+                    name,
+                    { namespaces: [m.req.namespace], revisions: [m.req.revision] },
+                    formatPromDuration(g.windowMs),
+                    g.metric.percentile !== undefined ? { percentile: g.metric.percentile } : {},
+                  ),
                 ),
               );
               push(m.req.key, { ...r, query: r.query === promql ? own : r.query, family: fam });
@@ -289,15 +323,17 @@ export class AnalysisEngine {
                 this.#extract(outcome, (res) => seriesOfMember(res, plan, { ...m.req, revision: rev })),
               );
               // The rollout's record shows its own query, not the batch (which grows with every rollout in it).
-              const own = this.#wrap(
-                m.metric,
-                renderTemplate(query, {
-                  revision: m.req.revision,
-                  stableRevision: m.req.stableRevision,
-                  namespace: m.req.namespace,
-                  service: m.req.service,
-                  interval: formatPromDuration(g.windowMs),
-                }),
+              const own = ownQueries.get(id, m.req, () =>
+                this.#wrap(
+                  m.metric,
+                  renderTemplate(query, {
+                    revision: m.req.revision,
+                    stableRevision: m.req.stableRevision,
+                    namespace: m.req.namespace,
+                    service: m.req.service,
+                    interval: formatPromDuration(g.windowMs),
+                  }),
+                ),
               );
               push(m.req.key, { ...r, query: own });
             }

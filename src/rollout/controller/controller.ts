@@ -15,6 +15,7 @@
 // and the round's record is part of that decision's status write. Decisions that only record a round are
 // coalesced per Rollout (written at most every routineFlushMs); anything else is written at once.
 // The Rollout is read from the informer cache (or the object our own last write returned), not fetched.
+import type { RolloutPolicySpec } from '../policy/types.js';
 import { Informer, KubeApiError, R, isConflict, type KubeClient, type KubeObject } from '../../kube/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../util/clock.js';
@@ -48,8 +49,26 @@ import {
   notificationsOf,
   sameJson,
 } from './status.js';
-import { analysisWakeAt, dueRequests, compareStatus, nextTick, routineFlushMs, type ClockEntry } from './schedule.js';
-import { actionsOf, appendPast, appendTimeline, decisionsOf, finishedRollout, planSummary } from './timeline.js';
+import {
+  analysisWakeAt,
+  dueRequests,
+  compareOnDeferred,
+  compareStatus,
+  nextTick,
+  routineFlushMs,
+  type ClockEntry,
+} from './schedule.js';
+import { RolloutSharing, trimRevision, trimService } from './cache-trim.js';
+import {
+  actionsOf,
+  appendPast,
+  appendTimeline,
+  decisionsOf,
+  finishedRollout,
+  PAST_ROLLOUTS_LIMIT,
+  planSummary,
+  TIMELINE_LIMIT,
+} from './timeline.js';
 import type {
   Notifier,
   RevisionObject,
@@ -123,6 +142,10 @@ const ROUTINE_WRITES_IN_FLIGHT = 4;
 /** setTimeout's limit; longer waits are re-armed on wake-up. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+function sameRefs<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 function keyOf(ns: string, name: string): string {
   return `${ns}/${name}`;
 }
@@ -155,6 +178,7 @@ class Controller implements RolloutController {
   readonly #notifier: Notifier;
   readonly #engine: AnalysisEngine;
   readonly #policies = new PolicySet();
+  readonly #sharing = new RolloutSharing();
   readonly #services: Informer<ServiceObject>;
   readonly #revisions: Informer<RevisionObject>;
   readonly #rollouts: Informer<RolloutObject>;
@@ -180,6 +204,18 @@ class Controller implements RolloutController {
     { rv: string | undefined; base: RolloutObjectStatus; status: RolloutObjectStatus }
   >();
   readonly #lastWriteAt = new Map<string, number>();
+  /** Each rollout's last observations and the cached objects they were read from (see #observe). */
+  readonly #observed = new Map<
+    string,
+    {
+      svc: ServiceObject;
+      spec: RolloutObject['spec'];
+      policy: RolloutPolicySpec;
+      names: string[];
+      revs: (RevisionObject | undefined)[];
+      obs: Observations;
+    }
+  >();
   #routineWriting = 0;
   /** Notifications delivered but still in the stored outbox: the next status write leaves them out. */
   readonly #delivered = new Map<string, Set<string>>();
@@ -208,9 +244,13 @@ class Controller implements RolloutController {
       family: o.metricsFamily ?? 'auto',
     });
     const inf = { ...(o.namespace ? { namespace: o.namespace } : {}), log: o.log };
-    this.#services = new Informer<ServiceObject>(o.client, R.services, inf);
-    this.#revisions = new Informer<RevisionObject>(o.client, R.revisions, inf);
-    this.#rollouts = new Informer<RolloutObject>(o.client, R.rollouts, inf);
+    // The caches keep only what decisions read (cache-trim.ts): at 10,000 Services that is most of the memory.
+    this.#services = new Informer<ServiceObject>(o.client, R.services, { ...inf, transform: trimService });
+    this.#revisions = new Informer<RevisionObject>(o.client, R.revisions, { ...inf, transform: trimRevision });
+    this.#rollouts = new Informer<RolloutObject>(o.client, R.rollouts, {
+      ...inf,
+      transform: this.#sharing.transform,
+    });
     this.#policyObjects = new Informer(o.client, R.rolloutPolicies, inf);
     this.ready = this.#start();
   }
@@ -460,6 +500,7 @@ class Controller implements RolloutController {
     this.#memo.delete(key);
     this.#lastWriteAt.delete(key);
     this.#delivered.delete(key);
+    this.#observed.delete(key);
   }
 
   // ---- one reconcile ----
@@ -564,11 +605,25 @@ class Controller implements RolloutController {
 
   #observe(svc: ServiceObject, ro: RolloutObject, policy: GoverningPolicy, state: RolloutState): Observations {
     const ns = svc.metadata.namespace ?? 'default';
+    const key = keyOf(ns, svc.metadata.name ?? '');
     const latest = svc.status?.latestCreatedRevisionName;
+    const names = [state.canaryRevision, state.stableRevision];
+    if (latest !== undefined) names.push(latest);
+    const revs = names.map((r) => this.#revisions.get(ns, r));
+    // The same cached objects as last time: the same observations (the machine only reads them). A routine round
+    // changes none of these, so most decisions skip rebuilding them.
+    const m = this.#observed.get(key);
+    if (
+      m &&
+      m.svc === svc &&
+      m.spec === ro.spec &&
+      m.policy === policy.spec &&
+      sameRefs(m.names, names) &&
+      sameRefs(m.revs, revs)
+    )
+      return m.obs;
     const revisions: Record<string, Readiness> = {};
-    for (const r of new Set([state.canaryRevision, state.stableRevision, ...(latest ? [latest] : [])])) {
-      revisions[r] = revisionReadiness(this.#revisions.get(ns, r));
-    }
+    names.forEach((r, i) => (revisions[r] = revisionReadiness(revs[i])));
     const commands: Command[] = (ro.spec?.commands ?? []).map((c) =>
       c.full === undefined ? { seq: c.seq, kind: c.kind } : { seq: c.seq, kind: c.kind, full: c.full },
     );
@@ -576,6 +631,7 @@ class Controller implements RolloutController {
     if (latest) obs.latestRevision = latest;
     const traffic = observedTraffic(svc);
     if (traffic) obs.traffic = traffic;
+    this.#observed.set(key, { svc, spec: ro.spec, policy: policy.spec, names, revs, obs });
     return obs;
   }
 
@@ -628,9 +684,9 @@ class Controller implements RolloutController {
       });
       this.#log.info({ rollout: key, stable }, `pinning ${stable} as the stable revision (100%)`);
     }
-    const obs = this.#observe(svc, ro, policy, state);
+    const observed = this.#observe(svc, ro, policy, state);
     const round = this.#rounds.get(key);
-    if (round) obs.analysis = round;
+    const obs: Observations = round ? { ...observed, analysis: round } : observed;
     let res: StepResult;
     try {
       res = step(state, obs, now);
@@ -645,18 +701,31 @@ class Controller implements RolloutController {
     }
     const fresh = notificationsOf(res.actions, policy.spec.alerts, policy.spec.rollback?.gitRevert === true);
     const delivered = this.#delivered.get(key);
-    const pending = [
-      ...(prev.pendingNotifications ?? []).filter((n) => delivered === undefined || !delivered.has(n.id)),
-      ...fresh,
-    ];
+    // What did not change is the previous decision's very object (a routine round changes none of these): no copy
+    // to make, and the comparison with the previous status stops at the reference.
+    const prevPending = prev.pendingNotifications ?? [];
+    const pending =
+      fresh.length === 0 && (delivered === undefined || !prevPending.some((n) => delivered.has(n.id)))
+        ? prevPending
+        : [...prevPending.filter((n) => delivered === undefined || !delivered.has(n.id)), ...fresh];
     const runs = appendRun(prev.analysisRuns, round ? analysisRecord(round, res.state, policy.spec) : null);
     const before = prev.state && prev.state.service === name && prev.state.namespace === ns ? prev.state : undefined;
-    const timeline = appendTimeline(prev.timeline, [
+    const entries = [
       ...actionsOf(ro.spec?.commands ?? [], state.lastCommandSeq, res.state, now),
       ...decisionsOf(fresh),
-    ]);
-    const pastRollouts = appendPast(prev.pastRollouts, finishedRollout(before, res.state, runs.at(-1), now));
+    ];
+    const timeline =
+      entries.length === 0 && prev.timeline && prev.timeline.length <= TIMELINE_LIMIT
+        ? prev.timeline
+        : appendTimeline(prev.timeline, entries);
+    const finished = finishedRollout(before, res.state, runs.at(-1), now);
+    const pastRollouts =
+      finished === null && prev.pastRollouts && prev.pastRollouts.length <= PAST_ROLLOUTS_LIMIT
+        ? prev.pastRollouts
+        : appendPast(prev.pastRollouts, finished);
     const plan = makePlan(policy.spec);
+    const summary = planSummary(plan);
+    this.#sharing.offer(policy.source, policy.spec, summary);
     const next = buildStatus(res.state, {
       policy: policy.source,
       governing: policy,
@@ -665,11 +734,11 @@ class Controller implements RolloutController {
       generation: ro.metadata.generation,
       timeline,
       pastRollouts,
-      plan: planSummary(plan),
+      plan: summary,
       conditions: prev.conditions ?? [],
       now,
     });
-    const change = compareStatus(stored, next);
+    const change = prev === stored ? compareStatus(stored, next) : compareOnDeferred(prev, next);
     if (change === 'same') {
       this.#memo.delete(key);
     } else {

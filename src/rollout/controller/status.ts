@@ -1,5 +1,6 @@
 // Pure helpers for what the controller writes on a Rollout: the status built from the machine's state, the
 // analysis run history, and the notifications of one decision (with stable ids for de-duplication).
+import { isoTime } from '../../util/iso-time.js';
 import { toStatus } from '../machine/status.js';
 import type { Action, RolloutState } from '../machine/types.js';
 import type { AnalysisRound, MannWhitneyStats } from '../analysis/result.js';
@@ -108,7 +109,7 @@ export function analysisRecord(
     : metrics.some((m) => m.verdict === 'hold')
       ? 'hold'
       : 'pass';
-  return { at: new Date(round.at).toISOString(), revision: round.revision, step: state.currentStep, verdict, metrics };
+  return { at: isoTime(round.at), revision: round.revision, step: state.currentStep, verdict, metrics };
 }
 
 /** The recorded side of a Mann-Whitney comparison (finite numbers only: status is JSON). */

@@ -142,12 +142,19 @@ export interface PlanSummary {
   intervalMs?: number;
 }
 
+const summaries = new WeakMap<Plan, PlanSummary>();
+
 export function planSummary(p: Plan): PlanSummary {
+  // One summary per plan object (plans are made once per policy spec): every status of every rollout under the
+  // same policy then holds the same object, which costs no memory per Rollout and compares by reference.
+  const known = summaries.get(p);
+  if (known) return known;
   const s: PlanSummary = { strategy: p.strategy, steps: p.steps, canaryTag: p.canaryTag, stableTag: p.stableTag };
   if (p.analysis) {
     s.failureLimit = p.analysis.failureLimit;
     s.counting = p.analysis.counting;
     s.intervalMs = p.analysis.intervalMs;
   }
+  summaries.set(p, s);
   return s;
 }

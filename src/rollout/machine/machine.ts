@@ -7,6 +7,7 @@
 //   1. a new latest revision (start or supersede a rollout)   4. progress through steps (bounded loop)
 //   2. user commands, in seq order, each once                  5. emit setTraffic / header route on change
 //   3. readiness, then the analysis round (maybe roll back)    6. ask for analysis when due; compute wakeAt
+import { cloneJson } from '../../util/clone-json.js';
 import { DEFAULTS, makePlan, type Plan, type PlanAnalysis } from './plan.js';
 import type { AnalysisRound, MetricResult } from '../analysis/result.js';
 import {
@@ -597,7 +598,7 @@ export function judgeRound(
  */
 export function step(state: RolloutState, observations: Observations, now: number): StepResult {
   const plan = makePlan(observations.policy);
-  const run = new Run(structuredClone(state), plan, observations, now);
+  const run = new Run(cloneJson(state), plan, observations, now);
   run.observeLatest();
   run.applyCommands();
   run.observeReadiness();

@@ -1,5 +1,6 @@
 // Rollout.status as contract 5 names it, derived from the machine's state (which is stored whole in
 // status.state so a restarted controller resumes the same decision).
+import { isoTime } from '../../util/iso-time.js';
 import type { RolloutState, TrafficTarget } from './types.js';
 
 export interface RolloutStatus {
@@ -37,7 +38,7 @@ export function toStatus(s: RolloutState): RolloutStatus {
       return o;
     }),
   };
-  if (s.analysis.lastRoundAt !== null) analysis.lastRoundAt = new Date(s.analysis.lastRoundAt).toISOString();
+  if (s.analysis.lastRoundAt !== null) analysis.lastRoundAt = isoTime(s.analysis.lastRoundAt);
   return {
     phase: s.phase,
     strategy: s.strategy,
