@@ -213,6 +213,37 @@ test('an informer sees ADDED, MODIFIED and DELETED in order', async () => {
   assert.deepEqual(seen, ['add i1', 'update i1 2', 'delete i1']);
 });
 
+test('an informer transform applies to listed and watched objects, gets the object it replaces, and get() finds them', async () => {
+  await c.create(R.configMaps, {
+    metadata: { name: 't1', namespace: 'default', labels: { inf: '2' } },
+    data: { v: '1', big: 'x'.repeat(1000) },
+  });
+  const olds: (string | undefined)[] = [];
+  const inf = new Informer(c, R.configMaps, {
+    namespace: 'default',
+    labelSelector: 'inf=2',
+    transform: (o, old) => {
+      olds.push((old?.data as Record<string, string> | undefined)?.v);
+      const { managedFields: _mf, ...metadata } = o.metadata;
+      void _mf;
+      return { ...o, metadata, data: { v: (o.data as Record<string, string>).v } };
+    },
+  });
+  const updates: string[] = [];
+  inf.onUpdate((o) => updates.push(JSON.stringify(o.data)));
+  await inf.start();
+  assert.deepEqual(inf.get('default', 't1')?.data, { v: '1' }, 'listed object transformed');
+  assert.equal(inf.get('default', 't1')?.metadata.managedFields, undefined);
+  await c.patch(R.configMaps, 'default', 't1', { data: { v: '2' } });
+  await waitFor('the update', () => updates.length >= 1);
+  assert.deepEqual(updates, ['{"v":"2"}'], 'handlers see the transformed object');
+  assert.deepEqual(olds, [undefined, '1'], 'the transform sees the cached object it replaces');
+  assert.equal(inf.get('other', 't1'), undefined);
+  await c.delete(R.configMaps, 'default', 't1');
+  await waitFor('the delete', () => inf.get('default', 't1') === undefined);
+  inf.stop();
+});
+
 test('safety: no token → 401, body over 3 MiB → 413, malformed JSON → 400 naming the problem, unknown resource → 404', async () => {
   const noAuth = await new Promise<number>((res, rej) => {
     const u = new URL(api.url + '/api/v1/namespaces');

