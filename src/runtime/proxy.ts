@@ -13,9 +13,11 @@ import { UnavailableError, type Lease, type Revision } from './revision.js';
 
 export const REVISION_HEADER = 'knative-serving-revision';
 export const SLUICE_REVISION_HEADER = 'x-sluice-revision';
+/** With `tagHeaderRouting`, names the tag whose revision answers (Knative's `Knative-Serving-Tag`). */
+export const TAG_HEADER = 'knative-serving-tag';
 
 /** How often a request is re-queued when its process refused the connection (it died, or is restarting). */
-const MAX_CONNECT_RETRIES = 5;
+export const MAX_CONNECT_RETRIES = 5;
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus `expect` (answered here). */
 export const HOP_BY_HOP = new Set([
@@ -36,16 +38,37 @@ export interface ProxyContext {
   logger: Logger;
 }
 
-const CLIENT_GONE = 'client went away';
+export const CLIENT_GONE = 'client went away';
 
-function refusedBeforeSending(e: Error): boolean {
+export function refusedBeforeSending(e: Error): boolean {
   return (e as NodeJS.ErrnoException).code === 'ECONNREFUSED';
 }
 
 /** The connection broke without an answer: the process most likely died. */
-function brokenConnection(e: Error): boolean {
+export function brokenConnection(e: Error): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE' || e.message === 'socket hang up';
+}
+
+/** The 502 text once a request's process refused the connection `attempts` times in a row. */
+export function refusedMessage(rev: Revision, attempts: number): string {
+  return `Revision "${rev.key}" refused the connection ${attempts} times; its process is not listening (see the revision's status and log).\n`;
+}
+
+/** The 502 text for an exchange that failed before any byte of the answer was sent. */
+export function failedMessage(rev: Revision, e: Error): string {
+  const why = brokenConnection(e)
+    ? 'the connection closed before a response (did the process exit? see the revision status)'
+    : ((e as NodeJS.ErrnoException).code ?? e.message);
+  return `Revision "${rev.key}" failed to answer: ${why}.\n`;
+}
+
+/** What timeoutSeconds stops an exchange with (504 when no byte of the answer was sent yet). */
+export function timeoutError(rev: Revision): UnavailableError {
+  return new UnavailableError(
+    504,
+    `Revision "${rev.key}" did not start answering within ${rev.timeoutMs / 1000} s (timeoutSeconds).`,
+  );
 }
 
 export class ProxiedRequest implements Dispatcher.DispatchHandler {
@@ -184,12 +207,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
       this.#done();
       this.ctx.count('upstream_error');
       this.req.resume();
-      plain(
-        this.res,
-        502,
-        `Revision "${this.rev.key}" refused the connection ${this.#attempt} times; its process is not listening (see the revision's status and log).\n`,
-        this.rev.spec.name,
-      );
+      plain(this.res, 502, refusedMessage(this.rev, this.#attempt), this.rev.spec.name);
       return;
     }
     // A connection that breaks mid-request usually means the process died; stop sending it work until its
@@ -206,11 +224,8 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
       return;
     }
     this.ctx.count('upstream_error');
-    const why = brokenConnection(e)
-      ? 'the connection closed before a response (did the process exit? see the revision status)'
-      : ((e as NodeJS.ErrnoException).code ?? e.message);
     this.ctx.logger.warn({ revision: this.rev.key, err: e.message }, 'upstream failed');
-    plain(this.res, 502, `Revision "${this.rev.key}" failed to answer: ${why}.\n`, this.rev.spec.name);
+    plain(this.res, 502, failedMessage(this.rev, e), this.rev.spec.name);
   }
 
   // ---- endings ----
@@ -232,12 +247,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
   }
 
   #onTimeout(): void {
-    this.#abort(
-      new UnavailableError(
-        504,
-        `Revision "${this.rev.key}" did not start answering within ${this.rev.timeoutMs / 1000} s (timeoutSeconds).`,
-      ),
-    );
+    this.#abort(timeoutError(this.rev));
   }
 
   #onResponseClose(): void {

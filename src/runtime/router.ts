@@ -2,6 +2,8 @@
 // revision (exact smooth weighted round-robin, tags by host or by `Knative-Serving-Tag`), then a process of
 // that revision via Revision.acquire (which queues while cold or at containerConcurrency). Bodies stream in
 // both directions; upgrades (WebSocket) pass through; `/metrics` on any host that is not a route.
+// The port is a net.Server: simple requests are proxied on raw sockets (fast-path.ts); every other request
+// hands its connection to the http.Server here, the reference behaviour.
 import {
   createServer,
   request,
@@ -12,19 +14,19 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
+import { FastPath } from './fast-path.js';
 import type { RouterOutcome, RuntimeMetrics } from './metrics.js';
-import { forwardHeaders, HOP_BY_HOP, plain, ProxiedRequest, type ProxyContext } from './proxy.js';
+import { forwardHeaders, HOP_BY_HOP, plain, ProxiedRequest, TAG_HEADER, type ProxyContext } from './proxy.js';
 import { UnavailableError, type Lease, type Revision } from './revision.js';
 import type { RouteSpec, RouteTable } from './types.js';
 import { SmoothWeightedRoundRobin } from './weighted-split.js';
 
-export { REVISION_HEADER, SLUICE_REVISION_HEADER } from './proxy.js';
-export const TAG_HEADER = 'knative-serving-tag';
+export { REVISION_HEADER, SLUICE_REVISION_HEADER, TAG_HEADER } from './proxy.js';
 
 const DEFAULT_DOMAIN = 'example.com';
 const DEFAULT_DOMAIN_TEMPLATE = '{{.Name}}.{{.Namespace}}.{{.Domain}}';
@@ -113,6 +115,10 @@ export class Router {
   #routes = new Map<string, CompiledRoute>();
   #tagHeader = false;
   #server: Server | undefined;
+  #net: NetServer | undefined;
+  #fast: FastPath | undefined;
+  /** A request the fast path routed and then handed off: its pick, for #handle to use instead of picking again. */
+  readonly #handedOffPicks = new WeakMap<Socket, RoutePick>();
   #sockets = new Set<Socket | Duplex>();
   #inFlight = 0;
   #hostHandlers = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
@@ -206,11 +212,36 @@ export class Router {
       else socket.destroy();
     });
     this.#server = server;
+    const fast = new FastPath({
+      hasHostHandler: (h) => this.#hostHandlers.size > 0 && this.#hostHandlers.has(normaliseHost(h)),
+      pick: (h, headers) => this.pick(h, headers),
+      lookup: this.#o.lookup,
+      proxy: this.#proxyContext,
+      begin: () => {
+        this.#inFlight++;
+      },
+      end: (rev, status, startedAt, method) => {
+        this.#inFlight--;
+        // A client that left before any answer has no response code to report.
+        if (status > 0) this.#o.metrics.recordRequest(rev.labels, status, performance.now() - startedAt, method, '1.1');
+      },
+      handOff: (socket, pick) => {
+        if (pick) this.#handedOffPicks.set(socket, pick);
+        server.emit('connection', socket);
+      },
+    });
+    this.#fast = fast;
+    // The same socket options as the http.Server's own, so a handed-off connection behaves as one it accepted.
+    const net = createNetServer({ allowHalfOpen: true, noDelay: true }, (s) => fast.accept(s));
+    this.#net = net;
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        const addr = server.address();
+      net.once('error', reject);
+      net.listen(port, host, () => {
+        net.off('error', reject);
+        // The http.Server never listens itself, but it starts its connection tracking (headersTimeout,
+        // requestTimeout, closeAllConnections) on 'listening'.
+        server.emit('listening');
+        const addr = net.address();
         const p = typeof addr === 'object' && addr ? addr.port : port;
         const h = host.includes(':') ? `[${host}]` : host;
         resolve({ port: p, url: `http://${h}:${p}` });
@@ -220,13 +251,20 @@ export class Router {
 
   async close(): Promise<void> {
     const s = this.#server;
-    if (!s) return;
+    const net = this.#net;
+    if (!s || !net) return;
     this.#server = undefined;
+    this.#net = undefined;
     await new Promise<void>((r) => {
-      s.close(() => r());
+      // Waits for every accepted connection, the handed-off ones included, to close.
+      net.close(() => r());
+      // Not listening: only stops its connection tracking (its callback would get ERR_SERVER_NOT_RUNNING).
+      s.close();
       s.closeAllConnections();
+      this.#fast?.close();
       for (const sock of this.#sockets) sock.destroy();
     });
+    this.#fast = undefined;
   }
 
   #count(outcome: RouterOutcome): void {
@@ -243,13 +281,16 @@ export class Router {
       req.url = `${u.pathname}${u.search}`;
       req.headers.host = u.host;
     }
+    const handedOff = this.#handedOffPicks.get(req.socket);
+    if (handedOff) this.#handedOffPicks.delete(req.socket);
     const handler = this.#hostHandlers.get(normaliseHost(req.headers.host));
     if (handler) {
       this.#count('proxied');
       handler(req, res);
       return;
     }
-    const pick = this.pick(req.headers.host, req.headers);
+    // The fast path routed this request before handing it here: the round-robin already advanced for it.
+    const pick = handedOff ?? this.pick(req.headers.host, req.headers);
     if (pick.kind === 'unknown-host' && proxied && !isClusterLocalHost(pick.host)) {
       this.#forwardToOrigin(req, res);
       return;
