@@ -883,6 +883,42 @@ test('an idle keep-alive connection is closed after 5 s, as the http server’s 
   assert.ok(waited > 4500 && waited < 7000, `closed after ${waited} ms`);
 });
 
+test(
+  'the rest of a body the process did not wait for is dropped while it keeps coming; the connection goes on',
+  { timeout: 20_000 },
+  async () => {
+    const client = new RawClient(port);
+    // /next answers at once, without reading the body: the remaining 290 bytes are discarded by the router.
+    client.send(`POST /next HTTP/1.1\r\nHost: ${RAW}\r\nContent-Length: 300\r\n\r\n${'a'.repeat(10)}`);
+    assert.equal((await client.response()).status, 200);
+    // Slower than the keep-alive period in total, but never idle for one.
+    for (let i = 0; i < 3; i++) {
+      await sleep(2500);
+      client.send('b'.repeat(i < 2 ? 100 : 90));
+    }
+    client.send(`GET /next HTTP/1.1\r\nHost: ${RAW}\r\n\r\n`);
+    const next = await client.response();
+    assert.equal(next.status, 200);
+    assert.equal(next.body.toString('latin1'), 'next');
+    client.destroy();
+  },
+);
+
+test(
+  'a client that stops sending the rest of a body nobody waits for is cut after a keep-alive period',
+  { timeout: 20_000 },
+  async () => {
+    const client = new RawClient(port);
+    client.send(`POST /next HTTP/1.1\r\nHost: ${RAW}\r\nContent-Length: 300\r\n\r\n${'a'.repeat(10)}`);
+    assert.equal((await client.response()).status, 200);
+    const start = Date.now();
+    await client.closed;
+    const waited = Date.now() - start;
+    assert.ok(waited > 4500 && waited < 7000, `closed after ${waited} ms`);
+    for (const r of revs.values()) assert.equal(r.inFlight, 0, r.name);
+  },
+);
+
 test('requests are recorded in the revision metrics and the in-flight gauge returns to 0', async () => {
   const client = new RawClient(port);
   client.send(get('/m', HTTP));

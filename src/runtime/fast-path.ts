@@ -62,6 +62,8 @@ const MAX_IDLE_PER_PORT = 64;
 const UPSTREAM_IDLE_MS = 4000;
 /** The http server's `keepAliveTimeout`. */
 const KEEP_ALIVE_MS = 5000;
+/** The http server's `requestTimeout`: the most a request, its body included, may take to arrive. */
+const REQUEST_TIMEOUT_MS = 300_000;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const NO_HEADERS: IncomingHttpHeaders = {};
 const KEEP_ALIVE_LINES = 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n';
@@ -262,6 +264,8 @@ class ClientConnection {
   /** Request body bytes still to forward (or to discard, when #discarding). */
   #reqRemaining = 0;
   #discarding = false;
+  /** Body bytes were discarded since the idle timer last fired. */
+  #discardProgress = false;
   #attempt = 0;
   #queue: AbortController | null = null;
   #up: Upstream | null = null;
@@ -345,7 +349,16 @@ class ClientConnection {
   };
 
   readonly #onIdleTimer = (): void => {
-    if (this.#closed || this.#active || this.#reqRemaining > 0) return;
+    if (this.#closed || this.#active) return;
+    if (this.#reqRemaining > 0) {
+      // The rest of a body nobody waits for: dropped while it keeps coming, within the http server's
+      // requestTimeout; a client that stops sending it for a keep-alive period, or trickles it past that, is cut.
+      if (this.#discardProgress && performance.now() - this.#started < REQUEST_TIMEOUT_MS) {
+        this.#discardProgress = false;
+        this.#idleTimer.refresh();
+      } else this.destroy();
+      return;
+    }
     // A connection that never sent a request, or sends a head slowly, gets Node's own timeouts
     // (headersTimeout, requestTimeout); an idle keep-alive connection is closed as Node's keepAliveTimeout does.
     if (this.#served === 0 || this.#avail() > 0) this.#handOff(undefined);
@@ -411,6 +424,7 @@ class ClientConnection {
         const n = Math.min(avail, this.#reqRemaining);
         if (this.#discarding) {
           this.#skip(n);
+          this.#discardProgress = true;
           this.#reqRemaining -= n;
           if (this.#reqRemaining === 0) this.#discarding = false;
           continue;
@@ -916,7 +930,10 @@ class ClientConnection {
       return;
     }
     // The rest of a body the process did not wait for is read and dropped, as Node's server does.
-    if (this.#reqRemaining > 0) this.#discarding = true;
+    if (this.#reqRemaining > 0) {
+      this.#discarding = true;
+      this.#discardProgress = false;
+    }
     this.#unpause(PAUSED_UPSTREAM);
     this.#drive();
   }
