@@ -191,6 +191,7 @@ const RAW_ANSWERS: Record<string, { bytes: string; close?: boolean }> = {
     close: true,
   },
   '/head': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Head: yes\r\n\r\n' },
+  '/stale': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh' },
   '/next': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Next: yes\r\n\r\nnext' },
   '/no-content': { bytes: 'HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n' },
   '/not-modified': { bytes: 'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 99\r\n\r\n' },
@@ -220,6 +221,7 @@ class RawUpstream {
   constructor() {
     this.server = createNetServer((s) => {
       const connection = ++this.connections;
+      let served = 0;
       let buf = '';
       s.on('data', (c: Buffer) => {
         buf += c.toString('latin1');
@@ -228,6 +230,12 @@ class RawUpstream {
           buf = buf.slice(end + 4);
           this.requests.push({ head, connection });
           const path = head.split(' ')[1] ?? '';
+          // /stale: a kept-alive connection closed by the process just as a request arrives on it.
+          if (path === '/stale' && served++ > 0) {
+            s.destroy();
+            return;
+          }
+          served++;
           const a = RAW_ANSWERS[path];
           if (!a) s.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
           else if (a.close) s.end(a.bytes);
@@ -871,6 +879,37 @@ test('a process that closes mid-answer: the client connection is cut, the proces
   assert.equal(raw.refusedCount, 1);
   assert.equal(raw.inFlight, 0);
   raw.ready();
+});
+
+describe('a pooled connection the process closes as a request arrives on it', () => {
+  const cases = [
+    { name: 'GET without a body is sent again on a new connection', method: 'GET', wantStatus: 200, resent: true },
+    { name: 'POST is not sent again: 502, the process marked', method: 'POST', wantStatus: 502, resent: false },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const raw = rev('raw-1');
+      const refusedBefore = raw.refusedCount;
+      const client = new RawClient(port);
+      // The first request leaves a kept-alive connection in the pool; the second takes it.
+      client.send(`GET /next HTTP/1.1\r\nHost: ${RAW}\r\n\r\n`);
+      assert.equal((await client.response()).status, 200);
+      const seenBefore = rawUp.requests.filter((r) => r.head.includes('/stale')).length;
+      const extra = c.method === 'POST' ? 'Content-Length: 0\r\n' : '';
+      client.send(`${c.method} /stale HTTP/1.1\r\nHost: ${RAW}\r\n${extra}\r\n`);
+      const res = await client.response();
+      assert.equal(res.status, c.wantStatus);
+      const seen = rawUp.requests.filter((r) => r.head.includes('/stale')).length - seenBefore;
+      assert.equal(seen, c.resent ? 2 : 1);
+      if (c.resent) {
+        assert.equal(res.body.toString('latin1'), 'fresh');
+        assert.equal(raw.refusedCount, refusedBefore, 'a closed keep-alive connection says nothing about the process');
+      } else assert.equal(raw.refusedCount, refusedBefore + 1);
+      client.destroy();
+      await waitFor('the lease released', () => raw.inFlight === 0);
+      raw.ready();
+    });
+  }
 });
 
 test('an idle keep-alive connection is closed after 5 s, as the http server’s keepAliveTimeout does', async () => {

@@ -64,6 +64,8 @@ const UPSTREAM_IDLE_MS = 4000;
 const KEEP_ALIVE_MS = 5000;
 /** The http server's `requestTimeout`: the most a request, its body included, may take to arrive. */
 const REQUEST_TIMEOUT_MS = 300_000;
+/** Methods a client may send again after a connection failure (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const NO_HEADERS: IncomingHttpHeaders = {};
 const KEEP_ALIVE_LINES = 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n';
@@ -264,6 +266,12 @@ class ClientConnection {
   /** Request body bytes still to forward (or to discard, when #discarding). */
   #reqRemaining = 0;
   #discarding = false;
+  /** The request has no body (so its head alone can be sent again). */
+  #bodiless = false;
+  /** This exchange runs on a kept-alive connection taken from the pool. */
+  #onPooled = false;
+  /** The request was sent again once after its pooled connection closed under it. */
+  #resent = false;
   /** Body bytes were discarded since the idle timer last fired. */
   #discardProgress = false;
   #attempt = 0;
@@ -489,6 +497,8 @@ class ClientConnection {
     this.#closeAfter = conn?.close ?? false;
     this.#upHead = upstreamHead(h, conn?.names, this.#remote);
     this.#reqRemaining = h.contentLength;
+    this.#bodiless = h.contentLength === 0;
+    this.#resent = false;
     this.#discarding = false;
     this.#attempt = 0;
     this.#status = 0;
@@ -548,7 +558,8 @@ class ClientConnection {
       this.#refused();
       return;
     }
-    const pooled = this.#fp.pool.take(lease.port);
+    const pooled = this.#resent ? undefined : this.#fp.pool.take(lease.port);
+    this.#onPooled = pooled !== undefined;
     const up = pooled ?? new Upstream(this.#fp.pool, lease.port);
     up.owner = this;
     up.error = undefined;
@@ -834,6 +845,14 @@ class ClientConnection {
       this.#refused();
       return;
     }
+    if (this.#staleKeepAlive()) {
+      // The process closed a kept-alive connection as we reused it (its idle timeout raced our request), the
+      // race every keep-alive client has: nothing says the process is unwell, and an idempotent request with
+      // no body can be sent again, once, on a new connection (RFC 9110 §9.2.2; nginx's proxy_next_upstream).
+      this.#resent = true;
+      this.#send(this.#lease as Lease);
+      return;
+    }
     // A connection that breaks mid-request usually means the process died; stop sending it work until its
     // exit is seen or its probe passes again (as the slow path does).
     if (brokenConnection(e)) this.#lease?.refused();
@@ -846,6 +865,19 @@ class ClientConnection {
     ctx.count('upstream_error');
     ctx.logger.warn({ revision: rev.key, err: e.message }, 'upstream failed');
     this.#answer(502, failedMessage(rev, e));
+  }
+
+  /** A pooled connection ended before any byte of the answer, for a request that can be sent again. */
+  #staleKeepAlive(): boolean {
+    return (
+      this.#onPooled &&
+      !this.#resent &&
+      this.#bodiless &&
+      this.#status === 0 &&
+      this.#res === RES_HEAD &&
+      this.#rbuf === null &&
+      IDEMPOTENT.has(this.#method)
+    );
   }
 
   /** No byte of the request reached the process: re-queue it, as the slow path does. */
