@@ -34,15 +34,14 @@ import {
   BAD,
   ChunkedScanner,
   connectionTokens,
-  isOws,
   MORE,
   parseLength,
   parseRequestHead,
   removeHeaders,
+  scanHeaderLine,
+  HeaderLine,
   RequestHead,
-  TCHAR,
   upstreamHead,
-  validValue,
 } from './http1.js';
 import { UnavailableError, type Lease, type Revision } from './revision.js';
 import type { RoutePick } from './router.js';
@@ -64,6 +63,8 @@ const UPSTREAM_IDLE_MS = 4000;
 const KEEP_ALIVE_MS = 5000;
 /** The http server's `requestTimeout`: the most a request, its body included, may take to arrive. */
 const REQUEST_TIMEOUT_MS = 300_000;
+/** The response header line scanned at a time (the head is parsed synchronously). */
+const RESPONSE_LINE = new HeaderLine();
 /** Methods a client may send again after a connection failure (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
@@ -669,21 +670,9 @@ class ClientConnection {
     const n = s.length;
     let i = eol + 2;
     while (i < n) {
-      let e = s.indexOf('\r\n', i);
-      if (e < 0) e = n;
-      let colon = i;
-      for (; colon < e; colon++) {
-        const c = s.charCodeAt(colon);
-        if (c === 0x3a) break;
-        if (c > 0x7f || TCHAR[c] !== 1) return null;
-      }
-      if (colon === i || colon === e) return null;
-      let vs = colon + 1;
-      let ve = e;
-      while (vs < ve && isOws(s.charCodeAt(vs))) vs++;
-      while (ve > vs && isOws(s.charCodeAt(ve - 1))) ve--;
-      // A bare CR or LF would split the head the client parses (llhttp, on the slow path, refuses it too).
-      if (!validValue(s, vs, ve)) return null;
+      // A bare CR or LF in a value would split the head the client parses (llhttp, on the slow path, refuses it).
+      if (!scanHeaderLine(s, i, RESPONSE_LINE)) return null;
+      const { end: e, colon, valueStart: vs, valueEnd: ve } = RESPONSE_LINE;
       const name = s.slice(i, colon).toLowerCase();
       let keep = true;
       switch (name) {

@@ -64,6 +64,46 @@ export function parseLength(v: string): number {
   return n;
 }
 
+/** One header line's bounds in a head string, as `scanHeaderLine` found them. */
+export class HeaderLine {
+  /** Where its CRLF starts (or the head's end). */
+  end = 0;
+  colon = 0;
+  /** The value without the whitespace around it: [valueStart, valueEnd). */
+  valueStart = 0;
+  valueEnd = 0;
+}
+
+/**
+ * Scan the header line at `i` of a head (latin1): a token, a colon, a value without bare CR or LF
+ * (RFC 9110 §5.5; a bare CR or LF would split the head a client or process parses). False when it is not one,
+ * obs-fold (a line starting with SP/HTAB) and whitespace before the colon included.
+ */
+export function scanHeaderLine(s: string, i: number, line: HeaderLine): boolean {
+  let e = s.indexOf('\r\n', i);
+  if (e < 0) e = s.length;
+  let colon = i;
+  for (; colon < e; colon++) {
+    const c = s.charCodeAt(colon);
+    if (c === 0x3a) break;
+    if (c > 0x7f || TCHAR[c] !== 1) return false;
+  }
+  if (colon === i || colon === e) return false;
+  let vs = colon + 1;
+  let ve = e;
+  while (vs < ve && isOws(s.charCodeAt(vs))) vs++;
+  while (ve > vs && isOws(s.charCodeAt(ve - 1))) ve--;
+  if (!validValue(s, vs, ve)) return false;
+  line.end = e;
+  line.colon = colon;
+  line.valueStart = vs;
+  line.valueEnd = ve;
+  return true;
+}
+
+/** The one line scanned at a time (the parsers are synchronous). */
+const LINE = new HeaderLine();
+
 /**
  * Parse a request head (latin1, without its final CRLFCRLF) into `h`. False when the request is not simple
  * enough for the fast path: the caller hands it to Node, which answers it or rejects it.
@@ -88,21 +128,8 @@ export function parseRequestHead(s: string, h: RequestHead): boolean {
   const n = s.length;
   let i = eol + 2;
   while (i < n) {
-    let e = s.indexOf('\r\n', i);
-    if (e < 0) e = n;
-    let colon = i;
-    for (; colon < e; colon++) {
-      const c = s.charCodeAt(colon);
-      if (c === 0x3a) break;
-      // Also rejects obs-fold (a line starting with SP/HTAB) and whitespace before the colon.
-      if (c > 0x7f || TCHAR[c] !== 1) return false;
-    }
-    if (colon === i || colon === e) return false;
-    let vs = colon + 1;
-    let ve = e;
-    while (vs < ve && isOws(s.charCodeAt(vs))) vs++;
-    while (ve > vs && isOws(s.charCodeAt(ve - 1))) ve--;
-    if (!validValue(s, vs, ve)) return false;
+    if (!scanHeaderLine(s, i, LINE)) return false;
+    const { end: e, colon, valueStart: vs, valueEnd: ve } = LINE;
     const name = s.slice(i, colon).toLowerCase();
     let forward = true;
     switch (name) {
