@@ -191,6 +191,7 @@ const RAW_ANSWERS: Record<string, { bytes: string; close?: boolean }> = {
     close: true,
   },
   '/head': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Head: yes\r\n\r\n' },
+  '/garbage': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh' },
   '/stale': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh' },
   '/next': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Next: yes\r\n\r\nnext' },
   '/no-content': { bytes: 'HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n' },
@@ -233,6 +234,11 @@ class RawUpstream {
           // /stale: a kept-alive connection closed by the process just as a request arrives on it.
           if (path === '/stale' && served++ > 0) {
             s.destroy();
+            return;
+          }
+          // /garbage: a kept-alive connection answering bytes that are not HTTP.
+          if (path === '/garbage' && served++ > 0) {
+            s.write('NOT HTTP\r\n\r\n');
             return;
           }
           served++;
@@ -881,10 +887,32 @@ test('a process that closes mid-answer: the client connection is cut, the proces
   raw.ready();
 });
 
-describe('a pooled connection the process closes as a request arrives on it', () => {
+describe('a pooled connection that fails a request as it arrives on it', () => {
   const cases = [
-    { name: 'GET without a body is sent again on a new connection', method: 'GET', wantStatus: 200, resent: true },
-    { name: 'POST is not sent again: 502, the process marked', method: 'POST', wantStatus: 502, resent: false },
+    {
+      name: 'closed: a GET without a body is sent again on a new connection',
+      method: 'GET',
+      path: '/stale',
+      wantStatus: 200,
+      sent: 2,
+      marked: false,
+    },
+    {
+      name: 'closed: a POST is not sent again (502, the process marked)',
+      method: 'POST',
+      path: '/stale',
+      wantStatus: 502,
+      sent: 1,
+      marked: true,
+    },
+    {
+      name: 'answered with bytes that are not HTTP: not sent again (502)',
+      method: 'GET',
+      path: '/garbage',
+      wantStatus: 502,
+      sent: 1,
+      marked: false,
+    },
   ];
   for (const c of cases) {
     test(c.name, async () => {
@@ -894,17 +922,16 @@ describe('a pooled connection the process closes as a request arrives on it', ()
       // The first request leaves a kept-alive connection in the pool; the second takes it.
       client.send(`GET /next HTTP/1.1\r\nHost: ${RAW}\r\n\r\n`);
       assert.equal((await client.response()).status, 200);
-      const seenBefore = rawUp.requests.filter((r) => r.head.includes('/stale')).length;
+      const sentTo = (): number => rawUp.requests.filter((r) => r.head.includes(c.path)).length;
+      const sentBefore = sentTo();
       const extra = c.method === 'POST' ? 'Content-Length: 0\r\n' : '';
-      client.send(`${c.method} /stale HTTP/1.1\r\nHost: ${RAW}\r\n${extra}\r\n`);
+      client.send(`${c.method} ${c.path} HTTP/1.1\r\nHost: ${RAW}\r\n${extra}\r\n`);
       const res = await client.response();
       assert.equal(res.status, c.wantStatus);
-      const seen = rawUp.requests.filter((r) => r.head.includes('/stale')).length - seenBefore;
-      assert.equal(seen, c.resent ? 2 : 1);
-      if (c.resent) {
-        assert.equal(res.body.toString('latin1'), 'fresh');
-        assert.equal(raw.refusedCount, refusedBefore, 'a closed keep-alive connection says nothing about the process');
-      } else assert.equal(raw.refusedCount, refusedBefore + 1);
+      assert.equal(sentTo() - sentBefore, c.sent);
+      if (c.wantStatus === 200) assert.equal(res.body.toString('latin1'), 'fresh');
+      // A closed keep-alive connection says nothing about the process; a reset mid-request does.
+      assert.equal(raw.refusedCount, refusedBefore + (c.marked ? 1 : 0));
       client.destroy();
       await waitFor('the lease released', () => raw.inFlight === 0);
       raw.ready();

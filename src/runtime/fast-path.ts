@@ -834,7 +834,7 @@ class ClientConnection {
       this.#refused();
       return;
     }
-    if (this.#staleKeepAlive()) {
+    if (this.#staleKeepAlive(e)) {
       // The process closed a kept-alive connection as we reused it (its idle timeout raced our request), the
       // race every keep-alive client has: nothing says the process is unwell, and an idempotent request with
       // no body can be sent again, once, on a new connection (RFC 9110 §9.2.2; nginx's proxy_next_upstream).
@@ -856,9 +856,10 @@ class ClientConnection {
     this.#answer(502, failedMessage(rev, e));
   }
 
-  /** A pooled connection ended before any byte of the answer, for a request that can be sent again. */
-  #staleKeepAlive(): boolean {
+  /** A pooled connection closed or reset before any byte of the answer, for a request that can be sent again. */
+  #staleKeepAlive(e: Error): boolean {
     return (
+      brokenConnection(e) &&
       this.#onPooled &&
       !this.#resent &&
       this.#bodiless &&
