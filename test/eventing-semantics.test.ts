@@ -172,12 +172,39 @@ test('trigger filters: Knative filter tables', () => {
       want: 'fail',
     },
     { name: 'cesql empty is no filter', spec: { filters: [{ cesql: '' }] }, event: k, want: 'noFilter' },
-    { name: 'cesql decides: refused', spec: { filters: [{ cesql: "type = 'x'" }] }, event: k, want: 'needsCesql' },
+    { name: 'cesql false', spec: { filters: [{ cesql: "type = 'x'" }] }, event: k, want: 'fail' },
+    { name: 'cesql true', spec: { filters: [{ cesql: "type LIKE 'dev.knative.%'" }] }, event: k, want: 'pass' },
+    { name: 'cesql error fails', spec: { filters: [{ cesql: 'missingattr = 1' }] }, event: k, want: 'fail' },
+    { name: 'cesql not boolean fails', spec: { filters: [{ cesql: "'true'" }] }, event: k, want: 'fail' },
     {
-      name: 'cesql next to a fail in all: fail',
-      spec: { filters: [{ exact: { type: 'x' } }, { cesql: "type = 'x'" }] },
+      name: 'cesql that does not parse is skipped',
+      spec: { filters: [{ cesql: 'this is wrong' }] },
+      event: k,
+      want: 'noFilter',
+    },
+    {
+      name: 'not of an unparsable cesql',
+      spec: { filters: [{ not: { cesql: 'type =' } }] },
+      event: k,
+      want: 'noFilter',
+    },
+    {
+      name: 'unparsable cesql next to a fail in all: fail',
+      spec: { filters: [{ exact: { type: 'x' } }, { cesql: 'type =' }] },
       event: k,
       want: 'fail',
+    },
+    {
+      name: 'not cesql error: pass',
+      spec: { filters: [{ not: { cesql: 'missingattr = 1' } }] },
+      event: k,
+      want: 'pass',
+    },
+    {
+      name: 'cesql in any',
+      spec: { filters: [{ any: [{ exact: { type: 'x' } }, { cesql: "source LIKE '%'" }] }] },
+      event: k,
+      want: 'pass',
     },
   ];
   for (const c of cases) assert.equal(triggerFilter(c.spec, c.event), c.want, c.name);
@@ -269,10 +296,16 @@ test('trigger and broker admission: Knative messages', () => {
       want: 'The provided injection annotation value can only be "enabled" or "disabled", not "wut": metadata.annotations[eventing.knative.dev/injection]',
     },
     {
-      name: 'cesql refused',
+      name: 'valid cesql',
       kind: 'Trigger',
-      object: trig({ filters: [{ cesql: "type = 'x'" }] }),
-      want: 'CESQL filters are not supported by Sluice: there is no maintained CloudEvents SQL library for Node.js to evaluate them; express the filter with exact, prefix, suffix, all, any or not: spec.filters[0].cesql',
+      object: trig({ filters: [{ cesql: "type = 'dev.knative' AND ttl < 3" }] }),
+      want: null,
+    },
+    {
+      name: 'cesql that does not parse',
+      kind: 'Trigger',
+      object: trig({ filters: [{ cesql: 'this is wrong' }] }),
+      want: "invalid value: this is wrong: spec.filters[0].cesql\nparse error: syntax error: unexpected 'is' at position 5, expected an operator or the end of the expression",
     },
     {
       name: 'broker class immutable',

@@ -5,7 +5,7 @@ import { admitEventing } from './admission.js';
 import { brokerDefaultsFrom } from './broker-defaults.js';
 import { reconcileBrokerStatus, type Resolution } from './broker-lifecycle.js';
 import { backoffDelayMs, featuresFrom, isFailure, isRetriable, maxRetries } from './delivery.js';
-import { CESQL_UNSUPPORTED, triggerFilter } from './filter.js';
+import { triggerFilter } from './filter.js';
 import { reconcileTriggerStatus, type TriggerObservation } from './trigger-lifecycle.js';
 import type { Broker, Condition, DeliverySpec, Trigger } from './types.js';
 
@@ -59,9 +59,7 @@ function runFilter(input: Input): EventingOutcome {
   const trigger = obj(input['trigger']) as Trigger;
   const event: Record<string, string> = {};
   for (const [k, v] of Object.entries(obj(input['event']))) event[k] = String(v);
-  const r = triggerFilter(trigger.spec, event);
-  if (r === 'needsCesql') return { ok: false, result: { error: CESQL_UNSUPPORTED } };
-  return { ok: true, result: { pass: r !== 'fail' } };
+  return { ok: true, result: { pass: triggerFilter(trigger.spec, event) !== 'fail' } };
 }
 
 function runBackoff(input: Input): EventingOutcome {

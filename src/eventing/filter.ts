@@ -1,12 +1,12 @@
 // Trigger filters as Knative's broker-filter applies them: the legacy `filter.attributes` (exact match, ""
 // meaning "present and non-empty") and the Subscriptions API `filters` dialects (exact, prefix, suffix, all,
 // any, not, cesql). A non-empty `filters` replaces `filter`. Results follow Knative's three values — Pass,
-// Fail and NoFilter (only Fail drops) — plus NeedsCesql: an expression Sluice cannot evaluate, because no
-// maintained CloudEvents SQL library exists for Node.js. A NeedsCesql that decides the outcome is refused,
-// never guessed; one that cannot change it (e.g. next to a Fail in `all`) is ignored, as every evaluator would.
+// Fail and NoFilter (only Fail drops). CESQL expressions are evaluated by ./cesql.ts, parsed once per distinct
+// expression text (filters run per event).
+import { CesqlParseError, evaluateCesql, parseCesql, type CesqlExpression } from './cesql.js';
 import type { SubscriptionsAPIFilter, TriggerSpec } from './types.js';
 
-export type FilterResult = 'pass' | 'fail' | 'noFilter' | 'needsCesql';
+export type FilterResult = 'pass' | 'fail' | 'noFilter';
 
 /** The event as filters see it: context attributes and extensions, every value a string. */
 export type FilterEvent = Readonly<Record<string, string>>;
@@ -20,17 +20,13 @@ export function lookupAttribute(event: FilterEvent, name: string): string | unde
 function and(a: FilterResult, b: FilterResult): FilterResult {
   if (a === 'noFilter') return b;
   if (b === 'noFilter') return a;
-  if (a === 'fail' || b === 'fail') return 'fail';
-  if (a === 'needsCesql' || b === 'needsCesql') return 'needsCesql';
-  return 'pass';
+  return a === 'fail' || b === 'fail' ? 'fail' : 'pass';
 }
 
 function or(a: FilterResult, b: FilterResult): FilterResult {
   if (a === 'noFilter') return b;
   if (b === 'noFilter') return a;
-  if (a === 'pass' || b === 'pass') return 'pass';
-  if (a === 'needsCesql' || b === 'needsCesql') return 'needsCesql';
-  return 'fail';
+  return a === 'pass' || b === 'pass' ? 'pass' : 'fail';
 }
 
 function not(r: FilterResult): FilterResult {
@@ -86,7 +82,7 @@ export function subscriptionsApiFilter(f: SubscriptionsAPIFilter | undefined, ev
   if (f.all && f.all.length > 0) return allOf(f.all, event);
   if (f.any && f.any.length > 0) return anyOf(f.any, event);
   if (f.not) return not(subscriptionsApiFilter(f.not, event));
-  if (typeof f.cesql === 'string' && f.cesql !== '') return 'needsCesql';
+  if (typeof f.cesql === 'string' && f.cesql !== '') return cesqlFilter(f.cesql, event);
   return 'noFilter';
 }
 
@@ -99,17 +95,36 @@ export function triggerFilter(
   return attributesFilter(spec?.filter?.attributes, event);
 }
 
-/** True when a CESQL expression appears anywhere in the Trigger's effective filter. */
-export function usesCesql(spec: Pick<TriggerSpec, 'filters'> | undefined): boolean {
-  const walk = (f: SubscriptionsAPIFilter | undefined): boolean =>
-    !!f &&
-    ((typeof f.cesql === 'string' && f.cesql !== '') ||
-      (f.all ?? []).some(walk) ||
-      (f.any ?? []).some(walk) ||
-      walk(f.not));
-  return (spec?.filters ?? []).some(walk);
+// Parsed expressions by their text. Bounded, as Trigger specs come and go: the oldest entry goes first, and
+// a hit moves its entry to the back. A parse error is cached too.
+const CESQL_CACHE_SIZE = 1024;
+const cesqlCache = new Map<string, CesqlExpression | CesqlParseError>();
+
+/** The parsed expression or its parse error, cached by text. */
+export function compileCesql(text: string): CesqlExpression | CesqlParseError {
+  let parsed = cesqlCache.get(text);
+  if (parsed !== undefined) {
+    cesqlCache.delete(text);
+  } else {
+    try {
+      parsed = parseCesql(text);
+    } catch (e) {
+      if (!(e instanceof CesqlParseError)) throw e;
+      parsed = e;
+    }
+    if (cesqlCache.size >= CESQL_CACHE_SIZE) cesqlCache.delete(cesqlCache.keys().next().value ?? '');
+  }
+  cesqlCache.set(text, parsed);
+  return parsed;
 }
 
-export const CESQL_UNSUPPORTED =
-  'CESQL filters are not supported by Sluice: there is no maintained CloudEvents SQL library for Node.js to ' +
-  'evaluate them; express the filter with exact, prefix, suffix, all, any or not';
+/**
+ * `cesql`: Pass when the expression is TRUE; Fail on FALSE, on any other value and on an evaluation error
+ * (Knative's cesql_filter.go). An expression that does not parse (admission refuses it, so only a Trigger that
+ * bypassed it) cannot be built, and Knative then leaves the element out of the filter: NoFilter.
+ */
+function cesqlFilter(text: string, event: FilterEvent): FilterResult {
+  const parsed = compileCesql(text);
+  if (parsed instanceof CesqlParseError) return 'noFilter';
+  return evaluateCesql(parsed, event) ? 'pass' : 'fail';
+}

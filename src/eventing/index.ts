@@ -8,6 +8,7 @@ export * from './iso-period.js';
 export * from './delivery.js';
 export * from './destination.js';
 export * from './filter.js';
+export * from './cesql.js';
 export * from './broker-defaults.js';
 export * from './broker-validation.js';
 export * from './trigger-defaults.js';

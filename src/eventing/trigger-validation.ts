@@ -1,11 +1,19 @@
 // Trigger validation with Knative's exact messages: broker set, attribute names `^[a-z][a-z0-9]*$`, one
 // dialect per `filters` element, a valid subscriber and delivery, the dependency and injection annotations,
-// and on update an immutable spec.broker. CESQL is refused with a clear message (see filter.ts).
-import { errInvalidKeyName, errMissingField, FieldError, CURRENT_FIELD, errGeneric } from '../serving/field-error.js';
+// a CESQL expression that parses (reported as Knative's ValidateCESQLExpression does), and on update an
+// immutable spec.broker.
+import {
+  errInvalidKeyName,
+  errInvalidValue,
+  errMissingField,
+  FieldError,
+  CURRENT_FIELD,
+  errGeneric,
+} from '../serving/field-error.js';
 import { isRecord } from '../serving/json.js';
 import { validateDelivery, DEFAULT_FEATURES, type EventingFeatures } from './delivery.js';
 import { validateDestination } from './destination.js';
-import { CESQL_UNSUPPORTED } from './filter.js';
+import { CesqlParseError, parseCesql } from './cesql.js';
 import { DEPENDENCY_ANNOTATION, INJECTION_ANNOTATION } from './keys.js';
 import { goShortDiff } from './short-diff.js';
 import type { SubscriptionsAPIFilter, Trigger } from './types.js';
@@ -45,10 +53,22 @@ export function validateFilter(f: SubscriptionsAPIFilter | undefined): FieldErro
     .also(validateFilterList(f.all).viaField('all'))
     .also(validateFilterList(f.any).viaField('any'))
     .also(validateFilter(f.not).viaField('not'));
-  if (typeof f.cesql === 'string' && f.cesql !== '') {
-    errs = errs.also(new FieldError({ message: CESQL_UNSUPPORTED, paths: ['cesql'] }));
+  return errs.also(validateCesqlExpression(f.cesql).viaField('cesql'));
+}
+
+/**
+ * Knative's ValidateCESQLExpression: an expression that does not parse is `invalid value: <expression>` with the
+ * parser's message as details (sdk-go's say only "parse error: syntax error: "; Sluice's add what and where).
+ */
+export function validateCesqlExpression(expression: string | undefined): FieldError {
+  if (typeof expression !== 'string' || expression === '') return FieldError.none;
+  try {
+    parseCesql(expression);
+    return FieldError.none;
+  } catch (e) {
+    if (!(e instanceof CesqlParseError)) throw e;
+    return errInvalidValue(expression, CURRENT_FIELD, e.message);
   }
-  return errs;
 }
 
 /** Knative applies ViaIndex to the accumulated errors, so this does too. */

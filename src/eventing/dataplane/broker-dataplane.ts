@@ -213,13 +213,6 @@ export class BrokerDataPlane {
     const { [TTL_EXTENSION]: ttl, ...visible } = event.attributes;
     const verdict = triggerFilter(t.spec, visible);
     if (verdict === 'fail') return { ...base, ok: true };
-    if (verdict === 'needsCesql') {
-      this.#o.log.warn(
-        { trigger: `${ns}/${tname}` },
-        'trigger uses CESQL, which Sluice cannot evaluate; not delivered',
-      );
-      return { ...base, ok: true };
-    }
     const delivery = effectiveDelivery(t, broker);
     const subscriber = t.status?.subscriberUri ?? '';
     const encode = delivery?.format === 'json' ? toStructured : toBinary;
